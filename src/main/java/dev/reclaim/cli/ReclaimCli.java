@@ -1,0 +1,133 @@
+package dev.reclaim.cli;
+
+import dev.reclaim.Reclaim;
+import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Durations;
+import dev.reclaim.run.Deadline;
+import dev.reclaim.run.Outcome;
+import dev.reclaim.run.Reports;
+import dev.reclaim.run.RunReport;
+import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.UsageException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code java -jar reclaim.jar run [--dry-run] [--sweep NAME]... [--json] [--max-duration 10m]}. Logs go to stderr;
+ * stdout carries the summary or the JSON report. Exit 0: the run completed (failed items included), was cut short by
+ * its time budget, or was skipped for another run; 1: the run failed; 2: invalid usage or configuration.
+ */
+@Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
+        description = "Deletes abandoned uploads and expired soft-deleted records.",
+        subcommands = {ReclaimCli.RunCommand.class})
+public final class ReclaimCli {
+    public static final int OK = 0;
+    public static final int RUN_FAILED = 1;
+    public static final int USAGE = 2;
+
+    public static void main(String[] args) {
+        System.exit(execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI against the given environment (tests pass their own). */
+    public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new ReclaimCli(), new Factory(env));
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((ex, line, parsed) -> {
+            if (ex instanceof ConfigException || ex instanceof UsageException) {
+                err.println("reclaim: " + ex.getMessage());
+                err.println("Nothing was run and nothing was deleted.");
+                return USAGE;
+            }
+            err.println("reclaim: the run failed: " + ex);
+            return RUN_FAILED;
+        });
+        int code = cli.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    @Command(name = "run", mixinStandardHelpOptions = true,
+            description = "Runs the configured sweeps once against the services the environment names.")
+    static final class RunCommand implements Callable<Integer> {
+        private final Map<String, String> env;
+
+        @Option(names = "--dry-run", description = "Write and delete nothing; report what would be deleted. Also RECLAIM_DRY_RUN=true.")
+        boolean dryRun;
+
+        @Option(names = "--sweep", paramLabel = "NAME", description = "Run only this sweep (repeatable). Default: all.")
+        List<String> sweeps = new ArrayList<>();
+
+        @Option(names = "--json", description = "Print the JSON report instead of the summary.")
+        boolean json;
+
+        @Option(names = "--max-duration", paramLabel = "DURATION",
+                description = "Stop taking new items after this long (e.g. 10m); the next run carries on.")
+        String maxDuration;
+
+        @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
+        String config;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        RunCommand(Map<String, String> env) {
+            this.env = env;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            Map<String, String> effective = new HashMap<>(env);
+            if (config != null) {
+                effective.put("RECLAIM_CONFIG", config);
+            }
+            Deadline deadline = Deadline.none();
+            if (maxDuration != null) {
+                try {
+                    deadline = Deadline.after(Durations.parse(maxDuration));
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--max-duration: " + e.getMessage());
+                }
+            }
+            boolean dry = dryRun || "true".equalsIgnoreCase(effective.getOrDefault("RECLAIM_DRY_RUN", "false").trim());
+            RunReport report;
+            try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+                report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+            } else {
+                out.print(Reports.summary(report));
+            }
+            if (report.outcome() == Outcome.FAILED) {
+                spec.commandLine().getErr().println("reclaim: the run failed: " + report.reason()
+                        + ". Nothing further was deleted.");
+                return RUN_FAILED;
+            }
+            return OK;
+        }
+    }
+
+    /** Gives subcommands the environment the CLI was started with. */
+    private record Factory(Map<String, String> env) implements CommandLine.IFactory {
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            if (cls == RunCommand.class) {
+                return cls.cast(new RunCommand(env));
+            }
+            return CommandLine.defaultFactory().create(cls);
+        }
+    }
+
+}

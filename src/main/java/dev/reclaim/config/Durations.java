@@ -1,0 +1,58 @@
+package dev.reclaim.config;
+
+import java.time.Duration;
+import java.time.Period;
+import java.time.format.DateTimeParseException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Retention periods as people write them: {@code 30d}, {@code 1h}, {@code 15m}, {@code 90s}, or ISO-8601 {@code P30D}, {@code PT1H}. */
+public final class Durations {
+    private static final Pattern SHORT = Pattern.compile("(\\d+)\\s*(d|h|m|s|ms)");
+
+    private Durations() {
+    }
+
+    public static Duration parse(String text) {
+        String t = text == null ? "" : text.trim();
+        Matcher m = SHORT.matcher(t);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2)) {
+                case "d" -> Duration.ofDays(n);
+                case "h" -> Duration.ofHours(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "s" -> Duration.ofSeconds(n);
+                default -> Duration.ofMillis(n);
+            };
+        }
+        if (t.startsWith("P") || t.startsWith("p")) {
+            try {
+                return Duration.parse(t);
+            } catch (DateTimeParseException e) {
+                try {
+                    Period p = Period.parse(t);
+                    if (p.getYears() == 0 && p.getMonths() == 0) {
+                        return Duration.ofDays(p.getDays());
+                    }
+                } catch (DateTimeParseException ignored) {
+                    // fall through to the error below
+                }
+            }
+        }
+        throw new IllegalArgumentException("'" + text + "' is not a duration (use 30d, 12h, 15m, 90s, or ISO-8601 such as P30D, PT1H)");
+    }
+
+    public static String format(Duration d) {
+        if (d.toDays() > 0 && d.equals(Duration.ofDays(d.toDays()))) {
+            return d.toDays() + "d";
+        }
+        if (d.toHours() > 0 && d.equals(Duration.ofHours(d.toHours()))) {
+            return d.toHours() + "h";
+        }
+        if (d.toMinutes() > 0 && d.equals(Duration.ofMinutes(d.toMinutes()))) {
+            return d.toMinutes() + "m";
+        }
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+    }
+}

@@ -1,0 +1,21 @@
+package dev.reclaim.config;
+
+import java.util.List;
+
+/** A named place files live in. Every store declares the prefixes it may delete under (the prefix guard). */
+public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudinary {
+
+    String name();
+
+    List<String> allowedPrefixes();
+
+    /** An S3 bucket. Region and endpoint default to the SDK's own chain ({@code AWS_REGION}, {@code AWS_ENDPOINT_URL_S3}). */
+    record S3(String name, String bucket, String region, String endpoint, boolean pathStyle,
+              List<String> allowedPrefixes) implements StoreConfig {
+    }
+
+    /** A Cloudinary product environment, credentials from {@code CLOUDINARY_URL}. */
+    record Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
+                      List<String> allowedPrefixes) implements StoreConfig {
+    }
+}

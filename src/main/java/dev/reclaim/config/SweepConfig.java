@@ -1,0 +1,34 @@
+package dev.reclaim.config;
+
+import dev.reclaim.db.SqlTemplate;
+
+import java.time.Duration;
+import java.util.List;
+
+/** A named unit of cleanup work. Each kind has one sweep class in {@code dev.reclaim.sweep}. */
+public sealed interface SweepConfig permits SweepConfig.Records {
+
+    String name();
+
+    Duration olderThan();
+
+    int pageSize();
+
+    /** Upper bound on deletions in one run; reaching it ends the sweep cleanly. */
+    long maxDeletesPerRun();
+
+    /**
+     * Expired soft-deleted rows: the user says which rows are eligible (given {@code :cutoff}); the engine pages
+     * through them by key, claims each in its own transaction and runs the steps in order.
+     */
+    record Records(String name, Duration olderThan, int pageSize, long maxDeletesPerRun,
+                   SqlTemplate eligible, SqlTemplate claim, List<Step> steps) implements SweepConfig {
+    }
+
+    /**
+     * One statement of an item's purge. It may collect storage keys (every non-null value of every returned column)
+     * into a store, count its rows into a figure, and keep its first column as an array for later steps.
+     */
+    record Step(String name, SqlTemplate sql, String collect, String count, String keep) {
+    }
+}

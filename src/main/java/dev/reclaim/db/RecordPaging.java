@@ -1,0 +1,26 @@
+package dev.reclaim.db;
+
+/**
+ * Keyset paging around the user's eligibility query: the engine adds {@code id > ?}, the order and the limit, so
+ * memory stays O(page) and no page is found by OFFSET. PostgreSQL pushes the bound into the subquery.
+ */
+public final class RecordPaging {
+    private RecordPaging() {
+    }
+
+    public static String firstPage(SqlTemplate eligible) {
+        return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible ORDER BY id LIMIT ?";
+    }
+
+    public static String nextPage(SqlTemplate eligible) {
+        return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible WHERE id > ? ORDER BY id LIMIT ?";
+    }
+
+    private static String strip(String sql) {
+        String s = sql.strip();
+        while (s.endsWith(";")) {
+            s = s.substring(0, s.length() - 1).strip();
+        }
+        return s;
+    }
+}

@@ -1,0 +1,87 @@
+package dev.reclaim.db;
+
+import dev.reclaim.config.ConfigLoader;
+import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.SweepConfig;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+
+/**
+ * Prepares every configured statement against the database without executing it (parse + describe), so a typo in
+ * a table or column is a configuration error before anything runs, not a failure halfway through a purge.
+ */
+public final class SqlCheck {
+    private SqlCheck() {
+    }
+
+    public static void check(ReclaimConfig config, DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                for (SweepConfig sweep : config.sweeps().values()) {
+                    if (sweep instanceof SweepConfig.Records r) {
+                        checkRecords(config, r, c);
+                    }
+                }
+            } finally {
+                c.rollback();
+            }
+        }
+    }
+
+    private static void checkRecords(ReclaimConfig config, SweepConfig.Records r, Connection c) throws SQLException {
+        String path = "sweeps." + r.name();
+        ResultSetMetaData md = describe(config, c, path + ".eligible", r.eligible().jdbcSql(), true);
+        if (md == null || !hasColumn(md, "id")) {
+            throw ConfigLoader.error(config, path + ".eligible",
+                    "the eligibility query must return a column named id (e.g. SELECT id FROM ... or SELECT m.id AS id ...)");
+        }
+        describe(config, c, path + ".eligible (paged)", RecordPaging.firstPage(r.eligible()), true);
+        describe(config, c, path + ".claim", r.claim().jdbcSql(), false);
+        for (int i = 0; i < r.steps().size(); i++) {
+            SweepConfig.Step step = r.steps().get(i);
+            String sp = path + ".steps[" + i + "] (" + step.name() + ").sql";
+            ResultSetMetaData smd = describe(config, c, sp, step.sql().jdbcSql(), false);
+            if ((step.collect() != null || step.keep() != null) && smd == null) {
+                throw ConfigLoader.error(config, sp, "returns no rows, but the step collects keys or keeps values;"
+                        + " use SELECT ... or DELETE ... RETURNING ...");
+            }
+        }
+    }
+
+    private static ResultSetMetaData describe(ReclaimConfig config, Connection c, String path, String sql, boolean query)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.getParameterMetaData();
+            return ps.getMetaData();
+        } catch (SQLException e) {
+            if (Database.isConnectionFailure(e)) {
+                throw e;
+            }
+            throw ConfigLoader.error(config, path, "does not prepare against the database: " + firstLine(e.getMessage()));
+        } finally {
+            c.rollback();
+        }
+    }
+
+    private static boolean hasColumn(ResultSetMetaData md, String name) throws SQLException {
+        for (int i = 1; i <= md.getColumnCount(); i++) {
+            if (md.getColumnLabel(i).equalsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,71 @@
+package dev.reclaim.handler;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.reclaim.Reclaim;
+import dev.reclaim.config.Durations;
+import dev.reclaim.run.Deadline;
+import dev.reclaim.run.Outcome;
+import dev.reclaim.run.Reports;
+import dev.reclaim.run.RunReport;
+import dev.reclaim.run.RunRequest;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * The daily run (EventBridge). Thin: parse the input, run, write the report. A run that failed as a whole is
+ * thrown, so Lambda counts an error; failed items are in the report, not errors.
+ */
+public final class ScheduledRunHandler implements RequestStreamHandler {
+    private static Reclaim container;
+
+    private final Reclaim reclaim;
+    private final Map<String, String> env;
+
+    /** Used by Lambda: wiring is built once per container and reused by every invocation. */
+    public ScheduledRunHandler() {
+        this(shared(), System.getenv());
+    }
+
+    public ScheduledRunHandler(Reclaim reclaim, Map<String, String> env) {
+        this.reclaim = reclaim;
+        this.env = env;
+    }
+
+    private static synchronized Reclaim shared() {
+        if (container == null) {
+            container = Reclaim.fromEnvironment(System.getenv());
+        }
+        return container;
+    }
+
+    @Override
+    public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
+        byte[] body = input.readAllBytes();
+        JsonNode json = body.length == 0 ? null : Reports.JSON.readTree(body);
+        RunRequest request = RunInput.parse(json, env, deadline(context));
+        RunReport report = reclaim.run(request);
+        if (report.outcome() == Outcome.FAILED) {
+            throw new IllegalStateException("Reclaim run " + report.runId() + " failed: " + report.reason());
+        }
+        Reports.JSON.writeValue(output, report);
+    }
+
+    /** Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s). */
+    private Deadline deadline(Context context) {
+        if (context == null || context.getRemainingTimeInMillis() <= 0) {
+            return Deadline.none();
+        }
+        Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
+        Duration margin = Durations.parse(env.getOrDefault("RECLAIM_TIME_MARGIN", "60s"));
+        if (margin.compareTo(remaining.dividedBy(4)) > 0) {
+            margin = remaining.dividedBy(4);
+        }
+        return Deadline.after(remaining.minus(margin));
+    }
+}

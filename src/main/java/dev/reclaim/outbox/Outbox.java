@@ -1,0 +1,251 @@
+package dev.reclaim.outbox;
+
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The durable outbox of file deletions ({@code reclaim.pending_deletions}). Keys are added in the same transaction
+ * that deletes their rows, so they exist exactly when the rows are gone; a drain deletes them from their stores in
+ * batches and removes a key only once its store confirmed it. A key that failed stays, with attempts + 1.
+ */
+public final class Outbox {
+    private static final Logger log = LoggerFactory.getLogger(Outbox.class);
+
+    private final Stores stores;
+
+    public Outbox(Stores stores) {
+        this.stores = stores;
+    }
+
+    /** Records the keys an item's rows owned; call inside the item's transaction. */
+    public void add(Connection c, String sweep, String itemId, UUID runId, Map<String, List<String>> keysByStore)
+            throws SQLException {
+        List<String> storeCol = new ArrayList<>();
+        List<String> keyCol = new ArrayList<>();
+        keysByStore.forEach((store, keys) -> keys.forEach(k -> {
+            storeCol.add(store);
+            keyCol.add(k);
+        }));
+        if (keyCol.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO reclaim.pending_deletions (store, key, sweep, item_id, run_id)
+                SELECT s, k, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS t(s, k)
+                ON CONFLICT (store, key) DO NOTHING""")) {
+            ps.setString(1, sweep);
+            ps.setString(2, itemId);
+            ps.setObject(3, runId);
+            ps.setArray(4, c.createArrayOf("text", storeCol.toArray()));
+            ps.setArray(5, c.createArrayOf("text", keyCol.toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * One pass over every key pending now (this run's and any a crashed run left), store by store, in batches at
+     * the store's limit. {@code c} must be in auto-commit mode.
+     */
+    public void drain(Connection c, OutboxTally tally) throws SQLException {
+        long upTo = maxId(c);
+        if (upTo == 0) {
+            return;
+        }
+        for (String storeName : storesWithPending(c, upTo)) {
+            Store store = stores.get(storeName);
+            long after = 0;
+            while (true) {
+                List<PendingDeletion> batch = nextBatch(c, storeName, after, upTo,
+                        store == null ? 1000 : store.maxBatch());
+                if (batch.isEmpty()) {
+                    break;
+                }
+                after = batch.get(batch.size() - 1).id();
+                if (store == null) {
+                    fail(c, batch, "store '" + storeName + "' is not configured", tally);
+                    continue;
+                }
+                deleteBatch(c, store, batch, tally);
+            }
+        }
+    }
+
+    /** Keys pending per store, for reports and dry runs. */
+    public Map<String, Long> pending(Connection c) throws SQLException {
+        Map<String, Long> out = new TreeMap<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT store, count(*) FROM reclaim.pending_deletions GROUP BY store");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getLong(2));
+            }
+        }
+        return out;
+    }
+
+    /** The first keys pending per store (for a dry run's report). */
+    public Map<String, List<String>> sample(Connection c, int perStore) throws SQLException {
+        Map<String, List<String>> out = new TreeMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT store, key FROM (
+                  SELECT store, key, row_number() OVER (PARTITION BY store ORDER BY id) AS n
+                  FROM reclaim.pending_deletions) p
+                WHERE n <= ? ORDER BY store, n""")) {
+            ps.setInt(1, perStore);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.computeIfAbsent(rs.getString(1), s -> new ArrayList<>()).add(rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally)
+            throws SQLException {
+        List<PendingDeletion> allowed = new ArrayList<>(batch.size());
+        List<PendingDeletion> refused = new ArrayList<>();
+        for (PendingDeletion p : batch) {
+            (store.guard().allows(p.key()) ? allowed : refused).add(p);
+        }
+        if (!refused.isEmpty()) {
+            for (PendingDeletion p : refused) {
+                log.warn("refused to delete {} from store {}: outside its allowed prefixes {}", p.key(), store.name(),
+                        store.guard().prefixes());
+                tally.refused(p.sweep(), 1);
+            }
+            markFailed(c, refused, Map.of(), "refused: outside the store's allowed prefixes");
+        }
+        if (allowed.isEmpty()) {
+            return;
+        }
+        Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
+        allowed.forEach(p -> byKey.put(p.key(), p));
+        BatchResult result;
+        try {
+            result = store.delete(new ArrayList<>(byKey.keySet()));
+        } catch (RuntimeException e) {
+            log.warn("delete of {} keys from store {} failed: {}", byKey.size(), store.name(), e.toString());
+            result = BatchResult.allFailed(new ArrayList<>(byKey.keySet()), e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        List<Long> done = new ArrayList<>(result.deleted().size());
+        for (String k : result.deleted()) {
+            PendingDeletion p = byKey.get(k);
+            if (p != null) {
+                done.add(p.id());
+                tally.deleted(p.sweep(), store.name(), 1);
+            }
+        }
+        remove(c, done);
+        List<PendingDeletion> failed = new ArrayList<>();
+        result.failed().forEach((k, why) -> {
+            PendingDeletion p = byKey.get(k);
+            if (p != null) {
+                failed.add(p);
+                tally.failed(p.sweep(), store.name(), 1);
+                log.warn("delete of {} from store {} failed (attempt {}): {}", k, store.name(), p.attempts() + 1, why);
+            }
+        });
+        markFailed(c, failed, result.failed(), null);
+    }
+
+    private void fail(Connection c, List<PendingDeletion> batch, String reason, OutboxTally tally) throws SQLException {
+        for (PendingDeletion p : batch) {
+            tally.failed(p.sweep(), p.store(), 1);
+        }
+        log.warn("{} pending deletions cannot be processed: {}", batch.size(), reason);
+        markFailed(c, batch, Map.of(), reason);
+    }
+
+    private static void remove(Connection c, List<Long> ids) throws SQLException {
+        if (ids.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM reclaim.pending_deletions WHERE id = ANY(?)")) {
+            ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    private static void markFailed(Connection c, List<PendingDeletion> rows, Map<String, String> reasons,
+                                   String reason) throws SQLException {
+        if (rows.isEmpty()) {
+            return;
+        }
+        List<Long> ids = new ArrayList<>(rows.size());
+        List<String> errors = new ArrayList<>(rows.size());
+        for (PendingDeletion p : rows) {
+            ids.add(p.id());
+            errors.add(truncate(reason != null ? reason : reasons.getOrDefault(p.key(), "failed")));
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                UPDATE reclaim.pending_deletions p
+                SET attempts = p.attempts + 1, last_error = f.err, last_attempt_at = now()
+                FROM unnest(?::bigint[], ?::text[]) AS f(id, err)
+                WHERE p.id = f.id""")) {
+            ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
+            ps.setArray(2, c.createArrayOf("text", errors.toArray()));
+            ps.executeUpdate();
+        }
+    }
+
+    private static long maxId(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(id), 0) FROM reclaim.pending_deletions");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static List<String> storesWithPending(Connection c, long upTo) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT DISTINCT store FROM reclaim.pending_deletions WHERE id <= ? ORDER BY store")) {
+            ps.setLong(1, upTo);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<PendingDeletion> nextBatch(Connection c, String store, long after, long upTo, int limit)
+            throws SQLException {
+        List<PendingDeletion> out = new ArrayList<>(Math.min(limit, 1000));
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT id, store, key, sweep, item_id, attempts FROM reclaim.pending_deletions
+                WHERE store = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?""")) {
+            ps.setString(1, store);
+            ps.setLong(2, after);
+            ps.setLong(3, upTo);
+            ps.setInt(4, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new PendingDeletion(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), rs.getInt(6)));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String truncate(String s) {
+        return s.length() <= 1000 ? s : s.substring(0, 1000);
+    }
+}

@@ -1,0 +1,75 @@
+package dev.reclaim.run;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+
+import java.util.Map;
+
+/** Reports as JSON (handler, ledger, {@code --json}) and as a short text summary (CLI). */
+public final class Reports {
+    public static final ObjectMapper JSON = new ObjectMapper()
+            .registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
+
+    private Reports() {
+    }
+
+    public static String summary(RunReport r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("Reclaim run ").append(r.runId()).append(r.dryRun() ? " (DRY RUN: nothing was written or deleted)" : "")
+                .append('\n');
+        sb.append("  outcome: ").append(r.outcome().label());
+        if (r.reason() != null) {
+            sb.append(" (").append(r.reason()).append(')');
+        }
+        sb.append(", ").append(r.durationMs()).append(" ms\n");
+        String purged = r.dryRun() ? "would purge" : "purged";
+        for (SweepReport s : r.sweeps()) {
+            sb.append("  sweep ").append(s.name()).append(" [").append(s.kind()).append("]")
+                    .append(s.cutoff() == null ? "" : " cutoff " + s.cutoff()).append('\n');
+            sb.append("    eligible ").append(s.eligible()).append(", ").append(purged).append(' ').append(s.purged())
+                    .append(", skipped ").append(s.skipped()).append(", failed ").append(s.failed());
+            sb.append(s.complete() ? ", complete" : ", stopped by " + s.stoppedBy()).append('\n');
+            if (!s.figures().isEmpty()) {
+                sb.append("    figures: ").append(join(s.figures())).append('\n');
+            }
+            if (!s.keysCollected().isEmpty()) {
+                sb.append("    keys ").append(r.dryRun() ? "that would be deleted" : "collected").append(": ")
+                        .append(join(s.keysCollected())).append('\n');
+            }
+            if (!s.keysDeleted().isEmpty() || !s.keysFailed().isEmpty()) {
+                sb.append("    keys deleted: ").append(join(s.keysDeleted()));
+                if (!s.keysFailed().isEmpty()) {
+                    sb.append("; failed: ").append(join(s.keysFailed()));
+                }
+                sb.append('\n');
+            }
+            if (s.keysRefused() > 0) {
+                sb.append("    keys refused by a prefix guard: ").append(s.keysRefused()).append('\n');
+            }
+            if (r.dryRun() && !s.sampleIds().isEmpty()) {
+                sb.append("    first ids: ").append(String.join(", ", s.sampleIds())).append('\n');
+                s.sampleKeys().forEach((store, keys) ->
+                        sb.append("    first keys in ").append(store).append(": ").append(String.join(", ", keys)).append('\n'));
+            }
+            for (SweepReport.Failure f : s.failures()) {
+                sb.append("    FAILED ").append(f.item()).append(" at ").append(f.step()).append(": ").append(f.error()).append('\n');
+            }
+        }
+        if (r.outbox() != null) {
+            sb.append("  outbox: deleted ").append(join(r.outbox().deleted()))
+                    .append(", failed ").append(join(r.outbox().failed()))
+                    .append(", pending ").append(r.outbox().pending()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String join(Map<String, Long> m) {
+        if (m == null || m.isEmpty()) {
+            return "0";
+        }
+        return String.join(", ", m.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList());
+    }
+
+}

@@ -1,0 +1,190 @@
+package dev.reclaim.run;
+
+import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.db.Database;
+import dev.reclaim.db.SqlCheck;
+import dev.reclaim.outbox.Outbox;
+import dev.reclaim.outbox.OutboxTally;
+import dev.reclaim.store.Stores;
+import dev.reclaim.sweep.Sweep;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * One run, top to bottom: take the run lock, open the ledger row, delete what a crashed run left in the outbox,
+ * run the sweeps in order until done or out of time, close the ledger row, and return the report.
+ */
+public final class Run {
+    private static final Logger log = LoggerFactory.getLogger(Run.class);
+
+    private final ReclaimConfig config;
+    private final DataSource dataSource;
+    private final Stores stores;
+    private final Outbox outbox;
+    private final RunLedger ledger = new RunLedger(Reports.JSON);
+    private boolean sqlChecked;
+    private boolean migrated;
+
+    public Run(ReclaimConfig config, DataSource dataSource, Stores stores) {
+        this.config = config;
+        this.dataSource = dataSource;
+        this.stores = stores;
+        this.outbox = new Outbox(stores);
+    }
+
+    /**
+     * Once per process: every configured statement must prepare against the database (else a ConfigException, and
+     * nothing runs), and Reclaim's schema is brought up to date (not by a dry run, which writes nothing).
+     */
+    private void prepare(boolean dryRun) throws SQLException {
+        if (!sqlChecked) {
+            SqlCheck.check(config, dataSource);
+            sqlChecked = true;
+        }
+        if (!dryRun && !migrated) {
+            Database.migrate(dataSource);
+            migrated = true;
+        }
+    }
+
+    public synchronized RunReport execute(RunRequest request, List<Sweep> sweeps) {
+        UUID runId = UUID.randomUUID();
+        Instant started = Instant.now();
+        MDC.put("runId", runId.toString());
+        log.info("run started: trigger={} dryRun={} sweeps={}", request.trigger(), request.dryRun(),
+                sweeps.stream().map(Sweep::name).toList());
+        try {
+            prepare(request.dryRun());
+            Optional<RunLock> lock = RunLock.tryAcquire(dataSource);
+            if (lock.isEmpty()) {
+                RunReport skipped = report(runId, request, started, Outcome.SKIPPED, "another run holds the lock",
+                        List.of(), null);
+                log.info("run skipped: another run holds the lock");
+                if (!request.dryRun()) {
+                    try (Connection c = dataSource.getConnection()) {
+                        ledger.finished(c, skipped);
+                    }
+                }
+                return skipped;
+            }
+            try (RunLock held = lock.get()) {
+                return sweep(runId, request, started, sweeps, held.connection());
+            }
+        } catch (SQLException e) {
+            String reason = "database error: " + rootMessage(e);
+            log.error("run failed: {}", reason, e);
+            RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null);
+            recordFailure(request, failed);
+            return failed;
+        } finally {
+            MDC.remove("runId");
+        }
+    }
+
+    private RunReport sweep(UUID runId, RunRequest request, Instant started, List<Sweep> sweeps, Connection lockConn)
+            throws SQLException {
+        Instant dbNow = databaseNow(lockConn);
+        boolean outboxReady = !request.dryRun() || Database.schemaExists(lockConn);
+        if (!request.dryRun()) {
+            ledger.started(lockConn, runId, request.trigger(), started);
+        }
+        OutboxTally outboxTally = new OutboxTally();
+        RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
+                outbox, outboxTally, outboxReady);
+        try (Connection c = dataSource.getConnection()) {
+            ctx.drainOutbox(c); // what an earlier, interrupted run committed but did not delete
+        }
+        List<SweepTally> tallies = new ArrayList<>();
+        for (Sweep sweep : sweeps) {
+            MDC.put("sweep", sweep.name());
+            try {
+                if (request.deadline().passed()) {
+                    SweepTally notStarted = new SweepTally(sweep.name(), null, null);
+                    notStarted.stop("timeBudget");
+                    tallies.add(notStarted);
+                    continue;
+                }
+                SweepTally t = sweep.run(ctx);
+                log.info("sweep finished: purged={} stoppedBy={}", t.purged(), t.stoppedBy());
+                tallies.add(t);
+            } finally {
+                MDC.remove("sweep");
+            }
+        }
+        List<SweepReport> reports = new ArrayList<>();
+        boolean outOfTime = false;
+        for (SweepTally t : tallies) {
+            SweepReport r = t.report(outboxTally.deletedBy(t.name()), outboxTally.failedBy(t.name()),
+                    outboxTally.refusedBy(t.name()));
+            outOfTime |= "timeBudget".equals(r.stoppedBy());
+            reports.add(r);
+        }
+        long pending = 0;
+        if (outboxReady) {
+            pending = outbox.pending(lockConn).values().stream().mapToLong(Long::longValue).sum();
+        }
+        RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
+                outboxTally.failedPerStore(), outboxTally.refused(), pending);
+        RunReport report = report(runId, request, started, outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED,
+                outOfTime ? "time budget reached; the next run carries on" : null, reports, ob);
+        if (!request.dryRun()) {
+            ledger.finished(lockConn, report);
+        }
+        log.info("run finished: outcome={} purged={} failed={} keysDeleted={}", report.outcome().label(),
+                report.purged(), report.failed(), report.keysDeleted());
+        return report;
+    }
+
+    private static Instant databaseNow(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT now()"); ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getTimestamp(1).toInstant();
+        }
+    }
+
+    private void recordFailure(RunRequest request, RunReport failed) {
+        if (request.dryRun()) {
+            return;
+        }
+        try (Connection c = dataSource.getConnection()) {
+            if (Database.schemaExists(c)) {
+                ledger.finished(c, failed);
+            }
+        } catch (SQLException e) {
+            log.warn("could not record the failed run in the ledger: {}", e.getMessage());
+        }
+    }
+
+    private static RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,
+                                    List<SweepReport> sweeps, RunReport.OutboxReport outbox) {
+        Instant finished = Instant.now();
+        return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
+                finished.toEpochMilli() - started.toEpochMilli(), sweeps,
+                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox);
+    }
+
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        String msg = e.getMessage();
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+            if (t.getMessage() != null) {
+                msg = t.getMessage();
+            }
+        }
+        return msg;
+    }
+}

@@ -1,0 +1,56 @@
+package dev.reclaim.run;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.UUID;
+
+/** {@code reclaim.runs}: a row when a run starts, completed with its outcome, counts and report when it ends. */
+public final class RunLedger {
+    private final ObjectMapper json;
+
+    public RunLedger(ObjectMapper json) {
+        this.json = json;
+    }
+
+    public void started(Connection c, UUID runId, String trigger, Instant startedAt) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO reclaim.runs (id, trigger, started_at, outcome) VALUES (?, ?, ?, 'running')")) {
+            ps.setObject(1, runId);
+            ps.setString(2, trigger);
+            ps.setTimestamp(3, Timestamp.from(startedAt));
+            ps.executeUpdate();
+        }
+    }
+
+    public void finished(Connection c, RunReport report) throws SQLException {
+        String body;
+        try {
+            body = json.writeValueAsString(report);
+        } catch (Exception e) {
+            body = null;
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO reclaim.runs (id, trigger, started_at, finished_at, outcome, reason, purged, failed, keys_deleted, report)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb)
+                ON CONFLICT (id) DO UPDATE SET finished_at = excluded.finished_at, outcome = excluded.outcome,
+                  reason = excluded.reason, purged = excluded.purged, failed = excluded.failed,
+                  keys_deleted = excluded.keys_deleted, report = excluded.report""")) {
+            ps.setObject(1, UUID.fromString(report.runId()));
+            ps.setString(2, report.trigger());
+            ps.setTimestamp(3, Timestamp.from(report.startedAt()));
+            ps.setTimestamp(4, Timestamp.from(report.finishedAt()));
+            ps.setString(5, report.outcome().label());
+            ps.setString(6, report.reason());
+            ps.setLong(7, report.purged());
+            ps.setLong(8, report.failed());
+            ps.setLong(9, report.keysDeleted());
+            ps.setString(10, body);
+            ps.executeUpdate();
+        }
+    }
+}

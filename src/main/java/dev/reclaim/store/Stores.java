@@ -1,0 +1,118 @@
+package dev.reclaim.store;
+
+import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.StoreConfig;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The configured stores by name, with their clients built once (per Lambda container, per CLI run). */
+public final class Stores implements AutoCloseable {
+    private final Map<String, Store> byName;
+    private final AutoCloseable[] resources;
+
+    public Stores(Map<String, Store> byName, AutoCloseable... resources) {
+        this.byName = Map.copyOf(byName);
+        this.resources = resources;
+    }
+
+    public static Stores build(ReclaimConfig config, Map<String, String> env) {
+        SdkHttpClient http = UrlConnectionHttpClient.builder()
+                .connectionTimeout(Duration.ofSeconds(5))
+                .socketTimeout(Duration.ofSeconds(30))
+                .build();
+        Map<String, Store> stores = new LinkedHashMap<>();
+        Map<String, S3Client> s3Clients = new LinkedHashMap<>();
+        for (StoreConfig sc : config.stores().values()) {
+            if (sc instanceof StoreConfig.S3 s3c) {
+                String region = firstSet(s3c.region(), env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
+                String endpoint = firstSet(s3c.endpoint(), env.get("AWS_ENDPOINT_URL_S3"), env.get("AWS_ENDPOINT_URL"));
+                String clientKey = region + "|" + endpoint + "|" + s3c.pathStyle();
+                S3Client client = s3Clients.computeIfAbsent(clientKey,
+                        k -> s3Client(http, region, endpoint, s3c.pathStyle(), credentials(env), config, s3c));
+                stores.put(sc.name(), new S3Store(s3c, client));
+            } else {
+                throw new ConfigException(config.source() + ": stores." + sc.name() + ": store type not supported by this build");
+            }
+        }
+        AutoCloseable[] closeables = new AutoCloseable[s3Clients.size() + 1];
+        int i = 0;
+        for (S3Client c : s3Clients.values()) {
+            closeables[i++] = c;
+        }
+        closeables[i] = http;
+        return new Stores(stores, closeables);
+    }
+
+    public Store get(String name) {
+        return byName.get(name);
+    }
+
+    public Map<String, Store> all() {
+        return byName;
+    }
+
+    private static S3Client s3Client(SdkHttpClient http, String region, String endpoint, boolean pathStyle,
+                                     AwsCredentialsProvider credentials, ReclaimConfig config, StoreConfig.S3 sc) {
+        S3ClientBuilder b = S3Client.builder()
+                .httpClient(http)
+                .credentialsProvider(credentials)
+                // Only the checksums S3 requires; newer default checksums are refused by some S3-compatible servers.
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .forcePathStyle(pathStyle);
+        if (region != null) {
+            b.region(Region.of(region));
+        }
+        if (endpoint != null) {
+            try {
+                b.endpointOverride(URI.create(endpoint));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(config.source() + ": stores." + sc.name() + ".endpoint: '" + endpoint + "' is not a URL");
+            }
+        }
+        return b.build();
+    }
+
+    /** Explicit keys from the given environment when present (local runs), else the SDK's default chain. */
+    private static AwsCredentialsProvider credentials(Map<String, String> env) {
+        String id = env.get("AWS_ACCESS_KEY_ID");
+        String secret = env.get("AWS_SECRET_ACCESS_KEY");
+        if (id != null && secret != null && env.get("AWS_SESSION_TOKEN") == null) {
+            return StaticCredentialsProvider.create(AwsBasicCredentials.create(id, secret));
+        }
+        return DefaultCredentialsProvider.builder().build();
+    }
+
+    private static String firstSet(String... values) {
+        for (String v : values) {
+            if (v != null && !v.isBlank()) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : resources) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // closing on shutdown; nothing useful to do with the failure
+            }
+        }
+    }
+}

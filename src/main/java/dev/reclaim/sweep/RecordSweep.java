@@ -1,0 +1,244 @@
+package dev.reclaim.sweep;
+
+import dev.reclaim.config.SweepConfig;
+import dev.reclaim.db.Database;
+import dev.reclaim.db.RecordPaging;
+import dev.reclaim.db.SqlTemplate;
+import dev.reclaim.run.RunContext;
+import dev.reclaim.run.SweepTally;
+import dev.reclaim.store.Store;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Hard-deletes expired soft-deleted records. Pages through the eligible ids by key; each item is claimed and purged
+ * in its own transaction, step by step, and the keys its rows owned go to the outbox in that same transaction. After
+ * each page the outbox is drained, so files go only after the commit that removed their rows.
+ */
+public final class RecordSweep implements Sweep {
+    private static final Logger log = LoggerFactory.getLogger(RecordSweep.class);
+
+    private final SweepConfig.Records config;
+    private final String firstPageSql;
+    private final String nextPageSql;
+
+    public RecordSweep(SweepConfig.Records config) {
+        this.config = config;
+        this.firstPageSql = RecordPaging.firstPage(config.eligible());
+        this.nextPageSql = RecordPaging.nextPage(config.eligible());
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public SweepTally run(RunContext ctx) throws SQLException {
+        Instant cutoff = ctx.now().minus(config.olderThan());
+        OffsetDateTime cutoffParam = cutoff.atOffset(ZoneOffset.UTC);
+        SweepTally tally = new SweepTally(config.name(), "records", cutoff);
+        try (Connection c = ctx.dataSource().getConnection()) {
+            c.setAutoCommit(true);
+            Object after = null;
+            pages:
+            while (true) {
+                if (ctx.deadline().passed()) {
+                    tally.stop("timeBudget");
+                    break;
+                }
+                List<Object> ids = page(c, after, cutoffParam);
+                tally.eligible(ids.size());
+                for (Object id : ids) {
+                    if (tally.purged() >= config.maxDeletesPerRun()) {
+                        tally.stop("cap");
+                        break pages;
+                    }
+                    if (ctx.deadline().passed()) {
+                        tally.stop("timeBudget");
+                        break pages;
+                    }
+                    purge(c, id, cutoffParam, ctx, tally);
+                }
+                ctx.drainOutbox(c);
+                if (ids.size() < config.pageSize()) {
+                    break;
+                }
+                after = ids.get(ids.size() - 1);
+            }
+            ctx.drainOutbox(c);
+        }
+        return tally;
+    }
+
+    private List<Object> page(Connection c, Object after, OffsetDateTime cutoff) throws SQLException {
+        List<Object> ids = new ArrayList<>(config.pageSize());
+        try (PreparedStatement ps = c.prepareStatement(after == null ? firstPageSql : nextPageSql)) {
+            int i = bind(ps, config.eligible(), Map.of("cutoff", cutoff));
+            if (after != null) {
+                ps.setObject(++i, after);
+            }
+            ps.setInt(++i, config.pageSize());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getObject(1));
+                }
+            }
+        }
+        return ids;
+    }
+
+    /** One item, one transaction: claim, steps in order, outbox; commit (or, in a dry run, roll back). */
+    private void purge(Connection c, Object id, OffsetDateTime cutoff, RunContext ctx, SweepTally tally)
+            throws SQLException {
+        String item = String.valueOf(id);
+        MDC.put("item", item);
+        String step = "claim";
+        c.setAutoCommit(false);
+        try {
+            Map<String, Object> params = new HashMap<>();
+            params.put("id", id);
+            params.put("cutoff", cutoff);
+            if (!claim(c, params)) {
+                c.rollback();
+                tally.skipped();
+                log.info("skipped {}: no longer eligible or locked by the application", item);
+                return;
+            }
+            Map<String, Long> figures = new LinkedHashMap<>();
+            Map<String, List<String>> keys = new LinkedHashMap<>();
+            for (SweepConfig.Step s : config.steps()) {
+                step = s.name();
+                runStep(c, s, params, figures, keys);
+            }
+            step = "outbox";
+            checkGuards(ctx, keys);
+            if (ctx.dryRun()) {
+                c.rollback();
+            } else {
+                ctx.outbox().add(c, config.name(), item, ctx.runId(), keys);
+                c.commit();
+            }
+            tally.purged(item, figures, keys);
+        } catch (SQLException | ItemRefused e) {
+            rollbackQuietly(c, e);
+            if (e instanceof SQLException sql && Database.isConnectionFailure(sql)) {
+                throw sql;
+            }
+            tally.failed(item, step, e.getMessage());
+            log.warn("failed to purge {} at step {}: {}", item, step, e.getMessage());
+        } finally {
+            c.setAutoCommit(true);
+            MDC.remove("item");
+        }
+    }
+
+    private boolean claim(Connection c, Map<String, Object> params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(config.claim().jdbcSql())) {
+            bind(ps, config.claim(), params);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private static void runStep(Connection c, SweepConfig.Step s, Map<String, Object> params,
+                                Map<String, Long> figures, Map<String, List<String>> keys) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(s.sql().jdbcSql())) {
+            bind(ps, s.sql(), params);
+            long rows = 0;
+            if (ps.execute()) {
+                List<Object> kept = s.keep() == null ? null : new ArrayList<>();
+                try (ResultSet rs = ps.getResultSet()) {
+                    ResultSetMetaData md = rs.getMetaData();
+                    int columns = md.getColumnCount();
+                    List<String> collected = s.collect() == null ? null : keys.computeIfAbsent(s.collect(), k -> new ArrayList<>());
+                    while (rs.next()) {
+                        rows++;
+                        if (collected != null) {
+                            for (int col = 1; col <= columns; col++) {
+                                String v = rs.getString(col);
+                                if (v != null && !v.isEmpty()) {
+                                    collected.add(v);
+                                }
+                            }
+                        }
+                        if (kept != null) {
+                            kept.add(rs.getObject(1));
+                        }
+                    }
+                    if (kept != null) {
+                        Array array = c.createArrayOf(md.getColumnTypeName(1), kept.toArray());
+                        params.put(s.keep(), array);
+                    }
+                }
+            } else {
+                rows = Math.max(0, ps.getUpdateCount());
+            }
+            if (s.count() != null) {
+                figures.merge(s.count(), rows, Long::sum);
+            }
+        }
+    }
+
+    /** Keys outside a store's prefixes fail the item before commit: its rows stay, nothing leaks. */
+    private static void checkGuards(RunContext ctx, Map<String, List<String>> keys) throws ItemRefused {
+        for (Map.Entry<String, List<String>> e : keys.entrySet()) {
+            Store store = ctx.stores().get(e.getKey());
+            for (String k : e.getValue()) {
+                if (store == null || !store.guard().allows(k)) {
+                    throw new ItemRefused("key '" + k + "' is outside the allowed prefixes of store " + e.getKey()
+                            + (store == null ? "" : " " + store.guard().prefixes()) + "; the item was left as it was");
+                }
+            }
+        }
+    }
+
+    static int bind(PreparedStatement ps, SqlTemplate sql, Map<String, Object> params) throws SQLException {
+        int i = 0;
+        for (String name : sql.parameters()) {
+            Object v = params.get(name);
+            if (v instanceof Array a) {
+                ps.setArray(++i, a);
+            } else if (v instanceof Timestamp t) {
+                ps.setTimestamp(++i, t);
+            } else {
+                ps.setObject(++i, v);
+            }
+        }
+        return i;
+    }
+
+    private static void rollbackQuietly(Connection c, Exception cause) throws SQLException {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            e.addSuppressed(cause);
+            throw e;
+        }
+    }
+
+    /** An item whose purge would break a store's prefix guard. */
+    static final class ItemRefused extends Exception {
+        ItemRefused(String message) {
+            super(message);
+        }
+    }
+}
