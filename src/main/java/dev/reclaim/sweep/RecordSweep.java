@@ -58,6 +58,7 @@ public final class RecordSweep implements Sweep {
         try (Connection c = ctx.dataSource().getConnection()) {
             c.setAutoCommit(true);
             Object after = null;
+            long drainedAt = 0;
             pages:
             while (true) {
                 if (ctx.deadline().passed()) {
@@ -77,15 +78,27 @@ public final class RecordSweep implements Sweep {
                     }
                     purge(c, id, cutoffParam, ctx, tally);
                 }
-                ctx.drainOutbox(c);
                 if (ids.size() < config.pageSize()) {
                     break;
                 }
+                drainedAt = drainIfPurged(c, ctx, tally, drainedAt);
                 after = ids.get(ids.size() - 1);
             }
-            ctx.drainOutbox(c);
+            drainIfPurged(c, ctx, tally, drainedAt);
         }
         return tally;
+    }
+
+    /**
+     * Drains the outbox after a page that committed something (so a failing key is retried once per page, not on
+     * every drain); returns the purge count at this drain.
+     */
+    private static long drainIfPurged(Connection c, RunContext ctx, SweepTally tally, long purgedAtLastDrain)
+            throws SQLException {
+        if (tally.purged() > purgedAtLastDrain) {
+            ctx.drainOutbox(c);
+        }
+        return tally.purged();
     }
 
     private List<Object> page(Connection c, Object after, OffsetDateTime cutoff) throws SQLException {

@@ -25,7 +25,7 @@ class MocPurgeTest {
     @BeforeEach
     void setUp() throws Exception {
         fx = ReclaimFixture.create();
-        fx.sampleData(200, 0);
+        fx.sampleData(40, 0);
     }
 
     @AfterEach
@@ -47,7 +47,7 @@ class MocPurgeTest {
 
         RunReport report = runMocPurge();
 
-        assertThat(expired).isEqualTo(60);
+        assertThat(expired).isEqualTo(12);
         assertThat(report.outcome()).isEqualTo(Outcome.COMPLETED);
         SweepReport sweep = report.sweeps().get(0);
         assertThat(sweep.purged()).isEqualTo(expired);
@@ -70,7 +70,7 @@ class MocPurgeTest {
 
         assertThat(fx.count("SELECT count(*) FROM moc_parts")).isEqualTo(bricks);
         assertThat(fx.count("SELECT count(*) FROM moc_parts WHERE status = 'available' AND parts_list_id IS NULL"))
-                .isEqualTo(bricksOfExpired).isEqualTo(60 * 5);
+                .isEqualTo(bricksOfExpired).isEqualTo(12 * 5);
         assertThat(report.sweeps().get(0).figures()).containsEntry("bricksReturned", bricksOfExpired);
     }
 
@@ -78,10 +78,10 @@ class MocPurgeTest {
     void shouldCascadeToFilesPartsListsAndImageLinks() throws Exception {
         RunReport report = runMocPurge();
 
-        assertThat(report.sweeps().get(0).purged()).isEqualTo(60);
+        assertThat(report.sweeps().get(0).purged()).isEqualTo(12);
         assertThat(fx.count("SELECT count(*) FROM moc_files f WHERE NOT EXISTS (SELECT 1 FROM moc_instructions m WHERE m.id = f.moc_id)")).isZero();
-        assertThat(fx.count("SELECT count(*) FROM moc_files")).isEqualTo(140 * 2);
-        assertThat(fx.count("SELECT count(*) FROM moc_parts_lists")).isEqualTo(140);
+        assertThat(fx.count("SELECT count(*) FROM moc_files")).isEqualTo(28 * 2);
+        assertThat(fx.count("SELECT count(*) FROM moc_parts_lists")).isEqualTo(28);
         assertThat(fx.count("SELECT count(*) FROM moc_gallery_images g WHERE NOT EXISTS (SELECT 1 FROM moc_instructions m WHERE m.id = g.moc_id)")).isZero();
     }
 
@@ -139,7 +139,7 @@ class MocPurgeTest {
         RunReport report = runMocPurge();
 
         assertThat(fx.strings("SELECT outcome || ' ' || purged || ' ' || failed FROM reclaim.runs WHERE id = '" + report.runId() + "'"))
-                .containsExactly("completed 60 0");
+                .containsExactly("completed 12 0");
         assertThat(fx.count("SELECT count(*) FROM reclaim.runs WHERE finished_at IS NOT NULL AND report ->> 'outcome' = 'completed'"))
                 .isEqualTo(1);
     }

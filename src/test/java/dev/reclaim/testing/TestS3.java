@@ -31,6 +31,7 @@ public final class TestS3 {
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static S3MockApplication app;
     private static URI endpoint;
+    private static Path root;
     private static S3Client client;
 
     private TestS3() {
@@ -40,7 +41,6 @@ public final class TestS3 {
         if (app == null) {
             // Spring Boot must leave the project's logback configuration alone.
             System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
-            Path root;
             try {
                 root = Files.createTempDirectory("s3mock-root");
             } catch (IOException e) {
@@ -57,9 +57,45 @@ public final class TestS3 {
             app = S3MockApplication.start(p);
             endpoint = URI.create("http://127.0.0.1:" + app.getHttpPort());
             S3MockApplication started = app;
-            Runtime.getRuntime().addShutdownHook(new Thread(started::stop));
+            Path startedRoot = root;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                started.stop();
+                deleteTree(startedRoot); // S3Mock leaves its root behind even with retainFilesOnExit=false
+            }));
         }
         return endpoint;
+    }
+
+    private static void deleteTree(Path root) {
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort on exit
+        }
+    }
+
+    /**
+     * Makes S3Mock unable to delete one object, so DeleteObjects answers HTTP 200 with a real per-key error for it
+     * (S3Mock reports a storage failure as that key's {@code InternalError}). As root, the object's folder is made
+     * immutable (chattr +i); otherwise read-only. Close the handle to allow deletion again.
+     */
+    public static AutoCloseable blockDeletion(String bucket, String key) throws Exception {
+        String meta = Files.readString(root.resolve(bucket).resolve("bucketMetadata.json"));
+        java.util.regex.Matcher m = java.util.regex.Pattern
+                .compile("\"" + java.util.regex.Pattern.quote(key) + "\"\\s*:\\s*\"([0-9a-f-]{36})\"").matcher(meta);
+        if (!m.find()) {
+            throw new IllegalStateException("S3Mock has no object " + key + " in bucket " + bucket);
+        }
+        Path dir = root.resolve(bucket).resolve(m.group(1));
+        boolean isRoot = "root".equals(System.getProperty("user.name"));
+        if (isRoot) {
+            int rc = new ProcessBuilder("chattr", "+i", dir.toString()).redirectErrorStream(true).start().waitFor();
+            org.junit.jupiter.api.Assumptions.assumeTrue(rc == 0,
+                    "cannot make an S3Mock object undeletable here (chattr +i failed)");
+            return () -> new ProcessBuilder("chattr", "-i", dir.toString()).start().waitFor();
+        }
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
+        return () -> Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
     /** A client for test set-up and assertions (the code under test builds its own from the environment). */

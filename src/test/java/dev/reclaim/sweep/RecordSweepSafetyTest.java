@@ -1,0 +1,283 @@
+package dev.reclaim.sweep;
+
+import dev.reclaim.Reclaim;
+import dev.reclaim.run.Outcome;
+import dev.reclaim.run.RunReport;
+import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.SweepReport;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.PrefixGuard;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.TestS3;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** What must never happen: a file deleted while its row lives, a half-purged item, a key lost after a crash. */
+class RecordSweepSafetyTest {
+    private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
+    private static final String OWNED_KEYS = """
+            SELECT s3_key AS k FROM moc_files UNION ALL SELECT thumbnail_key FROM moc_instructions
+            UNION ALL SELECT s3_key FROM gallery_images UNION ALL SELECT thumbnail_key FROM gallery_images""";
+
+    private ReclaimFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = ReclaimFixture.create();
+        fx.sampleData(20, 0);
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    private RunReport run(Reclaim reclaim) {
+        try (reclaim) {
+            return reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+    }
+
+    @Test
+    void shouldDeleteFilesOnlyAfterTheCommitThatRemovedTheirRows() throws Exception {
+        List<String> violations = new CopyOnWriteArrayList<>();
+        List<String> seen = new CopyOnWriteArrayList<>();
+        Stores real = Stores.build(fx.config(), fx.env());
+        Store files = real.get("moc-files");
+        Store observing = new ForwardingStore(files) {
+            @Override
+            public BatchResult delete(List<String> keys) {
+                // Seen from another connection, at the moment of the delete call: no row owns any of these keys.
+                try (Connection c = fx.db.getConnection();
+                     PreparedStatement ps = c.prepareStatement("SELECT k FROM (" + OWNED_KEYS + ") o WHERE k = ANY(?)")) {
+                    ps.setArray(1, c.createArrayOf("text", keys.toArray()));
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            violations.add(rs.getString(1));
+                        }
+                    }
+                } catch (Exception e) {
+                    violations.add("check failed: " + e);
+                }
+                seen.addAll(keys);
+                return super.delete(keys);
+            }
+        };
+        Map<String, Store> stores = new LinkedHashMap<>(real.all());
+        stores.put("moc-files", observing);
+
+        RunReport report = run(fx.reclaim(new Stores(stores, real)));
+
+        assertThat(report.sweeps().get(0).purged()).isEqualTo(6);
+        assertThat(seen).isNotEmpty();
+        assertThat(violations).isEmpty();
+    }
+
+    @Test
+    void shouldRollBackTheWholeItemWhenAStepFails_andGoOnWithTheNext() throws Exception {
+        String poison = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
+        fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = '" + poison + "'");
+        fx.execute("""
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
+                  RETURN OLD;
+                END $$;
+                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+                """);
+        List<String> poisonFiles = fx.strings("SELECT s3_key FROM moc_files WHERE moc_id = '" + poison + "'");
+
+        RunReport report = run(fx.reclaim());
+
+        SweepReport sweep = report.sweeps().get(0);
+        assertThat(report.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(sweep.failed()).isEqualTo(1);
+        assertThat(sweep.purged()).isEqualTo(5);
+        assertThat(sweep.failures()).singleElement().satisfies(f -> {
+            assertThat(f.item()).isEqualTo(poison);
+            assertThat(f.step()).isEqualTo("delete-moc");
+            assertThat(f.error()).contains("refusing to delete poison MOC");
+        });
+        // Nothing of the poison MOC changed: its bricks are still allocated, its rows and files are all there.
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + poison + "'")).isEqualTo(1);
+        assertThat(fx.count("""
+                SELECT count(*) FROM moc_parts p JOIN moc_parts_lists l ON l.id = p.parts_list_id
+                WHERE p.status = 'allocated' AND l.moc_id = '""" + poison + "'")).isEqualTo(5);
+        assertThat(fx.count("SELECT count(*) FROM moc_files WHERE moc_id = '" + poison + "'")).isEqualTo(2);
+        assertThat(TestS3.keys(fx.mocBucket)).containsAll(poisonFiles);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldSkipAnItemRestoredBetweenPagingAndPurge() throws Exception {
+        String restored = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id DESC LIMIT 1").get(0);
+        fx.execute("UPDATE moc_instructions SET title = 'restore-me' WHERE id = '" + restored + "'");
+        // The application restores the MOC right after Reclaim listed it: the listing query itself triggers it.
+        fx.execute("""
+                CREATE FUNCTION user_restores_moc() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+                BEGIN
+                  UPDATE moc_instructions SET deleted_at = NULL WHERE title = 'restore-me' AND deleted_at IS NOT NULL;
+                  RETURN true;
+                END $$""");
+        String yaml = Files.readString(Path.of("config/reclaim.yaml")).replace(
+                "WHERE deleted_at IS NOT NULL AND deleted_at < :cutoff\n",
+                "WHERE deleted_at IS NOT NULL AND deleted_at < :cutoff AND user_restores_moc()\n");
+        assertThat(yaml).contains("user_restores_moc()");
+
+        RunReport report = run(fx.reclaim(yaml));
+
+        SweepReport sweep = report.sweeps().get(0);
+        assertThat(sweep.eligible()).isEqualTo(6);
+        assertThat(sweep.skipped()).isEqualTo(1);
+        assertThat(sweep.purged()).isEqualTo(5);
+        assertThat(sweep.failed()).isZero();
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + restored + "' AND deleted_at IS NULL")).isEqualTo(1);
+        assertThat(fx.count("SELECT count(*) FROM moc_files WHERE moc_id = '" + restored + "'")).isEqualTo(2);
+    }
+
+    @Test
+    void shouldDeleteKeysLeftInTheOutboxByACrashedRun() throws Exception {
+        Stores real = Stores.build(fx.config(), fx.env());
+        Map<String, Store> crashing = new LinkedHashMap<>(real.all());
+        crashing.put("moc-files", new ForwardingStore(real.get("moc-files")) {
+            @Override
+            public BatchResult delete(List<String> keys) {
+                throw new OutOfMemoryError("simulated crash: the process dies before any file is deleted");
+            }
+        });
+        List<String> expiredFiles = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id WHERE m." + EXPIRED);
+
+        try (Reclaim crashingRun = fx.reclaim(new Stores(crashing, real))) {
+            assertThatThrownBy(() -> crashingRun.run(new RunRequest("test", false, List.of("moc-purge"), null)))
+                    .isInstanceOf(OutOfMemoryError.class);
+        }
+
+        // The rows are gone (committed), the files are still there, and the outbox remembers them.
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
+        assertThat(TestS3.keys(fx.mocBucket)).containsAll(expiredFiles);
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsAll(expiredFiles);
+        assertThat(fx.strings("SELECT outcome FROM reclaim.runs")).containsExactly("running");
+
+        RunReport next = run(fx.reclaim());
+
+        assertThat(TestS3.keys(fx.mocBucket)).doesNotContainAnyElementsOf(expiredFiles);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(next.outbox().deleted().get("moc-files")).isGreaterThanOrEqualTo(expiredFiles.size());
+        assertThat(TestS3.keys(fx.mocBucket)).containsExactlyInAnyOrderElementsOf(fx.strings(OWNED_KEYS));
+    }
+
+    @Test
+    void shouldKeepKeysInTheOutboxWhenTheStoreIsUnreachable_andDeleteThemOnTheNextRun() throws Exception {
+        fx.env().put("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1");
+        List<String> expiredFiles = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id WHERE m." + EXPIRED);
+
+        RunReport first = run(fx.reclaim());
+
+        assertThat(first.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(first.sweeps().get(0).purged()).isEqualTo(6);
+        assertThat(first.sweeps().get(0).keysFailed().get("moc-files")).isPositive();
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsAll(expiredFiles);
+        assertThat(fx.count("SELECT min(attempts) FROM reclaim.pending_deletions")).isGreaterThanOrEqualTo(1);
+        assertThat(fx.strings("SELECT DISTINCT last_error FROM reclaim.pending_deletions")).allSatisfy(e -> assertThat(e).isNotBlank());
+
+        fx.env().put("AWS_ENDPOINT_URL_S3", TestS3.endpoint().toString());
+        RunReport second = run(fx.reclaim());
+
+        assertThat(second.outbox().pending()).isZero();
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(TestS3.keys(fx.mocBucket)).containsExactlyInAnyOrderElementsOf(fx.strings(OWNED_KEYS));
+    }
+
+    @Test
+    void shouldKeepOnlyTheKeysS3RefusedInTheOutbox() throws Exception {
+        String blockedKey = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id WHERE m."
+                + EXPIRED + " ORDER BY f.s3_key LIMIT 1").get(0);
+        RunReport first;
+        try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, blockedKey)) {
+            first = run(fx.reclaim());
+        }
+
+        assertThat(first.sweeps().get(0).keysFailed()).containsEntry("moc-files", 1L);
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(blockedKey);
+        assertThat(fx.strings("SELECT attempts || ' ' || last_error FROM reclaim.pending_deletions").get(0))
+                .startsWith("1 InternalError");
+        assertThat(TestS3.keys(fx.mocBucket)).contains(blockedKey)
+                .containsExactlyInAnyOrderElementsOf(concat(fx.strings(OWNED_KEYS), blockedKey));
+
+        RunReport second = run(fx.reclaim());
+
+        assertThat(second.outbox().deleted()).containsEntry("moc-files", 1L);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(TestS3.keys(fx.mocBucket)).doesNotContain(blockedKey);
+    }
+
+    @Test
+    void shouldFailAnItemWhoseKeysFallOutsideTheStoresPrefixes_andDeleteNothingOfIt() throws Exception {
+        String yaml = Files.readString(Path.of("config/reclaim.yaml"))
+                .replace("allowedPrefixes: [mocs/, gallery/]", "allowedPrefixes: [gallery/]");
+        Map<String, Long> before = dev.reclaim.testing.ReferenceData.rowCounts(fx.db);
+        var objects = TestS3.keys(fx.mocBucket);
+
+        RunReport report = run(fx.reclaim(yaml));
+
+        SweepReport sweep = report.sweeps().get(0);
+        assertThat(sweep.failed()).isEqualTo(6);
+        assertThat(sweep.purged()).isZero();
+        assertThat(sweep.failures().get(0).error()).contains("outside the allowed prefixes of store moc-files");
+        assertThat(dev.reclaim.testing.ReferenceData.rowCounts(fx.db)).isEqualTo(before);
+        assertThat(TestS3.keys(fx.mocBucket)).isEqualTo(objects);
+    }
+
+    private static List<String> concat(List<String> list, String extra) {
+        List<String> out = new ArrayList<>(list);
+        out.add(extra);
+        return out;
+    }
+
+    /** Delegates to a real store; tests override one method to observe or break it. */
+    static class ForwardingStore implements Store {
+        private final Store delegate;
+
+        ForwardingStore(Store delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public String name() {
+            return delegate.name();
+        }
+
+        @Override
+        public int maxBatch() {
+            return delegate.maxBatch();
+        }
+
+        @Override
+        public PrefixGuard guard() {
+            return delegate.guard();
+        }
+
+        @Override
+        public BatchResult delete(List<String> keys) {
+            return delegate.delete(keys);
+        }
+    }
+}
