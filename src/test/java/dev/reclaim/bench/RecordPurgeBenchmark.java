@@ -1,0 +1,553 @@
+package dev.reclaim.bench;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.reclaim.Reclaim;
+import dev.reclaim.config.ConfigLoader;
+import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.SweepConfig;
+import dev.reclaim.db.Database;
+import dev.reclaim.db.RecordPaging;
+import dev.reclaim.run.Outcome;
+import dev.reclaim.run.RunReport;
+import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.SweepReport;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.PrefixGuard;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ReferenceData;
+import dev.reclaim.testing.TestPostgres;
+import dev.reclaim.testing.TestS3;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+import javax.sql.DataSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Performance benchmark of the records sweep {@code moc-purge} (not a unit test; see docs/PERFORMANCE.md).
+ *
+ * <p>For each N: generates the reference data set with exactly N expired MOCs (each with two files and a thumbnail,
+ * a parts list with 5 allocated bricks, two own gallery images, and some images shared with the next MOC; 30% of
+ * MOCs are expired, so 10N/3 MOCs in all) into a template database, clones it twice, then purges one clone with the
+ * engine (the real {@link Reclaim} wiring, shipped config/reclaim.yaml, sweep moc-purge only, outbox and S3
+ * DeleteObjects included) and the other with {@link FloorLoop}, the hand-written JDBC floor. Reports MOCs/second,
+ * database round trips per MOC (JDBC level, audited once on the wire), peak heap, and where the time went.
+ *
+ * <pre>
+ * mvn -q test-compile exec:exec@bench -Dbench.class=dev.reclaim.bench.RecordPurgeBenchmark -Dbench.args=10000,100000
+ * </pre>
+ * Arguments (separated by commas or spaces): the sizes N (default 10000,100000); {@code --warmup=2000} (MOCs
+ * purged by engine and floor before measuring; 0 skips); {@code --audit=2000} (MOCs of the wire-level round-trip
+ * audit; 0 skips).
+ */
+public final class RecordPurgeBenchmark {
+    private static final String SWEEP = "moc-purge";
+    private static final String CONFIG = "config/reclaim.yaml";
+    private static final int PARTS_PER_MOC = 5;
+    private static final double RATE_TARGET = 0.5;
+    private static final double HEAP_TARGET = 1.2;
+    private static final String S3 = "s3-delete";
+
+    private RecordPurgeBenchmark() {
+    }
+
+    /** One measured purge. */
+    record Measured(String who, long n, long nanos, long sweepMs, JdbcMeter.Tally tally, long baseline,
+                    long peakSampled, long peakAfterGc, int gcs, long keys, long bricks, long images,
+                    Map<String, Long> rowsAfter) {
+        double seconds() {
+            return nanos / 1e9;
+        }
+
+        double rate() {
+            return n / seconds();
+        }
+
+        long dbCalls() {
+            return tally.calls() - tally.calls(S3);
+        }
+
+        /** Time outside the outbox drain: the run minus the drain's SQL and its store calls. */
+        double secondsWithoutDrain() {
+            return (nanos - tally.nanos("outbox-drain") - tally.nanos(S3)) / 1e9;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<Integer> sizes = new ArrayList<>();
+        int warmup = 2000;
+        int audit = 2000;
+        for (String a : String.join(" ", args).split("[\\s,]+")) {
+            if (a.isBlank()) {
+                continue;
+            }
+            if (a.startsWith("--warmup=")) {
+                warmup = Integer.parseInt(a.substring(9).replace("_", ""));
+            } else if (a.startsWith("--audit=")) {
+                audit = Integer.parseInt(a.substring(8).replace("_", ""));
+            } else {
+                sizes.add(Integer.parseInt(a.replace("_", "")));
+            }
+        }
+        if (sizes.isEmpty()) {
+            sizes = List.of(10_000, 100_000);
+        }
+
+        EmbeddedPostgres pg = TestPostgres.server();
+        TestS3.endpoint();
+        printEnvironment(pg);
+
+        if (warmup > 0) {
+            log("warm-up: %,d MOCs, engine and floor", warmup);
+            try (Dataset d = Dataset.generate(pg, warmup)) {
+                engine(d, d.copy(pg, "engine"));
+                floor(d, d.copy(pg, "floor"));
+            }
+        }
+
+        if (audit > 0) {
+            log("round-trip audit on the wire: %,d MOCs, engine and floor", audit);
+            try (Dataset d = Dataset.generate(pg, audit); WireCounter wire = new WireCounter(pg.getPort())) {
+                String engineDb = d.copy(pg, "engine");
+                String floorDb = d.copy(pg, "floor");
+                long w0 = wire.roundTrips();
+                Measured e = engine(d, viaRelay(engineDb, pg, wire));
+                long w1 = wire.roundTrips();
+                Measured f = floor(d, viaRelay(floorDb, pg, wire));
+                long w2 = wire.roundTrips();
+                System.out.println();
+                System.out.println("Round-trip audit (" + fmt(audit) + " MOCs): JDBC-counted vs wire-counted round trips");
+                System.out.printf(Locale.ROOT, "  %-7s %12s %12s %10s %10s%n", "run", "JDBC calls", "wire", "JDBC/MOC", "wire/MOC");
+                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f%n", "engine", e.dbCalls(), w1 - w0,
+                        e.dbCalls() / (double) audit, (w1 - w0) / (double) audit);
+                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f%n", "floor", f.dbCalls(), w2 - w1,
+                        f.dbCalls() / (double) audit, (w2 - w1) / (double) audit);
+                System.out.println("  (wire counts include connection set-up and the pool's validation queries)");
+            }
+        }
+
+        List<Measured[]> results = new ArrayList<>();
+        for (int n : sizes) {
+            log("N = %,d: generating data", n);
+            try (Dataset d = Dataset.generate(pg, n)) {
+                String engineDb = d.copy(pg, "engine");
+                String floorDb = d.copy(pg, "floor");
+                log("N = %,d: engine", n);
+                Measured e = engine(d, engineDb);
+                d.dropCopy(pg, engineDb);
+                log("N = %,d: floor", n);
+                Measured f = floor(d, floorDb);
+                d.dropCopy(pg, floorDb);
+                if (!e.rowsAfter().equals(f.rowsAfter())) {
+                    throw new IllegalStateException("engine and floor left different rows: " + e.rowsAfter() + " vs " + f.rowsAfter());
+                }
+                results.add(new Measured[]{e, f});
+            }
+        }
+        printResults(results);
+    }
+
+    // ---------------------------------------------------------------------------------------------------- runs
+
+    private static Measured engine(Dataset d, String jdbcUrl) throws Exception {
+        Map<String, String> env = new HashMap<>();
+        env.put("RECLAIM_DB_URL", jdbcUrl);
+        env.put("RECLAIM_CONFIG", CONFIG);
+        env.put("AWS_REGION", "us-east-1");
+        env.put("AWS_ENDPOINT_URL_S3", TestS3.endpoint().toString());
+        env.put("AWS_ACCESS_KEY_ID", "test");
+        env.put("AWS_SECRET_ACCESS_KEY", "test");
+        env.put("RECLAIM_S3_PATH_STYLE", "true");
+        env.put("RECLAIM_MOC_BUCKET", TestS3.freshBucket("bench-moc"));
+        env.put("RECLAIM_RENDER_BUCKET", TestS3.freshBucket("bench-render"));
+        env.put("RECLAIM_MOC_MAX_DELETES", "1000000000");
+        ReclaimConfig config = ConfigLoader.load(env);
+        SweepConfig.Records sweep = (SweepConfig.Records) config.sweeps().get(SWEEP);
+        JdbcMeter.Tally tally = new JdbcMeter.Tally();
+        Stores real = Stores.build(config, env);
+        Map<String, Store> timed = new LinkedHashMap<>();
+        real.all().forEach((name, store) -> timed.put(name, new TimedStore(store, tally)));
+        Stores stores = new Stores(timed, real);
+        HikariDataSource pool = Database.pool(env);
+        DataSource ds = JdbcMeter.wrap(pool, tally, classifier(sweep));
+        RunReport report;
+        long nanos;
+        HeapMeter heap;
+        try (Reclaim reclaim = new Reclaim(config, ds, stores, pool, stores)) {
+            heap = HeapMeter.start();
+            long t0 = System.nanoTime();
+            report = reclaim.run(new RunRequest("benchmark", false, List.of(SWEEP), null));
+            nanos = System.nanoTime() - t0;
+            heap.close();
+        }
+        SweepReport s = report.sweeps().get(0);
+        long keys = s.keysCollected().getOrDefault("moc-files", 0L);
+        if (report.outcome() != Outcome.COMPLETED || s.purged() != d.expired || s.failed() != 0
+                || report.outbox().pending() != 0 || report.keysDeleted() != keys) {
+            throw new IllegalStateException("engine run did not purge everything cleanly: " + report);
+        }
+        Map<String, Long> rows = d.checkPurged(jdbcUrl);
+        return new Measured("engine", d.expired, nanos, s.durationMs(), tally, heap.baseline, heap.maxSampled,
+                heap.maxAfterGc, heap.gcs, keys, s.figures().getOrDefault("bricksReturned", 0L),
+                s.figures().getOrDefault("imagesOrphaned", 0L), rows);
+    }
+
+    private static Measured floor(Dataset d, String jdbcUrl) throws Exception {
+        Map<String, String> env = Map.of("RECLAIM_DB_URL", jdbcUrl, "RECLAIM_CONFIG", CONFIG);
+        ReclaimConfig config = ConfigLoader.load(env);
+        SweepConfig.Records sweep = (SweepConfig.Records) config.sweeps().get(SWEEP);
+        JdbcMeter.Tally tally = new JdbcMeter.Tally();
+        FloorLoop.Result r;
+        long nanos;
+        HeapMeter heap;
+        try (HikariDataSource pool = Database.pool(env)) {
+            DataSource ds = JdbcMeter.wrap(pool, tally, classifier(sweep));
+            heap = HeapMeter.start();
+            long t0 = System.nanoTime();
+            r = FloorLoop.run(sweep, ds);
+            nanos = System.nanoTime() - t0;
+            heap.close();
+        }
+        if (r.purged() != d.expired || r.skipped() != 0) {
+            throw new IllegalStateException("floor purged " + r.purged() + " of " + d.expired + ", skipped " + r.skipped());
+        }
+        Map<String, Long> rows = d.checkPurged(jdbcUrl);
+        return new Measured("floor", d.expired, nanos, nanos / 1_000_000, tally, heap.baseline, heap.maxSampled,
+                heap.maxAfterGc, heap.gcs, r.keys(), r.bricksReturned(), r.imagesOrphaned(), rows);
+    }
+
+    /** The category of a statement, by its exact SQL: paging, claim, a step's name, outbox, or run bookkeeping. */
+    private static Function<String, String> classifier(SweepConfig.Records sweep) {
+        Map<String, String> known = new HashMap<>();
+        known.put(RecordPaging.firstPage(sweep.eligible()), "page");
+        known.put(RecordPaging.nextPage(sweep.eligible()), "page");
+        known.put(sweep.claim().jdbcSql(), "claim");
+        for (SweepConfig.Step s : sweep.steps()) {
+            known.put(s.sql().jdbcSql(), s.name());
+        }
+        return sql -> {
+            String k = known.get(sql);
+            if (k != null) {
+                return k;
+            }
+            if (sql.contains("INSERT INTO reclaim.pending_deletions")) {
+                return "outbox-add";
+            }
+            if (sql.contains("reclaim.pending_deletions")) {
+                return "outbox-drain";
+            }
+            return "run-bookkeeping";
+        };
+    }
+
+    private static String viaRelay(String jdbcUrl, EmbeddedPostgres pg, WireCounter wire) {
+        String hostPort = "localhost:" + pg.getPort() + "/";
+        if (!jdbcUrl.contains(hostPort)) {
+            throw new IllegalStateException("unexpected JDBC URL " + jdbcUrl);
+        }
+        return jdbcUrl.replace(hostPort, "127.0.0.1:" + wire.port() + "/");
+    }
+
+    /** A store that times its delete calls into the run's tally (category s3-delete). */
+    private record TimedStore(Store target, JdbcMeter.Tally tally) implements Store {
+        @Override
+        public String name() {
+            return target.name();
+        }
+
+        @Override
+        public int maxBatch() {
+            return target.maxBatch();
+        }
+
+        @Override
+        public PrefixGuard guard() {
+            return target.guard();
+        }
+
+        @Override
+        public BatchResult delete(List<String> keys) {
+            long t0 = System.nanoTime();
+            try {
+                return target.delete(keys);
+            } finally {
+                tally.external(S3, 1, System.nanoTime() - t0);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------- data
+
+    /**
+     * The reference data with exactly {@code expired} expired MOCs, generated once into a template database (with
+     * Reclaim's schema already migrated) and copied for each run, so engine and floor purge identical rows.
+     */
+    static final class Dataset implements AutoCloseable {
+        final int expired;
+        final int mocs;
+        final String template;
+        private final EmbeddedPostgres pg;
+        private final List<String> copies = new ArrayList<>();
+        private Map<String, Long> expectedRows;
+
+        private Dataset(EmbeddedPostgres pg, int expired, int mocs, String template) {
+            this.pg = pg;
+            this.expired = expired;
+            this.mocs = mocs;
+            this.template = template;
+        }
+
+        static Dataset generate(EmbeddedPostgres pg, int expired) throws Exception {
+            int mocs = mocsFor(expired);
+            String url = TestPostgres.freshDatabase();
+            String name = url.substring(url.lastIndexOf('/') + 1).replaceAll("\\?.*", "");
+            long t0 = System.nanoTime();
+            try (HikariDataSource ds = Database.pool(Map.of("RECLAIM_DB_URL", url))) {
+                ReferenceData.generateMocs(ds, mocs, PARTS_PER_MOC);
+                Database.migrate(ds);
+                long found = ReferenceData.count(ds, "SELECT count(*) FROM moc_instructions "
+                        + "WHERE deleted_at IS NOT NULL AND deleted_at < now() - interval '30 days'");
+                if (found != expired) {
+                    throw new IllegalStateException("generated " + found + " expired MOCs, wanted " + expired);
+                }
+                try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+                    st.execute("VACUUM ANALYZE");
+                }
+            }
+            log("  generated %,d MOCs (%,d expired) in %.1f s", mocs, expired, (System.nanoTime() - t0) / 1e9);
+            Dataset d = new Dataset(pg, expired, mocs, name);
+            d.expectedRows = expectedAfterPurge(pg, name);
+            return d;
+        }
+
+        /** The smallest number of reference MOCs of which exactly {@code expired} are expired (i % 10 < 3). */
+        static int mocsFor(int expired) {
+            int count = 0;
+            int i = 0;
+            while (count < expired) {
+                i++;
+                if (i % 10 < 3) {
+                    count++;
+                }
+            }
+            return i;
+        }
+
+        /** A copy of the template; returns its JDBC URL. */
+        String copy(EmbeddedPostgres pg, String role) throws Exception {
+            String name = template + "_" + role;
+            admin(pg, "CREATE DATABASE " + name + " TEMPLATE " + template);
+            copies.add(name);
+            return pg.getJdbcUrl("postgres", name);
+        }
+
+        void dropCopy(EmbeddedPostgres pg, String jdbcUrl) throws Exception {
+            String name = jdbcUrl.substring(jdbcUrl.lastIndexOf('/') + 1).replaceAll("\\?.*", "");
+            admin(pg, "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+            admin(pg, "CHECKPOINT");
+            copies.remove(name);
+        }
+
+        /** Checks that no expired MOC is left and the other tables look as expected; returns the row counts. */
+        Map<String, Long> checkPurged(String jdbcUrl) throws Exception {
+            try (HikariDataSource ds = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl))) {
+                Map<String, Long> rows = ReferenceData.rowCounts(ds);
+                if (!rows.equals(expectedRows)) {
+                    throw new IllegalStateException("after the purge, rows are " + rows + "; expected " + expectedRows);
+                }
+                long available = ReferenceData.count(ds, "SELECT count(*) FROM moc_parts WHERE status = 'available'");
+                if (available != (long) expired * PARTS_PER_MOC) {
+                    throw new IllegalStateException(available + " bricks available; expected " + expired * PARTS_PER_MOC);
+                }
+                return rows;
+            }
+        }
+
+        /** Row counts once every expired MOC is gone, computed from the template by set-based queries. */
+        private static Map<String, Long> expectedAfterPurge(EmbeddedPostgres pg, String template) throws Exception {
+            try (HikariDataSource ds = Database.pool(Map.of("RECLAIM_DB_URL", pg.getJdbcUrl("postgres", template)))) {
+                String expired = "(SELECT id FROM moc_instructions WHERE deleted_at < now() - interval '30 days')";
+                Map<String, Long> rows = ReferenceData.rowCounts(ds);
+                rows.put("moc_instructions", rows.get("moc_instructions") - ReferenceData.count(ds, "SELECT count(*) FROM " + expired + " e"));
+                rows.put("moc_files", ReferenceData.count(ds, "SELECT count(*) FROM moc_files WHERE moc_id NOT IN " + expired));
+                rows.put("moc_parts_lists", ReferenceData.count(ds, "SELECT count(*) FROM moc_parts_lists WHERE moc_id NOT IN " + expired));
+                rows.put("moc_gallery_images", ReferenceData.count(ds, "SELECT count(*) FROM moc_gallery_images WHERE moc_id NOT IN " + expired));
+                rows.put("gallery_images", ReferenceData.count(ds, "SELECT count(*) FROM gallery_images g WHERE EXISTS "
+                        + "(SELECT 1 FROM moc_gallery_images l WHERE l.gallery_image_id = g.id AND l.moc_id NOT IN " + expired + ")"));
+                return rows;
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            for (String c : new ArrayList<>(copies)) {
+                admin(pg, "DROP DATABASE IF EXISTS " + c + " WITH (FORCE)");
+            }
+            admin(pg, "DROP DATABASE IF EXISTS " + template + " WITH (FORCE)");
+            admin(pg, "CHECKPOINT");
+        }
+
+        private static void admin(EmbeddedPostgres pg, String sql) throws Exception {
+            try (Connection c = pg.getPostgresDatabase().getConnection(); Statement st = c.createStatement()) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------- output
+
+    private static void printEnvironment(EmbeddedPostgres pg) throws Exception {
+        String pgVersion;
+        try (Connection c = pg.getPostgresDatabase().getConnection(); Statement st = c.createStatement();
+             var rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            pgVersion = rs.getString(1);
+        }
+        String cpu = "unknown CPU";
+        try {
+            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).strip()).orElse(cpu);
+        } catch (Exception ignored) {
+            // not Linux
+        }
+        System.out.println("Reclaim records sweep benchmark (moc-purge), " + LocalDate.now());
+        System.out.printf(Locale.ROOT, "  machine: %d cores (%s), %s %s; Java %s, max heap %d MiB, %s%n",
+                Runtime.getRuntime().availableProcessors(), cpu, System.getProperty("os.name"),
+                System.getProperty("os.arch"), System.getProperty("java.version"),
+                Runtime.getRuntime().maxMemory() >> 20,
+                String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
+        System.out.println("  database: embedded PostgreSQL " + pgVersion
+                + " on the same machine (fsync, synchronous_commit and full_page_writes off); S3: S3Mock in this JVM");
+        System.out.println("  config: " + CONFIG + ", sweep " + SWEEP + ", page size 100, 5 bricks per MOC");
+    }
+
+    private static void printResults(List<Measured[]> results) {
+        System.out.println();
+        System.out.println("Results (N = expired MOCs purged; heap figures in MiB)");
+        String head = "  %-8s %-7s %9s %9s %9s %9s %10s %10s %9s %9s %9s %5s%n";
+        System.out.printf(Locale.ROOT, head, "N", "run", "seconds", "MOCs/s", "of floor", "DB RT/MOC", "S3 calls",
+                "baseline", "peak", "peak", "retained", "GCs");
+        System.out.printf(Locale.ROOT, head, "", "", "", "", "", "", "", "heap", "sampled", "after GC", "-baseline", "");
+        for (Measured[] r : results) {
+            for (Measured m : r) {
+                double ofFloor = m.rate() / r[1].rate();
+                System.out.printf(Locale.ROOT, "  %-8s %-7s %9.1f %9.0f %8.0f%% %9.3f %10d %10.1f %9.1f %9s %9s %5d%n",
+                        fmt(m.n()), m.who(), m.seconds(), m.rate(), 100 * ofFloor, m.dbCalls() / (double) m.n(),
+                        m.tally().calls(S3), mib(m.baseline()), mib(m.peakSampled()),
+                        m.peakAfterGc() < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", mib(m.peakAfterGc())),
+                        m.peakAfterGc() < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", mib(m.peakAfterGc() - m.baseline())),
+                        m.gcs());
+            }
+            Measured e = r[0];
+            System.out.printf(Locale.ROOT, "  %-8s %-7s %9.1f %9.0f %8.0f%%   (engine without the outbox drain: its SQL and S3 calls subtracted)%n",
+                    fmt(e.n()), "eng-DB", e.secondsWithoutDrain(), e.n() / e.secondsWithoutDrain(),
+                    100 * (e.n() / e.secondsWithoutDrain()) / r[1].rate());
+        }
+
+        System.out.println();
+        System.out.println("Where the time went (microseconds per MOC; calls per MOC in brackets)");
+        List<String> categories = new ArrayList<>();
+        for (Measured[] r : results) {
+            for (Measured m : r) {
+                m.tally().snapshot().keySet().forEach(k -> {
+                    if (!categories.contains(k)) {
+                        categories.add(k);
+                    }
+                });
+            }
+        }
+        StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "  %-24s", "category"));
+        for (Measured[] r : results) {
+            for (Measured m : r) {
+                h.append(String.format(Locale.ROOT, " %20s", m.who() + " " + fmt(m.n())));
+            }
+        }
+        System.out.println(h);
+        for (String cat : categories) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-24s", cat));
+            for (Measured[] r : results) {
+                for (Measured m : r) {
+                    line.append(cell(m.tally().nanos(cat) / 1e3 / m.n(), m.tally().calls(cat) / (double) m.n()));
+                }
+            }
+            System.out.println(line);
+        }
+        for (String total : List.of("all calls timed", "outside calls (Java)", "total")) {
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-24s", total));
+            for (Measured[] r : results) {
+                for (Measured m : r) {
+                    double us = switch (total) {
+                        case "all calls timed" -> m.tally().nanos() / 1e3 / m.n();
+                        case "outside calls (Java)" -> (m.nanos() - m.tally().nanos()) / 1e3 / m.n();
+                        default -> m.nanos() / 1e3 / m.n();
+                    };
+                    line.append(String.format(Locale.ROOT, " %20.1f", us));
+                }
+            }
+            System.out.println(line);
+        }
+
+        System.out.println();
+        System.out.println("Same work: keys collected / bricks returned / images orphaned");
+        for (Measured[] r : results) {
+            for (Measured m : r) {
+                System.out.printf(Locale.ROOT, "  %-8s %-7s %,12d %,12d %,12d%n", fmt(m.n()), m.who(), m.keys(),
+                        m.bricks(), m.images());
+            }
+        }
+
+        System.out.println();
+        System.out.println("Targets");
+        for (Measured[] r : results) {
+            Measured e = r[0];
+            Measured f = r[1];
+            double ratio = e.rate() / f.rate();
+            double dbRatio = (e.n() / e.secondsWithoutDrain()) / f.rate();
+            System.out.printf(Locale.ROOT, "  N=%-8s engine rate >= %.0f%% of floor: %s (%.0f / %.0f MOCs/s = %.0f%%;"
+                            + " without the drain %.0f%%)%n", fmt(e.n()), RATE_TARGET * 100,
+                    ratio >= RATE_TARGET ? "PASS" : "FAIL", e.rate(), f.rate(), ratio * 100, dbRatio * 100);
+        }
+        if (results.size() >= 2) {
+            Measured small = results.get(0)[0];
+            Measured large = results.get(results.size() - 1)[0];
+            if (small.peakAfterGc() > 0 && large.peakAfterGc() > 0) {
+                double ratio = large.peakAfterGc() / (double) small.peakAfterGc();
+                System.out.printf(Locale.ROOT, "  engine peak heap (after GC) at N=%s <= %.1fx N=%s: %s (%.1f / %.1f MiB = %.2fx)%n",
+                        fmt(large.n()), HEAP_TARGET, fmt(small.n()), ratio <= HEAP_TARGET ? "PASS" : "FAIL",
+                        mib(large.peakAfterGc()), mib(small.peakAfterGc()), ratio);
+            } else {
+                System.out.println("  engine peak heap (after GC): n/a (no collection during a run)");
+            }
+            double sampled = large.peakSampled() / (double) small.peakSampled();
+            System.out.printf(Locale.ROOT, "  (sampled peak, garbage included: %.1f / %.1f MiB = %.2fx)%n",
+                    mib(large.peakSampled()), mib(small.peakSampled()), sampled);
+        }
+    }
+
+    private static String cell(double us, double calls) {
+        return String.format(Locale.ROOT, " %11.1f [%6.3f]", us, calls);
+    }
+
+    private static double mib(long bytes) {
+        return bytes / 1048576.0;
+    }
+
+    private static String fmt(long n) {
+        return String.format(Locale.ROOT, "%,d", n);
+    }
+
+    private static void log(String format, Object... args) {
+        System.out.printf(Locale.ROOT, "[%tT] %s%n", System.currentTimeMillis(), String.format(Locale.ROOT, format, args));
+    }
+}
