@@ -1,0 +1,133 @@
+package dev.reclaim.cli;
+
+import dev.reclaim.run.Reports;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.ReferenceData;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The CLI's contract: exit codes, stdout for the report, a clear error and nothing deleted on bad configuration. */
+class ReclaimCliTest {
+    private ReclaimFixture fx;
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = ReclaimFixture.create();
+        fx.sampleData(20, 9);
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    private int cli(Map<String, String> env, String... args) {
+        return ReclaimCli.execute(args, env, new PrintWriter(out, true), new PrintWriter(err, true));
+    }
+
+    @Test
+    void shouldRunAndPrintTheSummary_exit0() throws Exception {
+        int code = cli(fx.env(), "run", "--sweep", "moc-purge");
+
+        assertThat(code).isZero();
+        assertThat(out.toString()).contains("outcome: completed", "sweep moc-purge", "purged 6", "bricksReturned 30");
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE deleted_at < now() - interval '30 days'")).isZero();
+    }
+
+    @Test
+    void shouldPrintTheJsonReport() throws Exception {
+        int code = cli(fx.env(), "run", "--dry-run", "--json");
+
+        assertThat(code).isZero();
+        var report = Reports.JSON.readTree(out.toString());
+        assertThat(report.get("dryRun").asBoolean()).isTrue();
+        assertThat(report.get("sweeps").get(1).get("purged").asLong()).isEqualTo(3);
+    }
+
+    @Test
+    void shouldExit1WithAClearMessageWhenTheDatabaseIsUnreachable() throws Exception {
+        Map<String, String> env = new HashMap<>(fx.env());
+        env.put("RECLAIM_DB_URL", "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2");
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        int code = cli(env, "run");
+
+        assertThat(code).isEqualTo(1);
+        assertThat(out.toString()).contains("outcome: failed");
+        assertThat(err.toString()).contains("the run failed: database error", "Connection", "refused");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    @Test
+    void shouldExit2OnInvalidUsage() {
+        assertThat(cli(fx.env(), "run", "--sweep", "nope")).isEqualTo(2);
+        assertThat(err.toString()).contains("unknown sweep 'nope'", "Nothing was run");
+        assertThat(cli(fx.env(), "run", "--max-duration", "ten minutes")).isEqualTo(2);
+        assertThat(cli(fx.env(), "run", "--no-such-flag")).isEqualTo(2);
+    }
+
+    @Test
+    void shouldExit2AndDeleteNothingWhenASqlStatementDoesNotPrepare() throws Exception {
+        Path config = Files.createTempFile("reclaim", ".yaml");
+        Files.writeString(config, Files.readString(Path.of("config/reclaim.yaml"))
+                .replace("sql: DELETE FROM moc_instructions WHERE id = :id", "sql: DELETE FROM moc_instruction WHERE id = :id"));
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        int code = cli(fx.env(), "run", "--config", config.toString());
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains(config + ": sweeps.moc-purge.steps[4] (delete-moc).sql: does not prepare against the database",
+                "relation \"moc_instruction\" does not exist", "Nothing was run and nothing was deleted.");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    @Test
+    void shouldExit2WhenTheEligibilityQueryHasNoIdColumn() throws Exception {
+        Path config = Files.createTempFile("reclaim", ".yaml");
+        Files.writeString(config, Files.readString(Path.of("config/reclaim.yaml"))
+                .replace("SELECT j.id FROM render_jobs j\n      WHERE j.status = 'completed' AND j.completed_at < :cutoff",
+                        "SELECT j.output_key FROM render_jobs j\n      WHERE j.status = 'completed' AND j.completed_at < :cutoff"));
+        assertThat(Files.readString(config)).contains("SELECT j.output_key");
+
+        int code = cli(fx.env(), "run", "--config", config.toString());
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("sweeps.render-outputs.eligible: the eligibility query must return a column named id");
+    }
+
+    @Test
+    void shouldExit2WhenACollectingStepReturnsNoRows() throws Exception {
+        Path config = Files.createTempFile("reclaim", ".yaml");
+        Files.writeString(config, Files.readString(Path.of("config/reclaim.yaml"))
+                .replace("sql: DELETE FROM render_jobs WHERE id = :id RETURNING output_key",
+                        "sql: DELETE FROM render_jobs WHERE id = :id"));
+
+        int code = cli(fx.env(), "run", "--config", config.toString());
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("sweeps.render-outputs.steps[0] (delete-job).sql: returns no rows, but the step collects keys");
+    }
+
+    @Test
+    void shouldExit2OnAnInvalidConfigurationFile() throws Exception {
+        Map<String, String> env = new HashMap<>(fx.env());
+        env.put("RECLAIM_MOC_RETENTION", "a month");
+
+        int code = cli(env, "run");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("config/reclaim.yaml: sweeps.moc-purge.olderThan: 'a month' is not a duration");
+    }
+}

@@ -1,0 +1,128 @@
+package dev.reclaim.handler;
+
+import com.amazonaws.services.lambda.runtime.ClientContext;
+import com.amazonaws.services.lambda.runtime.CognitoIdentity;
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.LambdaLogger;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.reclaim.Reclaim;
+import dev.reclaim.run.Reports;
+import dev.reclaim.run.UsageException;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.ReferenceData;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The scheduled Lambda handler, fed the files in events/ as Lambda (and sam local invoke) would. */
+class ScheduledRunHandlerTest {
+    private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
+
+    private ReclaimFixture fx;
+    private Reclaim reclaim;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = ReclaimFixture.create();
+        fx.sampleData(20, 9);
+        reclaim = fx.reclaim();
+    }
+
+    @AfterEach
+    void tearDown() {
+        reclaim.close();
+        fx.close();
+    }
+
+    private JsonNode invoke(String eventFile, Map<String, String> env) throws Exception {
+        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, env);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        handler.handleRequest(new ByteArrayInputStream(Files.readAllBytes(Path.of(eventFile))), out, new FakeContext(900_000));
+        return Reports.JSON.readTree(out.toByteArray());
+    }
+
+    @Test
+    void shouldRunEverySweepFromAnEventBridgeScheduledEvent() throws Exception {
+        JsonNode report = invoke("events/scheduled-event.json", Map.of());
+
+        assertThat(report.get("outcome").asText()).isEqualTo("completed");
+        assertThat(report.get("trigger").asText()).isEqualTo("schedule:arn:aws:events:us-east-1:123456789012:rule/reclaim-daily");
+        assertThat(report.get("dryRun").asBoolean()).isFalse();
+        assertThat(report.get("sweeps")).hasSize(2);
+        assertThat(report.get("sweeps").get(0).get("purged").asLong()).isEqualTo(6);
+        assertThat(report.get("sweeps").get(1).get("purged").asLong()).isEqualTo(3);
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
+    }
+
+    @Test
+    void shouldRunTheNamedSweepFromPlainInput() throws Exception {
+        JsonNode report = invoke("events/run-moc-purge.json", Map.of());
+
+        assertThat(report.get("sweeps")).hasSize(1);
+        assertThat(report.get("sweeps").get(0).get("name").asText()).isEqualTo("moc-purge");
+        assertThat(report.get("sweeps").get(0).get("purged").asLong()).isEqualTo(6);
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
+        assertThat(fx.count("SELECT count(*) FROM render_jobs")).isEqualTo(9);
+    }
+
+    @Test
+    void shouldDryRunFromPlainInput() throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        JsonNode report = invoke("events/dry-run.json", Map.of());
+
+        assertThat(report.get("dryRun").asBoolean()).isTrue();
+        assertThat(report.get("sweeps").get(0).get("purged").asLong()).isEqualTo(6);
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    @Test
+    void shouldDryRunAScheduledEventWhenTheEnvironmentSaysSo() throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        JsonNode report = invoke("events/scheduled-event.json", Map.of("RECLAIM_DRY_RUN", "true"));
+
+        assertThat(report.get("dryRun").asBoolean()).isTrue();
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    @Test
+    void shouldRefuseUnknownInputFields_andDeleteNothing() throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, Map.of());
+
+        assertThatThrownBy(() -> handler.handleRequest(new ByteArrayInputStream("{\"dryrun\": true}".getBytes()),
+                new ByteArrayOutputStream(), new FakeContext(900_000)))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("unknown input field 'dryrun'");
+        assertThatThrownBy(() -> handler.handleRequest(new ByteArrayInputStream("{\"dryRun\": \"yes\"}".getBytes()),
+                new ByteArrayOutputStream(), new FakeContext(900_000)))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("dryRun must be true or false");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    /** The Lambda context: only the remaining time matters to the handler. */
+    private record FakeContext(int remainingMillis) implements Context {
+        @Override public String getAwsRequestId() { return "test-request"; }
+        @Override public String getLogGroupName() { return "/aws/lambda/reclaim"; }
+        @Override public String getLogStreamName() { return "test"; }
+        @Override public String getFunctionName() { return "reclaim"; }
+        @Override public String getFunctionVersion() { return "$LATEST"; }
+        @Override public String getInvokedFunctionArn() { return "arn:aws:lambda:us-east-1:123456789012:function:reclaim"; }
+        @Override public CognitoIdentity getIdentity() { return null; }
+        @Override public ClientContext getClientContext() { return null; }
+        @Override public int getRemainingTimeInMillis() { return remainingMillis; }
+        @Override public int getMemoryLimitInMB() { return 512; }
+        @Override public LambdaLogger getLogger() { return null; }
+    }
+}
