@@ -84,7 +84,8 @@ public final class Run {
                 return sweep(runId, request, started, sweeps, held.connection());
             }
         } catch (SQLException e) {
-            String reason = "database error: " + rootMessage(e);
+            boolean unreachable = e instanceof java.sql.SQLTransientConnectionException || Database.isConnectionFailure(e);
+            String reason = (unreachable ? "cannot reach the database: " : "database error: ") + rootMessage(e);
             log.error("run failed: {}", reason, e);
             RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null);
             recordFailure(request, failed);

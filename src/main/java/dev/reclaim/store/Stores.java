@@ -39,6 +39,10 @@ public final class Stores implements AutoCloseable {
         for (StoreConfig sc : config.stores().values()) {
             if (sc instanceof StoreConfig.S3 s3c) {
                 String region = firstSet(s3c.region(), env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
+                if (region == null) {
+                    throw new ConfigException(config.source() + ": stores." + sc.name()
+                            + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
+                }
                 String endpoint = firstSet(s3c.endpoint(), env.get("AWS_ENDPOINT_URL_S3"), env.get("AWS_ENDPOINT_URL"));
                 String clientKey = region + "|" + endpoint + "|" + s3c.pathStyle();
                 S3Client client = s3Clients.computeIfAbsent(clientKey,
@@ -73,9 +77,7 @@ public final class Stores implements AutoCloseable {
                 // Only the checksums S3 requires; newer default checksums are refused by some S3-compatible servers.
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .forcePathStyle(pathStyle);
-        if (region != null) {
-            b.region(Region.of(region));
-        }
+        b.region(Region.of(region));
         if (endpoint != null) {
             try {
                 b.endpointOverride(URI.create(endpoint));

@@ -84,16 +84,31 @@ public final class RecordPurgeBenchmark {
         }
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        int status = 0;
+        try {
+            run(args);
+        } catch (Throwable e) {
+            e.printStackTrace();
+            status = 1;
+        }
+        // S3Mock's server threads would keep the JVM alive; the shutdown hooks stop it and PostgreSQL.
+        System.exit(status);
+    }
+
+    private static void run(String[] args) throws Exception {
         List<Integer> sizes = new ArrayList<>();
         int warmup = 2000;
         int audit = 2000;
+        boolean floorFirst = false;
         for (String a : String.join(" ", args).split("[\\s,]+")) {
             if (a.isBlank()) {
                 continue;
             }
             if (a.startsWith("--warmup=")) {
                 warmup = Integer.parseInt(a.substring(9).replace("_", ""));
+            } else if (a.equals("--floor-first")) {
+                floorFirst = true;
             } else if (a.startsWith("--audit=")) {
                 audit = Integer.parseInt(a.substring(8).replace("_", ""));
             } else {
@@ -143,12 +158,18 @@ public final class RecordPurgeBenchmark {
             try (Dataset d = Dataset.generate(pg, n)) {
                 String engineDb = d.copy(pg, "engine");
                 String floorDb = d.copy(pg, "floor");
-                log("N = %,d: engine", n);
-                Measured e = engine(d, engineDb);
-                d.dropCopy(pg, engineDb);
-                log("N = %,d: floor", n);
-                Measured f = floor(d, floorDb);
-                d.dropCopy(pg, floorDb);
+                Measured e = null;
+                Measured f = null;
+                for (String who : floorFirst ? List.of("floor", "engine") : List.of("engine", "floor")) {
+                    log("N = %,d: %s", n, who);
+                    if (who.equals("engine")) {
+                        e = engine(d, engineDb);
+                        d.dropCopy(pg, engineDb);
+                    } else {
+                        f = floor(d, floorDb);
+                        d.dropCopy(pg, floorDb);
+                    }
+                }
                 if (!e.rowsAfter().equals(f.rowsAfter())) {
                     throw new IllegalStateException("engine and floor left different rows: " + e.rowsAfter() + " vs " + f.rowsAfter());
                 }

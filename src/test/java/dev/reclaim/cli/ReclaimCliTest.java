@@ -66,7 +66,7 @@ class ReclaimCliTest {
 
         assertThat(code).isEqualTo(1);
         assertThat(out.toString()).contains("outcome: failed");
-        assertThat(err.toString()).contains("the run failed: database error", "Connection", "refused");
+        assertThat(err.toString()).contains("the run failed: cannot reach the database: Connection refused");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
 
