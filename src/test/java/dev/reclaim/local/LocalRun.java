@@ -18,15 +18,15 @@ import java.util.Map;
 /**
  * The README's local run: embedded PostgreSQL with the reference schemas and generated sample data, an in-process
  * S3 server holding the files those rows own, then a dry run and a real run through the same engine the Lambda
- * uses, and the before/after counts. {@code mvn -q test-compile exec:java} (options: -Dexec.args="--mocs 3000").
+ * uses, and the before/after counts. {@code mvn -q test-compile exec:java} (options: -Dexec.args="--mocs 2000 --render-jobs 600").
  */
 public final class LocalRun {
     private LocalRun() {
     }
 
     public static void main(String[] args) throws Exception {
-        int mocs = intArg(args, "--mocs", 2000);
-        int renderJobs = intArg(args, "--render-jobs", 600);
+        int mocs = intArg(args, "--mocs", 500);
+        int renderJobs = intArg(args, "--render-jobs", 150);
         long t0 = System.nanoTime();
         System.out.println("Starting embedded PostgreSQL and S3 (S3Mock) ...");
         String jdbcUrl = TestPostgres.freshDatabase();
