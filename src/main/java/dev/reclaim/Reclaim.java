@@ -10,6 +10,7 @@ import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Stores;
+import dev.reclaim.sweep.AssetSweep;
 import dev.reclaim.sweep.RecordSweep;
 import dev.reclaim.sweep.Sweep;
 
@@ -72,6 +73,8 @@ public final class Reclaim implements AutoCloseable {
         for (SweepConfig sc : config.sweeps().values()) {
             if (sc instanceof SweepConfig.Records r) {
                 out.put(sc.name(), new RecordSweep(r));
+            } else if (sc instanceof SweepConfig.Assets a) {
+                out.put(sc.name(), new AssetSweep(a));
             }
         }
         return out;

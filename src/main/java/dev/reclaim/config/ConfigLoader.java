@@ -114,11 +114,16 @@ public final class ConfigLoader {
                         text(node, path, "endpoint", false), bool(node, path, "pathStyle", false), prefixes);
             }
             case "cloudinary" -> {
-                onlyKeys(node, path, Set.of("type", "resourceType", "deliveryType", "quotaReserve", "allowedPrefixes"));
+                onlyKeys(node, path, Set.of("type", "resourceType", "deliveryType", "quotaReserve", "timeout",
+                        "maxAttempts", "retryDelay", "allowedPrefixes"));
                 String resourceType = optional(text(node, path, "resourceType", false), "image");
                 String deliveryType = optional(text(node, path, "deliveryType", false), "upload");
                 double reserve = fraction(node, path, "quotaReserve", 0.2);
-                yield new StoreConfig.Cloudinary(name, resourceType, deliveryType, reserve, prefixes);
+                Duration timeout = optionalDuration(node, path, "timeout", Duration.ofSeconds(30));
+                int attempts = (int) number(node, path, "maxAttempts", 4, 1, 10);
+                Duration retryDelay = optionalDuration(node, path, "retryDelay", Duration.ofMillis(500));
+                yield new StoreConfig.Cloudinary(name, resourceType, deliveryType, reserve, timeout, attempts,
+                        retryDelay, prefixes);
             }
             default -> throw error(path + ".type", "unknown store type '" + type + "' (known: s3, cloudinary)");
         };
@@ -147,8 +152,11 @@ public final class ConfigLoader {
             throw error(path, "expected a mapping");
         }
         String kind = text(node, path, "kind", true);
+        if (kind.equals("assets")) {
+            return assets(name, node, path, stores);
+        }
         if (!kind.equals("records")) {
-            throw error(path + ".kind", "unknown sweep kind '" + kind + "' (known: records)");
+            throw error(path + ".kind", "unknown sweep kind '" + kind + "' (known: records, assets)");
         }
         onlyKeys(node, path, Set.of("kind", "olderThan", "pageSize", "maxDeletesPerRun", "eligible", "claim", "steps"));
         Duration olderThan = duration(node, path, "olderThan");
@@ -195,6 +203,33 @@ public final class ConfigLoader {
         return new SweepConfig.Records(name, olderThan, pageSize, cap, eligible, claim, List.copyOf(steps));
     }
 
+    private SweepConfig assets(String name, JsonNode node, String path, Map<String, StoreConfig> stores) {
+        onlyKeys(node, path, Set.of("kind", "store", "prefix", "match", "olderThan", "maxDeletesPerRun", "referenced"));
+        String store = text(node, path, "store", true);
+        if (!stores.containsKey(store)) {
+            throw error(path + ".store", "unknown store '" + store + "' (configured: " + String.join(", ", stores.keySet()) + ")");
+        }
+        String prefix = text(node, path, "prefix", true);
+        String match = text(node, path, "match", true);
+        try {
+            java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + match);
+        } catch (RuntimeException e) {
+            throw error(path + ".match", "'" + match + "' is not a glob such as users/*/temp/** (" + e.getMessage() + ")");
+        }
+        String literal = match.split("[*?\\[{]", 2)[0];
+        if (!literal.startsWith(prefix) && !prefix.startsWith(literal)) {
+            throw error(path + ".match", "'" + match + "' can match nothing listed under prefix '" + prefix + "'");
+        }
+        Duration olderThan = duration(node, path, "olderThan");
+        long cap = number(node, path, "maxDeletesPerRun", Long.MAX_VALUE, 1, Long.MAX_VALUE);
+        SqlTemplate referenced = sql(node, path, "referenced", Set.of("keys", "cutoff"));
+        if (!referenced.uses("keys")) {
+            throw error(path + ".referenced", "the reference query must take the page's keys as :keys "
+                    + "(e.g. SELECT public_id FROM photos WHERE public_id = ANY(:keys))");
+        }
+        return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, referenced);
+    }
+
     // ---- field readers -------------------------------------------------------------------------------------
 
     private SqlTemplate sql(JsonNode node, String path, String field, Set<String> allowed) {
@@ -214,12 +249,16 @@ public final class ConfigLoader {
         try {
             Duration d = Durations.parse(text);
             if (d.isZero() || d.isNegative()) {
-                throw error(path + "." + field, "retention must be positive (got '" + text + "')");
+                throw error(path + "." + field, "must be positive (got '" + text + "')");
             }
             return d;
         } catch (IllegalArgumentException e) {
             throw error(path + "." + field, e.getMessage());
         }
+    }
+
+    private Duration optionalDuration(JsonNode node, String path, String field, Duration dflt) {
+        return text(node, path, field, false) == null ? dflt : duration(node, path, field);
     }
 
     private long number(JsonNode node, String path, String field, long dflt, long min, long max) {

@@ -1,5 +1,6 @@
 package dev.reclaim.config;
 
+import java.time.Duration;
 import java.util.List;
 
 /** A named place files live in. Every store declares the prefixes it may delete under (the prefix guard). */
@@ -16,6 +17,7 @@ public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudina
 
     /** A Cloudinary product environment, credentials from {@code CLOUDINARY_URL}. */
     record Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
+                      Duration timeout, int maxAttempts, Duration retryDelay,
                       List<String> allowedPrefixes) implements StoreConfig {
     }
 }

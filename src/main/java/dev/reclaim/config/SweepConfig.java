@@ -6,13 +6,11 @@ import java.time.Duration;
 import java.util.List;
 
 /** A named unit of cleanup work. Each kind has one sweep class in {@code dev.reclaim.sweep}. */
-public sealed interface SweepConfig permits SweepConfig.Records {
+public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Assets {
 
     String name();
 
     Duration olderThan();
-
-    int pageSize();
 
     /** Upper bound on deletions in one run; reaching it ends the sweep cleanly. */
     long maxDeletesPerRun();
@@ -23,6 +21,15 @@ public sealed interface SweepConfig permits SweepConfig.Records {
      */
     record Records(String name, Duration olderThan, int pageSize, long maxDeletesPerRun,
                    SqlTemplate eligible, SqlTemplate claim, List<Step> steps) implements SweepConfig {
+    }
+
+    /**
+     * Abandoned uploads: storage-driven. Pages through {@code prefix} in {@code store}; what matches the {@code match}
+     * glob and is older than the retention is checked against the database ({@code referenced} gets the page's keys
+     * as {@code :keys} and returns those still referenced); the rest is deleted in batches at the store's limit.
+     */
+    record Assets(String name, String store, String prefix, String match, Duration olderThan, long maxDeletesPerRun,
+                  SqlTemplate referenced) implements SweepConfig {
     }
 
     /**

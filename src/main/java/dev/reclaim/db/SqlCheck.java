@@ -25,6 +25,11 @@ public final class SqlCheck {
                 for (SweepConfig sweep : config.sweeps().values()) {
                     if (sweep instanceof SweepConfig.Records r) {
                         checkRecords(config, r, c);
+                    } else if (sweep instanceof SweepConfig.Assets a) {
+                        String path = "sweeps." + a.name() + ".referenced";
+                        if (describe(config, c, path, a.referenced().jdbcSql(), true) == null) {
+                            throw ConfigLoader.error(config, path, "must return the referenced keys (SELECT ...)");
+                        }
                     }
                 }
             } finally {

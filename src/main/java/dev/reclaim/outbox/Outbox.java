@@ -2,6 +2,7 @@ package dev.reclaim.outbox;
 
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
+import dev.reclaim.store.StoreThrottled;
 import dev.reclaim.store.Stores;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,7 +80,13 @@ public final class Outbox {
                     fail(c, batch, "store '" + storeName + "' is not configured", tally);
                     continue;
                 }
-                deleteBatch(c, store, batch, tally);
+                try {
+                    deleteBatch(c, store, batch, tally);
+                } catch (StoreThrottled e) {
+                    // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
+                    log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
+                    break;
+                }
             }
         }
     }
@@ -138,6 +145,8 @@ public final class Outbox {
         BatchResult result;
         try {
             result = store.delete(new ArrayList<>(byKey.keySet()));
+        } catch (StoreThrottled e) {
+            throw e;
         } catch (RuntimeException e) {
             log.warn("delete of {} keys from store {} failed: {}", byKey.size(), store.name(), e.toString());
             result = BatchResult.allFailed(new ArrayList<>(byKey.keySet()), e.getClass().getSimpleName() + ": " + e.getMessage());

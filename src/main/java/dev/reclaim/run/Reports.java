@@ -31,6 +31,18 @@ public final class Reports {
             sb.append("    eligible ").append(s.eligible()).append(", ").append(purged).append(' ').append(s.purged())
                     .append(", skipped ").append(s.skipped()).append(", failed ").append(s.failed());
             sb.append(s.complete() ? ", complete" : ", stopped by " + s.stoppedBy()).append('\n');
+            if (s.scanned() != null) {
+                sb.append("    scanned ").append(s.scanned()).append(", referenced (kept) ").append(s.referenced() == null ? 0 : s.referenced())
+                        .append(", bytes ").append(r.dryRun() ? "that would be reclaimed " : "reclaimed ")
+                        .append(s.bytesReclaimed() == null ? 0 : s.bytesReclaimed());
+                if (s.apiCalls() != null) {
+                    sb.append(", API calls: ").append(join(s.apiCalls()));
+                }
+                sb.append('\n');
+            }
+            if (s.quotaResetsAt() != null) {
+                sb.append("    rate limited: the quota resets at ").append(s.quotaResetsAt()).append("; the next run carries on\n");
+            }
             if (!s.figures().isEmpty()) {
                 sb.append("    figures: ").append(join(s.figures())).append('\n');
             }

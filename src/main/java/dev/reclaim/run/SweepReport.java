@@ -7,7 +7,9 @@ import java.util.Map;
 
 /**
  * One sweep's part of a run. In a dry run, {@code purged} and the figures say what would have happened.
- * {@code stoppedBy} is {@code cap} or {@code timeBudget} when the sweep ended early.
+ * {@code stoppedBy} is {@code cap}, {@code timeBudget} or {@code rateLimited} when the sweep ended early.
+ * Asset sweeps also report {@code scanned} (listed), {@code referenced}, {@code bytesReclaimed}, the API calls made
+ * per store and, when rate limited, when the quota resets; for them {@code purged} is the number of assets deleted.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SweepReport(
@@ -28,7 +30,12 @@ public record SweepReport(
         Map<String, List<String>> sampleKeys,
         boolean complete,
         String stoppedBy,
-        long durationMs) {
+        long durationMs,
+        Long scanned,
+        Long referenced,
+        Long bytesReclaimed,
+        Map<String, Long> apiCalls,
+        String quotaResetsAt) {
 
     /** A failed item: its id, the step that failed (if any) and the error. */
     public record Failure(String item, String step, String error) {

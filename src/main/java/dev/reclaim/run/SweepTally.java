@@ -26,6 +26,14 @@ public final class SweepTally {
     private final List<String> sampleIds = new ArrayList<>();
     private final Map<String, List<String>> sampleKeys = new TreeMap<>();
     private String stoppedBy;
+    private final Map<String, Long> keysDeleted = new TreeMap<>();
+    private final Map<String, Long> keysFailed = new TreeMap<>();
+    private long keysRefused;
+    private Long scanned;
+    private Long referenced;
+    private Long bytesReclaimed;
+    private Map<String, Long> apiCalls;
+    private Instant quotaResetsAt;
 
     public SweepTally(String name, String kind, Instant cutoff) {
         this.name = name;
@@ -67,6 +75,63 @@ public final class SweepTally {
         });
     }
 
+    /** Asset sweeps: listed, referenced (kept), bytes of what was deleted, API calls, keys deleted or failed. */
+    public void scanned(long n) {
+        scanned = (scanned == null ? 0 : scanned) + n;
+    }
+
+    public void referenced(long n) {
+        referenced = (referenced == null ? 0 : referenced) + n;
+    }
+
+    public void bytesReclaimed(long n) {
+        bytesReclaimed = (bytesReclaimed == null ? 0 : bytesReclaimed) + n;
+    }
+
+    public void apiCalls(String store, long n) {
+        if (apiCalls == null) {
+            apiCalls = new TreeMap<>();
+        }
+        apiCalls.merge(store, n, Long::sum);
+    }
+
+    public void keysDeleted(String store, long n) {
+        if (n > 0) {
+            keysDeleted.merge(store, n, Long::sum);
+        }
+    }
+
+    public void keysFailed(String store, long n) {
+        if (n > 0) {
+            keysFailed.merge(store, n, Long::sum);
+        }
+    }
+
+    public void keysRefused(long n) {
+        keysRefused += n;
+    }
+
+    /** Deleted assets count as purged items. */
+    public void purgedAssets(List<String> keys) {
+        purged += keys.size();
+        for (String k : keys) {
+            if (sampleIds.size() >= SAMPLE) {
+                break;
+            }
+            sampleIds.add(k);
+        }
+    }
+
+    public void failedAssets(String store, Map<String, String> failures) {
+        failures.forEach((key, why) -> failed(key, "delete", why));
+        keysFailed(store, failures.size());
+    }
+
+    public void rateLimited(Instant resetsAt) {
+        stop("rateLimited");
+        quotaResetsAt = resetsAt;
+    }
+
     public void figure(String name, long n) {
         figures.merge(name, n, Long::sum);
     }
@@ -89,11 +154,18 @@ public final class SweepTally {
         return stoppedBy;
     }
 
-    public SweepReport report(Map<String, Long> keysDeleted, Map<String, Long> keysFailed, long keysRefused) {
+    /** The report, with what the outbox deleted for this sweep added to what the sweep deleted itself. */
+    public SweepReport report(Map<String, Long> outboxDeleted, Map<String, Long> outboxFailed, long outboxRefused) {
+        Map<String, Long> deleted = new TreeMap<>(keysDeleted);
+        outboxDeleted.forEach((k, v) -> deleted.merge(k, v, Long::sum));
+        Map<String, Long> failedKeys = new TreeMap<>(keysFailed);
+        outboxFailed.forEach((k, v) -> failedKeys.merge(k, v, Long::sum));
         return new SweepReport(name, kind, cutoff == null ? null : cutoff.toString(), eligible, purged, skipped, failed,
                 List.copyOf(failures), new LinkedHashMap<>(figures), new LinkedHashMap<>(keysCollected),
-                new LinkedHashMap<>(keysDeleted), new LinkedHashMap<>(keysFailed), keysRefused, List.copyOf(sampleIds),
+                deleted, failedKeys, keysRefused + outboxRefused, List.copyOf(sampleIds),
                 new LinkedHashMap<>(sampleKeys), stoppedBy == null, stoppedBy,
-                (System.nanoTime() - startNanos) / 1_000_000);
+                (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced, bytesReclaimed,
+                apiCalls == null ? null : new LinkedHashMap<>(apiCalls),
+                quotaResetsAt == null ? null : quotaResetsAt.toString());
     }
 }

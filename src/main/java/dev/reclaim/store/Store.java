@@ -18,7 +18,19 @@ public interface Store {
 
     /**
      * Deletes {@code keys} (at most {@link #maxBatch()}, all allowed by the guard). Throws when the whole call
-     * failed; per-key failures come back in the result.
+     * failed ({@link StoreThrottled} when the quota does not allow it); per-key failures come back in the result.
      */
     BatchResult delete(List<String> keys);
+
+    /** The most items one listing call returns (S3: 1000, Cloudinary: 500). */
+    int maxListPage();
+
+    /**
+     * One page of everything under {@code prefix}, {@link #maxListPage()} at a time; pass the previous page's cursor
+     * (null for the first). Throws {@link StoreThrottled} when the store's quota does not allow the call.
+     */
+    Listing list(String prefix, String cursor);
+
+    /** API calls made so far by this store (list and delete), for reports. */
+    long apiCalls();
 }

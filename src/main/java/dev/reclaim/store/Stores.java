@@ -15,7 +15,9 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 import java.net.URI;
+import java.time.Clock;
 import java.time.Duration;
+import com.cloudinary.Cloudinary;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -48,8 +50,10 @@ public final class Stores implements AutoCloseable {
                 S3Client client = s3Clients.computeIfAbsent(clientKey,
                         k -> s3Client(http, region, endpoint, s3c.pathStyle(), credentials(env), config, s3c));
                 stores.put(sc.name(), new S3Store(s3c, client));
-            } else {
-                throw new ConfigException(config.source() + ": stores." + sc.name() + ": store type not supported by this build");
+            } else if (sc instanceof StoreConfig.Cloudinary cc) {
+                stores.put(sc.name(), new CloudinaryStore(cc, cloudinary(config, cc, env),
+                        new CloudinaryStore.Retries(cc.maxAttempts(), cc.retryDelay(), cc.retryDelay().multipliedBy(16)),
+                        Clock.systemUTC()));
             }
         }
         AutoCloseable[] closeables = new AutoCloseable[s3Clients.size() + 1];
@@ -59,6 +63,28 @@ public final class Stores implements AutoCloseable {
         }
         closeables[i] = http;
         return new Stores(stores, closeables);
+    }
+
+    /** {@code CLOUDINARY_URL}: cloudinary://key:secret@cloud, with ?upload_prefix=... for another API host. */
+    private static Cloudinary cloudinary(ReclaimConfig config, StoreConfig.Cloudinary cc, Map<String, String> env) {
+        String url = env.get("CLOUDINARY_URL");
+        String where = config.source() + ": stores." + cc.name() + ": ";
+        if (url == null || url.isBlank()) {
+            throw new ConfigException(where + "CLOUDINARY_URL is not set (cloudinary://api_key:api_secret@cloud_name)");
+        }
+        if (!url.startsWith("cloudinary://")) {
+            throw new ConfigException(where + "CLOUDINARY_URL must look like cloudinary://api_key:api_secret@cloud_name");
+        }
+        Cloudinary c;
+        try {
+            c = new Cloudinary(url);
+        } catch (RuntimeException e) {
+            throw new ConfigException(where + "CLOUDINARY_URL cannot be read: " + e.getMessage());
+        }
+        if (c.config.apiKey == null || c.config.apiSecret == null || c.config.cloudName == null) {
+            throw new ConfigException(where + "CLOUDINARY_URL must carry api_key, api_secret and cloud name");
+        }
+        return c;
     }
 
     public Store get(String name) {

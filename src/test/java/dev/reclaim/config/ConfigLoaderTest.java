@@ -67,7 +67,13 @@ class ConfigLoaderTest {
         assertThat(config.sweeps()).containsKeys("moc-purge", "render-outputs");
         assertThat(config.sweeps().get("moc-purge").olderThan()).isEqualTo(Duration.ofDays(30));
         assertThat(config.sweeps().get("render-outputs").olderThan()).isEqualTo(Duration.ofHours(1));
-        assertThat(config.sweeps().get("moc-purge").pageSize()).isEqualTo(100);
+        assertThat(((SweepConfig.Records) config.sweeps().get("moc-purge")).pageSize()).isEqualTo(100);
+        SweepConfig.Assets photos = (SweepConfig.Assets) config.sweeps().get("bobblehead-temp-photos");
+        assertThat(photos.olderThan()).isEqualTo(Duration.ofHours(24));
+        assertThat(photos.match()).isEqualTo("users/*/temp/**");
+        assertThat(config.stores().get("bobblehead-photos")).isInstanceOf(StoreConfig.Cloudinary.class);
+        assertThat(((StoreConfig.Cloudinary) config.stores().get("bobblehead-photos")).quotaReserve()).isEqualTo(0.2);
+        assertThat(config.sweeps().get("upload-temp").olderThan()).isEqualTo(Duration.ofDays(7));
     }
 
     @Test

@@ -57,7 +57,7 @@ class ScheduledRunHandlerTest {
         assertThat(report.get("outcome").asText()).isEqualTo("completed");
         assertThat(report.get("trigger").asText()).isEqualTo("schedule:arn:aws:events:us-east-1:123456789012:rule/reclaim-daily");
         assertThat(report.get("dryRun").asBoolean()).isFalse();
-        assertThat(report.get("sweeps")).hasSize(2);
+        assertThat(report.get("sweeps")).hasSize(4);
         assertThat(report.get("sweeps").get(0).get("purged").asLong()).isEqualTo(6);
         assertThat(report.get("sweeps").get(1).get("purged").asLong()).isEqualTo(3);
         assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();

@@ -279,5 +279,20 @@ class RecordSweepSafetyTest {
         public BatchResult delete(List<String> keys) {
             return delegate.delete(keys);
         }
+
+        @Override
+        public int maxListPage() {
+            return delegate.maxListPage();
+        }
+
+        @Override
+        public dev.reclaim.store.Listing list(String prefix, String cursor) {
+            return delegate.list(prefix, cursor);
+        }
+
+        @Override
+        public long apiCalls() {
+            return delegate.apiCalls();
+        }
     }
 }

@@ -6,6 +6,7 @@ import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.store.Stores;
+import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -21,6 +22,8 @@ public final class ReclaimFixture implements AutoCloseable {
     public final String mocBucket;
     public final String renderBucket;
     public final HikariDataSource db;
+    /** A Cloudinary emulator of this test's own (the real Admin API's limits, errors and headers). */
+    public final CloudinaryEmulator cloudinary;
     private final Map<String, String> env = new HashMap<>();
 
     private ReclaimFixture() {
@@ -37,6 +40,8 @@ public final class ReclaimFixture implements AutoCloseable {
         env.put("RECLAIM_MOC_BUCKET", mocBucket);
         env.put("RECLAIM_RENDER_BUCKET", renderBucket);
         db = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl, "RECLAIM_DB_POOL_SIZE", "4"));
+        cloudinary = CloudinaryEmulator.start();
+        env.put("CLOUDINARY_URL", cloudinary.cloudinaryUrl());
     }
 
     public static ReclaimFixture create() {
@@ -99,5 +104,6 @@ public final class ReclaimFixture implements AutoCloseable {
     @Override
     public void close() {
         db.close();
+        cloudinary.close();
     }
 }

@@ -29,6 +29,7 @@ public final class ReferenceData {
         try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
             st.execute(resource("/reference/moc-schema.sql"));
             st.execute(resource("/reference/render-schema.sql"));
+            st.execute(resource("/reference/bobblehead-schema.sql"));
         }
     }
 
@@ -119,7 +120,8 @@ public final class ReferenceData {
     public static Map<String, Long> rowCounts(DataSource ds) throws SQLException {
         Map<String, Long> out = new LinkedHashMap<>();
         for (String table : List.of("moc_instructions", "moc_files", "moc_parts_lists", "moc_parts",
-                "gallery_images", "moc_gallery_images", "render_jobs", "user_assets")) {
+                "gallery_images", "moc_gallery_images", "render_jobs", "user_assets", "bobbleheads",
+                "bobblehead_photos")) {
             out.put(table, count(ds, "SELECT count(*) FROM " + table));
         }
         return out;

@@ -1,0 +1,276 @@
+package dev.reclaim.store;
+
+import com.cloudinary.Api;
+import com.cloudinary.Cloudinary;
+import com.cloudinary.api.ApiResponse;
+import com.cloudinary.api.RateLimit;
+import com.cloudinary.api.exceptions.GeneralError;
+import com.cloudinary.api.exceptions.RateLimited;
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.RetryPolicy;
+import dev.reclaim.config.StoreConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A Cloudinary product environment through the Admin API ({@code cloudinary-http44}). Lists by prefix, 500 per call;
+ * deletes by public id, 100 per call, checking every id's answer ({@code not_found} counts as gone). Every answer's
+ * {@code X-FeatureRateLimit-*} headers are read: once the remaining hourly quota reaches the reserve kept for the
+ * application, or on HTTP 420/429, the store refuses further calls for this run ({@link StoreThrottled}). 5xx and
+ * timeouts are retried with bounded exponential backoff and jitter.
+ */
+public final class CloudinaryStore implements Store {
+    public static final int MAX_BATCH = 100;
+    public static final int MAX_LIST_PAGE = 500;
+    private static final Logger log = LoggerFactory.getLogger(CloudinaryStore.class);
+    private static final Pattern UNEXPECTED_STATUS = Pattern.compile("unexpected status code - (\\d{3})");
+
+    private final String name;
+    private final String resourceType;
+    private final String deliveryType;
+    private final double reserve;
+    private final PrefixGuard guard;
+    private final Api api;
+    private final RetryPolicy<Object> retry;
+    private final Duration timeout;
+    private final Clock clock;
+    private final AtomicLong calls = new AtomicLong();
+
+    // The quota as the last answer reported it.
+    private long limit = -1;
+    private long remaining = -1;
+    private Instant resetsAt;
+    private boolean exhausted;
+
+    public CloudinaryStore(StoreConfig.Cloudinary config, Cloudinary cloudinary, Retries retries, Clock clock) {
+        this.name = config.name();
+        this.resourceType = config.resourceType();
+        this.deliveryType = config.deliveryType();
+        this.reserve = config.quotaReserve();
+        this.guard = new PrefixGuard(config.allowedPrefixes());
+        this.api = cloudinary.api();
+        this.timeout = config.timeout();
+        this.clock = clock;
+        this.retry = RetryPolicy.builder()
+                .handleIf(CloudinaryStore::transientFailure)
+                .withMaxAttempts(retries.maxAttempts())
+                .withBackoff(retries.initialDelay(), retries.maxDelay())
+                .withJitter(0.25)
+                .onRetry(e -> log.warn("Cloudinary call failed ({}), retry {} of {}", e.getLastException().toString(),
+                        e.getAttemptCount(), retries.maxAttempts() - 1))
+                .build();
+    }
+
+    /** How 5xx answers and timeouts are retried: attempts in all, and the backoff between them. */
+    public record Retries(int maxAttempts, Duration initialDelay, Duration maxDelay) {
+        public static final Retries DEFAULT = new Retries(4, Duration.ofMillis(500), Duration.ofSeconds(8));
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int maxBatch() {
+        return MAX_BATCH;
+    }
+
+    @Override
+    public int maxListPage() {
+        return MAX_LIST_PAGE;
+    }
+
+    @Override
+    public PrefixGuard guard() {
+        return guard;
+    }
+
+    @Override
+    public long apiCalls() {
+        return calls.get();
+    }
+
+    @Override
+    public Listing list(String prefix, String cursor) {
+        Map<String, Object> options = options();
+        options.put("prefix", prefix);
+        options.put("max_results", MAX_LIST_PAGE);
+        if (cursor != null) {
+            options.put("next_cursor", cursor);
+        }
+        ApiResponse response = call(() -> api.resources(options));
+        List<StoredAsset> assets = new ArrayList<>();
+        Object resources = response.get("resources");
+        if (resources instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof Map<?, ?> m) {
+                    Object bytes = m.get("bytes");
+                    assets.add(new StoredAsset(String.valueOf(m.get("public_id")),
+                            OffsetDateTime.parse(String.valueOf(m.get("created_at"))).toInstant(),
+                            bytes instanceof Number n ? n.longValue() : 0));
+                }
+            }
+        }
+        Object next = response.get("next_cursor");
+        return new Listing(assets, next == null || next.toString().isBlank() ? null : next.toString());
+    }
+
+    @Override
+    public BatchResult delete(List<String> keys) {
+        if (keys.size() > MAX_BATCH) {
+            throw new IllegalArgumentException("Cloudinary deletes at most " + MAX_BATCH + " public ids a call, got " + keys.size());
+        }
+        if (keys.isEmpty()) {
+            return new BatchResult(List.of(), Map.of());
+        }
+        ApiResponse response = call(() -> api.deleteResources(keys, options()));
+        Object deletedNode = response.get("deleted");
+        Map<?, ?> answers = deletedNode instanceof Map<?, ?> m ? m : Map.of();
+        List<String> deleted = new ArrayList<>(keys.size());
+        Map<String, String> failed = new LinkedHashMap<>();
+        for (String k : keys) {
+            Object answer = answers.get(k);
+            if ("deleted".equals(answer) || "not_found".equals(answer)) {
+                deleted.add(k);
+            } else {
+                failed.put(k, answer == null ? "no answer for this public id" : String.valueOf(answer));
+            }
+        }
+        return new BatchResult(deleted, failed);
+    }
+
+    /** The quota the last answer reported: limit, remaining, reset time (for reports and tests). */
+    public synchronized String quota() {
+        return "limit=" + limit + " remaining=" + remaining + " resetsAt=" + resetsAt;
+    }
+
+    private Map<String, Object> options() {
+        Map<String, Object> o = new HashMap<>();
+        o.put("resource_type", resourceType);
+        o.put("type", deliveryType);
+        o.put("timeout", (int) timeout.toMillis());
+        return o;
+    }
+
+    private interface ApiCall {
+        ApiResponse run() throws Exception;
+    }
+
+    private ApiResponse call(ApiCall call) {
+        checkQuota();
+        try {
+            ApiResponse response = Failsafe.with(retry).get(() -> {
+                calls.incrementAndGet();
+                return call.run();
+            });
+            record(response);
+            return response;
+        } catch (FailsafeException e) {
+            throw translate(e.getCause() == null ? e : e.getCause());
+        } catch (RuntimeException e) {
+            throw translate(e);
+        }
+    }
+
+    private RuntimeException translate(Throwable t) {
+        Integer status = status(t);
+        if (t instanceof RateLimited || (status != null && status == 429)) {
+            synchronized (this) {
+                exhausted = true;
+                remaining = 0;
+                if (resetsAt == null || !resetsAt.isAfter(clock.instant())) {
+                    resetsAt = nextHour();
+                }
+            }
+            return new StoreThrottled("Cloudinary rate limit reached (" + t.getMessage() + ")", resetsAt);
+        }
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        return new StoreCallFailed("Cloudinary call failed: " + t, t);
+    }
+
+    private synchronized void checkQuota() {
+        Instant now = clock.instant();
+        if (resetsAt != null && !now.isBefore(resetsAt)) {
+            exhausted = false; // a new hour: the quota is back
+            remaining = limit;
+        }
+        if (exhausted) {
+            throw new StoreThrottled("Cloudinary rate limit reached earlier in this run", resetsAt);
+        }
+        if (limit > 0 && remaining >= 0 && remaining <= reserveCalls()) {
+            throw new StoreThrottled("Cloudinary quota down to the reserve kept for the application (" + remaining
+                    + " of " + limit + " calls left, reserve " + reserveCalls() + ")", resetsAt);
+        }
+    }
+
+    private long reserveCalls() {
+        return (long) Math.ceil(limit * reserve);
+    }
+
+    private synchronized void record(ApiResponse response) {
+        try {
+            RateLimit rl = response.apiRateLimit();
+            if (rl != null && rl.getLimit() > 0) {
+                limit = rl.getLimit();
+                remaining = rl.getRemaining();
+                resetsAt = rl.getReset() == null ? resetsAt : rl.getReset().toInstant();
+            }
+        } catch (RuntimeException | java.text.ParseException e) {
+            log.debug("no rate-limit headers on a Cloudinary answer: {}", e.toString());
+        }
+    }
+
+    private Instant nextHour() {
+        return clock.instant().truncatedTo(java.time.temporal.ChronoUnit.HOURS).plus(Duration.ofHours(1));
+    }
+
+    /** 5xx answers and timeouts are worth another try; 4xx and rate limits are not. */
+    private static boolean transientFailure(Throwable t) {
+        if (t instanceof RateLimited) {
+            return false;
+        }
+        if (t instanceof IOException || t.getCause() instanceof IOException) {
+            return true; // timeouts, resets
+        }
+        Integer status = status(t);
+        if (status != null) {
+            return status >= 500;
+        }
+        // The SDK maps a 500 with a JSON body to GeneralError carrying only the message.
+        return t instanceof GeneralError;
+    }
+
+    private static Integer status(Throwable t) {
+        String message = t.getMessage();
+        if (message == null) {
+            return null;
+        }
+        Matcher m = UNEXPECTED_STATUS.matcher(message);
+        return m.find() ? Integer.parseInt(m.group(1)) : null;
+    }
+
+    /** A call that failed for good (after retries). */
+    public static final class StoreCallFailed extends RuntimeException {
+        StoreCallFailed(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}

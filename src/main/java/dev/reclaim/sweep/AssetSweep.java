@@ -1,0 +1,182 @@
+package dev.reclaim.sweep;
+
+import dev.reclaim.config.SweepConfig;
+import dev.reclaim.run.RunContext;
+import dev.reclaim.run.SweepTally;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Listing;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.StoreThrottled;
+import dev.reclaim.store.StoredAsset;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.FileSystems;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Deletes abandoned uploads. Pages through the store under the configured prefix (memory is one page); per page,
+ * keeps what does not match the glob or is younger than the retention, asks the database once which of the rest are
+ * still referenced, right before deleting, and deletes the others in batches at the store's limit, checking every
+ * key's result.
+ */
+public final class AssetSweep implements Sweep {
+    private static final Logger log = LoggerFactory.getLogger(AssetSweep.class);
+
+    private final SweepConfig.Assets config;
+    private final PathMatcher match;
+
+    public AssetSweep(SweepConfig.Assets config) {
+        this.config = config;
+        this.match = FileSystems.getDefault().getPathMatcher("glob:" + config.match());
+    }
+
+    @Override
+    public String name() {
+        return config.name();
+    }
+
+    @Override
+    public SweepTally run(RunContext ctx) throws SQLException {
+        Instant cutoff = ctx.now().minus(config.olderThan());
+        SweepTally tally = new SweepTally(config.name(), "assets", cutoff);
+        Store store = ctx.stores().get(config.store());
+        long callsBefore = store.apiCalls();
+        try {
+            sweep(ctx, store, cutoff, tally);
+        } catch (StoreThrottled e) {
+            log.warn("sweep {} stopped: {}; the quota resets at {}", config.name(), e.getMessage(), e.resetsAt());
+            tally.rateLimited(e.resetsAt());
+        } finally {
+            tally.apiCalls(store.name(), store.apiCalls() - callsBefore);
+        }
+        return tally;
+    }
+
+    private void sweep(RunContext ctx, Store store, Instant cutoff, SweepTally tally) throws SQLException {
+        String cursor = null;
+        do {
+            if (ctx.deadline().passed()) {
+                tally.stop("timeBudget");
+                return;
+            }
+            Listing page = store.list(config.prefix(), cursor);
+            tally.scanned(page.assets().size());
+            List<StoredAsset> candidates = new ArrayList<>();
+            for (StoredAsset a : page.assets()) {
+                if (matches(a.key()) && a.createdAt().isBefore(cutoff)) {
+                    if (store.guard().allows(a.key())) {
+                        candidates.add(a);
+                    } else {
+                        tally.keysRefused(1);
+                        log.warn("refused {}: outside the allowed prefixes {} of store {}", a.key(),
+                                store.guard().prefixes(), store.name());
+                    }
+                }
+            }
+            tally.eligible(candidates.size());
+            long room = config.maxDeletesPerRun() - tally.purged();
+            if (candidates.size() > room) {
+                candidates = candidates.subList(0, (int) room);
+            }
+            if (!candidates.isEmpty() && !deleteOrphans(ctx, store, cutoff, candidates, tally)) {
+                return;
+            }
+            if (tally.purged() >= config.maxDeletesPerRun()) {
+                tally.stop("cap");
+                return;
+            }
+            cursor = page.nextCursor();
+        } while (cursor != null);
+    }
+
+    /** Returns false when the sweep must stop (time budget). */
+    private boolean deleteOrphans(RunContext ctx, Store store, Instant cutoff, List<StoredAsset> candidates,
+                                  SweepTally tally) throws SQLException {
+        Set<String> referenced = referenced(ctx, cutoff, candidates);
+        tally.referenced(referenced.size());
+        List<StoredAsset> orphans = new ArrayList<>(candidates.size() - referenced.size());
+        for (StoredAsset a : candidates) {
+            if (!referenced.contains(a.key())) {
+                orphans.add(a);
+            }
+        }
+        if (ctx.dryRun()) {
+            List<String> keys = orphans.stream().map(StoredAsset::key).toList();
+            tally.purgedAssets(keys);
+            tally.bytesReclaimed(orphans.stream().mapToLong(StoredAsset::bytes).sum());
+            return true;
+        }
+        for (int from = 0; from < orphans.size(); from += store.maxBatch()) {
+            if (ctx.deadline().passed()) {
+                tally.stop("timeBudget");
+                return false;
+            }
+            List<StoredAsset> batch = orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch()));
+            Map<String, Long> sizes = new HashMap<>();
+            batch.forEach(a -> sizes.put(a.key(), a.bytes()));
+            List<String> keys = batch.stream().map(StoredAsset::key).toList();
+            BatchResult result;
+            try {
+                result = store.delete(keys);
+            } catch (StoreThrottled e) {
+                throw e;
+            } catch (RuntimeException e) {
+                log.warn("delete of {} assets from {} failed: {}", keys.size(), store.name(), e.toString());
+                result = BatchResult.allFailed(keys, e.getClass().getSimpleName() + ": " + e.getMessage());
+            }
+            tally.purgedAssets(result.deleted());
+            tally.keysDeleted(store.name(), result.deleted().size());
+            tally.bytesReclaimed(result.deleted().stream().mapToLong(k -> sizes.getOrDefault(k, 0L)).sum());
+            if (!result.failed().isEmpty()) {
+                tally.failedAssets(store.name(), result.failed());
+            }
+        }
+        return true;
+    }
+
+    /** One query for the whole page: which of these keys does the application still reference? */
+    private Set<String> referenced(RunContext ctx, Instant cutoff, List<StoredAsset> candidates) throws SQLException {
+        Set<String> out = new HashSet<>();
+        try (Connection c = ctx.dataSource().getConnection();
+             PreparedStatement ps = c.prepareStatement(config.referenced().jdbcSql())) {
+            Object[] keys = candidates.stream().map(StoredAsset::key).toArray();
+            int i = 0;
+            for (String p : config.referenced().parameters()) {
+                if (p.equals("keys")) {
+                    ps.setArray(++i, c.createArrayOf("text", keys));
+                } else {
+                    ps.setObject(++i, cutoff.atOffset(ZoneOffset.UTC));
+                }
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    private boolean matches(String key) {
+        try {
+            return match.matches(Path.of(key));
+        } catch (InvalidPathException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,483 @@
+package dev.reclaim.testing.cloudinary;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import com.cloudinary.Api;
+import com.cloudinary.Cloudinary;
+import com.cloudinary.api.ApiResponse;
+import com.cloudinary.api.AuthorizationRequired;
+import com.cloudinary.api.RateLimit;
+import com.cloudinary.api.exceptions.BadRequest;
+import com.cloudinary.api.exceptions.GeneralError;
+import com.cloudinary.api.exceptions.RateLimited;
+import com.cloudinary.utils.ObjectUtils;
+
+import java.net.SocketTimeoutException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Drives the emulator through the real Cloudinary Java SDK (cloudinary-http44). */
+class CloudinaryEmulatorTest {
+
+    private static final Instant T0 = Instant.parse("2024-06-25T08:58:23Z");
+
+    private final MutableClock clock = new MutableClock(Instant.parse("2024-06-25T10:15:00Z"));
+    private CloudinaryEmulator emu;
+    private Api api;
+
+    @BeforeEach
+    void start() {
+        emu = CloudinaryEmulator.builder().clock(clock).hourlyLimit(500).start();
+        api = new Cloudinary(emu.cloudinaryUrl()).api();
+    }
+
+    @AfterEach
+    void stop() {
+        emu.close();
+    }
+
+    private static Map<String, Object> opts(Object... kv) {
+        return ObjectUtils.asMap(kv);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> resources(ApiResponse r) {
+        return (List<Map<String, Object>>) r.get("resources");
+    }
+
+    private static List<String> ids(ApiResponse r) {
+        return resources(r).stream().map(m -> (String) m.get("public_id")).collect(Collectors.toList());
+    }
+
+    private void seedImages(String prefix, int count) {
+        List<Asset> assets = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            assets.add(Asset.image(prefix + String.format("%05d", i), T0.plusSeconds(i), 1000 + i));
+        }
+        emu.seed(assets);
+    }
+
+    @Test
+    void uploadPrefixPointsTheSdkAtTheEmulatorAndListReturnsCloudinaryShapedResources() throws Exception {
+        emu.seed(Asset.image("uploads/tmp/a1", T0, 4242));
+        ApiResponse r = api.resources(opts("type", "upload", "prefix", "uploads/"));
+        assertThat(resources(r)).hasSize(1);
+        Map<String, Object> a = resources(r).get(0);
+        assertThat(a).containsEntry("public_id", "uploads/tmp/a1")
+                .containsEntry("format", "jpg")
+                .containsEntry("resource_type", "image")
+                .containsEntry("type", "upload")
+                .containsEntry("created_at", "2024-06-25T08:58:23Z")
+                .containsEntry("asset_folder", "uploads/tmp")
+                .containsKey("asset_id");
+        assertThat(((Number) a.get("bytes")).longValue()).isEqualTo(4242L);
+        assertThat(r).doesNotContainKey("next_cursor");
+        CloudinaryEmulator.RecordedRequest req = emu.recentRequests().get(0);
+        assertThat(req.method()).isEqualTo("GET");
+        assertThat(req.path()).isEqualTo("/v1_1/demo/resources/image/upload");
+        assertThat(req.query()).containsEntry("prefix", List.of("uploads/"));
+    }
+
+    @Test
+    void listsAcrossPagesWithNextCursorSortedByPublicIdWhenPrefixed() throws Exception {
+        seedImages("uploads/", 1234);
+        seedImages("keep/", 50);
+        List<String> seen = new ArrayList<>();
+        List<Integer> pageSizes = new ArrayList<>();
+        String cursor = null;
+        do {
+            Map<String, Object> o = opts("type", "upload", "prefix", "uploads/", "max_results", 500);
+            if (cursor != null) {
+                o.put("next_cursor", cursor);
+            }
+            ApiResponse r = api.resources(o);
+            pageSizes.add(resources(r).size());
+            seen.addAll(ids(r));
+            cursor = (String) r.get("next_cursor");
+        } while (cursor != null);
+        assertThat(pageSizes).containsExactly(500, 500, 234);
+        assertThat(seen).hasSize(1234).isSorted().allMatch(id -> id.startsWith("uploads/"));
+        assertThat(emu.listCalls()).isEqualTo(3);
+    }
+
+    @Test
+    void listWithoutPrefixIsNewestFirstWithDefaultPageOfTenAndCursorWorks() throws Exception {
+        seedImages("x/", 25);
+        ApiResponse first = api.resources(opts("type", "upload"));
+        assertThat(ids(first)).hasSize(10).first().isEqualTo("x/00024");
+        ApiResponse second = api.resources(opts("type", "upload", "next_cursor", first.get("next_cursor")));
+        assertThat(ids(second)).first().isEqualTo("x/00014");
+        ApiResponse asc = api.resources(opts("type", "upload", "direction", "asc", "max_results", 500));
+        assertThat(ids(asc)).hasSize(25).first().isEqualTo("x/00000");
+        assertThat(asc).doesNotContainKey("next_cursor");
+    }
+
+    @Test
+    void listByAssetFolderIsNotRecursive() throws Exception {
+        emu.seed(Asset.image("f/a", T0, 1), Asset.image("f/b", T0.plusSeconds(1), 1),
+                Asset.image("f/sub/c", T0, 1), Asset.of("f/d.pdf", "raw", "upload", T0, 9));
+        ApiResponse r = api.resourcesByAssetFolder("f", opts("max_results", 500));
+        assertThat(ids(r)).containsExactlyInAnyOrder("f/a", "f/b", "f/d.pdf");
+        assertThat(emu.recentRequests().get(0).path()).isEqualTo("/v1_1/demo/resources/by_asset_folder");
+    }
+
+    @Test
+    void maxResultsAbove500IsBadRequest() {
+        Throwable t = catchThrowable(() -> api.resources(opts("type", "upload", "max_results", 501)));
+        assertThat(t).isExactlyInstanceOf(BadRequest.class).hasMessageContaining("max_results");
+    }
+
+    @Test
+    void deletesUpTo100IdsSentAsPostFormWithMethodOverride() throws Exception {
+        seedImages("d/", 150);
+        List<String> hundred = IntStream.range(0, 100).mapToObj(i -> String.format("d/%05d", i)).toList();
+        ApiResponse r = api.deleteResources(hundred, opts());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> deleted = (Map<String, Object>) r.get("deleted");
+        assertThat(deleted).hasSize(100).allSatisfy((k, v) -> assertThat(v).isEqualTo("deleted"));
+        assertThat(r).containsEntry("partial", false).containsKey("deleted_counts");
+        assertThat(emu.publicIds()).hasSize(50).doesNotContainAnyElementsOf(hundred);
+
+        CloudinaryEmulator.RecordedRequest req = emu.recentRequests().get(0);
+        assertThat(req.method()).isEqualTo("POST");
+        assertThat(req.path()).isEqualTo("/v1_1/demo/resources/image/upload");
+        assertThat(req.query()).isEmpty();
+        assertThat(req.contentType()).startsWith("application/x-www-form-urlencoded");
+        assertThat(req.body()).containsEntry("_method", List.of("delete"));
+        assertThat(req.body().get("public_ids[]")).isEqualTo(hundred);
+    }
+
+    @Test
+    void deleting101IdsIsBadRequestAndDeletesNothing() {
+        seedImages("d/", 101);
+        List<String> ids = emu.publicIds();
+        assertThatThrownBy(() -> api.deleteResources(ids, opts()))
+                .isExactlyInstanceOf(BadRequest.class).hasMessageContaining("100");
+        assertThat(emu.publicIds()).hasSize(101);
+    }
+
+    @Test
+    void missingIdIsNotFoundWith200() throws Exception {
+        emu.seed(Asset.image("here", T0, 1));
+        ApiResponse r = api.deleteResources(List.of("here", "gone"), opts());
+        assertThat(r.get("deleted")).isEqualTo(Map.of("here", "deleted", "gone", "not_found"));
+        assertThat(emu.exists("here")).isFalse();
+        ApiResponse video = api.deleteResources(List.of("here"), opts("resource_type", "video"));
+        assertThat(video.get("deleted")).isEqualTo(Map.of("here", "not_found"));
+    }
+
+    @Test
+    void rateLimitHeadersAreReadByApiRateLimit() throws Exception {
+        ApiResponse r = api.resources(opts("type", "upload"));
+        RateLimit limit = r.apiRateLimit();
+        assertThat(limit.getLimit()).isEqualTo(500);
+        assertThat(limit.getRemaining()).isEqualTo(499);
+        assertThat(limit.getReset()).isEqualTo(Date.from(Instant.parse("2024-06-25T11:00:00Z")));
+        assertThat(r.rateLimits()).containsOnlyKeys("Api");
+        api.deleteResources(List.of("nothing"), opts());
+        assertThat(emu.remainingBudget()).isEqualTo(498);
+    }
+
+    @Test
+    void spentBudgetAnswers420AsRateLimitedUntilTheHourTurns() throws Exception {
+        emu.setRemainingBudget(1);
+        assertThat(api.resources(opts("type", "upload")).apiRateLimit().getRemaining()).isZero();
+        assertThatThrownBy(() -> api.resources(opts("type", "upload")))
+                .isExactlyInstanceOf(RateLimited.class).hasMessage("Rate Limit Exceeded");
+        assertThatThrownBy(() -> api.deleteResources(List.of("a"), opts()))
+                .isExactlyInstanceOf(RateLimited.class);
+        assertThat(emu.rateLimitedCalls()).isEqualTo(2);
+
+        clock.set(Instant.parse("2024-06-25T11:00:00Z"));
+        RateLimit after = api.resources(opts("type", "upload")).apiRateLimit();
+        assertThat(after.getRemaining()).isEqualTo(499);
+        assertThat(after.getReset()).isEqualTo(Date.from(Instant.parse("2024-06-25T12:00:00Z")));
+
+        emu.setRemainingBudget(0);
+        assertThatThrownBy(() -> api.resources(opts("type", "upload"))).isInstanceOf(RateLimited.class);
+        emu.resetBudget();
+        assertThat(api.resources(opts("type", "upload")).apiRateLimit().getRemaining()).isEqualTo(499);
+    }
+
+    @Test
+    void status429IsAGeneralErrorInTheSdk() {
+        try (CloudinaryEmulator e = CloudinaryEmulator.builder().hourlyLimit(0).rateLimitStatus(429).start()) {
+            Api a = new Cloudinary(e.cloudinaryUrl()).api();
+            assertThatThrownBy(() -> a.resources(opts("type", "upload")))
+                    .isExactlyInstanceOf(GeneralError.class)
+                    .hasMessageContaining("unexpected status code - 429")
+                    .hasMessageContaining("Rate Limit Exceeded");
+        }
+    }
+
+    @Test
+    void badCredentialsAre401AuthorizationRequired() {
+        String wrongSecret = "cloudinary://test-key:nope@demo?upload_prefix=" + emu.baseUrl();
+        assertThatThrownBy(() -> new Cloudinary(wrongSecret).api().resources(opts("type", "upload")))
+                .isExactlyInstanceOf(AuthorizationRequired.class).hasMessage("api_secret mismatch");
+        String wrongKey = "cloudinary://other:test-secret@demo?upload_prefix=" + emu.baseUrl();
+        assertThatThrownBy(() -> new Cloudinary(wrongKey).api().deleteResources(List.of("a"), opts()))
+                .isExactlyInstanceOf(AuthorizationRequired.class);
+        String wrongCloud = "cloudinary://test-key:test-secret@elsewhere?upload_prefix=" + emu.baseUrl();
+        assertThatThrownBy(() -> new Cloudinary(wrongCloud).api().resources(opts("type", "upload")))
+                .isExactlyInstanceOf(AuthorizationRequired.class);
+        assertThat(emu.remainingBudget()).isEqualTo(500); // 401s cost nothing
+        assertThat(emu.totalCalls()).isEqualTo(3);
+        String noCredentials = "cloudinary://demo?upload_prefix=" + emu.baseUrl();
+        assertThatThrownBy(() -> new Cloudinary(noCredentials).api().resources(opts("type", "upload")))
+                .isExactlyInstanceOf(IllegalArgumentException.class).hasMessage("Must supply api_key");
+        assertThat(emu.totalCalls()).isEqualTo(3); // refused by the SDK before sending
+    }
+
+    @Test
+    void scriptedFailuresMapToSdkExceptions() throws Exception {
+        emu.failNext(1, 500);
+        emu.failNext(1, 503);
+        emu.failNext(1, 420);
+        assertThatThrownBy(() -> api.resources(opts("type", "upload")))
+                .isExactlyInstanceOf(GeneralError.class).hasMessage("Injected failure (HTTP 500)");
+        assertThatThrownBy(() -> api.resources(opts("type", "upload")))
+                .isExactlyInstanceOf(GeneralError.class).hasMessageContaining("unexpected status code - 503");
+        assertThatThrownBy(() -> api.deleteResources(List.of("x"), opts()))
+                .isExactlyInstanceOf(RateLimited.class);
+        assertThat(api.resources(opts("type", "upload"))).containsKey("resources");
+        assertThat(emu.listCalls()).isEqualTo(3);
+        assertThat(emu.deleteCalls()).isEqualTo(1);
+        assertThat(emu.totalCalls()).isEqualTo(4);
+    }
+
+    @Test
+    void randomErrorInjectionIsDeterministicPerSeed() throws Exception {
+        List<Boolean> run1 = failurePattern(7);
+        List<Boolean> run2 = failurePattern(7);
+        assertThat(run1).isEqualTo(run2);
+        long failures = run1.stream().filter(b -> b).count();
+        assertThat(failures).isBetween(15L, 45L); // ratio 0.3 over 100 calls
+    }
+
+    private static List<Boolean> failurePattern(long seed) throws Exception {
+        try (CloudinaryEmulator e = CloudinaryEmulator.builder().seed(seed).errorRatio(0.3).start()) {
+            Api a = new Cloudinary(e.cloudinaryUrl()).api();
+            List<Boolean> out = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                try {
+                    a.resources(opts("type", "upload"));
+                    out.add(false);
+                } catch (GeneralError err) {
+                    out.add(true);
+                }
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void timeoutHoldsTheAnswerPastTheClientTimeoutButTheDeleteHappens() throws Exception {
+        emu.setTimeoutHold(Duration.ofSeconds(3));
+        emu.seed(Asset.image("slow", T0, 1));
+        emu.timeoutNext(1);
+        long t0 = System.nanoTime();
+        Throwable t = catchThrowable(() -> api.deleteResources(List.of("slow"), opts("timeout", 300)));
+        assertThat(t).isInstanceOf(SocketTimeoutException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+        assertThat(emu.exists("slow")).isFalse();
+    }
+
+    @Test
+    void latencyIsAddedToEveryCall() throws Exception {
+        emu.setLatency(Duration.ofMillis(50));
+        long t0 = System.nanoTime();
+        api.resources(opts("type", "upload"));
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(50));
+    }
+
+    @Test
+    void holdsAMillionAssetsAndServesDeepPrefixPagesQuickly() throws Exception {
+        List<Asset> assets = new ArrayList<>(1_000_000);
+        for (int i = 0; i < 1_000_000; i++) {
+            assets.add(Asset.image("bulk/" + (100 + i % 900) + "/" + (10_000_000 + i), T0.plusSeconds(i % 86_400), i));
+        }
+        emu.seed(assets);
+        assets = null;
+        assertThat(emu.assetCount()).isEqualTo(1_000_000);
+        emu.setBudgetLimit(10_000);
+        int total = 0;
+        String cursor = null;
+        long t0 = System.nanoTime();
+        do { // prefix "bulk/500/" sits in the middle of the id space: 1111 assets, 3 pages
+            Map<String, Object> o = opts("type", "upload", "prefix", "bulk/500/", "max_results", 500);
+            if (cursor != null) {
+                o.put("next_cursor", cursor);
+            }
+            ApiResponse r = api.resources(o);
+            total += resources(r).size();
+            cursor = (String) r.get("next_cursor");
+        } while (cursor != null);
+        for (int i = 0; i < 20; i++) { // 20 pages of 500 by created_at, newest first
+            Map<String, Object> o = opts("type", "upload", "max_results", 500);
+            if (cursor != null) {
+                o.put("next_cursor", cursor);
+            }
+            ApiResponse r = api.resources(o);
+            assertThat(resources(r)).hasSize(500);
+            cursor = (String) r.get("next_cursor");
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        assertThat(total).isEqualTo(1111);
+        assertThat(took).isLessThan(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void listingWithoutTypeMergesAllDeliveryTypesAndPagesWithoutGapsOrDuplicates() throws Exception {
+        List<Asset> assets = new ArrayList<>();
+        for (int i = 0; i < 30; i++) { // many equal created_at values across types
+            assets.add(Asset.of("u" + i, "image", "upload", T0.plusSeconds(i / 4), 1));
+            assets.add(Asset.of("p" + i, "image", "private", T0.plusSeconds(i / 3), 1));
+        }
+        assets.add(Asset.of("v0", "video", "upload", T0, 1));
+        emu.seed(assets);
+        for (String direction : List.of("desc", "asc")) {
+            List<String> seen = new ArrayList<>();
+            List<String> sortKeys = new ArrayList<>();
+            String cursor = null;
+            do {
+                Map<String, Object> o = opts("max_results", 7, "direction", direction);
+                if (cursor != null) {
+                    o.put("next_cursor", cursor);
+                }
+                ApiResponse r = api.resources(o);
+                resources(r).forEach(m -> {
+                    seen.add(m.get("type") + "/" + m.get("public_id"));
+                    sortKeys.add(m.get("created_at") + " " + m.get("type"));
+                });
+                cursor = (String) r.get("next_cursor");
+            } while (cursor != null);
+            assertThat(seen).hasSize(60).doesNotHaveDuplicates().noneMatch(id -> id.endsWith("v0"));
+            List<String> expected = new ArrayList<>(sortKeys);
+            expected.sort(direction.equals("asc") ? java.util.Comparator.naturalOrder()
+                    : java.util.Comparator.<String>reverseOrder());
+            assertThat(sortKeys).isEqualTo(expected); // (created_at, type) order holds across page boundaries
+        }
+        assertThat(emu.recentRequests().get(0).path()).isEqualTo("/v1_1/demo/resources/image");
+        assertThatThrownBy(() -> api.resources(opts("prefix", "u")))
+                .isExactlyInstanceOf(BadRequest.class).hasMessageContaining("prefix requires a type");
+    }
+
+    @Test
+    void foreignOrMismatchedCursorIsBadRequest() throws Exception {
+        seedImages("c/", 20);
+        String byCreated = (String) api.resources(opts("type", "upload")).get("next_cursor");
+        assertThatThrownBy(() -> api.resources(opts("type", "upload", "prefix", "c/", "next_cursor", byCreated)))
+                .isExactlyInstanceOf(BadRequest.class);
+        assertThatThrownBy(() -> api.resources(opts("type", "upload", "next_cursor", "garbage")))
+                .isExactlyInstanceOf(BadRequest.class);
+    }
+
+    @Test
+    void deleteByPrefixDeletesAtMost1000AndReportsPartial() throws Exception {
+        seedImages("bulk/", 1200);
+        emu.seed(Asset.image("keep/1", T0, 1));
+        ApiResponse first = api.deleteResourcesByPrefix("bulk/", opts());
+        assertThat(first).containsEntry("partial", true);
+        assertThat((Map<?, ?>) first.get("deleted")).hasSize(1000);
+        ApiResponse second = api.deleteResourcesByPrefix("bulk/", opts());
+        assertThat(second).containsEntry("partial", false);
+        assertThat(emu.publicIds()).containsExactly("keep/1");
+    }
+
+    @Test
+    void concurrentListersAndDeletersThroughTheSdk() throws Exception {
+        seedImages("k/", 2000);
+        emu.setLatency(Duration.ofMillis(2));
+        List<String> all = emu.publicIds();
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < 4; t++) {
+            List<String> mine = all.subList(t * 500, (t + 1) * 500);
+            threads.add(new Thread(() -> {
+                try {
+                    for (int i = 0; i < 500; i += 100) {
+                        api.deleteResources(mine.subList(i, i + 100), opts());
+                        api.resources(opts("type", "upload", "prefix", "k/", "max_results", 500));
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(failures).isEmpty();
+        assertThat(emu.assetCount()).isZero();
+        assertThat(emu.deleteCalls()).isEqualTo(20);
+        assertThat(emu.listCalls()).isEqualTo(20);
+        assertThat(emu.totalCalls()).isEqualTo(40);
+        assertThat(emu.remainingBudget()).isEqualTo(460);
+    }
+
+    @Test
+    void sdkClientUsesAtMostFiveConnectionsByDefault() throws Exception {
+        emu.setLatency(Duration.ofMillis(300));
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            threads.add(new Thread(() -> {
+                try {
+                    api.resources(opts("type", "upload"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        for (Thread t : threads) {
+            t.join();
+        }
+        // HttpClientBuilder.useSystemProperties(): http.maxConnections (default 5) per route
+        assertThat(emu.peakConcurrency()).isEqualTo(5);
+    }
+
+    /** A clock the test moves by hand. */
+    static final class MutableClock extends Clock {
+        private volatile Instant now;
+
+        MutableClock(Instant now) {
+            this.now = now;
+        }
+
+        void set(Instant instant) {
+            now = instant;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+}
