@@ -220,6 +220,11 @@ public final class CloudinaryEmulator implements AutoCloseable {
         store.clear();
     }
 
+    /** Removes one image/upload asset as if someone else deleted it (no API call is counted). */
+    public void clearAsset(String publicId) {
+        store.delete("image", "upload", List.of(publicId));
+    }
+
     // ---------------------------------------------------------------- counters
 
     /** Requests received on the list routes (by type and by asset folder), whatever their outcome. */
