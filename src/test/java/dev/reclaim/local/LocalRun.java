@@ -11,6 +11,14 @@ import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.TestS3;
 
+import dev.reclaim.testing.cloudinary.Asset;
+import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +51,9 @@ public final class LocalRun {
         env.put("RECLAIM_S3_PATH_STYLE", "true");
         env.put("RECLAIM_MOC_BUCKET", mocBucket);
         env.put("RECLAIM_RENDER_BUCKET", renderBucket);
+        env.put("RECLAIM_UPLOAD_TEMP_RETENTION", "1s"); // S3 dates uploads "now": let the demo's uploads count as old
+        CloudinaryEmulator cloudinary = CloudinaryEmulator.builder().hourlyLimit(2000).start();
+        env.put("CLOUDINARY_URL", cloudinary.cloudinaryUrl());
 
         System.out.printf("Generating %d MOCs and %d render jobs, uploading their files ...%n", mocs, renderJobs);
         Map<String, Long> before;
@@ -53,7 +64,12 @@ public final class LocalRun {
             Map<String, List<String>> keys = ReferenceData.ownedKeys(db);
             TestS3.putAll(mocBucket, keys.get("moc-files"));
             TestS3.putAll(renderBucket, keys.get("render-outputs"));
+            int photos = seedBobbleheadPhotos(db, cloudinary, mocs);
+            List<String> temp = seedTempUploads(db, mocBucket);
+            System.out.printf("Cloudinary (emulator): %d photos; S3: %d temp uploads.%n", photos, temp.size());
             before = counts(db, mocBucket, renderBucket);
+            before.put("cloudinary users/*/temp/ photos", cloudinary.publicIds().stream().filter(k -> k.contains("/temp/")).count());
+            Thread.sleep(1500); // the temp uploads must be older than the demo's 1s retention
             System.out.printf("Ready in %.1f s.%n%n", (System.nanoTime() - t0) / 1e9);
 
             RunReport dry;
@@ -65,12 +81,62 @@ public final class LocalRun {
                 System.out.println(Reports.summary(real));
             }
             after = counts(db, mocBucket, renderBucket);
+            after.put("cloudinary users/*/temp/ photos", cloudinary.publicIds().stream().filter(k -> k.contains("/temp/")).count());
             printTable(before, after);
+            cloudinary.close();
             if (real.outcome() == Outcome.FAILED) {
                 System.exit(1);
             }
         }
         System.exit(0);
+    }
+
+    /**
+     * Bobblehead photos in users/{user}/temp/: per user, 4 photos uploaded 3 days ago (users with an even number
+     * saved their bobblehead, so those photos are referenced; odd ones abandoned the form), one photo uploaded an hour
+     * ago (kept), and an avatar outside temp/ (never touched).
+     */
+    private static int seedBobbleheadPhotos(HikariDataSource db, CloudinaryEmulator cloudinary, int users) throws Exception {
+        Instant old = Instant.now().minus(Duration.ofDays(3));
+        Instant recent = Instant.now().minus(Duration.ofHours(1));
+        List<Asset> assets = new ArrayList<>();
+        List<String> saved = new ArrayList<>();
+        for (int u = 0; u < users; u++) {
+            for (int p = 0; p < 4; p++) {
+                String id = "users/user" + u + "/temp/photo" + p;
+                assets.add(Asset.image(id, old, 150_000 + p * 1000L));
+                if (u % 2 == 0) {
+                    saved.add(id);
+                }
+            }
+            assets.add(Asset.image("users/user" + u + "/temp/just-uploaded", recent, 120_000));
+            assets.add(Asset.image("users/user" + u + "/avatar", old, 40_000));
+        }
+        cloudinary.seed(assets);
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "WITH b AS (INSERT INTO bobbleheads (user_id, name) VALUES (gen_random_uuid(), 'Saved') RETURNING id) "
+                        + "INSERT INTO bobblehead_photos (bobblehead_id, public_id) SELECT b.id, p FROM b, unnest(?::text[]) p")) {
+            ps.setArray(1, c.createArrayOf("text", saved.toArray()));
+            ps.executeUpdate();
+        }
+        return assets.size();
+    }
+
+    /** Instruction uploads under uploads/tmp/: half referenced by a MOC file row, half abandoned. */
+    private static List<String> seedTempUploads(HikariDataSource db, String bucket) throws Exception {
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            keys.add("uploads/tmp/upload-" + i + ".pdf");
+        }
+        TestS3.putAll(bucket, keys);
+        try (Connection c = db.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO moc_files (moc_id, file_type, s3_key) "
+                        + "SELECT (SELECT id FROM moc_instructions WHERE deleted_at IS NULL LIMIT 1), 'instructions', k "
+                        + "FROM unnest(?::text[]) k")) {
+            ps.setArray(1, c.createArrayOf("text", keys.subList(0, 50).toArray()));
+            ps.executeUpdate();
+        }
+        return keys;
     }
 
     private static Map<String, Long> counts(HikariDataSource db, String mocBucket, String renderBucket) throws Exception {
@@ -79,6 +145,7 @@ public final class LocalRun {
                 "SELECT count(*) FROM moc_instructions WHERE deleted_at < now() - interval '30 days'"));
         out.put("  of which available bricks", ReferenceData.count(db, "SELECT count(*) FROM moc_parts WHERE status = 'available'"));
         out.put("s3://" + mocBucket, (long) TestS3.keys(mocBucket).size());
+        out.put("  of which uploads/tmp/", TestS3.keys(mocBucket).stream().filter(k -> k.startsWith("uploads/tmp/")).count());
         out.put("s3://" + renderBucket, (long) TestS3.keys(renderBucket).size());
         return out;
     }
