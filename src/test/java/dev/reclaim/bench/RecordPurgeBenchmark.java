@@ -18,6 +18,7 @@ import dev.reclaim.store.Stores;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 import javax.sql.DataSource;
@@ -58,6 +59,7 @@ public final class RecordPurgeBenchmark {
     private static final double RATE_TARGET = 0.5;
     private static final double HEAP_TARGET = 1.2;
     private static final String S3 = "s3-delete";
+    private static CloudinaryEmulator cloudinary;
 
     private RecordPurgeBenchmark() {
     }
@@ -137,17 +139,22 @@ public final class RecordPurgeBenchmark {
                 String engineDb = d.copy(pg, "engine");
                 String floorDb = d.copy(pg, "floor");
                 long w0 = wire.roundTrips();
+                Map<Character, Long> m0 = wire.messages();
                 Measured e = engine(d, viaRelay(engineDb, pg, wire));
                 long w1 = wire.roundTrips();
+                Map<Character, Long> m1 = wire.messages();
                 Measured f = floor(d, viaRelay(floorDb, pg, wire));
                 long w2 = wire.roundTrips();
+                Map<Character, Long> m2 = wire.messages();
                 System.out.println();
-                System.out.println("Round-trip audit (" + fmt(audit) + " MOCs): JDBC-counted vs wire-counted round trips");
-                System.out.printf(Locale.ROOT, "  %-7s %12s %12s %10s %10s%n", "run", "JDBC calls", "wire", "JDBC/MOC", "wire/MOC");
-                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f%n", "engine", e.dbCalls(), w1 - w0,
-                        e.dbCalls() / (double) audit, (w1 - w0) / (double) audit);
-                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f%n", "floor", f.dbCalls(), w2 - w1,
-                        f.dbCalls() / (double) audit, (w2 - w1) / (double) audit);
+                System.out.println("Round-trip audit (" + fmt(audit) + " MOCs): JDBC-counted vs wire-counted round trips,"
+                        + " and the client's protocol messages per MOC");
+                System.out.printf(Locale.ROOT, "  %-7s %12s %12s %10s %10s   %s%n", "run", "JDBC calls", "wire",
+                        "JDBC/MOC", "wire/MOC", "messages/MOC (P parse, B bind, D describe, E execute, S sync, C close, Q query)");
+                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f   %s%n", "engine", e.dbCalls(), w1 - w0,
+                        e.dbCalls() / (double) audit, (w1 - w0) / (double) audit, perMoc(m0, m1, audit));
+                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f   %s%n", "floor", f.dbCalls(), w2 - w1,
+                        f.dbCalls() / (double) audit, (w2 - w1) / (double) audit, perMoc(m1, m2, audit));
                 System.out.println("  (wire counts include connection set-up and the pool's validation queries)");
             }
         }
@@ -193,6 +200,8 @@ public final class RecordPurgeBenchmark {
         env.put("RECLAIM_MOC_BUCKET", TestS3.freshBucket("bench-moc"));
         env.put("RECLAIM_RENDER_BUCKET", TestS3.freshBucket("bench-render"));
         env.put("RECLAIM_MOC_MAX_DELETES", "1000000000");
+        // The shipped configuration also declares a Cloudinary store; moc-purge never calls it.
+        env.put("CLOUDINARY_URL", cloudinary().cloudinaryUrl());
         ReclaimConfig config = ConfigLoader.load(env);
         SweepConfig.Records sweep = (SweepConfig.Records) config.sweeps().get(SWEEP);
         JdbcMeter.Tally tally = new JdbcMeter.Tally();
@@ -222,6 +231,13 @@ public final class RecordPurgeBenchmark {
         return new Measured("engine", d.expired, nanos, s.durationMs(), tally, heap.baseline, heap.maxSampled,
                 heap.maxAfterGc, heap.gcs, keys, s.figures().getOrDefault("bricksReturned", 0L),
                 s.figures().getOrDefault("imagesOrphaned", 0L), rows);
+    }
+
+    private static synchronized CloudinaryEmulator cloudinary() {
+        if (cloudinary == null) {
+            cloudinary = CloudinaryEmulator.start();
+        }
+        return cloudinary;
     }
 
     private static Measured floor(Dataset d, String jdbcUrl) throws Exception {
@@ -305,6 +321,21 @@ public final class RecordPurgeBenchmark {
             } finally {
                 tally.external(S3, 1, System.nanoTime() - t0);
             }
+        }
+
+        @Override
+        public int maxListPage() {
+            return target.maxListPage();
+        }
+
+        @Override
+        public dev.reclaim.store.Listing list(String prefix, String cursor) {
+            return target.list(prefix, cursor);
+        }
+
+        @Override
+        public long apiCalls() {
+            return target.apiCalls();
         }
     }
 
@@ -554,6 +585,17 @@ public final class RecordPurgeBenchmark {
             System.out.printf(Locale.ROOT, "  (sampled peak, garbage included: %.1f / %.1f MiB = %.2fx)%n",
                     mib(large.peakSampled()), mib(small.peakSampled()), sampled);
         }
+    }
+
+    private static String perMoc(Map<Character, Long> before, Map<Character, Long> after, int n) {
+        StringBuilder out = new StringBuilder();
+        after.forEach((type, count) -> {
+            double v = (count - before.getOrDefault(type, 0L)) / (double) n;
+            if (v >= 0.0005) {
+                out.append(String.format(Locale.ROOT, "%s %.2f  ", type, v));
+            }
+        });
+        return out.toString().strip();
     }
 
     private static String cell(double us, double calls) {

@@ -1,0 +1,101 @@
+package dev.reclaim.bench;
+
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Listing;
+import dev.reclaim.store.PrefixGuard;
+import dev.reclaim.store.Store;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Wraps a real store (everything is delegated unchanged) to count the engine's list and delete calls and keys, and,
+ * for heap runs, to take a forced heap sample inside the sweep: on every {@code sampleEvery}-th listed page (page
+ * in hand) and on the first delete after it (page, candidates, orphans and the batch in hand).
+ */
+final class AssetProbeStore implements Store {
+    private final Store delegate;
+    private final AtomicLong lists = new AtomicLong();
+    private final AtomicLong deletes = new AtomicLong();
+    private final AtomicLong keysListed = new AtomicLong();
+    private final AtomicLong keysDeleted = new AtomicLong();
+    private volatile AssetHeapMeter meter;
+    private volatile int sampleEvery = 1;
+    private volatile boolean sampleNextDelete;
+
+    AssetProbeStore(Store delegate) {
+        this.delegate = delegate;
+    }
+
+    void sampleHeap(AssetHeapMeter meter, int every) {
+        this.meter = meter;
+        this.sampleEvery = Math.max(1, every);
+    }
+
+    long lists() {
+        return lists.get();
+    }
+
+    long deletes() {
+        return deletes.get();
+    }
+
+    long keysListed() {
+        return keysListed.get();
+    }
+
+    long keysDeleted() {
+        return keysDeleted.get();
+    }
+
+    @Override
+    public String name() {
+        return delegate.name();
+    }
+
+    @Override
+    public int maxBatch() {
+        return delegate.maxBatch();
+    }
+
+    @Override
+    public PrefixGuard guard() {
+        return delegate.guard();
+    }
+
+    @Override
+    public BatchResult delete(List<String> keys) {
+        deletes.incrementAndGet();
+        AssetHeapMeter m = meter;
+        if (m != null && sampleNextDelete) {
+            sampleNextDelete = false;
+            m.forcedSample();
+        }
+        BatchResult r = delegate.delete(keys);
+        keysDeleted.addAndGet(r.deleted().size());
+        return r;
+    }
+
+    @Override
+    public int maxListPage() {
+        return delegate.maxListPage();
+    }
+
+    @Override
+    public Listing list(String prefix, String cursor) {
+        long n = lists.incrementAndGet();
+        Listing page = delegate.list(prefix, cursor);
+        keysListed.addAndGet(page.assets().size());
+        AssetHeapMeter m = meter;
+        if (m != null && (n - 1) % sampleEvery == 0) {
+            m.forcedSample();
+            sampleNextDelete = true;
+        }
+        return page;
+    }
+
+    @Override
+    public long apiCalls() {
+        return delegate.apiCalls();
+    }
+}
