@@ -232,7 +232,8 @@ class RecordSweepSafetyTest {
     @Test
     void shouldFailAnItemWhoseKeysFallOutsideTheStoresPrefixes_andDeleteNothingOfIt() throws Exception {
         String yaml = Files.readString(Path.of("config/reclaim.yaml"))
-                .replace("allowedPrefixes: [mocs/, gallery/]", "allowedPrefixes: [gallery/]");
+                .replace("allowedPrefixes: [mocs/, gallery/, uploads/tmp/]", "allowedPrefixes: [gallery/]");
+        assertThat(yaml).contains("allowedPrefixes: [gallery/]");
         Map<String, Long> before = dev.reclaim.testing.ReferenceData.rowCounts(fx.db);
         var objects = TestS3.keys(fx.mocBucket);
 
