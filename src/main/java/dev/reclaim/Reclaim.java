@@ -5,6 +5,15 @@ import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
+import dev.reclaim.failure.Failure;
+import dev.reclaim.failure.Failures;
+import dev.reclaim.run.RunContext;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Store;
+import dev.reclaim.failure.RetryQueue;
+import dev.reclaim.run.Reports;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import dev.reclaim.run.Run;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
@@ -28,21 +37,113 @@ public final class Reclaim implements AutoCloseable {
     private final ReclaimConfig config;
     private final Map<String, Sweep> sweeps;
     private final Run run;
+    private final Failures failures;
+    private final RetryQueue retryQueue;
     private final AutoCloseable[] owned;
 
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, AutoCloseable... owned) {
+        this(config, dataSource, stores, null, owned);
+    }
+
+    public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, RetryQueue retryQueue,
+                   AutoCloseable... owned) {
         this.config = config;
         this.sweeps = sweeps(config);
-        this.run = new Run(config, dataSource, stores);
+        this.failures = new Failures(retryQueue, Reports.JSON);
+        this.retryQueue = retryQueue;
+        this.run = new Run(config, dataSource, stores, failures);
         this.owned = owned;
     }
 
-    /** Reads {@code RECLAIM_CONFIG} (default {@code config/reclaim.yaml}) and the database and AWS variables. */
+    /**
+     * Reads {@code RECLAIM_CONFIG} (default {@code config/reclaim.yaml}), the database and AWS variables, and
+     * {@code RECLAIM_RETRY_QUEUE_URL} / {@code RECLAIM_DLQ_URL}.
+     */
     public static Reclaim fromEnvironment(Map<String, String> env) {
         ReclaimConfig config = ConfigLoader.load(env);
         Stores stores = Stores.build(config, env);
+        SdkHttpClient http = UrlConnectionHttpClient.builder().build();
+        RetryQueue queue = RetryQueue.fromEnvironment(env, http);
         HikariDataSource pool = Database.pool(env);
-        return new Reclaim(config, pool, stores, pool, stores);
+        if (queue == null) {
+            return new Reclaim(config, pool, stores, null, pool, stores, http);
+        }
+        return new Reclaim(config, pool, stores, queue, pool, stores, queue, http);
+    }
+
+    public Failures failures() {
+        return failures;
+    }
+
+    /** The retry queue ({@code RECLAIM_RETRY_QUEUE_URL}), or null when none is configured. */
+    public RetryQueue retryQueue() {
+        return retryQueue;
+    }
+
+    /**
+     * Retries one failed item through the same code a run uses. Returns null on success (including an item that is
+     * no longer eligible), else why it failed again. Throws {@link InvalidFailure} for a message that can never
+     * succeed, and {@link dev.reclaim.store.StoreThrottled} when the store's quota does not allow it now.
+     */
+    public String retry(Failure failure, boolean dryRun) throws java.sql.SQLException {
+        RunContext ctx = run.retryContext(dryRun);
+        Sweep sweep = failure.sweep() == null ? null : sweeps.get(failure.sweep());
+        String kind = failure.kind() == null ? "" : failure.kind();
+        switch (kind) {
+            case Failure.RECORD -> {
+                if (!(sweep instanceof RecordSweep records)) {
+                    throw new InvalidFailure("no records sweep named '" + failure.sweep() + "'");
+                }
+                if (failure.itemId() == null || failure.itemId().isBlank()) {
+                    throw new InvalidFailure("a record failure needs itemId");
+                }
+                return records.retry(ctx, failure.itemId());
+            }
+            case Failure.ASSET -> {
+                if (!(sweep instanceof AssetSweep assets)) {
+                    throw new InvalidFailure("no assets sweep named '" + failure.sweep() + "'");
+                }
+                return assets.retry(ctx, requireKeys(failure));
+            }
+            case Failure.DELETION -> {
+                Store store = failure.store() == null ? null : ctx.stores().get(failure.store());
+                if (store == null) {
+                    throw new InvalidFailure("no store named '" + failure.store() + "'");
+                }
+                List<String> keys = requireKeys(failure);
+                for (String k : keys) {
+                    if (!store.guard().allows(k)) {
+                        throw new InvalidFailure("key " + k + " is outside the allowed prefixes of store " + store.name());
+                    }
+                }
+                if (dryRun) {
+                    return null;
+                }
+                for (int from = 0; from < keys.size(); from += store.maxBatch()) {
+                    BatchResult r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())));
+                    if (!r.failed().isEmpty()) {
+                        return r.failed().size() + " of " + keys.size() + " keys failed again: "
+                                + r.failed().values().iterator().next();
+                    }
+                }
+                return null;
+            }
+            default -> throw new InvalidFailure("unknown kind '" + failure.kind() + "' (record, asset, deletion)");
+        }
+    }
+
+    private static List<String> requireKeys(Failure failure) {
+        if (failure.keys() == null || failure.keys().isEmpty() || failure.keys().stream().anyMatch(k -> k == null || k.isBlank())) {
+            throw new InvalidFailure("a " + failure.kind() + " failure needs store and keys");
+        }
+        return failure.keys();
+    }
+
+    /** A retry message that can never succeed (unknown sweep, kind or store, missing fields). */
+    public static final class InvalidFailure extends RuntimeException {
+        public InvalidFailure(String message) {
+            super(message);
+        }
     }
 
     public ReclaimConfig config() {

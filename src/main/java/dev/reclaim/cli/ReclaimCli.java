@@ -3,6 +3,8 @@ package dev.reclaim.cli;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Durations;
+import dev.reclaim.failure.RetryQueue;
+import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.run.Outcome;
 import dev.reclaim.run.Reports;
@@ -27,7 +29,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
         description = "Deletes abandoned uploads and expired soft-deleted records.",
-        subcommands = {ReclaimCli.RunCommand.class})
+        subcommands = {ReclaimCli.RunCommand.class, ReclaimCli.RetryCommand.class})
 public final class ReclaimCli {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;
@@ -119,12 +121,79 @@ public final class ReclaimCli {
         }
     }
 
+    @Command(name = "retry", mixinStandardHelpOptions = true,
+            description = "Polls the retry queue (RECLAIM_RETRY_QUEUE_URL) and retries each failed item once.")
+    static final class RetryCommand implements Callable<Integer> {
+        private final Map<String, String> env;
+
+        @Option(names = "--max-messages", paramLabel = "N", description = "Stop after this many messages (default 100).")
+        int maxMessages = 100;
+
+        @Option(names = "--dry-run", description = "Delete nothing; messages go back on the queue unchanged.")
+        boolean dryRun;
+
+        @Option(names = "--config", paramLabel = "PATH", description = "Configuration file.")
+        String config;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        RetryCommand(Map<String, String> env) {
+            this.env = env;
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            if (maxMessages < 1) {
+                throw new UsageException("--max-messages must be at least 1");
+            }
+            Map<String, String> effective = new HashMap<>(env);
+            if (config != null) {
+                effective.put("RECLAIM_CONFIG", config);
+            }
+            boolean dry = dryRun || "true".equalsIgnoreCase(effective.getOrDefault("RECLAIM_DRY_RUN", "false").trim());
+            Map<RetryWorker.Result, Integer> results = new java.util.EnumMap<>(RetryWorker.Result.class);
+            int processed = 0;
+            try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+                RetryQueue queue = reclaim.retryQueue();
+                if (queue == null) {
+                    throw new UsageException("RECLAIM_RETRY_QUEUE_URL is not set");
+                }
+                RetryWorker worker = new RetryWorker(reclaim, queue);
+                while (processed < maxMessages) {
+                    var messages = queue.receive(Math.min(10, maxMessages - processed), java.time.Duration.ofSeconds(1));
+                    if (messages.isEmpty()) {
+                        break;
+                    }
+                    for (var m : messages) {
+                        int receiveCount = Integer.parseInt(m.attributesAsStrings().getOrDefault("ApproximateReceiveCount", "1"));
+                        RetryWorker.Result r = worker.process(m.messageId(), m.body(), receiveCount, dry);
+                        if (r != RetryWorker.Result.FAILED_AGAIN) {
+                            queue.delete(m);
+                        }
+                        results.merge(r, 1, Integer::sum);
+                        processed++;
+                    }
+                }
+            }
+            spec.commandLine().getOut().printf("Retried %d messages: done %d, failed again %d (left on the queue), "
+                            + "dead-lettered %d, deferred %d%s%n", processed,
+                    results.getOrDefault(RetryWorker.Result.DONE, 0), results.getOrDefault(RetryWorker.Result.FAILED_AGAIN, 0),
+                    results.getOrDefault(RetryWorker.Result.DEAD_LETTERED, 0), results.getOrDefault(RetryWorker.Result.DEFERRED, 0),
+                    dry ? " (dry run)" : "");
+            return OK;
+        }
+    }
+
     /** Gives subcommands the environment the CLI was started with. */
     private record Factory(Map<String, String> env) implements CommandLine.IFactory {
         @Override
         public <K> K create(Class<K> cls) throws Exception {
             if (cls == RunCommand.class) {
                 return cls.cast(new RunCommand(env));
+            }
+            if (cls == RetryCommand.class) {
+                return cls.cast(new RetryCommand(env));
             }
             return CommandLine.defaultFactory().create(cls);
         }

@@ -1,5 +1,8 @@
 package dev.reclaim.outbox;
 
+import dev.reclaim.failure.Failure;
+import dev.reclaim.failure.FailureTally;
+import dev.reclaim.failure.Failures;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.StoreThrottled;
@@ -11,6 +14,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,10 +30,17 @@ import java.util.UUID;
 public final class Outbox {
     private static final Logger log = LoggerFactory.getLogger(Outbox.class);
 
-    private final Stores stores;
+    /** In-run attempts before a key leaves the outbox for the retry queue. */
+    public static final int DEFAULT_MAX_ATTEMPTS = 3;
 
-    public Outbox(Stores stores) {
+    private final Stores stores;
+    private final Failures failures;
+    private final int maxAttempts;
+
+    public Outbox(Stores stores, Failures failures, int maxAttempts) {
         this.stores = stores;
+        this.failures = failures;
+        this.maxAttempts = maxAttempts;
     }
 
     /** Records the keys an item's rows owned; call inside the item's transaction. */
@@ -61,7 +72,7 @@ public final class Outbox {
      * One pass over every key pending now (this run's and any a crashed run left), store by store, in batches at
      * the store's limit. {@code c} must be in auto-commit mode.
      */
-    public void drain(Connection c, OutboxTally tally) throws SQLException {
+    public void drain(Connection c, OutboxTally tally, UUID runId, FailureTally failureTally) throws SQLException {
         long upTo = maxId(c);
         if (upTo == 0) {
             return;
@@ -81,7 +92,7 @@ public final class Outbox {
                     continue;
                 }
                 try {
-                    deleteBatch(c, store, batch, tally);
+                    deleteBatch(c, store, batch, tally, runId, failureTally);
                 } catch (StoreThrottled e) {
                     // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
                     log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
@@ -122,8 +133,8 @@ public final class Outbox {
         return out;
     }
 
-    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally)
-            throws SQLException {
+    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally, UUID runId,
+                             FailureTally failureTally) throws SQLException {
         List<PendingDeletion> allowed = new ArrayList<>(batch.size());
         List<PendingDeletion> refused = new ArrayList<>();
         for (PendingDeletion p : batch) {
@@ -170,6 +181,37 @@ public final class Outbox {
             }
         });
         markFailed(c, failed, result.failed(), null);
+        List<PendingDeletion> exhausted = failed.stream().filter(p -> p.attempts() + 1 >= maxAttempts).toList();
+        if (!exhausted.isEmpty() && failures != null) {
+            handOver(c, store.name(), exhausted, result.failed(), runId, failureTally);
+        }
+    }
+
+    /**
+     * Keys that failed their in-run attempts leave the outbox for the retry queue, in one transaction: one failure
+     * per sweep and store batch, recorded in {@code reclaim.failures} before the outbox rows go.
+     */
+    private void handOver(Connection c, String store, List<PendingDeletion> exhausted, Map<String, String> reasons,
+                          UUID runId, FailureTally failureTally) throws SQLException {
+        Map<String, List<PendingDeletion>> bySweep = new TreeMap<>();
+        exhausted.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new ArrayList<>()).add(p));
+        c.setAutoCommit(false);
+        try {
+            for (Map.Entry<String, List<PendingDeletion>> e : bySweep.entrySet()) {
+                List<String> keys = e.getValue().stream().map(PendingDeletion::key).toList();
+                String why = reasons.getOrDefault(keys.get(0), "failed");
+                failures.record(c, Failure.keys(Failure.DELETION, e.getKey(), store, keys, "OutboxDeleteFailed",
+                        why + " (after " + maxAttempts + " attempts)", runId.toString(), Instant.now()));
+            }
+            remove(c, exhausted.stream().map(PendingDeletion::id).toList());
+            c.commit();
+            bySweep.keySet().forEach(s -> failureTally.recorded());
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
+        }
     }
 
     private void fail(Connection c, List<PendingDeletion> batch, String reason, OutboxTally tally) throws SQLException {

@@ -74,6 +74,11 @@ public final class Reports {
                     .append(", failed ").append(join(r.outbox().failed()))
                     .append(", pending ").append(r.outbox().pending()).append('\n');
         }
+        if (r.failures() != null && (r.failures().recorded() > 0 || r.failures().pending() > 0)) {
+            sb.append("  failures: recorded ").append(r.failures().recorded()).append(", sent to the retry queue ")
+                    .append(r.failures().sent()).append(", waiting in reclaim.failures ").append(r.failures().pending())
+                    .append(r.failures().queueConfigured() ? "" : " (no RECLAIM_RETRY_QUEUE_URL)").append('\n');
+        }
         return sb.toString();
     }
 

@@ -3,6 +3,8 @@ package dev.reclaim.run;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.db.SqlCheck;
+import dev.reclaim.failure.FailureTally;
+import dev.reclaim.failure.Failures;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.outbox.OutboxTally;
 import dev.reclaim.store.Stores;
@@ -34,15 +36,17 @@ public final class Run {
     private final DataSource dataSource;
     private final Stores stores;
     private final Outbox outbox;
+    private final Failures failures;
     private final RunLedger ledger = new RunLedger(Reports.JSON);
     private boolean sqlChecked;
     private boolean migrated;
 
-    public Run(ReclaimConfig config, DataSource dataSource, Stores stores) {
+    public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures) {
         this.config = config;
         this.dataSource = dataSource;
         this.stores = stores;
-        this.outbox = new Outbox(stores);
+        this.failures = failures;
+        this.outbox = new Outbox(stores, failures, Outbox.DEFAULT_MAX_ATTEMPTS);
     }
 
     /**
@@ -71,7 +75,7 @@ public final class Run {
             Optional<RunLock> lock = RunLock.tryAcquire(dataSource);
             if (lock.isEmpty()) {
                 RunReport skipped = report(runId, request, started, Outcome.SKIPPED, "another run holds the lock",
-                        List.of(), null);
+                        List.of(), null, null);
                 log.info("run skipped: another run holds the lock");
                 if (!request.dryRun()) {
                     try (Connection c = dataSource.getConnection()) {
@@ -87,11 +91,24 @@ public final class Run {
             boolean unreachable = e instanceof java.sql.SQLTransientConnectionException || Database.isConnectionFailure(e);
             String reason = (unreachable ? "cannot reach the database: " : "database error: ") + rootMessage(e);
             log.error("run failed: {}", reason, e);
-            RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null);
+            RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null, null);
             recordFailure(request, failed);
             return failed;
         } finally {
             MDC.remove("runId");
+        }
+    }
+
+    /**
+     * A context for retrying single items outside a scheduled run (no run lock: every item is claimed on its own).
+     * Reclaim's schema must exist unless this is a dry run.
+     */
+    public synchronized RunContext retryContext(boolean dryRun) throws SQLException {
+        prepare(dryRun);
+        try (Connection c = dataSource.getConnection()) {
+            boolean ready = !dryRun || Database.schemaExists(c);
+            return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
+                    outbox, new OutboxTally(), ready, failures, new FailureTally());
         }
     }
 
@@ -103,9 +120,11 @@ public final class Run {
             ledger.started(lockConn, runId, request.trigger(), started);
         }
         OutboxTally outboxTally = new OutboxTally();
+        FailureTally failureTally = new FailureTally();
         RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
-                outbox, outboxTally, outboxReady);
+                outbox, outboxTally, outboxReady, failures, failureTally);
         try (Connection c = dataSource.getConnection()) {
+            ctx.flushFailures(c); // failures an earlier run could not hand to SQS
             ctx.drainOutbox(c); // what an earlier, interrupted run committed but did not delete
         }
         List<SweepTally> tallies = new ArrayList<>();
@@ -134,13 +153,18 @@ public final class Run {
             reports.add(r);
         }
         long pending = 0;
+        long failuresPending = 0;
         if (outboxReady) {
+            ctx.flushFailures(lockConn);
             pending = outbox.pending(lockConn).values().stream().mapToLong(Long::longValue).sum();
+            failuresPending = failures.pending(lockConn);
         }
         RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
                 outboxTally.failedPerStore(), outboxTally.refused(), pending);
+        RunReport.FailureReport fr = new RunReport.FailureReport(failureTally.recordedCount(),
+                failureTally.sentCount(), failuresPending, failures.queueConfigured());
         RunReport report = report(runId, request, started, outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED,
-                outOfTime ? "time budget reached; the next run carries on" : null, reports, ob);
+                outOfTime ? "time budget reached; the next run carries on" : null, reports, ob, fr);
         if (!request.dryRun()) {
             ledger.finished(lockConn, report);
         }
@@ -170,11 +194,12 @@ public final class Run {
     }
 
     private static RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,
-                                    List<SweepReport> sweeps, RunReport.OutboxReport outbox) {
+                                    List<SweepReport> sweeps, RunReport.OutboxReport outbox,
+                                    RunReport.FailureReport failures) {
         Instant finished = Instant.now();
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
-                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox);
+                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures);
     }
 
     static String rootMessage(Throwable e) {

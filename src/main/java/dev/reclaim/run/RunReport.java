@@ -18,11 +18,19 @@ public record RunReport(
         Instant finishedAt,
         long durationMs,
         List<SweepReport> sweeps,
-        OutboxReport outbox) {
+        OutboxReport outbox,
+        FailureReport failures) {
 
     /** The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending) {
+    }
+
+    /**
+     * Failed items over the run: recorded (durably, in reclaim.failures), sent to the retry queue, and still waiting
+     * in the table (no queue configured, or SQS unreachable: they go out with the next run).
+     */
+    public record FailureReport(long recorded, long sent, long pending, boolean queueConfigured) {
     }
 
     public long purged() {

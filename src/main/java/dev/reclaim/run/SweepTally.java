@@ -150,6 +150,19 @@ public final class SweepTally {
         return purged;
     }
 
+    public long skippedCount() {
+        return skipped;
+    }
+
+    public long failedCount() {
+        return failed;
+    }
+
+    /** The first failure's error, or null. */
+    public String firstError() {
+        return failures.isEmpty() ? null : failures.get(0).error();
+    }
+
     public String stoppedBy() {
         return stoppedBy;
     }

@@ -1,6 +1,7 @@
 package dev.reclaim.sweep;
 
 import dev.reclaim.config.SweepConfig;
+import dev.reclaim.failure.Failure;
 import dev.reclaim.run.RunContext;
 import dev.reclaim.run.SweepTally;
 import dev.reclaim.store.BatchResult;
@@ -58,6 +59,9 @@ public final class AssetSweep implements Sweep {
         long callsBefore = store.apiCalls();
         try {
             sweep(ctx, store, cutoff, tally);
+            try (Connection c = ctx.dataSource().getConnection()) {
+                ctx.flushFailures(c);
+            }
         } catch (StoreThrottled e) {
             log.warn("sweep {} stopped: {}; the quota resets at {}", config.name(), e.getMessage(), e.resetsAt());
             tally.rateLimited(e.resetsAt());
@@ -131,6 +135,7 @@ public final class AssetSweep implements Sweep {
             batch.forEach(a -> sizes.put(a.key(), a.bytes()));
             List<String> keys = batch.stream().map(StoredAsset::key).toList();
             BatchResult result;
+            String errorClass = "PerKeyError";
             try {
                 result = store.delete(keys);
             } catch (StoreThrottled e) {
@@ -138,15 +143,49 @@ public final class AssetSweep implements Sweep {
             } catch (RuntimeException e) {
                 log.warn("delete of {} assets from {} failed: {}", keys.size(), store.name(), e.toString());
                 result = BatchResult.allFailed(keys, e.getClass().getSimpleName() + ": " + e.getMessage());
+                errorClass = (e.getCause() != null ? e.getCause() : e).getClass().getName();
             }
             tally.purgedAssets(result.deleted());
             tally.keysDeleted(store.name(), result.deleted().size());
             tally.bytesReclaimed(result.deleted().stream().mapToLong(k -> sizes.getOrDefault(k, 0L)).sum());
             if (!result.failed().isEmpty()) {
                 tally.failedAssets(store.name(), result.failed());
+                List<String> failedKeys = new ArrayList<>(result.failed().keySet());
+                try (Connection c = ctx.dataSource().getConnection()) {
+                    ctx.recordFailure(c, Failure.keys(Failure.ASSET, config.name(), store.name(), failedKeys, errorClass,
+                            result.failed().values().iterator().next(), ctx.runId().toString(), ctx.now()));
+                }
             }
         }
         return true;
+    }
+
+    /**
+     * Retries a failed batch: re-checks the keys against the reference query and deletes those still unreferenced.
+     * Returns null on success (deleted, already gone, or now referenced and so kept), else the error.
+     */
+    public String retry(RunContext ctx, List<String> keys) throws SQLException {
+        Store store = ctx.stores().get(config.store());
+        List<StoredAsset> candidates = new ArrayList<>();
+        for (String k : keys) {
+            if (!store.guard().allows(k) || !matches(k)) {
+                return "key " + k + " is outside the sweep's glob or the store's allowed prefixes";
+            }
+            candidates.add(new StoredAsset(k, Instant.EPOCH, 0));
+        }
+        Set<String> referenced = referenced(ctx, ctx.now().minus(config.olderThan()), candidates);
+        List<String> orphans = keys.stream().filter(k -> !referenced.contains(k)).toList();
+        if (ctx.dryRun() || orphans.isEmpty()) {
+            return null;
+        }
+        for (int from = 0; from < orphans.size(); from += store.maxBatch()) {
+            BatchResult r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())));
+            if (!r.failed().isEmpty()) {
+                return r.failed().size() + " of " + orphans.size() + " keys failed again: "
+                        + r.failed().values().iterator().next();
+            }
+        }
+        return null;
     }
 
     /** One query for the whole page: which of these keys does the application still reference? */

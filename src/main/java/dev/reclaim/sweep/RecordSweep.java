@@ -2,6 +2,7 @@ package dev.reclaim.sweep;
 
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
+import dev.reclaim.failure.Failure;
 import dev.reclaim.db.RecordPaging;
 import dev.reclaim.db.SqlTemplate;
 import dev.reclaim.run.RunContext;
@@ -85,6 +86,7 @@ public final class RecordSweep implements Sweep {
                 after = ids.get(ids.size() - 1);
             }
             drainIfPurged(c, ctx, tally, drainedAt);
+            ctx.flushFailures(c);
         }
         return tally;
     }
@@ -99,6 +101,33 @@ public final class RecordSweep implements Sweep {
             ctx.drainOutbox(c);
         }
         return tally.purged();
+    }
+
+    /**
+     * Retries one item through the same claim and steps as a run (its id as text, typed by the database). Returns
+     * null when the item is purged or no longer eligible (restored, already gone): both are success. Otherwise the
+     * error.
+     */
+    public String retry(RunContext ctx, String itemId) throws SQLException {
+        OffsetDateTime cutoff = ctx.now().minus(config.olderThan()).atOffset(ZoneOffset.UTC);
+        SweepTally tally = new SweepTally(config.name(), "records", null);
+        try (Connection c = ctx.dataSource().getConnection()) {
+            c.setAutoCommit(true);
+            purge(c, new UntypedId(itemId), cutoff, ctx, tally);
+            ctx.drainOutbox(c);
+        }
+        if (tally.purged() == 0 && tally.skippedCount() == 0) {
+            return tally.firstError();
+        }
+        return null;
+    }
+
+    /** An id read back from a message: bound as text of unspecified type, so uuid or bigint columns both accept it. */
+    record UntypedId(String value) {
+        @Override
+        public String toString() {
+            return value;
+        }
     }
 
     private List<Object> page(Connection c, Object after, OffsetDateTime cutoff) throws SQLException {
@@ -124,6 +153,7 @@ public final class RecordSweep implements Sweep {
         String item = String.valueOf(id);
         MDC.put("item", item);
         String step = "claim";
+        Failure failure = null;
         c.setAutoCommit(false);
         try {
             Map<String, Object> params = new HashMap<>();
@@ -157,9 +187,16 @@ public final class RecordSweep implements Sweep {
             }
             tally.failed(item, step, e.getMessage());
             log.warn("failed to purge {} at step {}: {}", item, step, e.getMessage());
+            if (!(id instanceof UntypedId)) { // a retry's failure stays with its message, not a new one
+                failure = Failure.record(config.name(), item, e, "step " + step + ": " + e.getMessage(),
+                        ctx.runId().toString(), ctx.now());
+            }
         } finally {
             c.setAutoCommit(true);
             MDC.remove("item");
+        }
+        if (failure != null) {
+            ctx.recordFailure(c, failure);
         }
     }
 
@@ -230,6 +267,8 @@ public final class RecordSweep implements Sweep {
             Object v = params.get(name);
             if (v instanceof Array a) {
                 ps.setArray(++i, a);
+            } else if (v instanceof UntypedId u) {
+                ps.setObject(++i, u.value(), java.sql.Types.OTHER);
             } else if (v instanceof Timestamp t) {
                 ps.setTimestamp(++i, t);
             } else {

@@ -1,0 +1,142 @@
+package dev.reclaim.failure;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Failed items, durable first: each is written to {@code reclaim.failures} (so nothing that failed is ever only in
+ * memory), then sent to the retry queue; a row is deleted only once SQS accepted its message. Without a queue, or
+ * while SQS is unreachable, failures wait in the table and go out with the next flush (the next page or run).
+ */
+public final class Failures {
+    private static final Logger log = LoggerFactory.getLogger(Failures.class);
+    private static final int FLUSH_BATCH = 100;
+
+    private final RetryQueue queue;
+    private final ObjectMapper json;
+
+    public Failures(RetryQueue queue, ObjectMapper json) {
+        this.queue = queue;
+        this.json = json;
+    }
+
+    public boolean queueConfigured() {
+        return queue != null;
+    }
+
+    /** Writes one failure; {@code c} must be in auto-commit mode or the caller commits. */
+    public void record(Connection c, Failure f) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                INSERT INTO reclaim.failures (sweep, kind, item_id, store, keys, error_class, error_message, run_id,
+                                              correlation_id, first_failed_at, retry_count)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
+            ps.setString(1, f.sweep());
+            ps.setString(2, f.kind());
+            ps.setString(3, f.itemId());
+            ps.setString(4, f.store());
+            ps.setArray(5, f.keys() == null ? null : c.createArrayOf("text", f.keys().toArray()));
+            ps.setString(6, f.errorClass());
+            ps.setString(7, truncate(f.errorMessage()));
+            ps.setObject(8, UUID.fromString(f.runId()));
+            ps.setString(9, f.correlationId());
+            ps.setTimestamp(10, Timestamp.from(f.firstFailedAt()));
+            ps.setInt(11, f.retryCount());
+            ps.executeUpdate();
+        }
+        log.warn("failure recorded: sweep={} kind={} item={} store={} keys={} error={}", f.sweep(), f.kind(),
+                f.itemId(), f.store(), f.keys() == null ? 0 : f.keys().size(), f.errorMessage());
+    }
+
+    /** Sends every pending failure to the retry queue; returns how many SQS accepted. {@code c} in auto-commit. */
+    public long flush(Connection c) throws SQLException {
+        if (queue == null) {
+            return 0;
+        }
+        long sent = 0;
+        long after = 0;
+        while (true) {
+            List<Long> ids = new ArrayList<>();
+            List<RetryQueue.OutgoingMessage> messages = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT id, sweep, kind, item_id, store, keys, error_class, error_message, run_id, correlation_id,
+                           first_failed_at, retry_count
+                    FROM reclaim.failures WHERE id > ? ORDER BY id LIMIT ?""")) {
+                ps.setLong(1, after);
+                ps.setInt(2, FLUSH_BATCH);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Failure f = read(rs);
+                        long id = rs.getLong("id");
+                        ids.add(id);
+                        messages.add(new RetryQueue.OutgoingMessage(Long.toString(id), body(f), f.retryCount(), f.sweep()));
+                    }
+                }
+            }
+            if (messages.isEmpty()) {
+                return sent;
+            }
+            after = ids.get(ids.size() - 1);
+            List<Long> accepted = new ArrayList<>();
+            boolean anyRefused = false;
+            for (RetryQueue.Outcome o : queue.send(messages)) {
+                if (o.accepted()) {
+                    accepted.add(Long.parseLong(o.id()));
+                } else {
+                    anyRefused = true;
+                    log.warn("retry queue did not accept failure {}: {}", o.id(), o.error());
+                }
+            }
+            if (!accepted.isEmpty()) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM reclaim.failures WHERE id = ANY(?)")) {
+                    ps.setArray(1, c.createArrayOf("bigint", accepted.toArray()));
+                    ps.executeUpdate();
+                }
+                sent += accepted.size();
+            }
+            if (anyRefused) {
+                return sent; // SQS is struggling: the rest waits for the next flush
+            }
+        }
+    }
+
+    public long pending(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM reclaim.failures");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    public String body(Failure f) {
+        try {
+            return json.writeValueAsString(f);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a failure as JSON", e);
+        }
+    }
+
+    private static Failure read(ResultSet rs) throws SQLException {
+        Array keys = rs.getArray("keys");
+        return new Failure(rs.getString("sweep"), rs.getString("kind"), rs.getString("item_id"), rs.getString("store"),
+                keys == null ? null : Arrays.asList((String[]) keys.getArray()), rs.getString("error_class"),
+                rs.getString("error_message"), rs.getString("run_id"), rs.getString("correlation_id"),
+                rs.getTimestamp("first_failed_at").toInstant(), rs.getInt("retry_count"));
+    }
+
+    private static String truncate(String s) {
+        return s == null || s.length() <= 4000 ? s : s.substring(0, 4000);
+    }
+}

@@ -1,0 +1,100 @@
+package dev.reclaim.failure;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reclaim.Reclaim;
+import dev.reclaim.run.Reports;
+import dev.reclaim.store.StoreThrottled;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Processes one retry-queue message through the same code a run uses; shared by the SQS-triggered handler and the
+ * {@code retry} CLI. A message that can never succeed goes to the dead-letter queue at once; one whose store is out
+ * of quota, or that arrives during a dry run, is put back on the queue with a delay, unchanged.
+ */
+public final class RetryWorker {
+    /** What became of a message. Only {@code FAILED_AGAIN} leaves it on the queue for SQS to redeliver. */
+    public enum Result { DONE, FAILED_AGAIN, DEAD_LETTERED, DEFERRED }
+
+    static final Duration DEFER = Duration.ofMinutes(15);
+    private static final Logger log = LoggerFactory.getLogger(RetryWorker.class);
+    private static final ObjectMapper STRICT = Reports.JSON.copy()
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    private final Reclaim reclaim;
+    private final RetryQueue queue;
+
+    public RetryWorker(Reclaim reclaim, RetryQueue queue) {
+        this.reclaim = reclaim;
+        this.queue = queue;
+    }
+
+    public Result process(String messageId, String body, int receiveCount, boolean dryRun) {
+        MDC.put("messageId", messageId);
+        try {
+            Failure failure;
+            try {
+                failure = STRICT.readValue(body, Failure.class);
+            } catch (Exception e) {
+                return deadLetter(body, "not a Reclaim failure message: " + e.getMessage(), null);
+            }
+            MDC.put("correlationId", String.valueOf(failure.correlationId()));
+            int retryCount = failure.retryCount() + Math.max(1, receiveCount);
+            log.info("retrying {} failure of sweep {} (retry {}, first failed {})", failure.kind(), failure.sweep(),
+                    retryCount, failure.firstFailedAt());
+            String error;
+            try {
+                error = reclaim.retry(failure, dryRun);
+            } catch (Reclaim.InvalidFailure e) {
+                return deadLetter(body, e.getMessage(), failure);
+            } catch (StoreThrottled e) {
+                log.warn("store quota reached ({}); the message waits {} and keeps its retry count", e.getMessage(), DEFER);
+                return defer(body, failure);
+            } catch (Exception e) {
+                log.warn("retry {} failed again: {}", retryCount, e.toString());
+                return Result.FAILED_AGAIN;
+            }
+            if (error != null) {
+                log.warn("retry {} failed again: {}", retryCount, error);
+                return Result.FAILED_AGAIN;
+            }
+            if (dryRun) {
+                log.info("dry run: the retry would succeed; the message goes back on the queue unchanged");
+                return defer(body, failure);
+            }
+            log.info("retry {} succeeded", retryCount);
+            return Result.DONE;
+        } finally {
+            MDC.remove("messageId");
+            MDC.remove("correlationId");
+        }
+    }
+
+    private Result deadLetter(String body, String reason, Failure failure) {
+        log.warn("malformed retry message sent to the dead-letter queue: {}", reason);
+        try {
+            queue.sendToDeadLetter(body, reason, failure == null || failure.sweep() == null ? Map.of()
+                    : Map.of("sweep", failure.sweep()));
+            return Result.DEAD_LETTERED;
+        } catch (RuntimeException e) {
+            log.warn("could not reach the dead-letter queue ({}); the message stays on the retry queue", e.toString());
+            return Result.FAILED_AGAIN;
+        }
+    }
+
+    private Result defer(String body, Failure failure) {
+        try {
+            queue.requeue(body, failure.retryCount(), failure.sweep(), DEFER);
+            return Result.DEFERRED;
+        } catch (RuntimeException e) {
+            log.warn("could not put the message back ({}); it stays on the queue", e.toString());
+            return Result.FAILED_AGAIN;
+        }
+    }
+}

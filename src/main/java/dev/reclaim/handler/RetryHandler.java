@@ -1,0 +1,66 @@
+package dev.reclaim.handler;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import dev.reclaim.Reclaim;
+import dev.reclaim.failure.RetryWorker;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The retry queue's SQS event source (with {@code ReportBatchItemFailures}): each message is one failed item, retried
+ * through the same code a run uses. Returns exactly the messages that failed again; SQS redelivers those and, after
+ * the queue's {@code maxReceiveCount}, moves them to the dead-letter queue.
+ */
+public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
+    private static RetryWorker container;
+
+    private final RetryWorker worker;
+    private final boolean dryRun;
+
+    public RetryHandler() {
+        this(shared(), "true".equalsIgnoreCase(System.getenv().getOrDefault("RECLAIM_DRY_RUN", "false").trim()));
+    }
+
+    public RetryHandler(RetryWorker worker, boolean dryRun) {
+        this.worker = worker;
+        this.dryRun = dryRun;
+    }
+
+    private static synchronized RetryWorker shared() {
+        if (container == null) {
+            Reclaim reclaim = Reclaim.fromEnvironment(System.getenv());
+            if (reclaim.retryQueue() == null) {
+                throw new IllegalStateException("RECLAIM_RETRY_QUEUE_URL is not set");
+            }
+            container = new RetryWorker(reclaim, reclaim.retryQueue());
+        }
+        return container;
+    }
+
+    @Override
+    public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        List<SQSBatchResponse.BatchItemFailure> failed = new ArrayList<>();
+        if (event != null && event.getRecords() != null) {
+            for (SQSEvent.SQSMessage m : event.getRecords()) {
+                int receiveCount = receiveCount(m);
+                RetryWorker.Result r = worker.process(m.getMessageId(), m.getBody(), receiveCount, dryRun);
+                if (r == RetryWorker.Result.FAILED_AGAIN) {
+                    failed.add(SQSBatchResponse.BatchItemFailure.builder().withItemIdentifier(m.getMessageId()).build());
+                }
+            }
+        }
+        return SQSBatchResponse.builder().withBatchItemFailures(failed).build();
+    }
+
+    private static int receiveCount(SQSEvent.SQSMessage m) {
+        try {
+            return Integer.parseInt(m.getAttributes().getOrDefault("ApproximateReceiveCount", "1"));
+        } catch (RuntimeException e) {
+            return 1;
+        }
+    }
+}

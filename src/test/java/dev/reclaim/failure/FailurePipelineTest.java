@@ -1,0 +1,291 @@
+package dev.reclaim.failure;
+
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.reclaim.Reclaim;
+import dev.reclaim.cli.ReclaimCli;
+import dev.reclaim.handler.RetryHandler;
+import dev.reclaim.run.Reports;
+import dev.reclaim.run.RunReport;
+import dev.reclaim.run.RunRequest;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.TestSqs;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.sqs.model.Message;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Failed items reach SQS with their history, are retried by the retry handler, and end in the DLQ after 3 tries. */
+class FailurePipelineTest {
+    private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
+
+    private ReclaimFixture fx;
+    private TestSqs.QueuePair queues;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = ReclaimFixture.create();
+        fx.sampleData(20, 0);
+        queues = TestSqs.createQueuePair("reclaim-retry", 3);
+        fx.env().putAll(TestSqs.environment());
+        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
+        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    /** MOCs whose delete raises, like a broken trigger or a constraint would. */
+    private List<String> poison(int n) throws Exception {
+        List<String> ids = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT " + n);
+        for (String id : ids) {
+            fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = '" + id + "'");
+        }
+        fx.execute("""
+                CREATE OR REPLACE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
+                  RETURN OLD;
+                END $$;
+                DROP TRIGGER IF EXISTS refuse_poison ON moc_instructions;
+                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+                """);
+        return ids;
+    }
+
+    private void curePoison() throws Exception {
+        fx.execute("DROP TRIGGER refuse_poison ON moc_instructions");
+    }
+
+    private RunReport runMocPurge() {
+        try (Reclaim reclaim = fx.reclaim()) {
+            return reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+    }
+
+    private static SQSEvent event(List<String> bodies) {
+        List<SQSEvent.SQSMessage> records = new ArrayList<>();
+        for (int i = 0; i < bodies.size(); i++) {
+            SQSEvent.SQSMessage m = new SQSEvent.SQSMessage();
+            m.setMessageId("m" + i);
+            m.setBody(bodies.get(i));
+            m.setAttributes(Map.of("ApproximateReceiveCount", "1"));
+            records.add(m);
+        }
+        SQSEvent e = new SQSEvent();
+        e.setRecords(records);
+        return e;
+    }
+
+    private String recordFailure(String itemId) {
+        return new Failures(null, Reports.JSON).body(Failure.record("moc-purge", itemId, new IllegalStateException("x"),
+                "step delete-moc: earlier failure", "00000000-0000-0000-0000-0000000000aa", Instant.now()));
+    }
+
+    private SQSBatchResponse handle(Reclaim reclaim, SQSEvent event) {
+        return new RetryHandler(new RetryWorker(reclaim, reclaim.retryQueue()), false).handleRequest(event, null);
+    }
+
+    @Test
+    void aFailingRecordShouldProduceOneMessageWithItsFieldsAndRetryCount() throws Exception {
+        String poisoned = poison(1).get(0);
+
+        RunReport report = runMocPurge();
+
+        assertThat(report.failures().recorded()).isEqualTo(1);
+        assertThat(report.failures().sent()).isEqualTo(1);
+        assertThat(report.failures().pending()).isZero();
+        List<Message> messages = TestSqs.drain(queues.queueUrl(), 1, Duration.ofSeconds(5));
+        assertThat(messages).hasSize(1);
+        Message m = messages.get(0);
+        assertThat(m.messageAttributes().get("retryCount").stringValue()).isEqualTo("0");
+        assertThat(m.messageAttributes().get("sweep").stringValue()).isEqualTo("moc-purge");
+        JsonNode body = Reports.JSON.readTree(m.body());
+        assertThat(body.get("sweep").asText()).isEqualTo("moc-purge");
+        assertThat(body.get("kind").asText()).isEqualTo("record");
+        assertThat(body.get("itemId").asText()).isEqualTo(poisoned);
+        assertThat(body.get("errorClass").asText()).isEqualTo("org.postgresql.util.PSQLException");
+        assertThat(body.get("errorMessage").asText()).contains("delete-moc", "refusing to delete poison MOC");
+        assertThat(body.get("runId").asText()).isEqualTo(report.runId());
+        assertThat(body.get("correlationId").asText()).isEqualTo(report.runId() + "/" + poisoned);
+        assertThat(body.get("firstFailedAt").asText()).isNotBlank();
+        assertThat(fx.count("SELECT count(*) FROM reclaim.failures")).isZero();
+    }
+
+    @Test
+    void aBatchOf10With3FailingShouldReportExactlyThose3() throws Exception {
+        List<String> poisoned = poison(3);
+        List<String> fine = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " AND title <> 'poison' ORDER BY id");
+        List<String> alive = fx.strings("SELECT id::text FROM moc_instructions WHERE deleted_at IS NULL ORDER BY id LIMIT " + (7 - fine.size()));
+        List<String> bodies = new ArrayList<>();
+        List<String> expectedFailures = new ArrayList<>();
+        List<String> items = new ArrayList<>(fine);
+        items.addAll(alive);                   // no longer eligible: success
+        items.addAll(3, poisoned);             // the 4th, 5th and 6th messages fail
+        for (int i = 0; i < items.size(); i++) {
+            bodies.add(recordFailure(items.get(i)));
+            if (poisoned.contains(items.get(i))) {
+                expectedFailures.add("m" + i);
+            }
+        }
+        assertThat(bodies).hasSize(10);
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = handle(reclaim, event(bodies));
+        }
+
+        assertThat(response.getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)
+                .containsExactlyInAnyOrderElementsOf(expectedFailures);
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isEqualTo(3);
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE deleted_at IS NULL AND id::text = ANY(ARRAY['"
+                + String.join("','", alive) + "'])")).isEqualTo(alive.size());
+        assertThat(TestSqs.approximateCount(queues.deadLetterQueueUrl())).isZero();
+    }
+
+    @Test
+    void anItemThatBecameIneligibleShouldBeAcknowledged() throws Exception {
+        String restored = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " LIMIT 1").get(0);
+        fx.execute("UPDATE moc_instructions SET deleted_at = NULL WHERE id = '" + restored + "'");
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = handle(reclaim, event(List.of(recordFailure(restored),
+                    recordFailure("00000000-0000-0000-0000-000000000404"))));
+        }
+
+        assertThat(response.getBatchItemFailures()).isEmpty();
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + restored + "'")).isEqualTo(1);
+    }
+
+    @Test
+    void aMalformedMessageShouldGoToTheDeadLetterQueue_withoutFailingItsNeighbours() throws Exception {
+        String good = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " LIMIT 1").get(0);
+        String unknownSweep = recordFailure(good).replace("\"moc-purge\"", "\"moc-prune\"");
+        String missingItem = recordFailure(good).replace("\"itemId\":\"" + good + "\",", "");
+        assertThat(missingItem).doesNotContain("\"itemId\"");
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = handle(reclaim, event(List.of("this is not json", recordFailure(good), unknownSweep, missingItem,
+                    "{\"sweep\":\"moc-purge\",\"kind\":\"shred\",\"retryCount\":0}")));
+        }
+
+        assertThat(response.getBatchItemFailures()).isEmpty();
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + good + "'")).isZero();
+        List<Message> parked = TestSqs.drain(queues.deadLetterQueueUrl(), 4, Duration.ofSeconds(5));
+        assertThat(parked).hasSize(4);
+        assertThat(parked).extracting(m -> m.messageAttributes().get("reason").stringValue())
+                .anySatisfy(r -> assertThat(r).startsWith("not a Reclaim failure message"))
+                .anySatisfy(r -> assertThat(r).contains("no records sweep named 'moc-prune'"))
+                .anySatisfy(r -> assertThat(r).contains("needs itemId"))
+                .anySatisfy(r -> assertThat(r).contains("unknown kind 'shred'"));
+    }
+
+    @Test
+    void aMessageThatFails3TimesShouldEndInTheDeadLetterQueue_andBeProcessedOnceRedriven() throws Exception {
+        String poisoned = poison(1).get(0);
+        runMocPurge();
+        assertThat(TestSqs.approximateCount(queues.queueUrl())).isEqualTo(1);
+
+        for (int attempt = 0; attempt < 4; attempt++) {
+            assertThat(cli("retry")).isZero();
+            Thread.sleep(1200); // the queue's visibility timeout
+        }
+
+        assertThat(TestSqs.approximateCount(queues.queueUrl())).isZero();
+        List<Message> parked = TestSqs.receive(queues.deadLetterQueueUrl(), 1);
+        assertThat(parked).hasSize(1);
+        assertThat(parked.get(0).body()).contains(poisoned);
+
+        // The operator fixes the cause and redrives the dead-letter queue to the retry queue.
+        curePoison();
+        TestSqs.client().sendMessage(b -> b.queueUrl(queues.queueUrl()).messageBody(parked.get(0).body())
+                .messageAttributes(parked.get(0).messageAttributes()));
+        TestSqs.client().deleteMessage(b -> b.queueUrl(queues.deadLetterQueueUrl()).receiptHandle(parked.get(0).receiptHandle()));
+
+        StringWriter out = new StringWriter();
+        assertThat(ReclaimCli.execute(new String[] {"retry"}, fx.env(), new PrintWriter(out, true), new PrintWriter(new StringWriter(), true))).isZero();
+
+        assertThat(out.toString()).contains("Retried 1 messages: done 1");
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + poisoned + "'")).isZero();
+        assertThat(TestSqs.approximateCount(queues.queueUrl())).isZero();
+    }
+
+    @Test
+    void withSqsUnreachableFailuresShouldWaitInTheDatabase_andBeSentByTheNextRun() throws Exception {
+        String poisoned = poison(1).get(0);
+        fx.env().put("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1");
+
+        RunReport first = runMocPurge();
+
+        assertThat(first.failures().recorded()).isEqualTo(1);
+        assertThat(first.failures().sent()).isZero();
+        assertThat(first.failures().pending()).isEqualTo(1);
+        assertThat(fx.strings("SELECT item_id FROM reclaim.failures")).containsExactly(poisoned);
+
+        fx.env().put("AWS_ENDPOINT_URL_SQS", TestSqs.endpoint().toString());
+        RunReport second = runMocPurge();
+
+        assertThat(second.failures().sent()).isEqualTo(2); // the waiting one, and this run's own
+        assertThat(fx.count("SELECT count(*) FROM reclaim.failures")).isZero();
+        assertThat(TestSqs.drain(queues.queueUrl(), 2, Duration.ofSeconds(5))).hasSize(2)
+                .allSatisfy(m -> assertThat(m.body()).contains(poisoned));
+    }
+
+    @Test
+    void outboxKeysThatFailTheirInRunAttemptsShouldBecomeADeletionMessage_andBeDeletedOnRetry() throws Exception {
+        String key = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id WHERE m."
+                + EXPIRED + " ORDER BY 1 LIMIT 1").get(0);
+        try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, key)) {
+            runMocPurge(); // attempt 1
+            runMocPurge(); // attempt 2 (the start-of-run drain)
+            assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(key);
+            runMocPurge(); // attempt 3: handed over to the retry queue
+        }
+
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(TestSqs.approximateCount(queues.queueUrl())).isEqualTo(1);
+        assertThat(TestS3.exists(fx.mocBucket, key)).isTrue();
+
+        StringWriter out = new StringWriter();
+        ReclaimCli.execute(new String[] {"retry"}, fx.env(), new PrintWriter(out, true), new PrintWriter(new StringWriter(), true));
+
+        assertThat(out.toString()).contains("done 1");
+        assertThat(TestS3.exists(fx.mocBucket, key)).isFalse();
+    }
+
+    @Test
+    void aDryRunRetryShouldDeleteNothing_andPutTheMessageBack() throws Exception {
+        String poisoned = poison(1).get(0);
+        runMocPurge();
+        curePoison();
+
+        StringWriter out = new StringWriter();
+        ReclaimCli.execute(new String[] {"retry", "--dry-run"}, fx.env(), new PrintWriter(out, true), new PrintWriter(new StringWriter(), true));
+
+        assertThat(out.toString()).contains("deferred 1", "(dry run)");
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + poisoned + "'")).isEqualTo(1);
+        assertThat(Integer.parseInt(TestSqs.client().getQueueAttributes(b -> b.queueUrl(queues.queueUrl())
+                .attributeNamesWithStrings("ApproximateNumberOfMessagesDelayed")).attributesAsStrings()
+                .get("ApproximateNumberOfMessagesDelayed"))).isEqualTo(1);
+    }
+
+    private int cli(String... args) {
+        return ReclaimCli.execute(args, fx.env(), new PrintWriter(new StringWriter(), true), new PrintWriter(new StringWriter(), true));
+    }
+}
