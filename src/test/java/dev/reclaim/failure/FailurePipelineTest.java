@@ -16,6 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -212,11 +213,19 @@ class FailurePipelineTest {
         assertThat(parked).hasSize(1);
         assertThat(parked.get(0).body()).contains(poisoned);
 
-        // The operator fixes the cause and redrives the dead-letter queue to the retry queue.
+        // The operator fixes the cause and redrives the dead-letter queue (SQS "Start DLQ redrive").
         curePoison();
-        TestSqs.client().sendMessage(b -> b.queueUrl(queues.queueUrl()).messageBody(parked.get(0).body())
-                .messageAttributes(parked.get(0).messageAttributes()));
-        TestSqs.client().deleteMessage(b -> b.queueUrl(queues.deadLetterQueueUrl()).receiptHandle(parked.get(0).receiptHandle()));
+        TestSqs.client().changeMessageVisibility(r -> r.queueUrl(queues.deadLetterQueueUrl())
+                .receiptHandle(parked.get(0).receiptHandle()).visibilityTimeout(0)); // we only looked at it
+        String dlqArn = TestSqs.client().getQueueAttributes(r -> r.queueUrl(queues.deadLetterQueueUrl())
+                .attributeNames(QueueAttributeName.QUEUE_ARN)).attributes().get(QueueAttributeName.QUEUE_ARN);
+        String queueArn = TestSqs.client().getQueueAttributes(r -> r.queueUrl(queues.queueUrl())
+                .attributeNames(QueueAttributeName.QUEUE_ARN)).attributes().get(QueueAttributeName.QUEUE_ARN);
+        TestSqs.client().startMessageMoveTask(r -> r.sourceArn(dlqArn).destinationArn(queueArn));
+        for (int i = 0; i < 50 && TestSqs.approximateCount(queues.queueUrl()) == 0; i++) {
+            Thread.sleep(100);
+        }
+        assertThat(TestSqs.approximateCount(queues.queueUrl())).isEqualTo(1);
 
         StringWriter out = new StringWriter();
         assertThat(ReclaimCli.execute(new String[] {"retry"}, fx.env(), new PrintWriter(out, true), new PrintWriter(new StringWriter(), true))).isZero();
