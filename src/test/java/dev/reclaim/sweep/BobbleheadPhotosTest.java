@@ -9,6 +9,7 @@ import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
@@ -203,7 +204,7 @@ class BobbleheadPhotosTest {
         Stores real = Stores.build(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         // Someone else deletes half of them between our listing and our delete call.
-        stores.put("bobblehead-photos", new RecordSweepSafetyTest.ForwardingStore(real.get("bobblehead-photos")) {
+        stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
             public BatchResult delete(List<String> keys) {
                 orphans.subList(0, 5).forEach(id -> cloudinary.clearAsset(id));
@@ -251,7 +252,7 @@ class BobbleheadPhotosTest {
         Stores real = Stores.build(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         int[] deletes = {0};
-        stores.put("bobblehead-photos", new RecordSweepSafetyTest.ForwardingStore(real.get("bobblehead-photos")) {
+        stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
             public BatchResult delete(List<String> keys) {
                 if (deletes[0]++ == 0) {
@@ -277,7 +278,7 @@ class BobbleheadPhotosTest {
         Stores real = Stores.build(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         // The user saves the bobblehead right after Reclaim listed the folder.
-        stores.put("bobblehead-photos", new RecordSweepSafetyTest.ForwardingStore(real.get("bobblehead-photos")) {
+        stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
             public Listing list(String prefix, String cursor) {
                 Listing page = super.list(prefix, cursor);

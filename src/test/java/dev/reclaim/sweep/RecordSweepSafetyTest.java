@@ -9,6 +9,7 @@ import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.PrefixGuard;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
 import org.junit.jupiter.api.AfterEach;
@@ -251,49 +252,5 @@ class RecordSweepSafetyTest {
         List<String> out = new ArrayList<>(list);
         out.add(extra);
         return out;
-    }
-
-    /** Delegates to a real store; tests override one method to observe or break it. */
-    static class ForwardingStore implements Store {
-        private final Store delegate;
-
-        ForwardingStore(Store delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public String name() {
-            return delegate.name();
-        }
-
-        @Override
-        public int maxBatch() {
-            return delegate.maxBatch();
-        }
-
-        @Override
-        public PrefixGuard guard() {
-            return delegate.guard();
-        }
-
-        @Override
-        public BatchResult delete(List<String> keys) {
-            return delegate.delete(keys);
-        }
-
-        @Override
-        public int maxListPage() {
-            return delegate.maxListPage();
-        }
-
-        @Override
-        public dev.reclaim.store.Listing list(String prefix, String cursor) {
-            return delegate.list(prefix, cursor);
-        }
-
-        @Override
-        public long apiCalls() {
-            return delegate.apiCalls();
-        }
     }
 }

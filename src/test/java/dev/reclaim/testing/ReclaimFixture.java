@@ -5,6 +5,7 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
+import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 
@@ -67,6 +68,12 @@ public final class ReclaimFixture implements AutoCloseable {
     /** Reclaim with the shipped configuration and the given stores (e.g. real stores wrapped to observe calls). */
     public Reclaim reclaim(Stores stores) {
         return wire(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), stores);
+    }
+
+    /** The same, with a retry queue. */
+    public Reclaim reclaim(Stores stores, RetryQueue queue) {
+        HikariDataSource pool = Database.pool(env);
+        return new Reclaim(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), pool, stores, queue, pool, stores, queue);
     }
 
     public ReclaimConfig config() {

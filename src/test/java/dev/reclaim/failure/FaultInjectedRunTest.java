@@ -1,0 +1,116 @@
+package dev.reclaim.failure;
+
+import dev.reclaim.Reclaim;
+import dev.reclaim.run.RunReport;
+import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.SweepReport;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ForwardingStore;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.TestSqs;
+import dev.reclaim.testing.cloudinary.Asset;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import software.amazon.awssdk.services.sqs.model.Message;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A full run of every shipped sweep with faults injected in the database, Cloudinary and S3: every failed item ends
+ * up accounted for, in SQS or in Reclaim's tables, whether SQS is reachable or not.
+ */
+class FaultInjectedRunTest {
+    private ReclaimFixture fx;
+    private TestSqs.QueuePair queues;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = ReclaimFixture.create();
+        fx.sampleData(40, 30);
+        queues = TestSqs.createQueuePair("reclaim-faults", 3);
+        fx.env().putAll(TestSqs.environment());
+        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
+        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        fx.env().put("RECLAIM_CLOUDINARY_RETRY_DELAY", "10ms");
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    @ParameterizedTest(name = "SQS reachable: {0}")
+    @ValueSource(booleans = {true, false})
+    void everyFailedItemShouldBeAccountedFor(boolean sqsReachable) throws Exception {
+        // Database: 2 MOCs whose delete raises.
+        fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id IN (SELECT id FROM moc_instructions "
+                + "WHERE deleted_at < now() - interval '30 days' ORDER BY id LIMIT 2)");
+        fx.execute("""
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF; RETURN OLD; END $$;
+                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+                """);
+        // S3: one file of an expiring MOC that S3 refuses to delete.
+        String blockedKey = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id "
+                + "WHERE m.deleted_at < now() - interval '30 days' AND m.title <> 'poison' ORDER BY 1 LIMIT 1").get(0);
+        // Cloudinary: 250 abandoned photos; the first delete batch keeps answering 503.
+        List<Asset> photos = new ArrayList<>();
+        for (int i = 0; i < 250; i++) {
+            photos.add(Asset.image("users/u" + (i % 7) + "/temp/p" + i, Instant.now().minus(Duration.ofDays(2)), 500));
+        }
+        fx.cloudinary.seed(photos);
+        Stores real = Stores.build(fx.config(), fx.env());
+        Map<String, Store> stores = new LinkedHashMap<>(real.all());
+        int[] deletes = {0};
+        stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
+            @Override
+            public BatchResult delete(List<String> keys) {
+                if (deletes[0]++ == 0) {
+                    fx.cloudinary.failNext(4, 503);
+                }
+                return super.delete(keys);
+            }
+        });
+        if (!sqsReachable) {
+            fx.env().put("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1");
+        }
+
+        RunReport report;
+        try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, blockedKey);
+             Reclaim reclaim = fx.reclaim(new Stores(stores, real),
+                     dev.reclaim.failure.RetryQueue.fromEnvironment(fx.env(),
+                             software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()))) {
+            report = reclaim.run(new RunRequest("test", false, List.of(), null));
+        }
+
+        SweepReport moc = report.sweeps().get(0);
+        SweepReport photosSweep = report.sweeps().get(2);
+        assertThat(moc.failed()).isEqualTo(2);
+        assertThat(photosSweep.failed()).isEqualTo(100);
+        assertThat(moc.keysFailed().get("moc-files")).isPositive(); // each drain that tried it counts
+        // One message per failed record, one per failed asset batch; the failed key is still in the outbox.
+        long expectedMessages = 2 + 1;
+        assertThat(report.failures().recorded()).isEqualTo(expectedMessages);
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(blockedKey);
+        List<Message> inSqs = TestSqs.drain(queues.queueUrl(), sqsReachable ? (int) expectedMessages : 0, Duration.ofSeconds(3));
+        long inTable = fx.count("SELECT count(*) FROM reclaim.failures");
+        assertThat(inSqs.size() + inTable).isEqualTo(expectedMessages);
+        assertThat(inSqs).hasSize(sqsReachable ? (int) expectedMessages : 0);
+        assertThat(fx.count("SELECT coalesce(sum(cardinality(keys)), 0) FROM reclaim.failures WHERE kind = 'asset'")
+                + inSqs.stream().filter(m -> m.body().contains("\"kind\":\"asset\"")).mapToLong(m -> 100).sum())
+                .isEqualTo(100);
+        assertThat(report.failures().pending()).isEqualTo(inTable);
+    }
+}

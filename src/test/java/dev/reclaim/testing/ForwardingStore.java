@@ -1,0 +1,52 @@
+package dev.reclaim.testing;
+
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Listing;
+import dev.reclaim.store.PrefixGuard;
+import dev.reclaim.store.Store;
+
+import java.util.List;
+
+/** Delegates to a real store; tests override one method to observe or break it. */
+public class ForwardingStore implements Store {
+    private final Store delegate;
+
+    public ForwardingStore(Store delegate) {
+        this.delegate = delegate;
+    }
+
+    @Override
+    public String name() {
+        return delegate.name();
+    }
+
+    @Override
+    public int maxBatch() {
+        return delegate.maxBatch();
+    }
+
+    @Override
+    public PrefixGuard guard() {
+        return delegate.guard();
+    }
+
+    @Override
+    public BatchResult delete(List<String> keys) {
+        return delegate.delete(keys);
+    }
+
+    @Override
+    public int maxListPage() {
+        return delegate.maxListPage();
+    }
+
+    @Override
+    public Listing list(String prefix, String cursor) {
+        return delegate.list(prefix, cursor);
+    }
+
+    @Override
+    public long apiCalls() {
+        return delegate.apiCalls();
+    }
+}
