@@ -10,6 +10,7 @@ import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.TestSqs;
 
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
@@ -26,7 +27,9 @@ import java.util.Map;
 /**
  * The README's local run: embedded PostgreSQL with the reference schemas and generated sample data, an in-process
  * S3 server holding the files those rows own, then a dry run and a real run through the same engine the Lambda
- * uses, and the before/after counts. {@code mvn -q test-compile exec:java} (options: -Dexec.args="--mocs 2000 --render-jobs 600").
+ * uses, and the before/after counts. {@code mvn -q test-compile exec:java} (options: -Dexec.args="--mocs 2000 --render-jobs 600
+ * --faults"; with --faults two MOCs fail, their failures go to the retry queue (ElasticMQ), and {@code reclaim retry}
+ * purges them once the fault is cured).
  */
 public final class LocalRun {
     private LocalRun() {
@@ -35,6 +38,7 @@ public final class LocalRun {
     public static void main(String[] args) throws Exception {
         int mocs = intArg(args, "--mocs", 500);
         int renderJobs = intArg(args, "--render-jobs", 150);
+        boolean faults = List.of(args).contains("--faults");
         long t0 = System.nanoTime();
         System.out.println("Starting embedded PostgreSQL and S3 (S3Mock) ...");
         String jdbcUrl = TestPostgres.freshDatabase();
@@ -54,6 +58,10 @@ public final class LocalRun {
         env.put("RECLAIM_UPLOAD_TEMP_RETENTION", "1s"); // S3 dates uploads "now": let the demo's uploads count as old
         CloudinaryEmulator cloudinary = CloudinaryEmulator.builder().hourlyLimit(2000).start();
         env.put("CLOUDINARY_URL", cloudinary.cloudinaryUrl());
+        TestSqs.QueuePair queues = TestSqs.createQueuePair("reclaim-retry", 3);
+        env.putAll(TestSqs.environment());
+        env.put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
+        env.put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
 
         System.out.printf("Generating %d MOCs and %d render jobs, uploading their files ...%n", mocs, renderJobs);
         Map<String, Long> before;
@@ -69,6 +77,10 @@ public final class LocalRun {
             System.out.printf("Cloudinary (emulator): %d photos; S3: %d temp uploads.%n", photos, temp.size());
             before = counts(db, mocBucket, renderBucket);
             before.put("cloudinary users/*/temp/ photos", cloudinary.publicIds().stream().filter(k -> k.contains("/temp/")).count());
+            if (faults) {
+                poisonTwoMocs(db);
+                System.out.println("--faults: two expired MOCs now refuse to be deleted (a trigger raises).");
+            }
             Thread.sleep(1500); // the temp uploads must be older than the demo's 1s retention
             System.out.printf("Ready in %.1f s.%n%n", (System.nanoTime() - t0) / 1e9);
 
@@ -80,6 +92,16 @@ public final class LocalRun {
                 real = reclaim.run(new RunRequest("local", false, List.of(), null));
                 System.out.println(Reports.summary(real));
             }
+            if (faults) {
+                System.out.printf("Retry queue: %d messages. Curing the fault, then: reclaim retry%n",
+                        TestSqs.approximateCount(queues.queueUrl()));
+                try (var c = db.getConnection(); var st = c.createStatement()) {
+                    st.execute("DROP TRIGGER refuse_poison ON moc_instructions");
+                }
+                dev.reclaim.cli.ReclaimCli.execute(new String[] {"retry"}, env,
+                        new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true));
+                System.out.println();
+            }
             after = counts(db, mocBucket, renderBucket);
             after.put("cloudinary users/*/temp/ photos", cloudinary.publicIds().stream().filter(k -> k.contains("/temp/")).count());
             printTable(before, after);
@@ -89,6 +111,16 @@ public final class LocalRun {
             }
         }
         System.exit(0);
+    }
+
+    private static void poisonTwoMocs(HikariDataSource db) throws Exception {
+        try (var c = db.getConnection(); var st = c.createStatement()) {
+            st.execute("UPDATE moc_instructions SET title = 'poison' WHERE id IN (SELECT id FROM moc_instructions "
+                    + "WHERE deleted_at < now() - interval '30 days' ORDER BY id LIMIT 2)");
+            st.execute("CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    + "IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF; RETURN OLD; END $$");
+            st.execute("CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison()");
+        }
     }
 
     /**
