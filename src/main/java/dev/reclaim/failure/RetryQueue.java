@@ -1,12 +1,10 @@
 package dev.reclaim.failure;
 
+import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.SdkHttpClient;
@@ -115,17 +113,17 @@ public final class RetryQueue implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: '" + queueUrl + "' is not a URL");
         }
-        String region = firstSet(env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"), regionOf(queueUri));
+        String region = AwsEnvironment.firstSet(AwsEnvironment.region(env), regionOf(queueUri));
         if (region == null) {
             throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
         }
         SqsClientBuilder b = SqsClient.builder()
                 .region(Region.of(region))
-                .credentialsProvider(credentials(env));
+                .credentialsProvider(AwsEnvironment.credentials(env));
         if (http != null) {
             b.httpClient(http);
         }
-        String endpoint = firstSet(env.get("AWS_ENDPOINT_URL_SQS"), env.get("AWS_ENDPOINT_URL"));
+        String endpoint = AwsEnvironment.endpoint(env, "SQS");
         if (endpoint != null) {
             try {
                 b.endpointOverride(URI.create(endpoint));
@@ -386,25 +384,6 @@ public final class RetryQueue implements AutoCloseable {
         }
         Matcher m = REGIONAL_HOST.matcher(queueUrl.getHost());
         return m.matches() ? m.group(1) : null;
-    }
-
-    /** Explicit keys from the given environment when present (local runs), else the SDK's default chain. */
-    private static AwsCredentialsProvider credentials(Map<String, String> env) {
-        String id = env.get("AWS_ACCESS_KEY_ID");
-        String secret = env.get("AWS_SECRET_ACCESS_KEY");
-        if (id != null && secret != null && env.get("AWS_SESSION_TOKEN") == null) {
-            return StaticCredentialsProvider.create(AwsBasicCredentials.create(id, secret));
-        }
-        return DefaultCredentialsProvider.builder().build();
-    }
-
-    private static String firstSet(String... values) {
-        for (String v : values) {
-            if (v != null && !v.isBlank()) {
-                return v;
-            }
-        }
-        return null;
     }
 
     private static String blankToNull(String s) {

@@ -1,12 +1,10 @@
 package dev.reclaim.store;
 
+import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
@@ -40,15 +38,15 @@ public final class Stores implements AutoCloseable {
         Map<String, S3Client> s3Clients = new LinkedHashMap<>();
         for (StoreConfig sc : config.stores().values()) {
             if (sc instanceof StoreConfig.S3 s3c) {
-                String region = firstSet(s3c.region(), env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION"));
+                String region = AwsEnvironment.firstSet(s3c.region(), AwsEnvironment.region(env));
                 if (region == null) {
                     throw new ConfigException(config.source() + ": stores." + sc.name()
                             + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
                 }
-                String endpoint = firstSet(s3c.endpoint(), env.get("AWS_ENDPOINT_URL_S3"), env.get("AWS_ENDPOINT_URL"));
+                String endpoint = AwsEnvironment.firstSet(s3c.endpoint(), AwsEnvironment.endpoint(env, "S3"));
                 String clientKey = region + "|" + endpoint + "|" + s3c.pathStyle();
                 S3Client client = s3Clients.computeIfAbsent(clientKey,
-                        k -> s3Client(http, region, endpoint, s3c.pathStyle(), credentials(env), config, s3c));
+                        k -> s3Client(http, region, endpoint, s3c.pathStyle(), AwsEnvironment.credentials(env), config, s3c));
                 stores.put(sc.name(), new S3Store(s3c, client));
             } else if (sc instanceof StoreConfig.Cloudinary cc) {
                 stores.put(sc.name(), new CloudinaryStore(cc, cloudinary(config, cc, env),
@@ -112,25 +110,6 @@ public final class Stores implements AutoCloseable {
             }
         }
         return b.build();
-    }
-
-    /** Explicit keys from the given environment when present (local runs), else the SDK's default chain. */
-    private static AwsCredentialsProvider credentials(Map<String, String> env) {
-        String id = env.get("AWS_ACCESS_KEY_ID");
-        String secret = env.get("AWS_SECRET_ACCESS_KEY");
-        if (id != null && secret != null && env.get("AWS_SESSION_TOKEN") == null) {
-            return StaticCredentialsProvider.create(AwsBasicCredentials.create(id, secret));
-        }
-        return DefaultCredentialsProvider.builder().build();
-    }
-
-    private static String firstSet(String... values) {
-        for (String v : values) {
-            if (v != null && !v.isBlank()) {
-                return v;
-            }
-        }
-        return null;
     }
 
     @Override
