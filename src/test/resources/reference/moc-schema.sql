@@ -18,6 +18,7 @@ CREATE TABLE moc_files (
     s3_key    text NOT NULL
 );
 CREATE INDEX moc_files_moc ON moc_files (moc_id);
+CREATE INDEX moc_files_key ON moc_files (s3_key); -- the upload-temp sweep asks "is this key referenced?"
 
 CREATE TABLE moc_parts_lists (
     id     uuid PRIMARY KEY DEFAULT gen_random_uuid(),

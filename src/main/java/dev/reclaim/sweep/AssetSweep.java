@@ -73,10 +73,12 @@ public final class AssetSweep implements Sweep {
 
     private void sweep(RunContext ctx, Store store, Instant cutoff, SweepTally tally) throws SQLException {
         String cursor = null;
+        // Orphans short of a full delete batch wait for the next page, so every delete call but the last is full.
+        List<StoredAsset> carry = new ArrayList<>();
         do {
             if (ctx.deadline().passed()) {
                 tally.stop("timeBudget");
-                return;
+                return; // anything carried is listed again by the next run
             }
             Listing page = store.list(config.prefix(), cursor);
             tally.scanned(page.assets().size());
@@ -93,11 +95,17 @@ public final class AssetSweep implements Sweep {
                 }
             }
             tally.eligible(candidates.size());
-            long room = config.maxDeletesPerRun() - tally.purged();
-            if (candidates.size() > room) {
-                candidates = candidates.subList(0, (int) room);
+            long room = config.maxDeletesPerRun() - tally.purged() - carry.size();
+            boolean capped = candidates.size() > room;
+            if (capped) {
+                candidates = candidates.subList(0, (int) Math.max(0, room));
             }
-            if (!candidates.isEmpty() && !deleteOrphans(ctx, store, cutoff, candidates, tally)) {
+            List<StoredAsset> pending = new ArrayList<>(carry.size() + candidates.size());
+            pending.addAll(carry);
+            pending.addAll(candidates);
+            boolean lastPage = page.nextCursor() == null || capped;
+            carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, lastPage, tally);
+            if (carry == null) {
                 return;
             }
             if (tally.purged() >= config.maxDeletesPerRun()) {
@@ -108,29 +116,35 @@ public final class AssetSweep implements Sweep {
         } while (cursor != null);
     }
 
-    /** Returns false when the sweep must stop (time budget). */
-    private boolean deleteOrphans(RunContext ctx, Store store, Instant cutoff, List<StoredAsset> candidates,
-                                  SweepTally tally) throws SQLException {
-        Set<String> referenced = referenced(ctx, cutoff, candidates);
+    /**
+     * Checks {@code pending} against the database (one query), deletes the unreferenced in full batches and returns
+     * the orphans short of a full batch for the next page (none when {@code flush}); null when the time budget ends
+     * the sweep.
+     */
+    private List<StoredAsset> deleteOrphans(RunContext ctx, Store store, Instant cutoff, List<StoredAsset> pending,
+                                            boolean flush, SweepTally tally) throws SQLException {
+        Set<String> referenced = referenced(ctx, cutoff, pending);
         tally.referenced(referenced.size());
-        List<StoredAsset> orphans = new ArrayList<>(candidates.size() - referenced.size());
-        for (StoredAsset a : candidates) {
+        List<StoredAsset> orphans = new ArrayList<>(pending.size() - referenced.size());
+        for (StoredAsset a : pending) {
             if (!referenced.contains(a.key())) {
                 orphans.add(a);
             }
         }
+        int now = flush ? orphans.size() : orphans.size() / store.maxBatch() * store.maxBatch();
+        List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
-            List<String> keys = orphans.stream().map(StoredAsset::key).toList();
-            tally.purgedAssets(keys);
-            tally.bytesReclaimed(orphans.stream().mapToLong(StoredAsset::bytes).sum());
-            return true;
+            List<StoredAsset> would = orphans.subList(0, now);
+            tally.purgedAssets(would.stream().map(StoredAsset::key).toList());
+            tally.bytesReclaimed(would.stream().mapToLong(StoredAsset::bytes).sum());
+            return later;
         }
-        for (int from = 0; from < orphans.size(); from += store.maxBatch()) {
+        for (int from = 0; from < now; from += store.maxBatch()) {
             if (ctx.deadline().passed()) {
                 tally.stop("timeBudget");
-                return false;
+                return null;
             }
-            List<StoredAsset> batch = orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch()));
+            List<StoredAsset> batch = orphans.subList(from, Math.min(now, from + store.maxBatch()));
             Map<String, Long> sizes = new HashMap<>();
             batch.forEach(a -> sizes.put(a.key(), a.bytes()));
             List<String> keys = batch.stream().map(StoredAsset::key).toList();
@@ -157,7 +171,7 @@ public final class AssetSweep implements Sweep {
                 }
             }
         }
-        return true;
+        return later;
     }
 
     /**

@@ -294,6 +294,30 @@ class FailurePipelineTest {
                 .get("ApproximateNumberOfMessagesDelayed"))).isEqualTo(1);
     }
 
+    @Test
+    void aRetryShouldKeepTheCloudinaryReserve_andPutTheMessageBackUnchanged() throws Exception {
+        fx.cloudinary.seed(dev.reclaim.testing.cloudinary.Asset.image("users/u1/temp/p1", Instant.now().minus(Duration.ofDays(2)), 10));
+        String body = new Failures(null, Reports.JSON).body(Failure.keys(Failure.ASSET, "bobblehead-temp-photos",
+                "bobblehead-photos", List.of("users/u1/temp/p1"), "GeneralError", "503", "00000000-0000-0000-0000-0000000000aa",
+                Instant.now()));
+        fx.cloudinary.setBudgetLimit(100);
+        fx.cloudinary.setRemainingBudget(21);
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = handle(reclaim, event(List.of(body, body)));
+        }
+
+        // The first retry's reference check and delete leave 20 calls: the reserve. The second must not spend any.
+        assertThat(response.getBatchItemFailures()).isEmpty();
+        assertThat(fx.cloudinary.exists("users/u1/temp/p1")).isFalse();
+        assertThat(fx.cloudinary.remainingBudget()).isEqualTo(20);
+        assertThat(Integer.parseInt(TestSqs.client().getQueueAttributes(b -> b.queueUrl(queues.queueUrl())
+                .attributeNamesWithStrings("ApproximateNumberOfMessagesDelayed")).attributesAsStrings()
+                .get("ApproximateNumberOfMessagesDelayed"))).isEqualTo(1);
+        assertThat(TestSqs.approximateCount(queues.deadLetterQueueUrl())).isZero();
+    }
+
     private int cli(String... args) {
         return ReclaimCli.execute(args, fx.env(), new PrintWriter(new StringWriter(), true), new PrintWriter(new StringWriter(), true));
     }

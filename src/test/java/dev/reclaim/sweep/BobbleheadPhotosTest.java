@@ -145,6 +145,29 @@ class BobbleheadPhotosTest {
     }
 
     @Test
+    void shouldFillEveryDeleteCallAcrossPages_soCallsAreExactlyOrphansOver100() throws Exception {
+        List<Asset> assets = new ArrayList<>();
+        List<String> referenced = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            String id = String.format("users/u/temp/%04d", i);
+            assets.add(Asset.image(id, OLD, 10));
+            if (i % 2 == 0) {
+                referenced.add(id); // every page of 500 holds 250 orphans
+            }
+        }
+        cloudinary.seed(assets);
+        reference(referenced);
+        cloudinary.resetCounters();
+
+        SweepReport s = sweep(run());
+
+        assertThat(s.purged()).isEqualTo(500);
+        assertThat(cloudinary.listCalls()).isEqualTo(2);
+        assertThat(cloudinary.deleteCalls()).isEqualTo(5); // not 3 + 3: the half batch waits for the next page
+        assertThat(cloudinary.publicIds()).containsExactlyInAnyOrderElementsOf(referenced);
+    }
+
+    @Test
     void shouldStopAtTheQuotaReserve_withoutFailures_andResumeOnTheNextRun() {
         seedTemp("u", 3000, OLD); // 6 list pages, 30 delete calls
         cloudinary.setBudgetLimit(100);
