@@ -11,7 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -98,13 +100,46 @@ final class AssetEmulatorProcess implements AutoCloseable {
 
     // ------------------------------------------------------------------ the child JVM
 
+    /**
+     * A fresh JVM serves its first requests slowly (class loading, interpreter). Before it is handed to the benchmark,
+     * the emulator serves 300 listings of 500 assets and 300 deletes of 100 (unknown) ids, under a prefix of its own,
+     * without latency; then those assets, the counters and the budget are reset.
+     */
+    private static void warmUp(CloudinaryEmulator emulator) throws Exception {
+        Instant old = Instant.now().minus(Duration.ofDays(3));
+        List<dev.reclaim.testing.cloudinary.Asset> assets = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            assets.add(dev.reclaim.testing.cloudinary.Asset.image(String.format("warmup/u%03d/temp/p%04d", i / 5, i),
+                    old.plusSeconds(i), 1000 + i));
+        }
+        emulator.seed(assets);
+        com.cloudinary.Api api = new com.cloudinary.Cloudinary(emulator.cloudinaryUrl()).api();
+        List<String> unknown = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            unknown.add("warmup/none/" + i);
+        }
+        for (int round = 0; round < 300; round++) {
+            Map<String, Object> options = new HashMap<>();
+            options.put("type", "upload");
+            options.put("prefix", "warmup/");
+            options.put("max_results", 500);
+            api.resources(options);
+            api.deleteResources(unknown, new HashMap<>());
+        }
+        emulator.clearAssets();
+    }
+
     public static void main(String[] args) throws Exception {
         long n = Long.parseLong(args[0]);
         Duration latency = Duration.ofMillis(Long.parseLong(args[1]));
         long hourlyLimit = Long.parseLong(args[2]);
         PrintStream stdout = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (CloudinaryEmulator emulator = CloudinaryEmulator.builder().hourlyLimit(hourlyLimit).latency(latency).start()) {
+        try (CloudinaryEmulator emulator = CloudinaryEmulator.builder().hourlyLimit(hourlyLimit).start()) {
+            warmUp(emulator);
+            emulator.setLatency(latency);
             emulator.seed(AssetDataset.cloudinaryAssets(n, Instant.now()));
+            emulator.resetCounters();
+            emulator.resetBudget();
             System.gc();
             stdout.println("URL " + emulator.cloudinaryUrl());
             BufferedReader commands = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));

@@ -22,6 +22,9 @@ final class AssetProbeStore implements Store {
     private volatile AssetHeapMeter meter;
     private volatile int sampleEvery = 1;
     private volatile boolean sampleNextDelete;
+    /** Calibration only: keep every listed page, as a leaking sweep would (proves the heap figure can see it). */
+    private final java.util.List<Listing> retained = new java.util.ArrayList<>();
+    private volatile boolean retainListed;
 
     AssetProbeStore(Store delegate) {
         this.delegate = delegate;
@@ -30,6 +33,10 @@ final class AssetProbeStore implements Store {
     void sampleHeap(AssetHeapMeter meter, int every) {
         this.meter = meter;
         this.sampleEvery = Math.max(1, every);
+    }
+
+    void retainListed(boolean on) {
+        this.retainListed = on;
     }
 
     long lists() {
@@ -86,6 +93,11 @@ final class AssetProbeStore implements Store {
         long n = lists.incrementAndGet();
         Listing page = delegate.list(prefix, cursor);
         keysListed.addAndGet(page.assets().size());
+        if (retainListed) {
+            synchronized (retained) {
+                retained.add(page);
+            }
+        }
         AssetHeapMeter m = meter;
         if (m != null && (n - 1) % sampleEvery == 0) {
             m.forcedSample();

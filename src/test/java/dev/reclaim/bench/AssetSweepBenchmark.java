@@ -65,8 +65,10 @@ import java.util.TreeSet;
  * <li>s3: sweep {@code upload-temp} over {@code --s3} objects in S3Mock.</li>
  * </ol>
  * Arguments (one string, separated by spaces or commas): {@code --assets=100000 --naive=20000 --latency-ms=5
- * --s3=5000 --heap-small=10000 --heap-large=1000000 --warmup=2000 --phases=heap+main+naive+s3}. Exit status 1 when
- * a target is missed, 2 on an error.
+ * --s3=5000 --heap-small=10000 --heap-large=1000000 --warmup=2000 --phases=heap+main+naive+s3}; and
+ * {@code --leak-check=true}, a calibration of the heap measurement only: the probe then keeps every listed page (as
+ * a leaking sweep would) and the heap target must come out FAIL. Exit status 1 when a target is missed, 2 on an
+ * error.
  */
 public final class AssetSweepBenchmark {
     static final String CONFIG = "config/reclaim.yaml";
@@ -82,11 +84,14 @@ public final class AssetSweepBenchmark {
     static final double HEAP_RATIO_TARGET = 1.2;
     static final int HEAP_SAMPLES = 25;
 
+    /** Calibration of the heap measurement (see {@link AssetProbeStore#retainListed}); never on for real figures. */
+    private static boolean leakCheck;
+
     private AssetSweepBenchmark() {
     }
 
     record Options(long assets, long naive, long latencyMs, long s3, long heapSmall, long heapLarge, long warmup,
-                   Set<String> phases) {
+                   Set<String> phases, boolean leakCheck) {
         static Options parse(String[] args) {
             Map<String, String> o = new HashMap<>();
             for (String a : String.join(" ", args).split("[\\s,]+")) {
@@ -101,9 +106,9 @@ public final class AssetSweepBenchmark {
             Set<String> phases = new LinkedHashSet<>(List.of(o.getOrDefault("phases", "heap+main+naive+s3").split("\\+")));
             Options opts = new Options(num(o, "assets", 100_000), num(o, "naive", 20_000), num(o, "latency-ms", 5),
                     num(o, "s3", 5_000), num(o, "heap-small", 10_000), num(o, "heap-large", 1_000_000),
-                    num(o, "warmup", 2_000), phases);
+                    num(o, "warmup", 2_000), phases, Boolean.parseBoolean(o.getOrDefault("leak-check", "false")));
             o.keySet().removeAll(List.of("assets", "naive", "latency-ms", "s3", "heap-small", "heap-large", "warmup",
-                    "phases"));
+                    "phases", "leak-check"));
             if (!o.isEmpty()) {
                 throw new IllegalArgumentException("unknown options " + o.keySet());
             }
@@ -152,23 +157,29 @@ public final class AssetSweepBenchmark {
                 log("heap: warm-up sweep of %,d assets (not measured)", o.warmup());
                 cloudinary("warm-up", o.warmup(), Duration.ZERO, true);
             }
+            leakCheck = o.leakCheck();
+            if (leakCheck) {
+                log("heap: CALIBRATION (--leak-check=true): the probe keeps every listed page, as a leaking sweep would;"
+                        + " the heap target is expected to FAIL");
+            }
             Measured small = cloudinary("heap-small", o.heapSmall(), Duration.ZERO, true);
             print(small);
             Measured large = cloudinary("heap-large", o.heapLarge(), Duration.ZERO, true);
+            leakCheck = false;
             print(large);
             double ratio = (double) large.heapForced() / small.heapForced();
             rows.add(row(String.format("Peak retained heap, %s vs %s assets listed", fmt(large.n()), fmt(small.n())),
-                    String.format("%s vs %s = %.2fx", mb(large.heapForced()), mb(small.heapForced()), ratio),
+                    String.format(Locale.ROOT, "%s vs %s = %.2fx", kb(large.heapForced()), kb(small.heapForced()), ratio),
                     "<= " + HEAP_RATIO_TARGET + "x", small.heapForced() > 0 && ratio <= HEAP_RATIO_TARGET));
             rows.add(row("  heap runs correct (" + fmt(small.n()) + ", " + fmt(large.n()) + ")",
                     small.verifyText() + "; " + large.verifyText(), "all", small.verified() && large.verified()));
             notes.add(String.format(Locale.ROOT, "heap %s: baseline %s, forced-GC peak +%s (%d samples), natural "
                             + "after-GC max %s (%d GCs), sampled max +%s, %.1f s", fmt(small.n()), mb(small.heapBaseline()),
-                    mb(small.heapForced()), small.forcedGcs(), signedMb(small.heapNatural()), small.naturalGcs(),
+                    kb(small.heapForced()), small.forcedGcs(), signedKb(small.heapNatural()), small.naturalGcs(),
                     mb(small.heapSampled()), small.seconds()));
             notes.add(String.format(Locale.ROOT, "heap %s: baseline %s, forced-GC peak +%s (%d samples), natural "
                             + "after-GC max %s (%d GCs), sampled max +%s, %.1f s", fmt(large.n()), mb(large.heapBaseline()),
-                    mb(large.heapForced()), large.forcedGcs(), signedMb(large.heapNatural()), large.naturalGcs(),
+                    kb(large.heapForced()), large.forcedGcs(), signedKb(large.heapNatural()), large.naturalGcs(),
                     mb(large.heapSampled()), large.seconds()));
         }
 
@@ -189,7 +200,7 @@ public final class AssetSweepBenchmark {
             rows.add(row("  wall time (info)", String.format(Locale.ROOT, "%.2f s (sweep %d ms)", m.seconds(),
                     m.sweep().durationMs()), "-", null));
             rows.add(row("  peak heap (info, no forced GC)", String.format("after-GC max %s (%d GCs); sampled max +%s",
-                    signedMb(m.heapNatural()), m.naturalGcs(), mb(m.heapSampled())), "-", null));
+                    signedKb(m.heapNatural()), m.naturalGcs(), mb(m.heapSampled())), "-", null));
         }
 
         if (o.phases().contains("naive")) {
@@ -279,6 +290,7 @@ public final class AssetSweepBenchmark {
             meter = AssetHeapMeter.start();
             if (sampleHeap) {
                 probe.sampleHeap(meter, (int) Math.max(1, ceil(n, 500) / HEAP_SAMPLES));
+                probe.retainListed(leakCheck);
             }
             long t0 = System.nanoTime();
             report = reclaim.run(new RunRequest("benchmark", false, List.of(sweep), null));
@@ -433,8 +445,8 @@ public final class AssetSweepBenchmark {
                 m.label(), m.seconds(), s.durationMs(), s.scanned(), s.purged(), s.referenced(), m.engineLists(),
                 m.engineDeletes(), m.wireLists(), m.wireDeletes(), m.wireTotal(), s.apiCalls(), m.queries(), m.verifyText());
         log("%s: heap baseline %s; forced-GC peak +%s (%d samples); natural after-GC max %s (%d GCs); sampled max +%s",
-                m.label(), mb(m.heapBaseline()), m.forcedGcs() == 0 ? "n/a" : mb(m.heapForced()), m.forcedGcs(),
-                signedMb(m.heapNatural()), m.naturalGcs(), mb(m.heapSampled()));
+                m.label(), mb(m.heapBaseline()), m.forcedGcs() == 0 ? "n/a" : kb(m.heapForced()), m.forcedGcs(),
+                signedKb(m.heapNatural()), m.naturalGcs(), mb(m.heapSampled()));
     }
 
     private static void print(Naive nv) {
@@ -491,8 +503,12 @@ public final class AssetSweepBenchmark {
         return String.format(Locale.ROOT, "%.1f MB", bytes / 1048576.0);
     }
 
-    private static String signedMb(long bytes) {
-        return bytes == -1 ? "n/a" : (bytes >= 0 ? "+" : "") + mb(bytes);
+    private static String kb(long bytes) {
+        return String.format(Locale.ROOT, "%,d KB", Math.round(bytes / 1024.0));
+    }
+
+    private static String signedKb(long bytes) {
+        return bytes == -1 ? "n/a" : (bytes >= 0 ? "+" : "") + kb(bytes);
     }
 
     private static void log(String format, Object... args) {

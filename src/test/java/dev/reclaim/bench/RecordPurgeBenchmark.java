@@ -65,9 +65,9 @@ public final class RecordPurgeBenchmark {
     }
 
     /** One measured purge. */
-    record Measured(String who, long n, long nanos, long sweepMs, JdbcMeter.Tally tally, long baseline,
+    record Measured(String who, int round, long n, long nanos, long sweepMs, JdbcMeter.Tally tally, long baseline,
                     long peakSampled, long peakAfterGc, int gcs, long keys, long bricks, long images,
-                    Map<String, Long> rowsAfter) {
+                    Map<String, Long> rowsAfter, CpuMeter cpu) {
         double seconds() {
             return nanos / 1e9;
         }
@@ -102,93 +102,150 @@ public final class RecordPurgeBenchmark {
         List<Integer> sizes = new ArrayList<>();
         int warmup = 2000;
         int audit = 2000;
+        int rounds = 1;
         boolean floorFirst = false;
+        boolean stubS3 = false;
         for (String a : String.join(" ", args).split("[\\s,]+")) {
             if (a.isBlank()) {
                 continue;
             }
             if (a.startsWith("--warmup=")) {
                 warmup = Integer.parseInt(a.substring(9).replace("_", ""));
-            } else if (a.equals("--floor-first")) {
-                floorFirst = true;
             } else if (a.startsWith("--audit=")) {
                 audit = Integer.parseInt(a.substring(8).replace("_", ""));
-            } else {
+            } else if (a.startsWith("--rounds=")) {
+                rounds = Math.max(1, Integer.parseInt(a.substring(9)));
+            } else if (a.equals("--floor-first")) {
+                floorFirst = true;
+            } else if (a.equals("--stub-s3")) {
+                stubS3 = true;
+            } else if (a.matches("[0-9_]+")) {
                 sizes.add(Integer.parseInt(a.replace("_", "")));
+            } else {
+                throw new IllegalArgumentException("unknown argument '" + a + "'; expected sizes (10000,100000),"
+                        + " --warmup=N, --audit=N, --rounds=R, --floor-first, --stub-s3");
             }
         }
         if (sizes.isEmpty()) {
             sizes = List.of(10_000, 100_000);
         }
 
+        // S3Mock's Tomcat logs through java.util.logging; keep stdout and stderr for the figures.
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+        for (var h : java.util.logging.Logger.getLogger("").getHandlers()) {
+            h.setLevel(java.util.logging.Level.WARNING);
+        }
         EmbeddedPostgres pg = TestPostgres.server();
         TestS3.endpoint();
-        printEnvironment(pg);
+        printEnvironment(pg, args);
 
         if (warmup > 0) {
-            log("warm-up: %,d MOCs, engine and floor", warmup);
+            log("warm-up: %,d MOCs, engine and floor (not reported)", warmup);
             try (Dataset d = Dataset.generate(pg, warmup)) {
-                engine(d, d.copy(pg, "engine"));
-                floor(d, d.copy(pg, "floor"));
+                engine(d, d.copy(pg, "engine"), 0);
+                floor(d, d.copy(pg, "floor"), 0);
             }
         }
 
         if (audit > 0) {
             log("round-trip audit on the wire: %,d MOCs, engine and floor", audit);
-            try (Dataset d = Dataset.generate(pg, audit); WireCounter wire = new WireCounter(pg.getPort())) {
-                String engineDb = d.copy(pg, "engine");
-                String floorDb = d.copy(pg, "floor");
-                long w0 = wire.roundTrips();
-                Map<Character, Long> m0 = wire.messages();
-                Measured e = engine(d, viaRelay(engineDb, pg, wire));
-                long w1 = wire.roundTrips();
-                Map<Character, Long> m1 = wire.messages();
-                Measured f = floor(d, viaRelay(floorDb, pg, wire));
-                long w2 = wire.roundTrips();
-                Map<Character, Long> m2 = wire.messages();
-                System.out.println();
-                System.out.println("Round-trip audit (" + fmt(audit) + " MOCs): JDBC-counted vs wire-counted round trips,"
-                        + " and the client's protocol messages per MOC");
-                System.out.printf(Locale.ROOT, "  %-7s %12s %12s %10s %10s   %s%n", "run", "JDBC calls", "wire",
-                        "JDBC/MOC", "wire/MOC", "messages/MOC (P parse, B bind, D describe, E execute, S sync, C close, Q query)");
-                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f   %s%n", "engine", e.dbCalls(), w1 - w0,
-                        e.dbCalls() / (double) audit, (w1 - w0) / (double) audit, perMoc(m0, m1, audit));
-                System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f   %s%n", "floor", f.dbCalls(), w2 - w1,
-                        f.dbCalls() / (double) audit, (w2 - w1) / (double) audit, perMoc(m1, m2, audit));
-                System.out.println("  (wire counts include connection set-up and the pool's validation queries)");
-            }
+            audit(pg, audit);
         }
 
-        List<Measured[]> results = new ArrayList<>();
+        List<Group> groups = new ArrayList<>();
         for (int n : sizes) {
             log("N = %,d: generating data", n);
+            Group g = new Group(n, new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
             try (Dataset d = Dataset.generate(pg, n)) {
-                String engineDb = d.copy(pg, "engine");
-                String floorDb = d.copy(pg, "floor");
-                Measured e = null;
-                Measured f = null;
-                for (String who : floorFirst ? List.of("floor", "engine") : List.of("engine", "floor")) {
-                    log("N = %,d: %s", n, who);
-                    if (who.equals("engine")) {
-                        e = engine(d, engineDb);
-                        d.dropCopy(pg, engineDb);
-                    } else {
-                        f = floor(d, floorDb);
-                        d.dropCopy(pg, floorDb);
+                for (int round = 1; round <= rounds; round++) {
+                    boolean engineFirst = (round % 2 == 1) != floorFirst;
+                    List<String> order = new ArrayList<>(engineFirst ? List.of("engine", "floor") : List.of("floor", "engine"));
+                    if (stubS3) {
+                        order.add("stub");
+                    }
+                    for (String who : order) {
+                        String db = d.copy(pg, who + round);
+                        log("N = %,d, round %d: %s", n, round, who);
+                        Measured m = switch (who) {
+                            case "engine" -> engine(d, db, round);
+                            case "floor" -> floor(d, db, round);
+                            default -> engine(d, db, round, true);
+                        };
+                        d.dropCopy(pg, db);
+                        (switch (who) {
+                            case "engine" -> g.engine();
+                            case "floor" -> g.floor();
+                            default -> g.stub();
+                        }).add(m);
+                        log("  %.1f s, %,.0f MOCs/s", m.seconds(), m.rate());
+                    }
+                    Measured e = g.engine().get(g.engine().size() - 1);
+                    Measured f = g.floor().get(g.floor().size() - 1);
+                    if (!e.rowsAfter().equals(f.rowsAfter()) || e.keys() != f.keys() || e.bricks() != f.bricks()
+                            || e.images() != f.images()) {
+                        throw new IllegalStateException("engine and floor did different work: " + e + " vs " + f);
                     }
                 }
-                if (!e.rowsAfter().equals(f.rowsAfter())) {
-                    throw new IllegalStateException("engine and floor left different rows: " + e.rowsAfter() + " vs " + f.rowsAfter());
-                }
-                results.add(new Measured[]{e, f});
             }
+            groups.add(g);
         }
-        printResults(results);
+        printResults(groups);
+    }
+
+    /** All runs of one size. */
+    record Group(int n, List<Measured> engine, List<Measured> floor, List<Measured> stub) {
+        static double rate(List<Measured> runs) {
+            return runs.stream().mapToLong(Measured::n).sum() / runs.stream().mapToDouble(Measured::seconds).sum();
+        }
+
+        static double rateWithoutDrain(List<Measured> runs) {
+            return runs.stream().mapToLong(Measured::n).sum()
+                    / runs.stream().mapToDouble(Measured::secondsWithoutDrain).sum();
+        }
+
+        static long peakAfterGc(List<Measured> runs) {
+            return runs.stream().mapToLong(Measured::peakAfterGc).max().orElse(-1);
+        }
+
+        static long peakSampled(List<Measured> runs) {
+            return runs.stream().mapToLong(Measured::peakSampled).max().orElse(-1);
+        }
+    }
+
+    private static void audit(EmbeddedPostgres pg, int n) throws Exception {
+        try (Dataset d = Dataset.generate(pg, n); WireCounter wire = new WireCounter(pg.getPort())) {
+            String engineDb = d.copy(pg, "engine");
+            String floorDb = d.copy(pg, "floor");
+            long w0 = wire.roundTrips();
+            Map<Character, Long> m0 = wire.messages();
+            Measured e = engine(d, viaRelay(engineDb, pg, wire), 0);
+            long w1 = wire.roundTrips();
+            Map<Character, Long> m1 = wire.messages();
+            Measured f = floor(d, viaRelay(floorDb, pg, wire), 0);
+            long w2 = wire.roundTrips();
+            Map<Character, Long> m2 = wire.messages();
+            System.out.println();
+            System.out.println("Round-trip audit (" + fmt(n) + " MOCs through a counting TCP relay; not timed):"
+                    + " JDBC-counted vs wire-counted round trips, and the client's protocol messages per MOC");
+            System.out.printf(Locale.ROOT, "  %-7s %12s %12s %10s %10s   %s%n", "run", "JDBC calls", "wire",
+                    "JDBC/MOC", "wire/MOC", "messages/MOC (P parse, B bind, D describe, E execute, S sync, Q query)");
+            System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f   %s%n", "engine", e.dbCalls(), w1 - w0,
+                    e.dbCalls() / (double) n, (w1 - w0) / (double) n, perMoc(m0, m1, n));
+            System.out.printf(Locale.ROOT, "  %-7s %12d %12d %10.3f %10.3f   %s%n", "floor", f.dbCalls(), w2 - w1,
+                    f.dbCalls() / (double) n, (w2 - w1) / (double) n, perMoc(m1, m2, n));
+            System.out.println("  (wire counts also include connection set-up and the pool's validation queries)");
+            System.out.println();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------- runs
 
-    private static Measured engine(Dataset d, String jdbcUrl) throws Exception {
+    private static Measured engine(Dataset d, String jdbcUrl, int round) throws Exception {
+        return engine(d, jdbcUrl, round, false);
+    }
+
+    /** The engine; with {@code stubS3} its stores answer "deleted" without calling S3 (a diagnostic). */
+    private static Measured engine(Dataset d, String jdbcUrl, int round, boolean stubS3) throws Exception {
         Map<String, String> env = new HashMap<>();
         env.put("RECLAIM_DB_URL", jdbcUrl);
         env.put("RECLAIM_CONFIG", CONFIG);
@@ -207,18 +264,21 @@ public final class RecordPurgeBenchmark {
         JdbcMeter.Tally tally = new JdbcMeter.Tally();
         Stores real = Stores.build(config, env);
         Map<String, Store> timed = new LinkedHashMap<>();
-        real.all().forEach((name, store) -> timed.put(name, new TimedStore(store, tally)));
+        real.all().forEach((name, store) -> timed.put(name, new TimedStore(store, tally, stubS3)));
         Stores stores = new Stores(timed, real);
         HikariDataSource pool = Database.pool(env);
         DataSource ds = JdbcMeter.wrap(pool, tally, classifier(sweep));
         RunReport report;
         long nanos;
         HeapMeter heap;
+        CpuMeter cpu = new CpuMeter(d.pgPort);
         try (Reclaim reclaim = new Reclaim(config, ds, stores, pool, stores)) {
             heap = HeapMeter.start();
+            cpu.start();
             long t0 = System.nanoTime();
             report = reclaim.run(new RunRequest("benchmark", false, List.of(SWEEP), null));
             nanos = System.nanoTime() - t0;
+            cpu.stop(nanos);
             heap.close();
         }
         SweepReport s = report.sweeps().get(0);
@@ -228,9 +288,9 @@ public final class RecordPurgeBenchmark {
             throw new IllegalStateException("engine run did not purge everything cleanly: " + report);
         }
         Map<String, Long> rows = d.checkPurged(jdbcUrl);
-        return new Measured("engine", d.expired, nanos, s.durationMs(), tally, heap.baseline, heap.maxSampled,
+        return new Measured(stubS3 ? "eng-s3stub" : "engine", round, d.expired, nanos, s.durationMs(), tally, heap.baseline, heap.maxSampled,
                 heap.maxAfterGc, heap.gcs, keys, s.figures().getOrDefault("bricksReturned", 0L),
-                s.figures().getOrDefault("imagesOrphaned", 0L), rows);
+                s.figures().getOrDefault("imagesOrphaned", 0L), rows, cpu);
     }
 
     private static synchronized CloudinaryEmulator cloudinary() {
@@ -240,7 +300,7 @@ public final class RecordPurgeBenchmark {
         return cloudinary;
     }
 
-    private static Measured floor(Dataset d, String jdbcUrl) throws Exception {
+    private static Measured floor(Dataset d, String jdbcUrl, int round) throws Exception {
         Map<String, String> env = Map.of("RECLAIM_DB_URL", jdbcUrl, "RECLAIM_CONFIG", CONFIG);
         ReclaimConfig config = ConfigLoader.load(env);
         SweepConfig.Records sweep = (SweepConfig.Records) config.sweeps().get(SWEEP);
@@ -248,20 +308,23 @@ public final class RecordPurgeBenchmark {
         FloorLoop.Result r;
         long nanos;
         HeapMeter heap;
+        CpuMeter cpu = new CpuMeter(d.pgPort);
         try (HikariDataSource pool = Database.pool(env)) {
             DataSource ds = JdbcMeter.wrap(pool, tally, classifier(sweep));
             heap = HeapMeter.start();
+            cpu.start();
             long t0 = System.nanoTime();
             r = FloorLoop.run(sweep, ds);
             nanos = System.nanoTime() - t0;
+            cpu.stop(nanos);
             heap.close();
         }
         if (r.purged() != d.expired || r.skipped() != 0) {
             throw new IllegalStateException("floor purged " + r.purged() + " of " + d.expired + ", skipped " + r.skipped());
         }
         Map<String, Long> rows = d.checkPurged(jdbcUrl);
-        return new Measured("floor", d.expired, nanos, nanos / 1_000_000, tally, heap.baseline, heap.maxSampled,
-                heap.maxAfterGc, heap.gcs, r.keys(), r.bricksReturned(), r.imagesOrphaned(), rows);
+        return new Measured("floor", round, d.expired, nanos, nanos / 1_000_000, tally, heap.baseline, heap.maxSampled,
+                heap.maxAfterGc, heap.gcs, r.keys(), r.bricksReturned(), r.imagesOrphaned(), rows, cpu);
     }
 
     /** The category of a statement, by its exact SQL: paging, claim, a step's name, outbox, or run bookkeeping. */
@@ -297,7 +360,7 @@ public final class RecordPurgeBenchmark {
     }
 
     /** A store that times its delete calls into the run's tally (category s3-delete). */
-    private record TimedStore(Store target, JdbcMeter.Tally tally) implements Store {
+    private record TimedStore(Store target, JdbcMeter.Tally tally, boolean stub) implements Store {
         @Override
         public String name() {
             return target.name();
@@ -317,7 +380,7 @@ public final class RecordPurgeBenchmark {
         public BatchResult delete(List<String> keys) {
             long t0 = System.nanoTime();
             try {
-                return target.delete(keys);
+                return stub ? new BatchResult(List.copyOf(keys), Map.of()) : target.delete(keys);
             } finally {
                 tally.external(S3, 1, System.nanoTime() - t0);
             }
@@ -349,12 +412,14 @@ public final class RecordPurgeBenchmark {
         final int expired;
         final int mocs;
         final String template;
+        final int pgPort;
         private final EmbeddedPostgres pg;
         private final List<String> copies = new ArrayList<>();
         private Map<String, Long> expectedRows;
 
         private Dataset(EmbeddedPostgres pg, int expired, int mocs, String template) {
             this.pg = pg;
+            this.pgPort = pg.getPort();
             this.expired = expired;
             this.mocs = mocs;
             this.template = template;
@@ -459,7 +524,7 @@ public final class RecordPurgeBenchmark {
 
     // ---------------------------------------------------------------------------------------------------- output
 
-    private static void printEnvironment(EmbeddedPostgres pg) throws Exception {
+    private static void printEnvironment(EmbeddedPostgres pg, String[] args) throws Exception {
         String pgVersion;
         try (Connection c = pg.getPostgresDatabase().getConnection(); Statement st = c.createStatement();
              var rs = st.executeQuery("SHOW server_version")) {
@@ -473,7 +538,8 @@ public final class RecordPurgeBenchmark {
         } catch (Exception ignored) {
             // not Linux
         }
-        System.out.println("Reclaim records sweep benchmark (moc-purge), " + LocalDate.now());
+        System.out.println("Reclaim records sweep benchmark (moc-purge), " + LocalDate.now()
+                + ", arguments: " + String.join(" ", args));
         System.out.printf(Locale.ROOT, "  machine: %d cores (%s), %s %s; Java %s, max heap %d MiB, %s%n",
                 Runtime.getRuntime().availableProcessors(), cpu, System.getProperty("os.name"),
                 System.getProperty("os.arch"), System.getProperty("java.version"),
@@ -481,109 +547,142 @@ public final class RecordPurgeBenchmark {
                 String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
         System.out.println("  database: embedded PostgreSQL " + pgVersion
                 + " on the same machine (fsync, synchronous_commit and full_page_writes off); S3: S3Mock in this JVM");
-        System.out.println("  config: " + CONFIG + ", sweep " + SWEEP + ", page size 100, 5 bricks per MOC");
+        System.out.println("  config: " + CONFIG + ", sweep " + SWEEP + ", page size 100; data: reference MOCs,"
+                + " 30% expired, each with 2 files + thumbnail, 5 bricks, 2 own images, every 4th shares one more");
     }
 
-    private static void printResults(List<Measured[]> results) {
+    private static void printResults(List<Group> groups) {
         System.out.println();
-        System.out.println("Results (N = expired MOCs purged; heap figures in MiB)");
-        String head = "  %-8s %-7s %9s %9s %9s %9s %10s %10s %9s %9s %9s %5s%n";
-        System.out.printf(Locale.ROOT, head, "N", "run", "seconds", "MOCs/s", "of floor", "DB RT/MOC", "S3 calls",
-                "baseline", "peak", "peak", "retained", "GCs");
-        System.out.printf(Locale.ROOT, head, "", "", "", "", "", "", "", "heap", "sampled", "after GC", "-baseline", "");
-        for (Measured[] r : results) {
-            for (Measured m : r) {
-                double ofFloor = m.rate() / r[1].rate();
-                System.out.printf(Locale.ROOT, "  %-8s %-7s %9.1f %9.0f %8.0f%% %9.3f %10d %10.1f %9.1f %9s %9s %5d%n",
-                        fmt(m.n()), m.who(), m.seconds(), m.rate(), 100 * ofFloor, m.dbCalls() / (double) m.n(),
+        System.out.println("Runs (N = expired MOCs purged; heap in MiB; CPU in cores used during the run)");
+        String head = "  %-8s %2s %-6s %8s %8s %9s %8s %8s %8s %8s %8s %4s %6s %6s %6s%n";
+        System.out.printf(Locale.ROOT, head, "N", "#", "run", "seconds", "MOCs/s", "DB RT/MOC", "S3 calls",
+                "heap", "peak", "peak", "retained", "GCs", "CPU", "CPU", "CPU");
+        System.out.printf(Locale.ROOT, head, "", "", "", "", "", "", "", "baseline", "sampled", "after GC",
+                "-baseline", "", "jvm", "pg", "other");
+        for (Group g : groups) {
+            List<Measured> all = new ArrayList<>(g.engine());
+            all.addAll(g.floor());
+            all.addAll(g.stub());
+            all.sort(java.util.Comparator.comparingInt(Measured::round).thenComparing(Measured::who));
+            for (Measured m : all) {
+                System.out.printf(Locale.ROOT, "  %-8s %2d %-6s %8.1f %8.0f %9.3f %8d %8.1f %8.1f %8s %8s %4d %6.2f %6.2f %6.2f%n",
+                        fmt(m.n()), m.round(), m.who(), m.seconds(), m.rate(), m.dbCalls() / (double) m.n(),
                         m.tally().calls(S3), mib(m.baseline()), mib(m.peakSampled()),
                         m.peakAfterGc() < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", mib(m.peakAfterGc())),
                         m.peakAfterGc() < 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", mib(m.peakAfterGc() - m.baseline())),
-                        m.gcs());
+                        m.gcs(), m.cpu().jvmCores, m.cpu().pgCores, m.cpu().otherCores);
             }
-            Measured e = r[0];
-            System.out.printf(Locale.ROOT, "  %-8s %-7s %9.1f %9.0f %8.0f%%   (engine without the outbox drain: its SQL and S3 calls subtracted)%n",
-                    fmt(e.n()), "eng-DB", e.secondsWithoutDrain(), e.n() / e.secondsWithoutDrain(),
-                    100 * (e.n() / e.secondsWithoutDrain()) / r[1].rate());
         }
 
         System.out.println();
-        System.out.println("Where the time went (microseconds per MOC; calls per MOC in brackets)");
+        System.out.println("Summary (all rounds of a size together)");
+        System.out.printf(Locale.ROOT, "  %-8s %14s %14s %9s %24s %9s%n", "N", "engine MOCs/s", "floor MOCs/s",
+                "of floor", "engine without drain", "of floor");
+        for (Group g : groups) {
+            double e = Group.rate(g.engine());
+            double f = Group.rate(g.floor());
+            double eDb = Group.rateWithoutDrain(g.engine());
+            System.out.printf(Locale.ROOT, "  %-8s %14.0f %14.0f %8.0f%% %24.0f %8.0f%%%n", fmt(g.n()), e, f,
+                    100 * e / f, eDb, 100 * eDb / f);
+            if (!g.stub().isEmpty()) {
+                double st = Group.rate(g.stub());
+                System.out.printf(Locale.ROOT, "  %-8s %14.0f %14s %8.0f%%   (diagnostic: engine with S3 stubbed, drain SQL kept)%n",
+                        "", st, "", 100 * st / f);
+            }
+        }
+        System.out.println("  (without drain: the run's time minus the outbox drain's SQL and its S3 DeleteObjects calls)");
+
+        System.out.println();
+        System.out.println("Where the time went (microseconds per MOC, all rounds; calls per MOC in brackets)");
         List<String> categories = new ArrayList<>();
-        for (Measured[] r : results) {
-            for (Measured m : r) {
-                m.tally().snapshot().keySet().forEach(k -> {
-                    if (!categories.contains(k)) {
-                        categories.add(k);
-                    }
-                });
+        List<String> columns = new ArrayList<>();
+        List<JdbcMeter.Tally> tallies = new ArrayList<>();
+        List<long[]> totals = new ArrayList<>(); // {n, nanos}
+        for (Group g : groups) {
+            for (List<Measured> runs : List.of(g.engine(), g.floor(), g.stub())) {
+                if (runs.isEmpty()) {
+                    continue;
+                }
+                JdbcMeter.Tally sum = new JdbcMeter.Tally();
+                long n = 0;
+                long nanos = 0;
+                for (Measured m : runs) {
+                    m.tally().snapshot().forEach((k, v) -> {
+                        sum.external(k, v[0], v[1]);
+                        if (!categories.contains(k)) {
+                            categories.add(k);
+                        }
+                    });
+                    n += m.n();
+                    nanos += m.nanos();
+                }
+                columns.add(runs.get(0).who() + " " + fmt(g.n()));
+                tallies.add(sum);
+                totals.add(new long[]{n, nanos});
             }
         }
         StringBuilder h = new StringBuilder(String.format(Locale.ROOT, "  %-24s", "category"));
-        for (Measured[] r : results) {
-            for (Measured m : r) {
-                h.append(String.format(Locale.ROOT, " %20s", m.who() + " " + fmt(m.n())));
-            }
-        }
+        columns.forEach(c -> h.append(String.format(Locale.ROOT, " %20s", c)));
         System.out.println(h);
         for (String cat : categories) {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-24s", cat));
-            for (Measured[] r : results) {
-                for (Measured m : r) {
-                    line.append(cell(m.tally().nanos(cat) / 1e3 / m.n(), m.tally().calls(cat) / (double) m.n()));
-                }
+            for (int i = 0; i < tallies.size(); i++) {
+                double n = totals.get(i)[0];
+                line.append(String.format(Locale.ROOT, " %11.1f [%6.3f]", tallies.get(i).nanos(cat) / 1e3 / n,
+                        tallies.get(i).calls(cat) / n));
             }
             System.out.println(line);
         }
         for (String total : List.of("all calls timed", "outside calls (Java)", "total")) {
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-24s", total));
-            for (Measured[] r : results) {
-                for (Measured m : r) {
-                    double us = switch (total) {
-                        case "all calls timed" -> m.tally().nanos() / 1e3 / m.n();
-                        case "outside calls (Java)" -> (m.nanos() - m.tally().nanos()) / 1e3 / m.n();
-                        default -> m.nanos() / 1e3 / m.n();
-                    };
-                    line.append(String.format(Locale.ROOT, " %20.1f", us));
-                }
+            for (int i = 0; i < tallies.size(); i++) {
+                double n = totals.get(i)[0];
+                long wall = totals.get(i)[1];
+                long timed = tallies.get(i).nanos();
+                double us = switch (total) {
+                    case "all calls timed" -> timed / 1e3 / n;
+                    case "outside calls (Java)" -> (wall - timed) / 1e3 / n;
+                    default -> wall / 1e3 / n;
+                };
+                line.append(String.format(Locale.ROOT, " %20.1f", us));
             }
             System.out.println(line);
         }
 
         System.out.println();
-        System.out.println("Same work: keys collected / bricks returned / images orphaned");
-        for (Measured[] r : results) {
-            for (Measured m : r) {
-                System.out.printf(Locale.ROOT, "  %-8s %-7s %,12d %,12d %,12d%n", fmt(m.n()), m.who(), m.keys(),
-                        m.bricks(), m.images());
-            }
+        System.out.println("Same work (checked): keys collected / bricks returned / images orphaned per run");
+        for (Group g : groups) {
+            Measured e = g.engine().get(0);
+            System.out.printf(Locale.ROOT, "  %-8s %,12d %,12d %,12d%n", fmt(g.n()), e.keys(), e.bricks(), e.images());
         }
 
         System.out.println();
         System.out.println("Targets");
-        for (Measured[] r : results) {
-            Measured e = r[0];
-            Measured f = r[1];
-            double ratio = e.rate() / f.rate();
-            double dbRatio = (e.n() / e.secondsWithoutDrain()) / f.rate();
-            System.out.printf(Locale.ROOT, "  N=%-8s engine rate >= %.0f%% of floor: %s (%.0f / %.0f MOCs/s = %.0f%%;"
-                            + " without the drain %.0f%%)%n", fmt(e.n()), RATE_TARGET * 100,
-                    ratio >= RATE_TARGET ? "PASS" : "FAIL", e.rate(), f.rate(), ratio * 100, dbRatio * 100);
+        for (Group g : groups) {
+            double e = Group.rate(g.engine());
+            double f = Group.rate(g.floor());
+            double eDb = Group.rateWithoutDrain(g.engine());
+            System.out.printf(Locale.ROOT, "  N=%-8s engine rate >= %.0f%% of the floor's: %s (%.0f / %.0f MOCs/s = %.0f%%;"
+                            + " without the outbox drain %.0f%%: %s)%n", fmt(g.n()), RATE_TARGET * 100,
+                    e / f >= RATE_TARGET ? "PASS" : "FAIL", e, f, 100 * e / f, 100 * eDb / f,
+                    eDb / f >= RATE_TARGET ? "would pass" : "would fail");
         }
-        if (results.size() >= 2) {
-            Measured small = results.get(0)[0];
-            Measured large = results.get(results.size() - 1)[0];
-            if (small.peakAfterGc() > 0 && large.peakAfterGc() > 0) {
-                double ratio = large.peakAfterGc() / (double) small.peakAfterGc();
-                System.out.printf(Locale.ROOT, "  engine peak heap (after GC) at N=%s <= %.1fx N=%s: %s (%.1f / %.1f MiB = %.2fx)%n",
-                        fmt(large.n()), HEAP_TARGET, fmt(small.n()), ratio <= HEAP_TARGET ? "PASS" : "FAIL",
-                        mib(large.peakAfterGc()), mib(small.peakAfterGc()), ratio);
+        if (groups.size() >= 2) {
+            Group small = groups.get(0);
+            Group large = groups.get(groups.size() - 1);
+            long s = Group.peakAfterGc(small.engine());
+            long l = Group.peakAfterGc(large.engine());
+            if (s > 0 && l > 0) {
+                System.out.printf(Locale.ROOT, "  engine peak heap after GC at N=%s <= %.1fx N=%s: %s (%.1f / %.1f MiB = %.2fx)%n",
+                        fmt(large.n()), HEAP_TARGET, fmt(small.n()), l <= HEAP_TARGET * s ? "PASS" : "FAIL",
+                        mib(l), mib(s), l / (double) s);
             } else {
-                System.out.println("  engine peak heap (after GC): n/a (no collection during a run)");
+                System.out.println("  engine peak heap after GC: n/a (no collection during a run)");
             }
-            double sampled = large.peakSampled() / (double) small.peakSampled();
-            System.out.printf(Locale.ROOT, "  (sampled peak, garbage included: %.1f / %.1f MiB = %.2fx)%n",
-                    mib(large.peakSampled()), mib(small.peakSampled()), sampled);
+            long ss = Group.peakSampled(small.engine());
+            long ls = Group.peakSampled(large.engine());
+            System.out.printf(Locale.ROOT, "  (sampled peak, uncollected garbage included: %.1f / %.1f MiB = %.2fx: %s)%n",
+                    mib(ls), mib(ss), ls / (double) ss, ls <= HEAP_TARGET * ss ? "within 1.2x" : "not within 1.2x");
         }
     }
 
