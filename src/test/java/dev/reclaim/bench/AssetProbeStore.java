@@ -2,8 +2,8 @@ package dev.reclaim.bench;
 
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;
-import dev.reclaim.store.PrefixGuard;
 import dev.reclaim.store.Store;
+import dev.reclaim.testing.ForwardingStore;
 
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,8 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * for heap runs, to take a forced heap sample inside the sweep: on every {@code sampleEvery}-th listed page (page
  * in hand) and on the first delete after it (page, candidates, orphans and the batch in hand).
  */
-final class AssetProbeStore implements Store {
-    private final Store delegate;
+final class AssetProbeStore extends ForwardingStore {
     private final AtomicLong lists = new AtomicLong();
     private final AtomicLong deletes = new AtomicLong();
     private final AtomicLong keysListed = new AtomicLong();
@@ -27,7 +26,7 @@ final class AssetProbeStore implements Store {
     private volatile boolean retainListed;
 
     AssetProbeStore(Store delegate) {
-        this.delegate = delegate;
+        super(delegate);
     }
 
     void sampleHeap(AssetHeapMeter meter, int every) {
@@ -56,21 +55,6 @@ final class AssetProbeStore implements Store {
     }
 
     @Override
-    public String name() {
-        return delegate.name();
-    }
-
-    @Override
-    public int maxBatch() {
-        return delegate.maxBatch();
-    }
-
-    @Override
-    public PrefixGuard guard() {
-        return delegate.guard();
-    }
-
-    @Override
     public BatchResult delete(List<String> keys) {
         deletes.incrementAndGet();
         AssetHeapMeter m = meter;
@@ -78,20 +62,15 @@ final class AssetProbeStore implements Store {
             sampleNextDelete = false;
             m.forcedSample();
         }
-        BatchResult r = delegate.delete(keys);
+        BatchResult r = super.delete(keys);
         keysDeleted.addAndGet(r.deleted().size());
         return r;
     }
 
     @Override
-    public int maxListPage() {
-        return delegate.maxListPage();
-    }
-
-    @Override
     public Listing list(String prefix, String cursor) {
         long n = lists.incrementAndGet();
-        Listing page = delegate.list(prefix, cursor);
+        Listing page = super.list(prefix, cursor);
         keysListed.addAndGet(page.assets().size());
         if (retainListed) {
             synchronized (retained) {
@@ -106,8 +85,4 @@ final class AssetProbeStore implements Store {
         return page;
     }
 
-    @Override
-    public long apiCalls() {
-        return delegate.apiCalls();
-    }
 }
