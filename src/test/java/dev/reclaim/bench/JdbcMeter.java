@@ -23,11 +23,36 @@ final class JdbcMeter {
     /** Calls and nanoseconds per category, in first-seen order. Single writer (the thread doing the work). */
     static final class Tally {
         final Map<String, long[]> byCategory = new LinkedHashMap<>();
+        /** Progress marks, one per {@code markEvery} commits: {nanoTime, nanos of each category in markCategories}. */
+        final java.util.List<long[]> marks = new java.util.ArrayList<>();
+        private long markEvery;
+        private java.util.List<String> markCategories = java.util.List.of();
+        private long commits;
+
+        /** Records a mark now and then after every {@code every} commits (one commit per purged item). */
+        synchronized void markEvery(long every, java.util.List<String> categories) {
+            markEvery = every;
+            markCategories = categories;
+            mark();
+        }
+
+        private void mark() {
+            long[] m = new long[1 + markCategories.size()];
+            m[0] = System.nanoTime();
+            for (int i = 0; i < markCategories.size(); i++) {
+                long[] a = byCategory.get(markCategories.get(i));
+                m[i + 1] = a == null ? 0 : a[1];
+            }
+            marks.add(m);
+        }
 
         synchronized void add(String category, long nanos) {
             long[] a = byCategory.computeIfAbsent(category, k -> new long[2]);
             a[0]++;
             a[1] += nanos;
+            if (markEvery > 0 && category.equals("commit") && ++commits % markEvery == 0) {
+                mark();
+            }
         }
 
         synchronized long calls() {
