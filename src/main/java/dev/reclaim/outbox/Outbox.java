@@ -73,13 +73,17 @@ public final class Outbox {
      * the store's limit. {@code c} must be in auto-commit mode.
      */
     public void drain(Connection c, OutboxTally tally, UUID runId, FailureTally failureTally) throws SQLException {
-        long upTo = maxId(c);
-        if (upTo == 0) {
-            return;
-        }
-        for (String storeName : storesWithPending(c, upTo)) {
+        long upTo = lastId(c);
+        // The first drain of a run looks for every store with keys (a store removed from the configuration is
+        // reported); later drains only visit configured stores, without scanning the table.
+        List<String> storeNames = tally.storesChecked() ? new ArrayList<>(stores.all().keySet()) : storesWithPending(c, upTo);
+        tally.storesChecked(true);
+        for (String storeName : storeNames) {
             Store store = stores.get(storeName);
-            long after = 0;
+            // Resume where this run's last drain of the store stopped (before any key it kept), so drains do not
+            // walk over the dead index entries of everything already deleted.
+            long after = tally.resumeAfter(storeName);
+            long kept = Long.MAX_VALUE;
             while (true) {
                 List<PendingDeletion> batch = nextBatch(c, storeName, after, upTo,
                         store == null ? 1000 : store.maxBatch());
@@ -89,16 +93,19 @@ public final class Outbox {
                 after = batch.get(batch.size() - 1).id();
                 if (store == null) {
                     fail(c, batch, "store '" + storeName + "' is not configured", tally);
+                    kept = Math.min(kept, batch.get(0).id());
                     continue;
                 }
                 try {
-                    deleteBatch(c, store, batch, tally, runId, failureTally);
+                    kept = Math.min(kept, deleteBatch(c, store, batch, tally, runId, failureTally));
                 } catch (StoreThrottled e) {
                     // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
                     log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
+                    kept = Math.min(kept, batch.get(0).id());
                     break;
                 }
             }
+            tally.resumeAfter(storeName, Math.min(after, kept - 1));
         }
     }
 
@@ -133,8 +140,10 @@ public final class Outbox {
         return out;
     }
 
-    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally, UUID runId,
+    /** Deletes one batch; returns the smallest id that stays in the outbox (Long.MAX_VALUE when none). */
+    private long deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally, UUID runId,
                              FailureTally failureTally) throws SQLException {
+        long kept = Long.MAX_VALUE;
         List<PendingDeletion> allowed = new ArrayList<>(batch.size());
         List<PendingDeletion> refused = new ArrayList<>();
         for (PendingDeletion p : batch) {
@@ -147,9 +156,10 @@ public final class Outbox {
                 tally.refused(p.sweep(), 1);
             }
             markFailed(c, refused, Map.of(), "refused: outside the store's allowed prefixes");
+            kept = refused.get(0).id();
         }
         if (allowed.isEmpty()) {
-            return;
+            return kept;
         }
         Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
         allowed.forEach(p -> byKey.put(p.key(), p));
@@ -185,6 +195,10 @@ public final class Outbox {
         if (!exhausted.isEmpty() && failures != null) {
             handOver(c, store.name(), exhausted, result.failed(), runId, failureTally);
         }
+        for (PendingDeletion p : failed) {
+            kept = Math.min(kept, p.id());
+        }
+        return kept;
     }
 
     /**
@@ -254,8 +268,9 @@ public final class Outbox {
         }
     }
 
-    private static long maxId(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(id), 0) FROM reclaim.pending_deletions");
+    /** The newest id ever handed out: O(1), unlike max(id) over an index full of deleted entries. */
+    private static long lastId(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT last_value FROM reclaim.pending_deletions_id_seq");
              ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);

@@ -8,6 +8,24 @@ public final class OutboxTally {
     private final Map<String, Map<String, Long>> deleted = new TreeMap<>();
     private final Map<String, Map<String, Long>> failed = new TreeMap<>();
     private final Map<String, Long> refused = new TreeMap<>();
+    private final Map<String, Long> resumeAfter = new TreeMap<>();
+    private boolean storesChecked;
+
+    long resumeAfter(String store) {
+        return resumeAfter.getOrDefault(store, 0L);
+    }
+
+    void resumeAfter(String store, long id) {
+        resumeAfter.put(store, Math.max(0, id));
+    }
+
+    boolean storesChecked() {
+        return storesChecked;
+    }
+
+    void storesChecked(boolean checked) {
+        storesChecked = checked;
+    }
 
     void deleted(String sweep, String store, long n) {
         add(deleted, sweep, store, n);

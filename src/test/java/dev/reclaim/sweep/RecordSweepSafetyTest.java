@@ -231,6 +231,25 @@ class RecordSweepSafetyTest {
     }
 
     @Test
+    void shouldRetryAFailedKeyOnEveryLaterDrainOfTheRun_andHandItOverAfter3Attempts() throws Exception {
+        fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2"); // 6 expired MOCs: 3 pages, 3 drains
+        String first = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
+        String blockedKey = fx.strings("SELECT s3_key FROM moc_files WHERE moc_id = '" + first + "' ORDER BY 1 LIMIT 1").get(0);
+        RunReport report;
+        try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, blockedKey)) {
+            report = run(fx.reclaim());
+        }
+
+        assertThat(report.sweeps().get(0).purged()).isEqualTo(6);
+        assertThat(report.sweeps().get(0).keysFailed()).containsEntry("moc-files", 3L);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(fx.strings("SELECT kind || ' ' || store || ' ' || array_to_string(keys, ',') FROM reclaim.failures"))
+                .containsExactly("deletion moc-files " + blockedKey);
+        assertThat(report.failures().pending()).isEqualTo(1); // no retry queue configured: it waits in the table
+        assertThat(TestS3.keys(fx.mocBucket)).containsExactlyInAnyOrderElementsOf(concat(fx.strings(OWNED_KEYS), blockedKey));
+    }
+
+    @Test
     void shouldFailAnItemWhoseKeysFallOutsideTheStoresPrefixes_andDeleteNothingOfIt() throws Exception {
         String yaml = Files.readString(Path.of("config/reclaim.yaml"))
                 .replace("allowedPrefixes: [mocs/, gallery/, uploads/tmp/]", "allowedPrefixes: [gallery/]");
