@@ -89,10 +89,7 @@ public final class ReclaimCli {
 
         @Override
         public Integer call() throws Exception {
-            Map<String, String> effective = new HashMap<>(env);
-            if (config != null) {
-                effective.put("RECLAIM_CONFIG", config);
-            }
+            Map<String, String> effective = withConfig(env, config);
             Deadline deadline = Deadline.none();
             if (maxDuration != null) {
                 try {
@@ -101,7 +98,7 @@ public final class ReclaimCli {
                     throw new UsageException("--max-duration: " + e.getMessage());
                 }
             }
-            boolean dry = dryRun || "true".equalsIgnoreCase(effective.getOrDefault("RECLAIM_DRY_RUN", "false").trim());
+            boolean dry = dryRun || RunRequest.dryRunForced(effective);
             RunReport report;
             try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
                 report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
@@ -147,11 +144,8 @@ public final class ReclaimCli {
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }
-            Map<String, String> effective = new HashMap<>(env);
-            if (config != null) {
-                effective.put("RECLAIM_CONFIG", config);
-            }
-            boolean dry = dryRun || "true".equalsIgnoreCase(effective.getOrDefault("RECLAIM_DRY_RUN", "false").trim());
+            Map<String, String> effective = withConfig(env, config);
+            boolean dry = dryRun || RunRequest.dryRunForced(effective);
             Map<RetryWorker.Result, Integer> results = new java.util.EnumMap<>(RetryWorker.Result.class);
             int processed = 0;
             try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
@@ -183,6 +177,15 @@ public final class ReclaimCli {
                     dry ? " (dry run)" : "");
             return OK;
         }
+    }
+
+    /** The environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
+    static Map<String, String> withConfig(Map<String, String> env, String config) {
+        Map<String, String> effective = new HashMap<>(env);
+        if (config != null) {
+            effective.put("RECLAIM_CONFIG", config);
+        }
+        return effective;
     }
 
     /** Gives subcommands the environment the CLI was started with. */

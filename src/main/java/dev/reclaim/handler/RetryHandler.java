@@ -6,6 +6,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import dev.reclaim.Reclaim;
 import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.run.RunRequest;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
     private final boolean dryRun;
 
     public RetryHandler() {
-        this(shared(), "true".equalsIgnoreCase(System.getenv().getOrDefault("RECLAIM_DRY_RUN", "false").trim()));
+        this(shared(), RunRequest.dryRunForced(System.getenv()));
     }
 
     public RetryHandler(RetryWorker worker, boolean dryRun) {

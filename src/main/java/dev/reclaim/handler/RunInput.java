@@ -23,7 +23,7 @@ final class RunInput {
     }
 
     static RunRequest parse(JsonNode input, Map<String, String> env, Deadline deadline) {
-        boolean envDryRun = "true".equalsIgnoreCase(env.getOrDefault("RECLAIM_DRY_RUN", "false").trim());
+        boolean envDryRun = RunRequest.dryRunForced(env);
         if (input == null || input.isNull() || input.isMissingNode()) {
             return new RunRequest("lambda", envDryRun, List.of(), deadline);
         }
