@@ -120,7 +120,7 @@ public final class Reclaim implements AutoCloseable {
                     return null;
                 }
                 for (int from = 0; from < keys.size(); from += store.maxBatch()) {
-                    BatchResult r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())));
+                    BatchResult r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())), ctx.deadline().at());
                     if (!r.failed().isEmpty()) {
                         return r.failed().size() + " of " + keys.size() + " keys failed again: "
                                 + r.failed().values().iterator().next();

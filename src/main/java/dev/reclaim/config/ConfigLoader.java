@@ -111,7 +111,7 @@ public final class ConfigLoader {
             case "s3" -> {
                 onlyKeys(node, path, Set.of("type", "bucket", "region", "endpoint", "pathStyle", "allowedPrefixes"));
                 yield new StoreConfig.S3(name, text(node, path, "bucket", true), text(node, path, "region", false),
-                        text(node, path, "endpoint", false), bool(node, path, "pathStyle", false), prefixes);
+                        text(node, path, "endpoint", false), bool(node, path, "pathStyle", false), prefixes, null);
             }
             case "cloudinary" -> {
                 onlyKeys(node, path, Set.of("type", "resourceType", "deliveryType", "quotaReserve", "timeout",
@@ -123,7 +123,7 @@ public final class ConfigLoader {
                 int attempts = (int) number(node, path, "maxAttempts", 4, 1, 10);
                 Duration retryDelay = optionalDuration(node, path, "retryDelay", Duration.ofMillis(500));
                 yield new StoreConfig.Cloudinary(name, resourceType, deliveryType, reserve, timeout, attempts,
-                        retryDelay, prefixes);
+                        retryDelay, prefixes, null);
             }
             default -> throw error(path + ".type", "unknown store type '" + type + "' (known: s3, cloudinary)");
         };

@@ -1,5 +1,7 @@
 package dev.reclaim.config;
 
+import dev.reclaim.db.SqlTemplate;
+
 import java.time.Duration;
 import java.util.List;
 
@@ -10,14 +12,20 @@ public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudina
 
     List<String> allowedPrefixes();
 
+    /**
+     * Optional: of {@code :keys}, those some row of the application still holds. Run right before every delete call
+     * against this store (assets sweeps, outbox drains, retries); a key it returns is never deleted. Null when unset.
+     */
+    SqlTemplate referenced();
+
     /** An S3 bucket. Region and endpoint default to the SDK's own chain ({@code AWS_REGION}, {@code AWS_ENDPOINT_URL_S3}). */
     record S3(String name, String bucket, String region, String endpoint, boolean pathStyle,
-              List<String> allowedPrefixes) implements StoreConfig {
+              List<String> allowedPrefixes, SqlTemplate referenced) implements StoreConfig {
     }
 
     /** A Cloudinary product environment, credentials from {@code CLOUDINARY_URL}. */
     record Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
                       Duration timeout, int maxAttempts, Duration retryDelay,
-                      List<String> allowedPrefixes) implements StoreConfig {
+                      List<String> allowedPrefixes, SqlTemplate referenced) implements StoreConfig {
     }
 }

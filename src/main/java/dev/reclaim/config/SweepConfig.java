@@ -26,7 +26,8 @@ public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Ass
     /**
      * Abandoned uploads: storage-driven. Pages through {@code prefix} in {@code store}; what matches the {@code match}
      * glob and is older than the retention is checked against the database ({@code referenced} gets the page's keys
-     * as {@code :keys} and returns those still referenced); the rest is deleted in batches at the store's limit.
+     * as {@code :keys} and returns those still referenced; optional when the store declares its own, null when
+     * unset); the rest is deleted in batches at the store's limit.
      */
     record Assets(String name, String store, String prefix, String match, Duration olderThan, long maxDeletesPerRun,
                   SqlTemplate referenced) implements SweepConfig {

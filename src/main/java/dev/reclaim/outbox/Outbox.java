@@ -165,7 +165,7 @@ public final class Outbox {
         allowed.forEach(p -> byKey.put(p.key(), p));
         BatchResult result;
         try {
-            result = store.delete(new ArrayList<>(byKey.keySet()));
+            result = store.delete(new ArrayList<>(byKey.keySet()), null);
         } catch (StoreThrottled e) {
             throw e;
         } catch (RuntimeException e) {

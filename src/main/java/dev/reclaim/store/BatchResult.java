@@ -1,13 +1,21 @@
 package dev.reclaim.store;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** What one delete call did to each key: deleted (or already gone), or failed with the store's reason. */
-public record BatchResult(List<String> deleted, Map<String, String> failed) {
+/**
+ * What one delete call did to each key: deleted (or already gone), failed with the store's reason, or kept because
+ * the store's reference check found a row that still holds it (never sent to the store's API).
+ */
+public record BatchResult(List<String> deleted, Map<String, String> failed, List<String> kept) {
+
+    public BatchResult(List<String> deleted, Map<String, String> failed) {
+        this(deleted, failed, List.of());
+    }
 
     public static BatchResult allFailed(List<String> keys, String reason) {
-        Map<String, String> failed = new java.util.LinkedHashMap<>();
+        Map<String, String> failed = new LinkedHashMap<>();
         keys.forEach(k -> failed.put(k, reason));
         return new BatchResult(List.of(), failed);
     }

@@ -107,7 +107,7 @@ public final class CloudinaryStore implements Store {
     }
 
     @Override
-    public Listing list(String prefix, String cursor) {
+    public Listing list(String prefix, String cursor, Instant deadline) {
         Map<String, Object> options = options();
         options.put("prefix", prefix);
         options.put("max_results", MAX_LIST_PAGE);
@@ -132,7 +132,7 @@ public final class CloudinaryStore implements Store {
     }
 
     @Override
-    public BatchResult delete(List<String> keys) {
+    public BatchResult delete(List<String> keys, Instant deadline) {
         if (keys.size() > MAX_BATCH) {
             throw new IllegalArgumentException("Cloudinary deletes at most " + MAX_BATCH + " public ids a call, got " + keys.size());
         }

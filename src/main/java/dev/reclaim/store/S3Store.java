@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.S3Error;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,7 +54,7 @@ public final class S3Store implements Store {
     }
 
     @Override
-    public BatchResult delete(List<String> keys) {
+    public BatchResult delete(List<String> keys, Instant deadline) {
         if (keys.size() > MAX_BATCH) {
             throw new IllegalArgumentException("S3 DeleteObjects takes at most " + MAX_BATCH + " keys, got " + keys.size());
         }
@@ -87,7 +88,7 @@ public final class S3Store implements Store {
     }
 
     @Override
-    public Listing list(String prefix, String cursor) {
+    public Listing list(String prefix, String cursor, Instant deadline) {
         calls.incrementAndGet();
         ListObjectsV2Response page = s3.listObjectsV2(b -> b.bucket(bucket).prefix(prefix).maxKeys(MAX_LIST_PAGE)
                 .continuationToken(cursor));

@@ -1,5 +1,6 @@
 package dev.reclaim.store;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -18,18 +19,21 @@ public interface Store {
 
     /**
      * Deletes {@code keys} (at most {@link #maxBatch()}, all allowed by the guard). Throws when the whole call
-     * failed ({@link StoreThrottled} when the quota does not allow it); per-key failures come back in the result.
+     * failed ({@link StoreThrottled} when the quota does not allow it, {@link StoreDeadlinePassed} when
+     * {@code deadline} passed first); per-key failures come back in the result. No call outlives {@code deadline}
+     * (null: no deadline).
      */
-    BatchResult delete(List<String> keys);
+    BatchResult delete(List<String> keys, Instant deadline);
 
     /** The most items one listing call returns (S3: 1000, Cloudinary: 500). */
     int maxListPage();
 
     /**
      * One page of everything under {@code prefix}, {@link #maxListPage()} at a time; pass the previous page's cursor
-     * (null for the first). Throws {@link StoreThrottled} when the store's quota does not allow the call.
+     * (null for the first). Throws {@link StoreThrottled} when the store's quota does not allow the call, and
+     * {@link StoreDeadlinePassed} when {@code deadline} (null: none) passed before the call could finish.
      */
-    Listing list(String prefix, String cursor);
+    Listing list(String prefix, String cursor, Instant deadline);
 
     /** API calls made so far by this store (list and delete), for reports. */
     long apiCalls();

@@ -80,7 +80,7 @@ public final class AssetSweep implements Sweep {
                 tally.stop("timeBudget");
                 return; // anything carried is listed again by the next run
             }
-            Listing page = store.list(config.prefix(), cursor);
+            Listing page = store.list(config.prefix(), cursor, ctx.deadline().at());
             tally.scanned(page.assets().size());
             List<StoredAsset> candidates = new ArrayList<>();
             for (StoredAsset a : page.assets()) {
@@ -151,7 +151,7 @@ public final class AssetSweep implements Sweep {
             BatchResult result;
             String errorClass = "PerKeyError";
             try {
-                result = store.delete(keys);
+                result = store.delete(keys, ctx.deadline().at());
             } catch (StoreThrottled e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -193,7 +193,7 @@ public final class AssetSweep implements Sweep {
             return null;
         }
         for (int from = 0; from < orphans.size(); from += store.maxBatch()) {
-            BatchResult r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())));
+            BatchResult r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())), ctx.deadline().at());
             if (!r.failed().isEmpty()) {
                 return r.failed().size() + " of " + orphans.size() + " keys failed again: "
                         + r.failed().values().iterator().next();

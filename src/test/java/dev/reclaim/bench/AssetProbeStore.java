@@ -55,22 +55,22 @@ final class AssetProbeStore extends ForwardingStore {
     }
 
     @Override
-    public BatchResult delete(List<String> keys) {
+    public BatchResult delete(List<String> keys, java.time.Instant deadline) {
         deletes.incrementAndGet();
         AssetHeapMeter m = meter;
         if (m != null && sampleNextDelete) {
             sampleNextDelete = false;
             m.forcedSample();
         }
-        BatchResult r = super.delete(keys);
+        BatchResult r = super.delete(keys, deadline);
         keysDeleted.addAndGet(r.deleted().size());
         return r;
     }
 
     @Override
-    public Listing list(String prefix, String cursor) {
+    public Listing list(String prefix, String cursor, java.time.Instant deadline) {
         long n = lists.incrementAndGet();
-        Listing page = super.list(prefix, cursor);
+        Listing page = super.list(prefix, cursor, deadline);
         keysListed.addAndGet(page.assets().size());
         if (retainListed) {
             synchronized (retained) {

@@ -394,10 +394,10 @@ public final class RecordPurgeBenchmark {
         }
 
         @Override
-        public BatchResult delete(List<String> keys) {
+        public BatchResult delete(List<String> keys, java.time.Instant deadline) {
             long t0 = System.nanoTime();
             try {
-                return stub ? new BatchResult(List.copyOf(keys), Map.of()) : target.delete(keys);
+                return stub ? new BatchResult(List.copyOf(keys), Map.of()) : target.delete(keys, deadline);
             } finally {
                 tally.external(S3, 1, System.nanoTime() - t0);
             }
@@ -409,8 +409,8 @@ public final class RecordPurgeBenchmark {
         }
 
         @Override
-        public dev.reclaim.store.Listing list(String prefix, String cursor) {
-            return target.list(prefix, cursor);
+        public dev.reclaim.store.Listing list(String prefix, String cursor, java.time.Instant deadline) {
+            return target.list(prefix, cursor, deadline);
         }
 
         @Override

@@ -76,11 +76,11 @@ class FaultInjectedRunTest {
         int[] deletes = {0};
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
-            public BatchResult delete(List<String> keys) {
+            public BatchResult delete(List<String> keys, java.time.Instant deadline) {
                 if (deletes[0]++ == 0) {
                     fx.cloudinary.failNext(4, 503);
                 }
-                return super.delete(keys);
+                return super.delete(keys, deadline);
             }
         });
         if (!sqsReachable) {

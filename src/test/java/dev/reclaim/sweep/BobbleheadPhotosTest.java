@@ -229,9 +229,9 @@ class BobbleheadPhotosTest {
         // Someone else deletes half of them between our listing and our delete call.
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
-            public BatchResult delete(List<String> keys) {
+            public BatchResult delete(List<String> keys, java.time.Instant deadline) {
                 orphans.subList(0, 5).forEach(id -> cloudinary.clearAsset(id));
-                return super.delete(keys);
+                return super.delete(keys, deadline);
             }
         });
 
@@ -277,11 +277,11 @@ class BobbleheadPhotosTest {
         int[] deletes = {0};
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
-            public BatchResult delete(List<String> keys) {
+            public BatchResult delete(List<String> keys, java.time.Instant deadline) {
                 if (deletes[0]++ == 0) {
                     cloudinary.failNext(4, 503); // every one of the store's 4 attempts
                 }
-                return super.delete(keys);
+                return super.delete(keys, deadline);
             }
         });
 
@@ -303,8 +303,8 @@ class BobbleheadPhotosTest {
         // The user saves the bobblehead right after Reclaim listed the folder.
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
-            public Listing list(String prefix, String cursor) {
-                Listing page = super.list(prefix, cursor);
+            public Listing list(String prefix, String cursor, java.time.Instant deadline) {
+                Listing page = super.list(prefix, cursor, deadline);
                 try {
                     reference(List.of(saved));
                 } catch (Exception e) {

@@ -64,7 +64,7 @@ class RecordSweepSafetyTest {
         Store files = real.get("moc-files");
         Store observing = new ForwardingStore(files) {
             @Override
-            public BatchResult delete(List<String> keys) {
+            public BatchResult delete(List<String> keys, java.time.Instant deadline) {
                 // Seen from another connection, at the moment of the delete call: no row owns any of these keys.
                 try (Connection c = fx.db.getConnection();
                      PreparedStatement ps = c.prepareStatement("SELECT k FROM (" + OWNED_KEYS + ") o WHERE k = ANY(?)")) {
@@ -78,7 +78,7 @@ class RecordSweepSafetyTest {
                     violations.add("check failed: " + e);
                 }
                 seen.addAll(keys);
-                return super.delete(keys);
+                return super.delete(keys, deadline);
             }
         };
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
@@ -160,7 +160,7 @@ class RecordSweepSafetyTest {
         Map<String, Store> crashing = new LinkedHashMap<>(real.all());
         crashing.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override
-            public BatchResult delete(List<String> keys) {
+            public BatchResult delete(List<String> keys, java.time.Instant deadline) {
                 throw new OutOfMemoryError("simulated crash: the process dies before any file is deleted");
             }
         });

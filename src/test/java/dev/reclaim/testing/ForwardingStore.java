@@ -5,6 +5,7 @@ import dev.reclaim.store.Listing;
 import dev.reclaim.store.PrefixGuard;
 import dev.reclaim.store.Store;
 
+import java.time.Instant;
 import java.util.List;
 
 /** Delegates to a real store; tests override one method to observe or break it. */
@@ -31,8 +32,8 @@ public class ForwardingStore implements Store {
     }
 
     @Override
-    public BatchResult delete(List<String> keys) {
-        return delegate.delete(keys);
+    public BatchResult delete(List<String> keys, Instant deadline) {
+        return delegate.delete(keys, deadline);
     }
 
     @Override
@@ -41,8 +42,8 @@ public class ForwardingStore implements Store {
     }
 
     @Override
-    public Listing list(String prefix, String cursor) {
-        return delegate.list(prefix, cursor);
+    public Listing list(String prefix, String cursor, Instant deadline) {
+        return delegate.list(prefix, cursor, deadline);
     }
 
     @Override
