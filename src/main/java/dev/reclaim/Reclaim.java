@@ -7,6 +7,7 @@ import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.Failures;
+import dev.reclaim.outbox.Outbox;
 import dev.reclaim.run.RunContext;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
@@ -40,6 +41,7 @@ public final class Reclaim implements AutoCloseable {
     private final Failures failures;
     private final RetryQueue retryQueue;
     private final AutoCloseable[] owned;
+    private final DataSource dataSource;
 
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, AutoCloseable... owned) {
         this(config, dataSource, stores, null, owned);
@@ -47,11 +49,19 @@ public final class Reclaim implements AutoCloseable {
 
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, RetryQueue retryQueue,
                    AutoCloseable... owned) {
+        this(config, dataSource, stores, retryQueue, Outbox.Policy.DEFAULT, owned);
+    }
+
+    /** {@code stores}' delete calls are preceded by each store's reference check, whoever makes them. */
+    public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, RetryQueue retryQueue,
+                   Outbox.Policy outboxPolicy, AutoCloseable... owned) {
         this.config = config;
+        this.dataSource = dataSource;
         this.sweeps = sweeps(config);
         this.failures = new Failures(retryQueue, Reports.JSON);
         this.retryQueue = retryQueue;
-        this.run = new Run(config, dataSource, stores, failures);
+        this.run = new Run(config, dataSource, stores.referenceChecked(config, dataSource), failures, outboxPolicy,
+                failure -> retry(failure, false));
         this.owned = owned;
     }
 
@@ -65,10 +75,11 @@ public final class Reclaim implements AutoCloseable {
         SdkHttpClient http = UrlConnectionHttpClient.builder().build();
         RetryQueue queue = RetryQueue.fromEnvironment(env, http);
         HikariDataSource pool = Database.pool(env);
+        Outbox.Policy policy = Outbox.Policy.fromEnvironment(env);
         if (queue == null) {
-            return new Reclaim(config, pool, stores, null, pool, stores, http);
+            return new Reclaim(config, pool, stores, null, policy, pool, stores, http);
         }
-        return new Reclaim(config, pool, stores, queue, pool, stores, queue, http);
+        return new Reclaim(config, pool, stores, queue, policy, pool, stores, queue, http);
     }
 
     public Failures failures() {
@@ -120,7 +131,12 @@ public final class Reclaim implements AutoCloseable {
                     return null;
                 }
                 for (int from = 0; from < keys.size(); from += store.maxBatch()) {
-                    BatchResult r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())), ctx.deadline().at());
+                    BatchResult r;
+                    try {
+                        r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())), ctx.deadline().at());
+                    } catch (dev.reclaim.store.ReferenceCheckFailed e) {
+                        return e.getMessage();
+                    }
                     if (!r.failed().isEmpty()) {
                         return r.failed().size() + " of " + keys.size() + " keys failed again: "
                                 + r.failed().values().iterator().next();
@@ -129,6 +145,22 @@ public final class Reclaim implements AutoCloseable {
                 return null;
             }
             default -> throw new InvalidFailure("unknown kind '" + failure.kind() + "' (record, asset, deletion)");
+        }
+    }
+
+    /**
+     * Without a retry queue: retries up to {@code max} failures stored in {@code reclaim.failures} (each once), the
+     * way a run does before its sweeps. A success leaves the table; a failure stays for the next run.
+     */
+    public Failures.Retried retryStoredFailures(long max) throws java.sql.SQLException {
+        run.retryContext(false); // Reclaim's schema up to date
+        return failures.retryStored(dataSource, f -> retry(f, false), null, max);
+    }
+
+    /** Failures waiting in {@code reclaim.failures}. */
+    public long storedFailures() throws java.sql.SQLException {
+        try (java.sql.Connection c = dataSource.getConnection()) {
+            return Database.schemaExists(c) ? failures.pending(c) : 0;
         }
     }
 

@@ -119,7 +119,7 @@ public final class ReclaimCli {
     }
 
     @Command(name = "retry", mixinStandardHelpOptions = true,
-            description = "Polls the retry queue (RECLAIM_RETRY_QUEUE_URL) and retries each failed item once.")
+            description = "Polls the retry queue (RECLAIM_RETRY_QUEUE_URL) and retries each failed item once; without a queue, retries the failures stored in reclaim.failures.")
     static final class RetryCommand implements Callable<Integer> {
         private final Map<String, String> env;
 
@@ -151,7 +151,7 @@ public final class ReclaimCli {
             try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
                 RetryQueue queue = reclaim.retryQueue();
                 if (queue == null) {
-                    throw new UsageException("RECLAIM_RETRY_QUEUE_URL is not set");
+                    return retryFromTable(reclaim, dry);
                 }
                 RetryWorker worker = new RetryWorker(reclaim, queue);
                 while (processed < maxMessages) {
@@ -175,6 +175,21 @@ public final class ReclaimCli {
                     results.getOrDefault(RetryWorker.Result.DONE, 0), results.getOrDefault(RetryWorker.Result.FAILED_AGAIN, 0),
                     results.getOrDefault(RetryWorker.Result.DEAD_LETTERED, 0), results.getOrDefault(RetryWorker.Result.DEFERRED, 0),
                     dry ? " (dry run)" : "");
+            return OK;
+        }
+
+        /** No retry queue: the failures wait in reclaim.failures, and are retried from there. */
+        private int retryFromTable(Reclaim reclaim, boolean dry) throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            if (dry) {
+                out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): %d failures wait in reclaim.failures; "
+                        + "nothing retried (dry run)%n", reclaim.storedFailures());
+                return OK;
+            }
+            var retried = reclaim.retryStoredFailures(maxMessages);
+            out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): retried %d failures from reclaim.failures: done %d, "
+                            + "failed again %d (left in the table for the next run or retry)%n", retried.tried(),
+                    retried.succeeded(), retried.tried() - retried.succeeded());
             return OK;
         }
     }

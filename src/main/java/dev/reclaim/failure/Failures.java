@@ -11,6 +11,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,6 +40,22 @@ public final class Failures {
 
     /** Writes one failure; {@code c} must be in auto-commit mode or the caller commits. */
     public void record(Connection c, Failure f) throws SQLException {
+        if (Failure.RECORD.equals(f.kind()) && f.itemId() != null) {
+            // An item that fails run after run is one failure waiting, not one more row per run.
+            try (PreparedStatement ps = c.prepareStatement("""
+                    UPDATE reclaim.failures SET error_class = ?, error_message = ?
+                    WHERE kind = 'record' AND sweep = ? AND item_id = ?""")) {
+                ps.setString(1, f.errorClass());
+                ps.setString(2, truncate(f.errorMessage()));
+                ps.setString(3, f.sweep());
+                ps.setString(4, f.itemId());
+                if (ps.executeUpdate() > 0) {
+                    log.warn("failure recorded again: sweep={} kind={} item={} error={}", f.sweep(), f.kind(),
+                            f.itemId(), f.errorMessage());
+                    return;
+                }
+            }
+        }
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO reclaim.failures (sweep, kind, item_id, store, keys, error_class, error_message, run_id,
                                               correlation_id, first_failed_at, retry_count)
@@ -110,6 +127,81 @@ public final class Failures {
                 return sent; // SQS is struggling: the rest waits for the next flush
             }
         }
+    }
+
+    /** Retries one stored failure through the code a run uses: null on success, else why it failed again. */
+    @FunctionalInterface
+    public interface Retry {
+        String retry(Failure failure) throws Exception;
+    }
+
+    /** What {@link #retryStored} did: failures tried, and how many of them succeeded (and left the table). */
+    public record Retried(long tried, long succeeded) {
+    }
+
+    /**
+     * Without a retry queue the table is the queue: every failure stored before this call is retried once, in order,
+     * until {@code deadline} (null: none) or {@code max}; a success deletes its row, a failure counts one more retry
+     * and keeps the row for the next run. No connection is held while a retry runs (it needs the pool's).
+     */
+    public Retried retryStored(javax.sql.DataSource ds, Retry retry, Instant deadline, long max) throws SQLException {
+        long upTo;
+        try (Connection c = ds.getConnection();
+             PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(id), 0) FROM reclaim.failures");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            upTo = rs.getLong(1);
+        }
+        long after = 0;
+        long tried = 0;
+        long succeeded = 0;
+        while (tried < max && (deadline == null || Instant.now().isBefore(deadline))) {
+            Failure f;
+            long id;
+            try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("""
+                    SELECT id, sweep, kind, item_id, store, keys, error_class, error_message, run_id, correlation_id,
+                           first_failed_at, retry_count
+                    FROM reclaim.failures WHERE id > ? AND id <= ? ORDER BY id LIMIT 1""")) {
+                ps.setLong(1, after);
+                ps.setLong(2, upTo);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        break;
+                    }
+                    f = read(rs);
+                    id = rs.getLong("id");
+                }
+            }
+            after = id;
+            tried++;
+            String error;
+            try {
+                error = retry.retry(f);
+            } catch (Exception e) {
+                error = e.getClass().getSimpleName() + ": " + e.getMessage();
+            }
+            try (Connection c = ds.getConnection()) {
+                if (error == null) {
+                    try (PreparedStatement ps = c.prepareStatement("DELETE FROM reclaim.failures WHERE id = ?")) {
+                        ps.setLong(1, id);
+                        ps.executeUpdate();
+                    }
+                    succeeded++;
+                    log.info("stored failure retried and done: sweep={} kind={} correlationId={}", f.sweep(), f.kind(),
+                            f.correlationId());
+                } else {
+                    try (PreparedStatement ps = c.prepareStatement(
+                            "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ? WHERE id = ?")) {
+                        ps.setString(1, truncate(error));
+                        ps.setLong(2, id);
+                        ps.executeUpdate();
+                    }
+                    log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
+                            f.retryCount() + 1, f.sweep(), f.kind(), f.correlationId(), error);
+                }
+            }
+        }
+        return new Retried(tried, succeeded);
     }
 
     public long pending(Connection c) throws SQLException {

@@ -3,7 +3,11 @@ package dev.reclaim.outbox;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.FailureTally;
 import dev.reclaim.failure.Failures;
+import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Durations;
 import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.ReferenceCheckFailed;
+import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.StoreThrottled;
 import dev.reclaim.store.Stores;
@@ -14,7 +18,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,22 +32,48 @@ import java.util.UUID;
 /**
  * The durable outbox of file deletions ({@code reclaim.pending_deletions}). Keys are added in the same transaction
  * that deletes their rows, so they exist exactly when the rows are gone; a drain deletes them from their stores in
- * batches and removes a key only once its store confirmed it. A key that failed stays, with attempts + 1.
+ * batches and removes a key only once its store confirmed it, or once the store's reference check found another row
+ * still holding it (kept, never deleted). A key that failed stays, with attempts + 1 and its next attempt pushed back
+ * (exponential backoff, never twice in one run). With a retry queue it is handed over once its failures have spanned
+ * the retry period; without one it stays until its store confirms the delete.
  */
 public final class Outbox {
     private static final Logger log = LoggerFactory.getLogger(Outbox.class);
 
-    /** In-run attempts before a key leaves the outbox for the retry queue. */
-    public static final int DEFAULT_MAX_ATTEMPTS = 3;
+    /**
+     * How failed keys are retried: the first delay (doubling per attempt, at most {@code maxBackoff}) and how long a
+     * key's failures must have lasted before it leaves for the retry queue (only when one is configured).
+     */
+    public record Policy(Duration backoff, Duration maxBackoff, Duration retryPeriod) {
+        public static final Policy DEFAULT = new Policy(Duration.ofMinutes(15), Duration.ofHours(12), Duration.ofHours(24));
+
+        /** {@code RECLAIM_OUTBOX_BACKOFF} (15m) and {@code RECLAIM_OUTBOX_RETRY_PERIOD} (24h). */
+        public static Policy fromEnvironment(Map<String, String> env) {
+            return new Policy(duration(env, "RECLAIM_OUTBOX_BACKOFF", DEFAULT.backoff()), DEFAULT.maxBackoff(),
+                    duration(env, "RECLAIM_OUTBOX_RETRY_PERIOD", DEFAULT.retryPeriod()));
+        }
+
+        private static Duration duration(Map<String, String> env, String name, Duration dflt) {
+            String v = env.get(name);
+            if (v == null || v.isBlank()) {
+                return dflt;
+            }
+            try {
+                return Durations.parse(v.trim());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(name + ": " + e.getMessage());
+            }
+        }
+    }
 
     private final Stores stores;
     private final Failures failures;
-    private final int maxAttempts;
+    private final Policy policy;
 
-    public Outbox(Stores stores, Failures failures, int maxAttempts) {
+    public Outbox(Stores stores, Failures failures, Policy policy) {
         this.stores = stores;
         this.failures = failures;
-        this.maxAttempts = maxAttempts;
+        this.policy = policy;
     }
 
     /** Records the keys an item's rows owned; call inside the item's transaction. */
@@ -69,43 +102,61 @@ public final class Outbox {
     }
 
     /**
-     * One pass over every key pending now (this run's and any a crashed run left), store by store, in batches at
-     * the store's limit. {@code c} must be in auto-commit mode.
+     * One pass over every key due now (this run's and any an earlier run left), store by store, in batches at the
+     * store's limit, until {@code deadline} (null: none). {@code c} must be in auto-commit mode.
      */
-    public void drain(Connection c, OutboxTally tally, UUID runId, FailureTally failureTally) throws SQLException {
+    public void drain(Connection c, OutboxTally tally, UUID runId, FailureTally failureTally, Instant deadline)
+            throws SQLException {
         long upTo = lastId(c);
         // The first drain of a run looks for every store with keys (a store removed from the configuration is
         // reported); later drains only visit configured stores, without scanning the table.
         List<String> storeNames = tally.storesChecked() ? new ArrayList<>(stores.all().keySet()) : storesWithPending(c, upTo);
         tally.storesChecked(true);
         for (String storeName : storeNames) {
+            if (tally.stopped(storeName)) {
+                continue;
+            }
             Store store = stores.get(storeName);
-            // Resume where this run's last drain of the store stopped (before any key it kept), so drains do not
-            // walk over the dead index entries of everything already deleted.
+            // Resume where this run's last drain of the store stopped (before any key it did not try), so drains do
+            // not walk over the dead index entries of everything already deleted.
             long after = tally.resumeAfter(storeName);
-            long kept = Long.MAX_VALUE;
+            long untried = Long.MAX_VALUE;
             while (true) {
+                if (deadline != null && !Instant.now().isBefore(deadline)) {
+                    log.info("outbox drain stopped: the run's deadline passed; the next run carries on");
+                    tally.resumeAfter(storeName, Math.min(after, untried - 1));
+                    return;
+                }
                 List<PendingDeletion> batch = nextBatch(c, storeName, after, upTo,
-                        store == null ? 1000 : store.maxBatch());
+                        store == null ? 1000 : store.maxBatch(), runId);
                 if (batch.isEmpty()) {
                     break;
                 }
                 after = batch.get(batch.size() - 1).id();
                 if (store == null) {
-                    fail(c, batch, "store '" + storeName + "' is not configured", tally);
-                    kept = Math.min(kept, batch.get(0).id());
+                    fail(c, batch, "store '" + storeName + "' is not configured", tally, runId);
                     continue;
                 }
                 try {
-                    kept = Math.min(kept, deleteBatch(c, store, batch, tally, runId, failureTally));
+                    deleteBatch(c, store, batch, tally, runId, failureTally, deadline);
                 } catch (StoreThrottled e) {
                     // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
                     log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
-                    kept = Math.min(kept, batch.get(0).id());
+                    untried = Math.min(untried, batch.get(0).id());
+                    break;
+                } catch (StoreDeadlinePassed e) {
+                    log.info("outbox drain stopped: {}; the next run carries on", e.getMessage());
+                    tally.resumeAfter(storeName, Math.min(after, batch.get(0).id() - 1));
+                    return;
+                } catch (ReferenceCheckFailed e) {
+                    // Nothing more goes to this store in this run: its keys stay, untouched, for a fixed query.
+                    log.error("outbox drain of store {} stopped for this run: {}", storeName, e.getMessage());
+                    tally.stop(storeName, "store " + storeName + ": " + e.getMessage());
+                    untried = Math.min(untried, batch.get(0).id());
                     break;
                 }
             }
-            tally.resumeAfter(storeName, Math.min(after, kept - 1));
+            tally.resumeAfter(storeName, Math.min(after, untried - 1));
         }
     }
 
@@ -140,10 +191,9 @@ public final class Outbox {
         return out;
     }
 
-    /** Deletes one batch; returns the smallest id that stays in the outbox (Long.MAX_VALUE when none). */
-    private long deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally, UUID runId,
-                             FailureTally failureTally) throws SQLException {
-        long kept = Long.MAX_VALUE;
+    /** Deletes one batch: every key is deleted, kept as still referenced, refused, or marked failed. */
+    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally, UUID runId,
+                             FailureTally failureTally, Instant deadline) throws SQLException {
         List<PendingDeletion> allowed = new ArrayList<>(batch.size());
         List<PendingDeletion> refused = new ArrayList<>();
         for (PendingDeletion p : batch) {
@@ -155,29 +205,37 @@ public final class Outbox {
                         store.guard().prefixes());
                 tally.refused(p.sweep(), 1);
             }
-            markFailed(c, refused, Map.of(), "refused: outside the store's allowed prefixes");
-            kept = refused.get(0).id();
+            markFailed(c, refused, Map.of(), "refused: outside the store's allowed prefixes", runId);
         }
         if (allowed.isEmpty()) {
-            return kept;
+            return;
         }
         Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
         allowed.forEach(p -> byKey.put(p.key(), p));
         BatchResult result;
         try {
-            result = store.delete(new ArrayList<>(byKey.keySet()), null);
-        } catch (StoreThrottled e) {
+            result = store.delete(new ArrayList<>(byKey.keySet()), deadline);
+        } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
             throw e;
         } catch (RuntimeException e) {
             log.warn("delete of {} keys from store {} failed: {}", byKey.size(), store.name(), e.toString());
             result = BatchResult.allFailed(new ArrayList<>(byKey.keySet()), e.getClass().getSimpleName() + ": " + e.getMessage());
         }
-        List<Long> done = new ArrayList<>(result.deleted().size());
+        List<Long> done = new ArrayList<>(result.deleted().size() + result.kept().size());
         for (String k : result.deleted()) {
             PendingDeletion p = byKey.get(k);
             if (p != null) {
                 done.add(p.id());
                 tally.deleted(p.sweep(), store.name(), 1);
+            }
+        }
+        for (String k : result.kept()) {
+            PendingDeletion p = byKey.get(k);
+            if (p != null) {
+                done.add(p.id());
+                tally.kept(p.sweep(), store.name(), 1);
+                log.info("kept {} in store {}: another row still references it (item {} of sweep {} no longer does)",
+                        k, store.name(), p.itemId(), p.sweep());
             }
         }
         remove(c, done);
@@ -190,20 +248,17 @@ public final class Outbox {
                 log.warn("delete of {} from store {} failed (attempt {}): {}", k, store.name(), p.attempts() + 1, why);
             }
         });
-        markFailed(c, failed, result.failed(), null);
-        List<PendingDeletion> exhausted = failed.stream().filter(p -> p.attempts() + 1 >= maxAttempts).toList();
-        if (!exhausted.isEmpty() && failures != null) {
-            handOver(c, store.name(), exhausted, result.failed(), runId, failureTally);
+        List<Long> due = markFailed(c, failed, result.failed(), null, runId);
+        if (!due.isEmpty() && failures != null && failures.queueConfigured()) {
+            Set<Long> dueIds = new HashSet<>(due);
+            handOver(c, store.name(), failed.stream().filter(p -> dueIds.contains(p.id())).toList(), result.failed(),
+                    runId, failureTally);
         }
-        for (PendingDeletion p : failed) {
-            kept = Math.min(kept, p.id());
-        }
-        return kept;
     }
 
     /**
-     * Keys that failed their in-run attempts leave the outbox for the retry queue, in one transaction: one failure
-     * per sweep and store batch, recorded in {@code reclaim.failures} before the outbox rows go.
+     * Keys whose failures have spanned the retry period leave the outbox for the retry queue, in one transaction: one
+     * failure per sweep and store batch, recorded in {@code reclaim.failures} before the outbox rows go.
      */
     private void handOver(Connection c, String store, List<PendingDeletion> exhausted, Map<String, String> reasons,
                           UUID runId, FailureTally failureTally) throws SQLException {
@@ -215,7 +270,7 @@ public final class Outbox {
                 List<String> keys = e.getValue().stream().map(PendingDeletion::key).toList();
                 String why = reasons.getOrDefault(keys.get(0), "failed");
                 failures.record(c, Failure.keys(Failure.DELETION, e.getKey(), store, keys, "OutboxDeleteFailed",
-                        why + " (after " + maxAttempts + " attempts)", runId.toString(), Instant.now()));
+                        why + " (failing for " + policy.retryPeriod() + " or more)", runId.toString(), Instant.now()));
             }
             remove(c, exhausted.stream().map(PendingDeletion::id).toList());
             c.commit();
@@ -228,12 +283,13 @@ public final class Outbox {
         }
     }
 
-    private void fail(Connection c, List<PendingDeletion> batch, String reason, OutboxTally tally) throws SQLException {
+    private void fail(Connection c, List<PendingDeletion> batch, String reason, OutboxTally tally, UUID runId)
+            throws SQLException {
         for (PendingDeletion p : batch) {
             tally.failed(p.sweep(), p.store(), 1);
         }
         log.warn("{} pending deletions cannot be processed: {}", batch.size(), reason);
-        markFailed(c, batch, Map.of(), reason);
+        markFailed(c, batch, Map.of(), reason, runId);
     }
 
     private static void remove(Connection c, List<Long> ids) throws SQLException {
@@ -246,10 +302,14 @@ public final class Outbox {
         }
     }
 
-    private static void markFailed(Connection c, List<PendingDeletion> rows, Map<String, String> reasons,
-                                   String reason) throws SQLException {
+    /**
+     * Counts an attempt on each row and pushes its next one back (the first delay doubling per attempt, capped);
+     * returns the ids whose failures have now lasted the retry period.
+     */
+    private List<Long> markFailed(Connection c, List<PendingDeletion> rows, Map<String, String> reasons,
+                                  String reason, UUID runId) throws SQLException {
         if (rows.isEmpty()) {
-            return;
+            return List.of();
         }
         List<Long> ids = new ArrayList<>(rows.size());
         List<String> errors = new ArrayList<>(rows.size());
@@ -257,15 +317,30 @@ public final class Outbox {
             ids.add(p.id());
             errors.add(truncate(reason != null ? reason : reasons.getOrDefault(p.key(), "failed")));
         }
+        List<Long> due = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE reclaim.pending_deletions p
-                SET attempts = p.attempts + 1, last_error = f.err, last_attempt_at = now()
+                SET attempts = p.attempts + 1, last_error = f.err, last_attempt_at = now(), last_run_id = ?,
+                    first_failed_at = coalesce(p.first_failed_at, now()),
+                    next_attempt_at = now() + least(? * power(2, least(p.attempts, 30)), ?) * interval '1 millisecond'
                 FROM unnest(?::bigint[], ?::text[]) AS f(id, err)
-                WHERE p.id = f.id""")) {
-            ps.setArray(1, c.createArrayOf("bigint", ids.toArray()));
-            ps.setArray(2, c.createArrayOf("text", errors.toArray()));
-            ps.executeUpdate();
+                WHERE p.id = f.id
+                RETURNING p.id, p.first_failed_at <= now() - ? * interval '1 millisecond'""")) {
+            ps.setObject(1, runId);
+            ps.setDouble(2, policy.backoff().toMillis());
+            ps.setDouble(3, policy.maxBackoff().toMillis());
+            ps.setArray(4, c.createArrayOf("bigint", ids.toArray()));
+            ps.setArray(5, c.createArrayOf("text", errors.toArray()));
+            ps.setDouble(6, policy.retryPeriod().toMillis());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rs.getBoolean(2)) {
+                        due.add(rs.getLong(1));
+                    }
+                }
+            }
         }
+        return due;
     }
 
     /** The newest id ever handed out: O(1), unlike max(id) over an index full of deleted entries. */
@@ -291,16 +366,20 @@ public final class Outbox {
         return out;
     }
 
-    private static List<PendingDeletion> nextBatch(Connection c, String store, long after, long upTo, int limit)
-            throws SQLException {
+    /** The next keys of a store that are due: never tried, or whose backoff has passed and not tried by this run. */
+    private static List<PendingDeletion> nextBatch(Connection c, String store, long after, long upTo, int limit,
+                                                   UUID runId) throws SQLException {
         List<PendingDeletion> out = new ArrayList<>(Math.min(limit, 1000));
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT id, store, key, sweep, item_id, attempts FROM reclaim.pending_deletions
-                WHERE store = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?""")) {
+                WHERE store = ? AND id > ? AND id <= ?
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND last_run_id IS DISTINCT FROM ?
+                ORDER BY id LIMIT ?""")) {
             ps.setString(1, store);
             ps.setLong(2, after);
             ps.setLong(3, upTo);
-            ps.setInt(4, limit);
+            ps.setObject(4, runId);
+            ps.setInt(5, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new PendingDeletion(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),

@@ -1,13 +1,16 @@
 package dev.reclaim.outbox;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Keys deleted, failed and refused, by sweep and store, over one or more drains. */
+/** Keys deleted, kept (still referenced), failed and refused, by sweep and store, over one or more drains. */
 public final class OutboxTally {
     private final Map<String, Map<String, Long>> deleted = new TreeMap<>();
     private final Map<String, Map<String, Long>> failed = new TreeMap<>();
     private final Map<String, Long> refused = new TreeMap<>();
+    private final Map<String, Map<String, Long>> kept = new TreeMap<>();
+    private final Map<String, String> stopped = new TreeMap<>();
     private final Map<String, Long> resumeAfter = new TreeMap<>();
     private boolean storesChecked;
 
@@ -33,6 +36,32 @@ public final class OutboxTally {
 
     void failed(String sweep, String store, long n) {
         add(failed, sweep, store, n);
+    }
+
+    void kept(String sweep, String store, long n) {
+        add(kept, sweep, store, n);
+    }
+
+    /** No more deletes go to this store in this run, and why. */
+    void stop(String store, String why) {
+        stopped.putIfAbsent(store, why);
+    }
+
+    boolean stopped(String store) {
+        return stopped.containsKey(store);
+    }
+
+    /** Why stores' drains stopped in this run (a reference check that cannot be trusted). */
+    public List<String> errors() {
+        return List.copyOf(stopped.values());
+    }
+
+    public Map<String, Long> keptBy(String sweep) {
+        return kept.getOrDefault(sweep, Map.of());
+    }
+
+    public Map<String, Long> keptPerStore() {
+        return perStore(kept);
     }
 
     void refused(String sweep, long n) {

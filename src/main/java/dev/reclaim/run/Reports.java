@@ -57,6 +57,12 @@ public final class Reports {
                 }
                 sb.append('\n');
             }
+            if (s.keysKeptReferenced() != null) {
+                sb.append("    keys kept, still referenced by another row: ").append(join(s.keysKeptReferenced())).append('\n');
+            }
+            if (s.error() != null) {
+                sb.append("    ERROR ").append(s.error()).append('\n');
+            }
             if (s.keysRefused() > 0) {
                 sb.append("    keys refused by a prefix guard: ").append(s.keysRefused()).append('\n');
             }
@@ -72,12 +78,24 @@ public final class Reports {
         if (r.outbox() != null) {
             sb.append("  outbox: deleted ").append(join(r.outbox().deleted()))
                     .append(", failed ").append(join(r.outbox().failed()))
-                    .append(", pending ").append(r.outbox().pending()).append('\n');
+                    .append(", pending ").append(r.outbox().pending());
+            if (r.outbox().keptReferenced() != null && !r.outbox().keptReferenced().isEmpty()) {
+                sb.append(", kept as still referenced ").append(join(r.outbox().keptReferenced()));
+            }
+            sb.append('\n');
+            if (r.outbox().errors() != null) {
+                r.outbox().errors().forEach(e -> sb.append("  outbox ERROR ").append(e).append('\n'));
+            }
+        }
+        if (r.failures() != null && r.failures().retried() > 0) {
+            sb.append("  stored failures retried: ").append(r.failures().retried()).append(", succeeded ")
+                    .append(r.failures().retriedOk()).append('\n');
         }
         if (r.failures() != null && (r.failures().recorded() > 0 || r.failures().pending() > 0)) {
             sb.append("  failures: recorded ").append(r.failures().recorded()).append(", sent to the retry queue ")
                     .append(r.failures().sent()).append(", waiting in reclaim.failures ").append(r.failures().pending())
-                    .append(r.failures().queueConfigured() ? "" : " (no RECLAIM_RETRY_QUEUE_URL)").append('\n');
+                    .append(r.failures().queueConfigured() ? "" : " (no RECLAIM_RETRY_QUEUE_URL: the next run retries them)")
+                    .append('\n');
         }
         return sb.toString();
     }

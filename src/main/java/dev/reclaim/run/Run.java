@@ -41,12 +41,20 @@ public final class Run {
     private boolean sqlChecked;
     private boolean migrated;
 
-    public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures) {
+    private final Failures.Retry storedFailureRetry;
+
+    /**
+     * {@code storedFailureRetry} retries a failure kept in {@code reclaim.failures}: without a retry queue each run
+     * retries them itself before its sweeps, so nothing waits where nothing will ever retry it.
+     */
+    public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures, Outbox.Policy policy,
+               Failures.Retry storedFailureRetry) {
         this.config = config;
         this.dataSource = dataSource;
         this.stores = stores;
         this.failures = failures;
-        this.outbox = new Outbox(stores, failures, Outbox.DEFAULT_MAX_ATTEMPTS);
+        this.outbox = new Outbox(stores, failures, policy);
+        this.storedFailureRetry = storedFailureRetry;
     }
 
     /**
@@ -123,6 +131,11 @@ public final class Run {
         FailureTally failureTally = new FailureTally();
         RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
                 outbox, outboxTally, outboxReady, failures, failureTally);
+        Failures.Retried retried = new Failures.Retried(0, 0);
+        if (!request.dryRun() && outboxReady && !failures.queueConfigured()) {
+            // No retry queue: the failures earlier runs stored are retried here, or nothing would ever retry them.
+            retried = failures.retryStored(dataSource, storedFailureRetry, request.deadline().at(), Long.MAX_VALUE);
+        }
         try (Connection c = dataSource.getConnection()) {
             ctx.flushFailures(c); // failures an earlier run could not hand to SQS
             ctx.drainOutbox(c); // what an earlier, interrupted run committed but did not delete
@@ -148,7 +161,7 @@ public final class Run {
         boolean outOfTime = false;
         for (SweepTally t : tallies) {
             SweepReport r = t.report(outboxTally.deletedBy(t.name()), outboxTally.failedBy(t.name()),
-                    outboxTally.refusedBy(t.name()));
+                    outboxTally.refusedBy(t.name()), outboxTally.keptBy(t.name()));
             outOfTime |= "timeBudget".equals(r.stoppedBy());
             reports.add(r);
         }
@@ -160,9 +173,11 @@ public final class Run {
             failuresPending = failures.pending(lockConn);
         }
         RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
-                outboxTally.failedPerStore(), outboxTally.refused(), pending);
+                outboxTally.failedPerStore(), outboxTally.refused(), pending, outboxTally.keptPerStore(),
+                outboxTally.errors());
         RunReport.FailureReport fr = new RunReport.FailureReport(failureTally.recordedCount(),
-                failureTally.sentCount(), failuresPending, failures.queueConfigured());
+                failureTally.sentCount(), failuresPending, failures.queueConfigured(), retried.tried(),
+                retried.succeeded());
         RunReport report = report(runId, request, started, outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED,
                 outOfTime ? "time budget reached; the next run carries on" : null, reports, ob, fr);
         if (!request.dryRun()) {
@@ -199,7 +214,8 @@ public final class Run {
         Instant finished = Instant.now();
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
-                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures);
+                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0, Map.of(), List.of()) : outbox,
+                failures);
     }
 
     static String rootMessage(Throwable e) {

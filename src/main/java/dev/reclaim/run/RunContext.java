@@ -24,7 +24,7 @@ public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadl
     /** Deletes every pending key now (not in a dry run, nor before Reclaim's schema exists). */
     public void drainOutbox(Connection c) throws SQLException {
         if (!dryRun && outboxReady) {
-            outbox.drain(c, outboxTally, runId, failureTally);
+            outbox.drain(c, outboxTally, runId, failureTally, deadline.at());
         }
     }
 

@@ -21,16 +21,23 @@ public record RunReport(
         OutboxReport outbox,
         FailureReport failures) {
 
-    /** The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending. */
+    /**
+     * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending,
+     * keys kept because a store's reference check found them still in use (they left the outbox undeleted), and why
+     * a store's drains stopped (a reference check that cannot be trusted).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending) {
+    public record OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending,
+                               Map<String, Long> keptReferenced, List<String> errors) {
     }
 
     /**
      * Failed items over the run: recorded (durably, in reclaim.failures), sent to the retry queue, and still waiting
-     * in the table (no queue configured, or SQS unreachable: they go out with the next run).
+     * in the table (SQS unreachable: they go out with the next run; no queue configured: each run retries them
+     * itself, {@code retried} of them this run, {@code retriedOk} with success).
      */
-    public record FailureReport(long recorded, long sent, long pending, boolean queueConfigured) {
+    public record FailureReport(long recorded, long sent, long pending, boolean queueConfigured, long retried,
+                                long retriedOk) {
     }
 
     public long purged() {

@@ -9,7 +9,10 @@ import java.util.Map;
  * One sweep's part of a run. In a dry run, {@code purged} and the figures say what would have happened.
  * {@code stoppedBy} is {@code cap}, {@code timeBudget} or {@code rateLimited} when the sweep ended early.
  * Asset sweeps also report {@code scanned} (listed), {@code referenced}, {@code bytesReclaimed}, the API calls made
- * per store and, when rate limited, when the quota resets; for them {@code purged} is the number of assets deleted.
+ * per store and, when rate limited, when the quota resets; for them {@code purged} is the number of assets deleted
+ * and {@code referenced} the distinct keys kept as still referenced. {@code keysKeptReferenced}: keys the stores'
+ * reference checks kept out of the outbox's deletes. {@code error}: why the sweep stopped
+ * ({@code referenceCheckFailed}), naming the query and a value it should not have returned.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SweepReport(
@@ -35,7 +38,9 @@ public record SweepReport(
         Long referenced,
         Long bytesReclaimed,
         Map<String, Long> apiCalls,
-        String quotaResetsAt) {
+        String quotaResetsAt,
+        Map<String, Long> keysKeptReferenced,
+        String error) {
 
     /** A failed item: its id, the step that failed (if any) and the error. */
     public record Failure(String item, String step, String error) {

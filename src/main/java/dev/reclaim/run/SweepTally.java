@@ -34,6 +34,7 @@ public final class SweepTally {
     private Long bytesReclaimed;
     private Map<String, Long> apiCalls;
     private Instant quotaResetsAt;
+    private String error;
 
     public SweepTally(String name, String kind, Instant cutoff) {
         this.name = name;
@@ -132,6 +133,14 @@ public final class SweepTally {
         quotaResetsAt = resetsAt;
     }
 
+    /** A reference query answered with values it was not asked about: the sweep stops, deleting nothing more. */
+    public void referenceCheckFailed(String message) {
+        stop("referenceCheckFailed");
+        if (error == null) {
+            error = message;
+        }
+    }
+
     public void figure(String name, long n) {
         figures.merge(name, n, Long::sum);
     }
@@ -168,7 +177,8 @@ public final class SweepTally {
     }
 
     /** The report, with what the outbox deleted for this sweep added to what the sweep deleted itself. */
-    public SweepReport report(Map<String, Long> outboxDeleted, Map<String, Long> outboxFailed, long outboxRefused) {
+    public SweepReport report(Map<String, Long> outboxDeleted, Map<String, Long> outboxFailed, long outboxRefused,
+                              Map<String, Long> outboxKept) {
         Map<String, Long> deleted = new TreeMap<>(keysDeleted);
         outboxDeleted.forEach((k, v) -> deleted.merge(k, v, Long::sum));
         Map<String, Long> failedKeys = new TreeMap<>(keysFailed);
@@ -179,6 +189,7 @@ public final class SweepTally {
                 new LinkedHashMap<>(sampleKeys), stoppedBy == null, stoppedBy,
                 (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced, bytesReclaimed,
                 apiCalls == null ? null : new LinkedHashMap<>(apiCalls),
-                quotaResetsAt == null ? null : quotaResetsAt.toString());
+                quotaResetsAt == null ? null : quotaResetsAt.toString(),
+                outboxKept.isEmpty() ? null : new java.util.TreeMap<>(outboxKept), error);
     }
 }

@@ -2,6 +2,7 @@ package dev.reclaim.store;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One place files live in (an S3 bucket, a Cloudinary environment). Deletes in batches no larger than
@@ -10,6 +11,14 @@ import java.util.List;
 public interface Store {
 
     String name();
+
+    /**
+     * Of {@code keys}, those the store's reference query finds still held by a row of the application (none when the
+     * store declares no query). Deletes nothing; {@link #delete} runs the same check itself before every call.
+     */
+    default Set<String> inUse(List<String> keys, Instant deadline) {
+        return Set.of();
+    }
 
     /** The most keys one delete call may carry (S3: 1000, Cloudinary: 100). */
     int maxBatch();

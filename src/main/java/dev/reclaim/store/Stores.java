@@ -85,6 +85,20 @@ public final class Stores implements AutoCloseable {
         return c;
     }
 
+    /**
+     * The same stores, each one that declares a {@code referenced} query checked against {@code dataSource} right
+     * before every delete call. The clients stay owned by this instance.
+     */
+    public Stores referenceChecked(ReclaimConfig config, javax.sql.DataSource dataSource) {
+        Map<String, dev.reclaim.db.SqlTemplate> queries = new LinkedHashMap<>();
+        config.stores().forEach((name, sc) -> {
+            if (sc.referenced() != null) {
+                queries.put(name, sc.referenced());
+            }
+        });
+        return queries.isEmpty() ? this : new Stores(ReferenceCheckedStore.wrap(byName, queries, dataSource));
+    }
+
     public Store get(String name) {
         return byName.get(name);
     }

@@ -6,6 +6,8 @@ import dev.reclaim.run.RunContext;
 import dev.reclaim.run.SweepTally;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;
+import dev.reclaim.store.ReferenceCheckFailed;
+import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.StoreThrottled;
 import dev.reclaim.store.StoredAsset;
@@ -65,6 +67,12 @@ public final class AssetSweep implements Sweep {
         } catch (StoreThrottled e) {
             log.warn("sweep {} stopped: {}; the quota resets at {}", config.name(), e.getMessage(), e.resetsAt());
             tally.rateLimited(e.resetsAt());
+        } catch (ReferenceCheckFailed e) {
+            log.error("sweep {} stopped: {}", config.name(), e.getMessage());
+            tally.referenceCheckFailed("sweep " + config.name() + ": " + e.getMessage());
+        } catch (StoreDeadlinePassed e) {
+            log.info("sweep {} stopped: {}", config.name(), e.getMessage());
+            tally.stop("timeBudget");
         } finally {
             tally.apiCalls(store.name(), store.apiCalls() - callsBefore);
         }
@@ -125,7 +133,7 @@ public final class AssetSweep implements Sweep {
                                             boolean flush, SweepTally tally) throws SQLException {
         Set<String> referenced = referenced(ctx, cutoff, pending);
         tally.referenced(referenced.size());
-        List<StoredAsset> orphans = new ArrayList<>(pending.size() - referenced.size());
+        List<StoredAsset> orphans = new ArrayList<>(pending.size());
         for (StoredAsset a : pending) {
             if (!referenced.contains(a.key())) {
                 orphans.add(a);
@@ -134,9 +142,15 @@ public final class AssetSweep implements Sweep {
         int now = flush ? orphans.size() : orphans.size() / store.maxBatch() * store.maxBatch();
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
-            List<StoredAsset> would = orphans.subList(0, now);
-            tally.purgedAssets(would.stream().map(StoredAsset::key).toList());
-            tally.bytesReclaimed(would.stream().mapToLong(StoredAsset::bytes).sum());
+            // The store's own reference check runs too, so the dry run keeps exactly what the real run would keep.
+            for (int from = 0; from < now; from += store.maxBatch()) {
+                List<StoredAsset> batch = orphans.subList(from, Math.min(now, from + store.maxBatch()));
+                Set<String> inUse = store.inUse(batch.stream().map(StoredAsset::key).toList(), ctx.deadline().at());
+                tally.referenced(inUse.size());
+                List<StoredAsset> would = batch.stream().filter(a -> !inUse.contains(a.key())).toList();
+                tally.purgedAssets(would.stream().map(StoredAsset::key).toList());
+                tally.bytesReclaimed(would.stream().mapToLong(StoredAsset::bytes).sum());
+            }
             return later;
         }
         for (int from = 0; from < now; from += store.maxBatch()) {
@@ -152,12 +166,17 @@ public final class AssetSweep implements Sweep {
             String errorClass = "PerKeyError";
             try {
                 result = store.delete(keys, ctx.deadline().at());
-            } catch (StoreThrottled e) {
+            } catch (StoreThrottled | ReferenceCheckFailed | StoreDeadlinePassed e) {
                 throw e;
             } catch (RuntimeException e) {
                 log.warn("delete of {} assets from {} failed: {}", keys.size(), store.name(), e.toString());
                 result = BatchResult.allFailed(keys, e.getClass().getSimpleName() + ": " + e.getMessage());
                 errorClass = (e.getCause() != null ? e.getCause() : e).getClass().getName();
+            }
+            if (!result.kept().isEmpty()) {
+                tally.referenced(result.kept().size());
+                log.info("kept {} assets the store's reference check found still in use, e.g. {}", result.kept().size(),
+                        result.kept().get(0));
             }
             tally.purgedAssets(result.deleted());
             tally.keysDeleted(store.name(), result.deleted().size());
@@ -187,13 +206,23 @@ public final class AssetSweep implements Sweep {
             }
             candidates.add(new StoredAsset(k, Instant.EPOCH, 0));
         }
-        Set<String> referenced = referenced(ctx, ctx.now().minus(config.olderThan()), candidates);
+        Set<String> referenced;
+        try {
+            referenced = referenced(ctx, ctx.now().minus(config.olderThan()), candidates);
+        } catch (ReferenceCheckFailed e) {
+            return e.getMessage();
+        }
         List<String> orphans = keys.stream().filter(k -> !referenced.contains(k)).toList();
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }
         for (int from = 0; from < orphans.size(); from += store.maxBatch()) {
-            BatchResult r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())), ctx.deadline().at());
+            BatchResult r;
+            try {
+                r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())), ctx.deadline().at());
+            } catch (ReferenceCheckFailed e) {
+                return e.getMessage();
+            }
             if (!r.failed().isEmpty()) {
                 return r.failed().size() + " of " + orphans.size() + " keys failed again: "
                         + r.failed().values().iterator().next();
@@ -202,9 +231,17 @@ public final class AssetSweep implements Sweep {
         return null;
     }
 
-    /** One query for the whole page: which of these keys does the application still reference? */
+    /**
+     * One query for the whole page: which of these keys does the application still reference? Every value it returns
+     * must be one of the keys it was given, or it is checking something else and the sweep stops.
+     */
     private Set<String> referenced(RunContext ctx, Instant cutoff, List<StoredAsset> candidates) throws SQLException {
         Set<String> out = new HashSet<>();
+        if (config.referenced() == null || candidates.isEmpty()) {
+            return out; // the store's own reference check runs before every delete call
+        }
+        Set<String> asked = new HashSet<>(candidates.size() * 2);
+        candidates.forEach(a -> asked.add(a.key()));
         try (Connection c = ctx.dataSource().getConnection();
              PreparedStatement ps = c.prepareStatement(config.referenced().jdbcSql())) {
             Object[] keys = candidates.stream().map(StoredAsset::key).toArray();
@@ -218,7 +255,11 @@ public final class AssetSweep implements Sweep {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1));
+                    String v = rs.getString(1);
+                    if (v == null || !asked.contains(v)) {
+                        throw new ReferenceCheckFailed("the reference query of sweep " + config.name(), String.valueOf(v));
+                    }
+                    out.add(v);
                 }
             }
         }

@@ -257,14 +257,17 @@ class FailurePipelineTest {
     }
 
     @Test
-    void outboxKeysThatFailTheirInRunAttemptsShouldBecomeADeletionMessage_andBeDeletedOnRetry() throws Exception {
+    void outboxKeysFailingForTheRetryPeriodShouldBecomeADeletionMessage_andBeDeletedOnRetry() throws Exception {
         String key = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id WHERE m."
                 + EXPIRED + " ORDER BY 1 LIMIT 1").get(0);
         try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, key)) {
             runMocPurge(); // attempt 1
-            runMocPurge(); // attempt 2 (the start-of-run drain)
-            assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(key);
-            runMocPurge(); // attempt 3: handed over to the retry queue
+            fx.execute("UPDATE reclaim.pending_deletions SET next_attempt_at = now()");
+            runMocPurge(); // attempt 2, an hour of failures: it stays
+            assertThat(fx.strings("SELECT key || ' ' || attempts FROM reclaim.pending_deletions")).containsExactly(key + " 2");
+            fx.execute("UPDATE reclaim.pending_deletions SET next_attempt_at = now(), "
+                    + "first_failed_at = first_failed_at - interval '25 hours'");
+            runMocPurge(); // attempt 3, failing for more than the retry period (24h): handed over to the retry queue
         }
 
         assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
