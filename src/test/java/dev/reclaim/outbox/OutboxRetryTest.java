@@ -138,6 +138,50 @@ class OutboxRetryTest {
     }
 
     @Test
+    void shouldMakeNoStoreCallAfterTheDeadline_andLeaveWhatIsLeftInTheOutbox() throws Exception {
+        List<Instant> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        dev.reclaim.run.Deadline[] deadline = new dev.reclaim.run.Deadline[1];
+        Stores real = Stores.build(fx.config(), fx.env());
+        Map<String, Store> stores = new LinkedHashMap<>(real.all());
+        stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
+            @Override
+            public int maxBatch() {
+                return 2; // a drain of several calls
+            }
+
+            @Override
+            public BatchResult delete(List<String> keys, Instant until) {
+                calls.add(Instant.now());
+                try {
+                    // A slow S3: the first call lasts past the run's deadline.
+                    Thread.sleep(Math.max(0, java.time.Duration.between(Instant.now(), deadline[0].at()).toMillis() + 100));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return super.delete(keys, until);
+            }
+        });
+        try (Reclaim reclaim = fx.reclaim(new Stores(stores, real))) {
+            reclaim.run(new RunRequest("test", false, List.of("render-outputs"), null)); // migrations, SQL check: warm
+            deadline[0] = dev.reclaim.run.Deadline.after(java.time.Duration.ofSeconds(3));
+            RunReport report = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), deadline[0]));
+
+            assertThat(report.outcome()).isEqualTo(Outcome.INCOMPLETE);
+            assertThat(calls).hasSize(1).allSatisfy(t -> assertThat(t).isBefore(deadline[0].at()));
+            long collected = report.sweeps().get(0).keysCollected().get("moc-files");
+            long deleted = report.outbox().deleted().getOrDefault("moc-files", 0L);
+            assertThat(deleted).isEqualTo(2);
+            assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions WHERE attempts = 0"))
+                    .isEqualTo(collected - deleted).isPositive();
+        }
+
+        RunReport next = run(fx.reclaim());
+        assertThat(next.outcome()).isEqualTo(Outcome.COMPLETED);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(TestS3.keys(fx.mocBucket)).containsExactlyInAnyOrderElementsOf(fx.strings(OWNED_KEYS));
+    }
+
+    @Test
     void shouldRetryStoredFailuresInTheNextRun_whenNoRetryQueueIsConfigured() throws Exception {
         String poisoned = poisonOneMoc();
         RunReport first = run(fx.reclaim());
