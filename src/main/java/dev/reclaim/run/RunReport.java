@@ -21,9 +21,16 @@ public record RunReport(
         OutboxReport outbox,
         FailureReport failures) {
 
-    /** The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending. */
+    /**
+     * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending.
+     * {@code pendingUnknown} is true when a failed run could not count them (the database was unreachable).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending) {
+    public record OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending,
+                               Boolean pendingUnknown) {
+        public OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending) {
+            this(deleted, failed, refused, pending, null);
+        }
     }
 
     /**
