@@ -16,16 +16,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code java -jar reclaim.jar run [--dry-run] [--sweep NAME]... [--json] [--max-duration 10m]}. Logs go to stderr;
  * stdout carries the summary or the JSON report. Exit 0: the run completed (failed items included), was cut short by
- * its time budget, or was skipped for another run; 1: the run failed; 2: invalid usage or configuration.
+ * its time budget, or was skipped for another run; 1: the run failed; 2: invalid usage or configuration. On SIGTERM
+ * the run finishes the item in hand, records {@code interrupted} and prints its summary before the JVM exits (143).
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
         description = "Deletes abandoned uploads and expired soft-deleted records.",
@@ -34,6 +38,10 @@ public final class ReclaimCli {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;
     public static final int USAGE = 2;
+    /** After SIGTERM: how long the outbox may still be drained for the items already purged. */
+    static final Duration DRAIN_GRACE = Duration.ofSeconds(5);
+    /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
+    static final Duration STOP_WAIT = Duration.ofSeconds(20);
 
     public static void main(String[] args) {
         System.exit(execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -99,22 +107,55 @@ public final class ReclaimCli {
                 }
             }
             boolean dry = dryRun || RunRequest.dryRunForced(effective);
-            RunReport report;
-            try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
-                report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
+            CountDownLatch printed = new CountDownLatch(1);
+            Thread onTermination = stopOnTermination(deadline, printed);
+            try {
+                RunReport report;
+                try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+                    report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
+                }
+                PrintWriter out = spec.commandLine().getOut();
+                if (json) {
+                    out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+                } else {
+                    out.print(Reports.summary(report));
+                }
+                out.flush();
+                if (report.outcome() == Outcome.FAILED) {
+                    PrintWriter err = spec.commandLine().getErr();
+                    err.println("reclaim: the run failed: " + report.reason() + ". " + Reports.doneBeforeFailure(report));
+                    err.flush();
+                    return RUN_FAILED;
+                }
+                return OK;
+            } finally {
+                printed.countDown();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onTermination);
+                } catch (IllegalStateException shuttingDown) {
+                    // the JVM is already exiting: the hook is running and now returns
+                }
             }
-            PrintWriter out = spec.commandLine().getOut();
-            if (json) {
-                out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-            } else {
-                out.print(Reports.summary(report));
-            }
-            if (report.outcome() == Outcome.FAILED) {
-                spec.commandLine().getErr().println("reclaim: the run failed: " + report.reason()
-                        + ". Nothing further was deleted.");
-                return RUN_FAILED;
-            }
-            return OK;
+        }
+
+        /**
+         * On SIGTERM (or SIGINT) the JVM runs its shutdown hooks and then exits: this one asks the run to stop taking
+         * items, then holds the exit until the run has recorded its outcome and printed its summary (bounded).
+         */
+        private static Thread stopOnTermination(Deadline deadline, CountDownLatch printed) {
+            Thread hook = new Thread(() -> {
+                deadline.stop("SIGTERM", DRAIN_GRACE);
+                try {
+                    if (!printed.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                        System.err.println("reclaim: the run did not stop within " + STOP_WAIT.toSeconds()
+                                + "s; exiting (its ledger row stays running until the next run marks it interrupted)");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "reclaim-stop");
+            Runtime.getRuntime().addShutdownHook(hook);
+            return hook;
         }
     }
 

@@ -51,7 +51,9 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         RunRequest request = RunInput.parse(json, env, deadline(context));
         RunReport report = reclaim.run(request);
         if (report.outcome() == Outcome.FAILED) {
-            throw new IllegalStateException("Reclaim run " + report.runId() + " failed: " + report.reason());
+            // The ledger row holds the full report; the error says what was done up to the failure.
+            throw new IllegalStateException("Reclaim run " + report.runId() + " failed: " + report.reason() + ". "
+                    + Reports.doneBeforeFailure(report));
         }
         Reports.JSON.writeValue(output, report);
     }

@@ -2,9 +2,12 @@ package dev.reclaim.run;
 
 import com.fasterxml.jackson.annotation.JsonValue;
 
-/** How a run ended. Failed items do not fail a run; only the run itself failing does. */
+/**
+ * How a run ended. Failed items do not fail a run; only the run itself failing does. {@code INTERRUPTED}: asked to
+ * stop (SIGTERM), or found still {@code running} in the ledger by a later run, so killed without a word.
+ */
 public enum Outcome {
-    RUNNING, COMPLETED, INCOMPLETE, FAILED, SKIPPED;
+    RUNNING, COMPLETED, INCOMPLETE, FAILED, SKIPPED, INTERRUPTED;
 
     @JsonValue
     public String label() {

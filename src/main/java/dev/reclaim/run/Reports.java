@@ -78,7 +78,8 @@ public final class Reports {
         if (r.outbox() != null) {
             sb.append("  outbox: deleted ").append(join(r.outbox().deleted()))
                     .append(", failed ").append(join(r.outbox().failed()))
-                    .append(", pending ").append(r.outbox().pending());
+                    .append(", pending ").append(Boolean.TRUE.equals(r.outbox().pendingUnknown())
+                            ? "unknown (the database could not be asked)" : String.valueOf(r.outbox().pending()));
             if (r.outbox().keptReferenced() != null && !r.outbox().keptReferenced().isEmpty()) {
                 sb.append(", kept as still referenced ").append(join(r.outbox().keptReferenced()));
             }
@@ -98,6 +99,19 @@ public final class Reports {
                     .append('\n');
         }
         return sb.toString();
+    }
+
+    /**
+     * What a failed run is known to have done: only what it counted as confirmed, never "nothing" (a statement in
+     * flight when the connection broke may have taken effect).
+     */
+    public static String doneBeforeFailure(RunReport r) {
+        if (r.dryRun()) {
+            return "Being a dry run, it wrote and deleted nothing.";
+        }
+        return "Confirmed before the failure: " + r.purged() + " items purged, " + r.keysDeleted()
+                + " files deleted through the outbox (per sweep in the report); files of purged items not yet deleted "
+                + "stay in the outbox for the next run.";
     }
 
     private static String join(Map<String, Long> m) {

@@ -93,7 +93,7 @@ public final class Run {
                 return skipped;
             }
             try (RunLock held = lock.get()) {
-                return sweep(runId, request, started, sweeps, held.connection());
+                return sweep(runId, request, started, sweeps, held);
             }
         } catch (SQLException e) {
             boolean unreachable = e instanceof java.sql.SQLTransientConnectionException || Database.isConnectionFailure(e);
@@ -120,72 +120,143 @@ public final class Run {
         }
     }
 
-    private RunReport sweep(UUID runId, RunRequest request, Instant started, List<Sweep> sweeps, Connection lockConn)
+    private RunReport sweep(UUID runId, RunRequest request, Instant started, List<Sweep> sweeps, RunLock lock)
             throws SQLException {
+        Connection lockConn = lock.connection();
         Instant dbNow = databaseNow(lockConn);
         boolean outboxReady = !request.dryRun() || Database.schemaExists(lockConn);
         if (!request.dryRun()) {
+            int abandoned = ledger.interruptAbandoned(lockConn, runId); // we hold the lock: none of them can be running
+            if (abandoned > 0) {
+                log.warn("{} earlier run(s) left the ledger as running; recorded as interrupted", abandoned);
+            }
             ledger.started(lockConn, runId, request.trigger(), started);
         }
         OutboxTally outboxTally = new OutboxTally();
         FailureTally failureTally = new FailureTally();
+        RunControl control = new RunControl(lock, request.dryRun() ? null : ledger, runId, outboxTally);
         RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
-                outbox, outboxTally, outboxReady, failures, failureTally);
-        Failures.Retried retried = new Failures.Retried(0, 0);
-        if (!request.dryRun() && outboxReady && !failures.queueConfigured()) {
-            // No retry queue: the failures earlier runs stored are retried here, or nothing would ever retry them.
-            retried = failures.retryStored(dataSource, storedFailureRetry, request.deadline().at(), Long.MAX_VALUE);
-        }
-        try (Connection c = dataSource.getConnection()) {
-            ctx.flushFailures(c); // failures an earlier run could not hand to SQS
-            ctx.drainOutbox(c); // what an earlier, interrupted run committed but did not delete
-        }
+                outbox, outboxTally, outboxReady, failures, failureTally, control);
         List<SweepTally> tallies = new ArrayList<>();
-        for (Sweep sweep : sweeps) {
-            MDC.put("sweep", sweep.name());
-            try {
-                if (request.deadline().passed()) {
-                    SweepTally notStarted = new SweepTally(sweep.name(), null, null);
-                    notStarted.stop("timeBudget");
-                    tallies.add(notStarted);
-                    continue;
+        Failures.Retried retried = new Failures.Retried(0, 0);
+        try {
+            if (!request.dryRun() && outboxReady && !failures.queueConfigured()) {
+                // No retry queue: the failures earlier runs stored are retried here, or nothing would ever retry them.
+                retried = failures.retryStored(dataSource, storedFailureRetry, request.deadline().at(), Long.MAX_VALUE);
+            }
+            try (Connection c = dataSource.getConnection()) {
+                ctx.flushFailures(c); // failures an earlier run could not hand to SQS
+                ctx.drainOutbox(c); // what an earlier, interrupted run committed but did not delete
+            }
+            for (Sweep sweep : sweeps) {
+                MDC.put("sweep", sweep.name());
+                try {
+                    if (request.deadline().passed()) {
+                        SweepTally notStarted = new SweepTally(sweep.name(), null, null);
+                        notStarted.stop("timeBudget");
+                        tallies.add(notStarted);
+                        continue;
+                    }
+                    SweepTally t = sweep.run(ctx);
+                    log.info("sweep finished: purged={} stoppedBy={}", t.purged(), t.stoppedBy());
+                    tallies.add(t);
+                } finally {
+                    MDC.remove("sweep");
                 }
-                SweepTally t = sweep.run(ctx);
-                log.info("sweep finished: purged={} stoppedBy={}", t.purged(), t.stoppedBy());
+            }
+            boolean stopped = request.deadline().stopRequested();
+            List<SweepReport> reports = new ArrayList<>();
+            boolean outOfTime = false;
+            for (SweepTally t : tallies) {
+                if (stopped) {
+                    t.stopRequested();
+                }
+                SweepReport r = sweepReport(t, outboxTally);
+                outOfTime |= "timeBudget".equals(r.stoppedBy());
+                reports.add(r);
+            }
+            long pending = 0;
+            long failuresPending = 0;
+            if (outboxReady) {
+                ctx.flushFailures(lockConn);
+                pending = outbox.pending(lockConn).values().stream().mapToLong(Long::longValue).sum();
+                failuresPending = failures.pending(lockConn);
+            }
+            RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
+                    outboxTally.failedPerStore(), outboxTally.refused(), pending, null, outboxTally.keptPerStore(),
+                    outboxTally.errors());
+            RunReport.FailureReport fr = new RunReport.FailureReport(failureTally.recordedCount(),
+                    failureTally.sentCount(), failuresPending, failures.queueConfigured(), retried.tried(),
+                    retried.succeeded());
+            Outcome outcome = stopped ? Outcome.INTERRUPTED : outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED;
+            String reason = stopped
+                    ? "stopped by " + request.deadline().stopReason() + ": the item in hand was finished; the next run carries on"
+                    : outOfTime ? "time budget reached; the next run carries on" : null;
+            RunReport report = report(runId, request, started, outcome, reason, reports, ob, fr);
+            if (!request.dryRun()) {
+                ledger.finished(lockConn, report);
+            }
+            log.info("run finished: outcome={} purged={} failed={} keysDeleted={}", report.outcome().label(),
+                    report.purged(), report.failed(), report.keysDeleted());
+            return report;
+        } catch (SQLException | RuntimeException e) {
+            return failedPartWay(runId, request, started, e, tallies, control, outboxTally, failureTally, outboxReady);
+        }
+    }
+
+    private static SweepReport sweepReport(SweepTally t, OutboxTally outboxTally) {
+        return t.report(outboxTally.deletedBy(t.name()), outboxTally.failedBy(t.name()), outboxTally.refusedBy(t.name()),
+                outboxTally.keptBy(t.name()));
+    }
+
+    /**
+     * A run that failed after it started its work: the report and the ledger row say, per sweep, what was done up to
+     * the failure (the sweeps that finished, and the one that was running, {@code stoppedBy: runFailed}), what the
+     * outbox deleted, and what is still pending when the database can still be asked.
+     */
+    private RunReport failedPartWay(UUID runId, RunRequest request, Instant started, Exception e,
+                                    List<SweepTally> finished, RunControl control, OutboxTally outboxTally,
+                                    FailureTally failureTally, boolean outboxReady) {
+        String reason;
+        if (e instanceof RunLockLost) {
+            reason = e.getMessage();
+        } else if (e instanceof SQLException sql && Database.isConnectionFailure(sql)) {
+            reason = "lost its database connection: " + rootMessage(e);
+        } else if (e instanceof SQLException) {
+            reason = "database error: " + rootMessage(e);
+        } else {
+            reason = "unexpected error: " + e;
+        }
+        log.error("run failed: {}", reason, e);
+        List<SweepTally> tallies = new ArrayList<>(finished);
+        for (SweepTally t : control.tallies()) {
+            if (tallies.stream().noneMatch(f -> f == t)) {
+                t.stop("runFailed");
                 tallies.add(t);
-            } finally {
-                MDC.remove("sweep");
             }
         }
-        List<SweepReport> reports = new ArrayList<>();
-        boolean outOfTime = false;
-        for (SweepTally t : tallies) {
-            SweepReport r = t.report(outboxTally.deletedBy(t.name()), outboxTally.failedBy(t.name()),
-                    outboxTally.refusedBy(t.name()), outboxTally.keptBy(t.name()));
-            outOfTime |= "timeBudget".equals(r.stoppedBy());
-            reports.add(r);
-        }
-        long pending = 0;
-        long failuresPending = 0;
+        List<SweepReport> reports = tallies.stream().map(t -> sweepReport(t, outboxTally)).toList();
+        Long pending = 0L;
+        Long failuresPending = 0L;
         if (outboxReady) {
-            ctx.flushFailures(lockConn);
-            pending = outbox.pending(lockConn).values().stream().mapToLong(Long::longValue).sum();
-            failuresPending = failures.pending(lockConn);
+            try (Connection c = dataSource.getConnection()) {
+                pending = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
+                failuresPending = failures.pending(c);
+            } catch (SQLException unreachable) {
+                log.warn("could not count the keys still pending: {}", unreachable.getMessage());
+                pending = null;
+                failuresPending = null;
+            }
         }
         RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
-                outboxTally.failedPerStore(), outboxTally.refused(), pending, outboxTally.keptPerStore(),
-                outboxTally.errors());
-        RunReport.FailureReport fr = new RunReport.FailureReport(failureTally.recordedCount(),
-                failureTally.sentCount(), failuresPending, failures.queueConfigured(), retried.tried(),
-                retried.succeeded());
-        RunReport report = report(runId, request, started, outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED,
-                outOfTime ? "time budget reached; the next run carries on" : null, reports, ob, fr);
-        if (!request.dryRun()) {
-            ledger.finished(lockConn, report);
-        }
-        log.info("run finished: outcome={} purged={} failed={} keysDeleted={}", report.outcome().label(),
-                report.purged(), report.failed(), report.keysDeleted());
-        return report;
+                outboxTally.failedPerStore(), outboxTally.refused(), pending == null ? 0 : pending,
+                pending == null ? Boolean.TRUE : null, outboxTally.keptPerStore(), outboxTally.errors());
+        RunReport.FailureReport fr = failuresPending == null ? null : new RunReport.FailureReport(
+                failureTally.recordedCount(), failureTally.sentCount(), failuresPending, failures.queueConfigured(),
+                0, 0);
+        RunReport failed = report(runId, request, started, Outcome.FAILED, reason, reports, ob, fr);
+        recordFailure(request, failed);
+        return failed;
     }
 
     private static Instant databaseNow(Connection c) throws SQLException {
@@ -214,8 +285,7 @@ public final class Run {
         Instant finished = Instant.now();
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
-                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0, Map.of(), List.of()) : outbox,
-                failures);
+                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures);
     }
 
     static String rootMessage(Throwable e) {

@@ -15,16 +15,51 @@ import java.util.UUID;
 
 /**
  * What every sweep of one run shares: its id, the database's clock at the start (cutoffs are computed from it, so
- * the application server's clock never matters), dry run, the deadline, the pool, the stores and the outbox.
+ * the application server's clock never matters), dry run, the deadline, the pool, the stores and the outbox, and
+ * the run's {@link RunControl} (its lock and what its sweeps have done so far).
  */
 public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                          Stores stores, Outbox outbox, OutboxTally outboxTally, boolean outboxReady,
-                         Failures failures, FailureTally failureTally) {
+                         Failures failures, FailureTally failureTally, RunControl control) {
 
-    /** Deletes every pending key now (not in a dry run, nor before Reclaim's schema exists). */
+    /** Outside a run (no lock, no ledger row). */
+    public RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
+                      Stores stores, Outbox outbox, OutboxTally outboxTally, boolean outboxReady,
+                      Failures failures, FailureTally failureTally) {
+        this(runId, now, dryRun, deadline, dataSource, stores, outbox, outboxTally, outboxReady, failures,
+                failureTally, RunControl.none());
+    }
+
+    /**
+     * A sweep registers its tally when it starts, so that the run reports what the sweep did even when the run
+     * fails part-way. Returns the tally.
+     */
+    public SweepTally register(SweepTally tally) {
+        control.register(tally);
+        return tally;
+    }
+
+    /**
+     * Call before each page and each drain: throws {@link RunLockLost} (the run must end) when the run no longer
+     * holds its lock, and keeps the ledger row's counts current. One query; nothing outside a run.
+     */
+    public void checkRunLock() throws SQLException {
+        control.check();
+    }
+
+    /**
+     * The deadline of an outbox drain: the run's, or after a stop was requested (SIGTERM), a few seconds' grace so
+     * the keys of the items already purged are deleted if they can be.
+     */
+    public Deadline drainDeadline() {
+        return deadline.grace();
+    }
+
+    /** Deletes every pending key now (not in a dry run, nor before Reclaim's schema exists); checks the lock first. */
     public void drainOutbox(Connection c) throws SQLException {
+        checkRunLock();
         if (!dryRun && outboxReady) {
-            outbox.drain(c, outboxTally, runId, failureTally, deadline.at());
+            outbox.drain(c, outboxTally, runId, failureTally, drainDeadline().at());
         }
     }
 

@@ -9,7 +9,10 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.UUID;
 
-/** {@code reclaim.runs}: a row when a run starts, completed with its outcome, counts and report when it ends. */
+/**
+ * {@code reclaim.runs}: a row when a run starts, its counts kept current page by page, completed with its outcome,
+ * counts and report when it ends.
+ */
 public final class RunLedger {
     private final ObjectMapper json;
 
@@ -23,6 +26,31 @@ public final class RunLedger {
             ps.setObject(1, runId);
             ps.setString(2, trigger);
             ps.setTimestamp(3, Timestamp.from(startedAt));
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Rows still {@code running} when a run takes the lock belong to runs that can no longer be running (killed, or
+     * their process or connection died): they become {@code interrupted}, keeping the counts of their last page.
+     */
+    public int interruptAbandoned(Connection c, UUID by) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE reclaim.runs SET outcome = 'interrupted', reason = ? WHERE outcome = 'running'")) {
+            ps.setString(1, "ended without recording its outcome (killed, or its process or connection died); "
+                    + "found by run " + by + "; its counts are as of its last page");
+            return ps.executeUpdate();
+        }
+    }
+
+    /** What a running run has done so far, kept current so that a killed run's row still says it. */
+    public void progress(Connection c, UUID runId, long purged, long failed, long keysDeleted) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE reclaim.runs SET purged = ?, failed = ?, keys_deleted = ? WHERE id = ? AND outcome = 'running'")) {
+            ps.setLong(1, purged);
+            ps.setLong(2, failed);
+            ps.setLong(3, keysDeleted);
+            ps.setObject(4, runId);
             ps.executeUpdate();
         }
     }

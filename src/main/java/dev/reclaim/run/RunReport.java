@@ -22,13 +22,17 @@ public record RunReport(
         FailureReport failures) {
 
     /**
-     * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending,
-     * keys kept because a store's reference check found them still in use (they left the outbox undeleted), and why
-     * a store's drains stopped (a reference check that cannot be trusted).
+     * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending
+     * ({@code pendingUnknown} is true when a failed run could not count them: the database was unreachable), keys kept
+     * because a store's reference check found them still in use (they left the outbox undeleted), and why a store's
+     * drains stopped (a reference check that cannot be trusted).
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending,
-                               Map<String, Long> keptReferenced, List<String> errors) {
+                               Boolean pendingUnknown, Map<String, Long> keptReferenced, List<String> errors) {
+        public OutboxReport(Map<String, Long> deleted, Map<String, Long> failed, long refused, long pending) {
+            this(deleted, failed, refused, pending, null, Map.of(), List.of());
+        }
     }
 
     /**

@@ -7,7 +7,9 @@ import java.util.Map;
 
 /**
  * One sweep's part of a run. In a dry run, {@code purged} and the figures say what would have happened.
- * {@code stoppedBy} is {@code cap}, {@code timeBudget} or {@code rateLimited} when the sweep ended early.
+ * {@code stoppedBy} is {@code cap}, {@code timeBudget} or {@code rateLimited} when the sweep ended early,
+ * {@code stopRequested} when the run was asked to stop (SIGTERM), {@code runFailed} when the run failed during it
+ * (its figures are then what it did up to the failure).
  * Asset sweeps also report {@code scanned} (listed), {@code referenced}, {@code bytesReclaimed}, the API calls made
  * per store and, when rate limited, when the quota resets; for them {@code purged} is the number of assets deleted
  * and {@code referenced} the distinct keys kept as still referenced. {@code keysKeptReferenced}: keys the stores'

@@ -151,6 +151,13 @@ public final class SweepTally {
         }
     }
 
+    /** The deadline passed because the run was asked to stop (SIGTERM), not for want of time. */
+    void stopRequested() {
+        if ("timeBudget".equals(stoppedBy)) {
+            stoppedBy = "stopRequested";
+        }
+    }
+
     public String name() {
         return name;
     }

@@ -56,7 +56,7 @@ public final class AssetSweep implements Sweep {
     @Override
     public SweepTally run(RunContext ctx) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
-        SweepTally tally = new SweepTally(config.name(), "assets", cutoff);
+        SweepTally tally = ctx.register(new SweepTally(config.name(), "assets", cutoff));
         Store store = ctx.stores().get(config.store());
         long callsBefore = store.apiCalls();
         try {
@@ -88,6 +88,7 @@ public final class AssetSweep implements Sweep {
                 tally.stop("timeBudget");
                 return; // anything carried is listed again by the next run
             }
+            ctx.checkRunLock();
             Listing page = store.list(config.prefix(), cursor, ctx.deadline().at());
             tally.scanned(page.assets().size());
             List<StoredAsset> candidates = new ArrayList<>();

@@ -55,7 +55,7 @@ public final class RecordSweep implements Sweep {
     public SweepTally run(RunContext ctx) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
         OffsetDateTime cutoffParam = cutoff.atOffset(ZoneOffset.UTC);
-        SweepTally tally = new SweepTally(config.name(), "records", cutoff);
+        SweepTally tally = ctx.register(new SweepTally(config.name(), "records", cutoff));
         try (Connection c = ctx.dataSource().getConnection()) {
             c.setAutoCommit(true);
             Object after = null;
@@ -66,6 +66,7 @@ public final class RecordSweep implements Sweep {
                     tally.stop("timeBudget");
                     break;
                 }
+                ctx.checkRunLock();
                 List<Object> ids = page(c, after, cutoffParam);
                 tally.eligible(ids.size());
                 for (Object id : ids) {

@@ -1,0 +1,202 @@
+package dev.reclaim.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.reclaim.Reclaim;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ForwardingStore;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.ReferenceData;
+import dev.reclaim.testing.TestS3;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Item 10: a run that fails, is killed or is stopped still says, in its report and its ledger row, what it did. */
+class RunAccountingTest {
+    private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
+
+    private ReclaimFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = ReclaimFixture.create();
+        fx.sampleData(40, 0); // 12 expired MOCs
+        fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    @Test
+    void aRunWhoseConnectionsAreTerminatedMidRun_shouldReportAndRecordWhatItPurgedUpToTheFailure() throws Exception {
+        AtomicInteger killed = new AtomicInteger(-1);
+        Stores real = Stores.build(fx.config(), fx.env());
+        Map<String, Store> stores = new LinkedHashMap<>(real.all());
+        stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                if (killed.get() < 0) {
+                    killed.set(terminateReclaimConnections());
+                }
+                return super.delete(keys, deadline);
+            }
+        });
+
+        RunReport report;
+        try (Reclaim reclaim = fx.reclaim(new Stores(stores, real))) {
+            report = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+        fx.db.getHikariPoolMXBean().softEvictConnections(); // the test's own pool lost its connections too
+
+        long gone = 12 - fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED);
+        assertThat(killed.get()).isPositive();
+        assertThat(gone).isPositive();
+        assertThat(report.outcome().label()).isEqualTo("failed");
+        assertThat(report.sweeps()).extracting(SweepReport::name).containsExactly("moc-purge");
+        assertThat(report.sweeps().get(0).purged()).isEqualTo(gone);
+        assertThat(report.purged()).isEqualTo(gone);
+        assertThat(report.outbox().pending()).isEqualTo(fx.count("SELECT count(*) FROM reclaim.pending_deletions"));
+        JsonNode row = Reports.JSON.readTree(fx.strings("SELECT jsonb_build_object('outcome', outcome, 'purged', purged, "
+                + "'report', report)::text FROM reclaim.runs WHERE id = '" + report.runId() + "'").get(0));
+        assertThat(row.get("outcome").asText()).isEqualTo("failed");
+        assertThat(row.get("purged").asLong()).isEqualTo(gone);
+        assertThat(row.at("/report/sweeps/0/name").asText()).isEqualTo("moc-purge");
+        assertThat(row.at("/report/sweeps/0/purged").asLong()).isEqualTo(gone);
+
+        RunReport next;
+        try (Reclaim reclaim = fx.reclaim()) {
+            next = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+        assertThat(next.outcome().label()).isEqualTo("completed");
+        assertThat(next.sweeps().get(0).purged()).isEqualTo(12 - gone);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+    }
+
+    @Test
+    void aRunningLedgerRowLeftByAKilledRun_shouldBecomeInterrupted_whenTheNextRunTakesTheLock() throws Exception {
+        try (Reclaim reclaim = fx.reclaim()) {
+            reclaim.run(new RunRequest("test", false, List.of("render-outputs"), null)); // creates Reclaim's schema
+        }
+        fx.execute("INSERT INTO reclaim.runs (id, trigger, started_at, outcome, purged) "
+                + "VALUES ('00000000-0000-0000-0000-00000000dead', 'cli', now() - interval '2 hours', 'running', 7)");
+
+        RunReport report;
+        try (Reclaim reclaim = fx.reclaim()) {
+            report = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+
+        assertThat(fx.strings("SELECT outcome || ' ' || purged FROM reclaim.runs "
+                + "WHERE id = '00000000-0000-0000-0000-00000000dead'")).containsExactly("interrupted 7");
+        assertThat(fx.strings("SELECT outcome FROM reclaim.runs WHERE id = '" + report.runId() + "'"))
+                .containsExactly("completed");
+        assertThat(fx.count("SELECT count(*) FROM reclaim.runs WHERE outcome = 'running'")).isZero();
+    }
+
+    @Test
+    void aCliRunGivenSigterm_shouldFinishTheItemInHand_recordInterrupted_andPrintItsSummary() throws Exception {
+        Set<String> filesBefore = new HashSet<>(ReferenceData.ownedKeys(fx.db).get("moc-files"));
+        Path dir = Files.createTempDirectory("reclaim-sigterm");
+        Path config = dir.resolve("slow.yaml");
+        String shipped = Files.readString(Path.of("config/reclaim.yaml"));
+        String slowStep = """
+                    steps:
+                      - name: slow-down
+                        sql: SELECT pg_sleep(0.2) FROM moc_instructions WHERE id = :id
+                """;
+        assertThat(shipped).contains("    steps:\n");
+        Files.writeString(config, shipped.replaceFirst("    steps:\n", slowStep));
+        File stdout = dir.resolve("stdout").toFile();
+        File stderr = dir.resolve("stderr").toFile();
+        ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(),
+                "-cp", System.getProperty("java.class.path"), "-XX:TieredStopAtLevel=1", "-Xmx256m",
+                "dev.reclaim.cli.ReclaimCli", "run", "--sweep", "moc-purge", "--config", config.toString())
+                .redirectOutput(stdout).redirectError(stderr);
+        pb.environment().clear();
+        pb.environment().putAll(fx.env());
+
+        Process child = pb.start();
+        try {
+            waitUntilTheLedgerShowsPurgedItems(child);
+            long sent = System.nanoTime();
+            child.destroy(); // SIGTERM
+
+            assertThat(child.waitFor(15, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - sent)).isLessThan(Duration.ofSeconds(10));
+        } finally {
+            child.destroyForcibly();
+        }
+
+        String out = Files.readString(stdout.toPath(), StandardCharsets.UTF_8);
+        long gone = 12 - fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED);
+        assertThat(out).as("stdout; stderr:%n%s", Files.readString(stderr.toPath()))
+                .contains("outcome: interrupted", "sweep moc-purge", "purged " + gone);
+        assertThat(gone).isBetween(1L, 11L); // it stopped taking items
+        assertThat(fx.strings("SELECT outcome || ' ' || purged FROM reclaim.runs"))
+                .containsExactly("interrupted " + gone);
+        Set<String> pending = new HashSet<>(fx.strings("SELECT key FROM reclaim.pending_deletions"));
+        Set<String> orphaned = new HashSet<>(filesBefore);
+        orphaned.removeAll(ReferenceData.ownedKeys(fx.db).get("moc-files"));
+        assertThat(orphaned).isNotEmpty();
+        List<String> forgotten = new ArrayList<>();
+        for (String key : orphaned) {
+            if (!pending.contains(key) && TestS3.exists(fx.mocBucket, key)) {
+                forgotten.add(key);
+            }
+        }
+        assertThat(forgotten).as("files whose rows are gone, still in S3 and not in the outbox").isEmpty();
+    }
+
+    private void waitUntilTheLedgerShowsPurgedItems(Process child) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (System.nanoTime() < until) {
+            assertThat(child.isAlive()).as("the run is still going").isTrue();
+            try {
+                if (fx.count("SELECT coalesce(max(purged), 0) FROM reclaim.runs WHERE outcome = 'running'") > 0) {
+                    return;
+                }
+            } catch (Exception notYet) {
+                // Reclaim's schema does not exist until the child has migrated it
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the ledger never showed purged items");
+    }
+
+    /** Every backend of Reclaim's pool (application_name 'reclaim'), the run lock's included. */
+    private int terminateReclaimConnections() {
+        try (Connection c = DriverManager.getConnection(fx.jdbcUrl + "&ApplicationName=connection-killer");
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
+                     + "FROM pg_stat_activity WHERE application_name = 'reclaim' AND datname = current_database()")) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package dev.reclaim.run;
+
+import dev.reclaim.Reclaim;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ForwardingStore;
+import dev.reclaim.testing.ReclaimFixture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Item 8: a run whose advisory lock went with its connection (failover, idle timeout) must stop before the next page. */
+class RunLockLossTest {
+    private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
+
+    private ReclaimFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        fx = ReclaimFixture.create();
+        fx.sampleData(40, 0); // 12 expired MOCs
+        fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    @Test
+    void shouldEndFailedWithLostTheRunLock_andPurgeNothingMore_whenTheLockConnectionIsTerminatedAfterTheFirstPage()
+            throws Exception {
+        AtomicInteger terminated = new AtomicInteger();
+        Stores real = Stores.build(fx.config(), fx.env());
+        Map<String, Store> stores = new LinkedHashMap<>(real.all());
+        // The first page's drain is the first delete call: the lock's backend dies right then.
+        stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                if (terminated.get() == 0) {
+                    terminated.set(terminateLockHolder());
+                }
+                return super.delete(keys, deadline);
+            }
+        });
+
+        RunReport first;
+        try (Reclaim reclaim = fx.reclaim(new Stores(stores, real))) {
+            first = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+
+        assertThat(terminated.get()).isEqualTo(1);
+        assertThat(first.outcome().label()).isEqualTo("failed");
+        assertThat(first.reason()).contains("lost the run lock");
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isEqualTo(10);
+        assertThat(fx.strings("SELECT outcome || ' ' || purged || ' ' || reason FROM reclaim.runs WHERE id = '"
+                + first.runId() + "'")).singleElement().asString().startsWith("failed 2 lost the run lock");
+
+        RunReport second;
+        try (Reclaim reclaim = fx.reclaim()) {
+            second = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+
+        assertThat(second.outcome().label()).isEqualTo("completed");
+        assertThat(second.sweeps().get(0).purged()).isEqualTo(10);
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+    }
+
+    /** As a failover or an idle timeout would: the backend holding Reclaim's advisory lock goes away. */
+    private int terminateLockHolder() {
+        try (Connection c = DriverManager.getConnection(fx.jdbcUrl + "&ApplicationName=lock-killer");
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_locks "
+                     + "WHERE locktype = 'advisory' AND granted AND classid::bigint = " + (RunLock.KEY >>> 32)
+                     + " AND objid::bigint = " + (RunLock.KEY & 0xFFFFFFFFL) + " AND objsubid = 1"
+                     + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
