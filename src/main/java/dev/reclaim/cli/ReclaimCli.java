@@ -98,7 +98,7 @@ public final class ReclaimCli {
                     throw new UsageException("--max-duration: " + e.getMessage());
                 }
             }
-            boolean dry = dryRun || RunRequest.dryRunForced(effective);
+            boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
             RunReport report;
             try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
                 report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
@@ -145,7 +145,7 @@ public final class ReclaimCli {
                 throw new UsageException("--max-messages must be at least 1");
             }
             Map<String, String> effective = withConfig(env, config);
-            boolean dry = dryRun || RunRequest.dryRunForced(effective);
+            boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
             Map<RetryWorker.Result, Integer> results = new java.util.EnumMap<>(RetryWorker.Result.class);
             int processed = 0;
             try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
