@@ -3,6 +3,7 @@ package dev.reclaim.cli;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Durations;
+import dev.reclaim.config.Redaction;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.run.Deadline;
@@ -44,13 +45,14 @@ public final class ReclaimCli {
         CommandLine cli = new CommandLine(new ReclaimCli(), new Factory(env));
         cli.setOut(out);
         cli.setErr(err);
+        Redaction redaction = Redaction.of(env);
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof ConfigException || ex instanceof UsageException) {
-                err.println("reclaim: " + ex.getMessage());
+                err.println("reclaim: " + redaction.apply(ex.getMessage()));
                 err.println("Nothing was run and nothing was deleted.");
                 return USAGE;
             }
-            err.println("reclaim: the run failed: " + ex);
+            err.println("reclaim: the run failed: " + redaction.apply(ex.toString()));
             return RUN_FAILED;
         });
         int code = cli.execute(args);

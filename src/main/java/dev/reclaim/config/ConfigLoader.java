@@ -406,7 +406,8 @@ public final class ConfigLoader {
     }
 
     private ConfigException error(String path, String message) {
-        return new ConfigException(file + ": " + path + ": " + message);
+        // Messages quote values, and values may come from the environment: never a credential.
+        return new ConfigException(file + ": " + path + ": " + Redaction.redact(message));
     }
 
     /** For callers that want to report a database-level problem in the same shape. */

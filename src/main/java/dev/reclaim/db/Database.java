@@ -3,6 +3,7 @@ package dev.reclaim.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Redaction;
 import org.flywaydb.core.Flyway;
 
 import javax.sql.DataSource;
@@ -25,7 +26,8 @@ public final class Database {
             throw new ConfigException("RECLAIM_DB_URL is not set (e.g. jdbc:postgresql://host:5432/app)");
         }
         if (!url.startsWith("jdbc:postgresql:")) {
-            throw new ConfigException("RECLAIM_DB_URL must be a PostgreSQL JDBC URL (jdbc:postgresql://...), got '" + url + "'");
+            throw new ConfigException("RECLAIM_DB_URL must be a PostgreSQL JDBC URL (jdbc:postgresql://...), got '"
+                    + Redaction.redact(url) + "'");
         }
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("reclaim");
@@ -46,7 +48,13 @@ public final class Database {
         hc.setInitializationFailTimeout(-1);
         hc.addDataSourceProperty("ApplicationName", "reclaim");
         hc.addDataSourceProperty("tcpKeepAlive", "true");
-        return new HikariDataSource(hc);
+        try {
+            return new HikariDataSource(hc);
+        } catch (RuntimeException e) {
+            // The pool's own message echoes the URL with any password in it; name the variable instead.
+            throw new ConfigException("RECLAIM_DB_URL: the PostgreSQL driver does not accept '" + Redaction.redact(url)
+                    + "' (jdbc:postgresql://host:5432/database; credentials go in RECLAIM_DB_USER and RECLAIM_DB_PASSWORD)");
+        }
     }
 
     /** Creates or upgrades schema {@code reclaim} (run ledger, outbox). Never touches the application's tables. */
