@@ -9,6 +9,8 @@ CREATE TABLE moc_instructions (
     deleted_at    timestamptz
 );
 CREATE INDEX moc_instructions_deleted ON moc_instructions (deleted_at) WHERE deleted_at IS NOT NULL;
+-- The moc-files store's reference check asks "does any row still hold this key?" before every delete.
+CREATE INDEX moc_instructions_thumbnail_key ON moc_instructions (thumbnail_key);
 
 -- Instruction PDFs, parts-list exports: S3 objects owned by the MOC.
 CREATE TABLE moc_files (
@@ -46,6 +48,8 @@ CREATE TABLE gallery_images (
     thumbnail_key text,
     created_at    timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX gallery_images_s3_key ON gallery_images (s3_key);               -- the moc-files store's reference check
+CREATE INDEX gallery_images_thumbnail_key ON gallery_images (thumbnail_key); -- likewise
 
 -- A gallery image may be linked to several MOCs.
 CREATE TABLE moc_gallery_images (

@@ -10,6 +10,7 @@ CREATE TABLE render_jobs (
     completed_at timestamptz
 );
 CREATE INDEX render_jobs_completed ON render_jobs (completed_at) WHERE status = 'completed';
+CREATE INDEX render_jobs_output_key ON render_jobs (output_key); -- the render-outputs store's reference check
 
 CREATE TABLE user_assets (
     id       uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -3,6 +3,7 @@ package dev.reclaim.cli;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Durations;
+import dev.reclaim.config.Redaction;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.run.Deadline;
@@ -52,13 +53,14 @@ public final class ReclaimCli {
         CommandLine cli = new CommandLine(new ReclaimCli(), new Factory(env));
         cli.setOut(out);
         cli.setErr(err);
+        Redaction redaction = Redaction.of(env);
         cli.setExecutionExceptionHandler((ex, line, parsed) -> {
             if (ex instanceof ConfigException || ex instanceof UsageException) {
-                err.println("reclaim: " + ex.getMessage());
+                err.println("reclaim: " + redaction.apply(ex.getMessage()));
                 err.println("Nothing was run and nothing was deleted.");
                 return USAGE;
             }
-            err.println("reclaim: the run failed: " + ex);
+            err.println("reclaim: the run failed: " + redaction.apply(ex.toString()));
             return RUN_FAILED;
         });
         int code = cli.execute(args);
@@ -106,7 +108,7 @@ public final class ReclaimCli {
                     throw new UsageException("--max-duration: " + e.getMessage());
                 }
             }
-            boolean dry = dryRun || RunRequest.dryRunForced(effective);
+            boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
             CountDownLatch printed = new CountDownLatch(1);
             Thread onTermination = stopOnTermination(deadline, printed);
             try {
@@ -186,7 +188,7 @@ public final class ReclaimCli {
                 throw new UsageException("--max-messages must be at least 1");
             }
             Map<String, String> effective = withConfig(env, config);
-            boolean dry = dryRun || RunRequest.dryRunForced(effective);
+            boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
             Map<RetryWorker.Result, Integer> results = new java.util.EnumMap<>(RetryWorker.Result.class);
             int processed = 0;
             try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {

@@ -109,13 +109,15 @@ public final class ConfigLoader {
         List<String> prefixes = prefixes(node, path);
         return switch (type) {
             case "s3" -> {
-                onlyKeys(node, path, Set.of("type", "bucket", "region", "endpoint", "pathStyle", "allowedPrefixes"));
+                onlyKeys(node, path, Set.of("type", "bucket", "region", "endpoint", "pathStyle", "allowedPrefixes",
+                        "referenced"));
                 yield new StoreConfig.S3(name, text(node, path, "bucket", true), text(node, path, "region", false),
-                        text(node, path, "endpoint", false), bool(node, path, "pathStyle", false), prefixes, null);
+                        text(node, path, "endpoint", false), bool(node, path, "pathStyle", false), prefixes,
+                        storeReferenced(node, path));
             }
             case "cloudinary" -> {
                 onlyKeys(node, path, Set.of("type", "resourceType", "deliveryType", "quotaReserve", "timeout",
-                        "maxAttempts", "retryDelay", "allowedPrefixes"));
+                        "maxAttempts", "retryDelay", "allowedPrefixes", "referenced"));
                 String resourceType = optional(text(node, path, "resourceType", false), "image");
                 String deliveryType = optional(text(node, path, "deliveryType", false), "upload");
                 double reserve = fraction(node, path, "quotaReserve", 0.2);
@@ -123,10 +125,23 @@ public final class ConfigLoader {
                 int attempts = (int) number(node, path, "maxAttempts", 4, 1, 10);
                 Duration retryDelay = optionalDuration(node, path, "retryDelay", Duration.ofMillis(500));
                 yield new StoreConfig.Cloudinary(name, resourceType, deliveryType, reserve, timeout, attempts,
-                        retryDelay, prefixes, null);
+                        retryDelay, prefixes, storeReferenced(node, path));
             }
             default -> throw error(path + ".type", "unknown store type '" + type + "' (known: s3, cloudinary)");
         };
+    }
+
+    /** Optional: of :keys, those any row of the application still holds; run before every delete in this store. */
+    private SqlTemplate storeReferenced(JsonNode node, String path) {
+        if (text(node, path, "referenced", false) == null) {
+            return null;
+        }
+        SqlTemplate referenced = sql(node, path, "referenced", Set.of("keys"));
+        if (!referenced.uses("keys")) {
+            throw error(path + ".referenced", "the reference query must take the keys as :keys and return those still"
+                    + " in use (e.g. SELECT s3_key FROM files WHERE s3_key = ANY(:keys) UNION ALL SELECT ...)");
+        }
+        return referenced;
     }
 
     private List<String> prefixes(JsonNode node, String path) {
@@ -187,6 +202,12 @@ public final class ConfigLoader {
                 throw error(sp + ".name", "duplicate step name '" + stepName + "'");
             }
             SqlTemplate sql = sql(s, sp, "sql", known);
+            // A step that names neither the item nor what earlier steps found for it acts on every row of its table.
+            if (sql.parameters().stream().allMatch("cutoff"::equals)) {
+                throw error(path + ".steps[" + i + "] (" + stepName + ").sql", "uses neither :id nor a value an earlier"
+                        + " step keeps, so it is not limited to the item being purged and would act on every row"
+                        + " (e.g. ... WHERE moc_id = :id, or ... WHERE id = ANY(:keptName))");
+            }
             String collect = text(s, sp, "collect", false);
             if (collect != null && !stores.containsKey(collect)) {
                 throw error(sp + ".collect", "unknown store '" + collect + "' (configured: " + String.join(", ", stores.keySet()) + ")");
@@ -211,17 +232,33 @@ public final class ConfigLoader {
         }
         String prefix = text(node, path, "prefix", true);
         String match = text(node, path, "match", true);
+        KeyGlob glob;
         try {
-            java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + match);
-        } catch (RuntimeException e) {
+            glob = KeyGlob.compile(match);
+        } catch (IllegalArgumentException e) {
             throw error(path + ".match", "'" + match + "' is not a glob such as users/*/temp/** (" + e.getMessage() + ")");
         }
-        String literal = match.split("[*?\\[{]", 2)[0];
-        if (!literal.startsWith(prefix) && !prefix.startsWith(literal)) {
-            throw error(path + ".match", "'" + match + "' can match nothing listed under prefix '" + prefix + "'");
+        // What a sweep may delete must be pinned to a folder: its literal start, inside the prefix and the guard.
+        String literal = glob.literalStart();
+        if (literal.isEmpty()) {
+            throw error(path + ".match", "'" + match + "' has no literal start (text before its first wildcard),"
+                    + " so it would match every key listed under '" + prefix + "'; begin it with the folder it may"
+                    + " delete from, e.g. " + prefix + "tmp/**");
+        }
+        if (!literal.startsWith(prefix)) {
+            throw error(path + ".match", "'" + match + "' does not start with the sweep's prefix '" + prefix + "'");
+        }
+        List<String> allowed = stores.get(store).allowedPrefixes();
+        if (allowed.stream().noneMatch(literal::startsWith)) {
+            throw error(path + ".match", "'" + match + "' lies outside the allowed prefixes of store " + store
+                    + " (" + String.join(", ", allowed) + "): its literal start '" + literal + "' must begin with one");
         }
         Duration olderThan = duration(node, path, "olderThan");
         long cap = number(node, path, "maxDeletesPerRun", Long.MAX_VALUE, 1, Long.MAX_VALUE);
+        // Optional when the store checks references itself (both run when both are given).
+        if (stores.get(store).referenced() != null && text(node, path, "referenced", false) == null) {
+            return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, null);
+        }
         SqlTemplate referenced = sql(node, path, "referenced", Set.of("keys", "cutoff"));
         if (!referenced.uses("keys")) {
             throw error(path + ".referenced", "the reference query must take the page's keys as :keys "
@@ -295,15 +332,11 @@ public final class ConfigLoader {
     }
 
     private boolean bool(JsonNode node, String path, String field, boolean dflt) {
-        String text = text(node, path, field, false);
-        if (text == null) {
-            return dflt;
+        try {
+            return Booleans.parse(text(node, path, field, false), dflt);
+        } catch (IllegalArgumentException e) {
+            throw error(path + "." + field, e.getMessage());
         }
-        return switch (text.trim().toLowerCase()) {
-            case "true", "yes", "1" -> true;
-            case "false", "no", "0", "" -> false;
-            default -> throw error(path + "." + field, "'" + text + "' is not true or false");
-        };
     }
 
     private String identifier(JsonNode node, String path, String field) {
@@ -373,7 +406,8 @@ public final class ConfigLoader {
     }
 
     private ConfigException error(String path, String message) {
-        return new ConfigException(file + ": " + path + ": " + message);
+        // Messages quote values, and values may come from the environment: never a credential.
+        return new ConfigException(file + ": " + path + ": " + Redaction.redact(message));
     }
 
     /** For callers that want to report a database-level problem in the same shape. */

@@ -3,6 +3,7 @@ package dev.reclaim.db;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Redaction;
 import org.flywaydb.core.Flyway;
 
 import javax.sql.DataSource;
@@ -25,7 +26,8 @@ public final class Database {
             throw new ConfigException("RECLAIM_DB_URL is not set (e.g. jdbc:postgresql://host:5432/app)");
         }
         if (!url.startsWith("jdbc:postgresql:")) {
-            throw new ConfigException("RECLAIM_DB_URL must be a PostgreSQL JDBC URL (jdbc:postgresql://...), got '" + url + "'");
+            throw new ConfigException("RECLAIM_DB_URL must be a PostgreSQL JDBC URL (jdbc:postgresql://...), got '"
+                    + Redaction.redact(url) + "'");
         }
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("reclaim");
@@ -34,19 +36,26 @@ public final class Database {
         hc.setPassword(env.get("RECLAIM_DB_PASSWORD"));
         int size;
         try {
-            size = Integer.parseInt(env.getOrDefault("RECLAIM_DB_POOL_SIZE", "2"));
+            size = Integer.parseInt(env.getOrDefault("RECLAIM_DB_POOL_SIZE", "3"));
         } catch (NumberFormatException e) {
             throw new ConfigException("RECLAIM_DB_POOL_SIZE must be a whole number");
         }
-        // One connection holds the run lock, one does the work; Lambda runs one invocation per container.
-        hc.setMaximumPoolSize(Math.max(2, size));
+        // One connection holds the run lock, one does the work (a sweep keeps it for its items), one asks the stores'
+        // reference queries right before each delete; Lambda runs one invocation per container.
+        hc.setMaximumPoolSize(Math.max(3, size));
         hc.setMinimumIdle(0);
         hc.setConnectionTimeout(10_000);
         // Do not connect while the container initialises: an unreachable database fails the run, clearly.
         hc.setInitializationFailTimeout(-1);
         hc.addDataSourceProperty("ApplicationName", "reclaim");
         hc.addDataSourceProperty("tcpKeepAlive", "true");
-        return new HikariDataSource(hc);
+        try {
+            return new HikariDataSource(hc);
+        } catch (RuntimeException e) {
+            // The pool's own message echoes the URL with any password in it; name the variable instead.
+            throw new ConfigException("RECLAIM_DB_URL: the PostgreSQL driver does not accept '" + Redaction.redact(url)
+                    + "' (jdbc:postgresql://host:5432/database; credentials go in RECLAIM_DB_USER and RECLAIM_DB_PASSWORD)");
+        }
     }
 
     /** Creates or upgrades schema {@code reclaim} (run ledger, outbox). Never touches the application's tables. */

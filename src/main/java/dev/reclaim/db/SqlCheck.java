@@ -2,6 +2,7 @@ package dev.reclaim.db;
 
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.StoreConfig;
 import dev.reclaim.config.SweepConfig;
 
 import javax.sql.DataSource;
@@ -9,12 +10,20 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * Prepares every configured statement against the database without executing it (parse + describe), so a typo in
  * a table or column is a configuration error before anything runs, not a failure halfway through a purge.
  */
 public final class SqlCheck {
+    /** PostgreSQL's string types as the driver names them (domains are described as their base type). */
+    private static final Set<String> TEXT_TYPES = Set.of("text", "varchar", "bpchar", "char", "name", "citext");
+
     private SqlCheck() {
     }
 
@@ -22,20 +31,51 @@ public final class SqlCheck {
         try (Connection c = ds.getConnection()) {
             c.setAutoCommit(false);
             try {
+                for (StoreConfig store : config.stores().values()) {
+                    if (store.referenced() != null) {
+                        checkReferenced(config, c, "stores." + store.name() + ".referenced", store.referenced());
+                    }
+                }
                 for (SweepConfig sweep : config.sweeps().values()) {
                     if (sweep instanceof SweepConfig.Records r) {
                         checkRecords(config, r, c);
-                    } else if (sweep instanceof SweepConfig.Assets a) {
-                        String path = "sweeps." + a.name() + ".referenced";
-                        if (describe(config, c, path, a.referenced().jdbcSql(), true) == null) {
-                            throw ConfigLoader.error(config, path, "must return the referenced keys (SELECT ...)");
-                        }
+                    } else if (sweep instanceof SweepConfig.Assets a && a.referenced() != null) {
+                        checkReferenced(config, c, "sweeps." + a.name() + ".referenced", a.referenced());
                     }
                 }
             } finally {
                 c.rollback();
             }
         }
+    }
+
+    /**
+     * A reference query answers "which of these keys are still in use" with the keys themselves: one column of a text
+     * type. Anything else (an id, a second column) could never equal a key, so every key would look unreferenced.
+     */
+    private static void checkReferenced(ReclaimConfig config, Connection c, String path, SqlTemplate sql)
+            throws SQLException {
+        ResultSetMetaData md = describe(config, c, path, sql.jdbcSql(), true);
+        if (md == null) {
+            throw ConfigLoader.error(config, path, "must return the referenced keys (SELECT ...)");
+        }
+        if (md.getColumnCount() != 1 || !isText(md, 1)) {
+            List<String> columns = new ArrayList<>();
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                columns.add(md.getColumnLabel(i) + " (" + md.getColumnTypeName(i) + ")");
+            }
+            throw ConfigLoader.error(config, path, "must return exactly one column of a text type, the keys it was"
+                    + " given that are still in use (e.g. SELECT s3_key FROM files WHERE s3_key = ANY(:keys)), but it"
+                    + " returns " + (columns.size() == 1 ? "" : columns.size() + " columns: ") + String.join(", ", columns));
+        }
+    }
+
+    private static boolean isText(ResultSetMetaData md, int column) throws SQLException {
+        int type = md.getColumnType(column);
+        String name = md.getColumnTypeName(column);
+        return type == Types.VARCHAR || type == Types.CHAR || type == Types.LONGVARCHAR || type == Types.NVARCHAR
+                || type == Types.NCHAR || type == Types.LONGNVARCHAR
+                || name != null && TEXT_TYPES.contains(name.toLowerCase(Locale.ROOT));
     }
 
     private static void checkRecords(ReclaimConfig config, SweepConfig.Records r, Connection c) throws SQLException {

@@ -23,7 +23,9 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
     private final boolean dryRun;
 
     public RetryHandler() {
-        this(shared(), RunRequest.dryRunForced(System.getenv()));
+        // RECLAIM_DRY_RUN first: a value that is no boolean fails the invocation before anything is built or retried.
+        this.dryRun = RunRequest.dryRunForced(System.getenv());
+        this.worker = shared();
     }
 
     public RetryHandler(RetryWorker worker, boolean dryRun) {

@@ -1,5 +1,7 @@
 package dev.reclaim.run;
 
+import dev.reclaim.config.Booleans;
+
 import java.util.List;
 
 /**
@@ -13,9 +15,17 @@ public record RunRequest(String trigger, boolean dryRun, List<String> sweeps, De
         deadline = deadline == null ? Deadline.none() : deadline;
     }
 
-    /** {@code RECLAIM_DRY_RUN=true} forces dry runs (and dry retries), whatever the input or flags say. */
+    /**
+     * {@code RECLAIM_DRY_RUN} ({@code true/false/1/0/yes/no}, any case; unset or empty: false) forces dry runs (and dry
+     * retries), whatever the input or flags say. Any other value is a {@link UsageException}: a value meant as "yes"
+     * but not understood must stop Reclaim, never let it run for real.
+     */
     public static boolean dryRunForced(java.util.Map<String, String> env) {
-        return "true".equalsIgnoreCase(env.getOrDefault("RECLAIM_DRY_RUN", "false").trim());
+        try {
+            return Booleans.parse(env.get("RECLAIM_DRY_RUN"), false);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("RECLAIM_DRY_RUN: " + e.getMessage());
+        }
     }
 
     public static RunRequest all(String trigger) {

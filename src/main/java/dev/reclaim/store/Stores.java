@@ -2,6 +2,7 @@ package dev.reclaim.store;
 
 import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Redaction;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -77,7 +78,7 @@ public final class Stores implements AutoCloseable {
         try {
             c = new Cloudinary(url);
         } catch (RuntimeException e) {
-            throw new ConfigException(where + "CLOUDINARY_URL cannot be read: " + e.getMessage());
+            throw new ConfigException(where + "CLOUDINARY_URL cannot be read: " + Redaction.redact(e.getMessage()));
         }
         if (c.config.apiKey == null || c.config.apiSecret == null || c.config.cloudName == null) {
             throw new ConfigException(where + "CLOUDINARY_URL must carry api_key, api_secret and cloud name");

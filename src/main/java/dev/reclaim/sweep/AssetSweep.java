@@ -1,5 +1,6 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.config.KeyGlob;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.run.RunContext;
@@ -14,10 +15,6 @@ import dev.reclaim.store.StoredAsset;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.FileSystems;
-import java.nio.file.InvalidPathException;
-import java.nio.file.Path;
-import java.nio.file.PathMatcher;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -41,11 +38,11 @@ public final class AssetSweep implements Sweep {
     private static final Logger log = LoggerFactory.getLogger(AssetSweep.class);
 
     private final SweepConfig.Assets config;
-    private final PathMatcher match;
+    private final KeyGlob match;
 
     public AssetSweep(SweepConfig.Assets config) {
         this.config = config;
-        this.match = FileSystems.getDefault().getPathMatcher("glob:" + config.match());
+        this.match = KeyGlob.compile(config.match());
     }
 
     @Override
@@ -267,11 +264,8 @@ public final class AssetSweep implements Sweep {
         return out;
     }
 
+    /** On the key string itself (no file system, no locale): never throws, so no key is ever silently dropped. */
     private boolean matches(String key) {
-        try {
-            return match.matches(Path.of(key));
-        } catch (InvalidPathException e) {
-            return false;
-        }
+        return match.matches(key);
     }
 }

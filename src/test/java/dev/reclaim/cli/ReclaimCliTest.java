@@ -130,4 +130,51 @@ class ReclaimCliTest {
         assertThat(code).isEqualTo(2);
         assertThat(err.toString()).contains("config/reclaim.yaml: sweeps.moc-purge.olderThan: 'a month' is not a duration");
     }
+
+    // ---- item 9: RECLAIM_DRY_RUN is read strictly ---------------------------------------------------------------
+
+    private Map<String, String> envWith(String name, String value) {
+        Map<String, String> env = new HashMap<>(fx.env());
+        env.put(name, value);
+        return env;
+    }
+
+    @Test
+    void shouldDryRun_whenTheEnvironmentSaysDryRunAs1OrYes() throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+        for (String value : new String[] {"1", "YES ", " True"}) {
+            out.getBuffer().setLength(0);
+
+            int code = cli(envWith("RECLAIM_DRY_RUN", value), "run", "--json");
+
+            assertThat(code).as(value).isZero();
+            assertThat(Reports.JSON.readTree(out.toString()).get("dryRun").asBoolean()).as(value).isTrue();
+            assertThat(ReferenceData.rowCounts(fx.db)).as(value).isEqualTo(rows);
+        }
+    }
+
+    @Test
+    void shouldRunForReal_whenTheEnvironmentSaysNoOr0OrNothing() throws Exception {
+        int code = cli(envWith("RECLAIM_DRY_RUN", " no"), "run", "--sweep", "render-outputs");
+
+        assertThat(code).isZero();
+        assertThat(out.toString()).contains("outcome: completed", "purged 3");
+        assertThat(cli(envWith("RECLAIM_DRY_RUN", "0"), "run", "--sweep", "render-outputs")).isZero();
+        assertThat(cli(envWith("RECLAIM_DRY_RUN", ""), "run", "--sweep", "render-outputs")).isZero();
+    }
+
+    @Test
+    void shouldExit2AndDeleteNothing_whenRECLAIM_DRY_RUNIsNoBoolean() throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        int code = cli(envWith("RECLAIM_DRY_RUN", "maybe"), "run");
+
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("RECLAIM_DRY_RUN: 'maybe' is not a boolean", "Nothing was run and nothing was deleted.");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+        assertThat(cli(envWith("RECLAIM_DRY_RUN", "maybe"), "run", "--dry-run")).isEqualTo(2);
+        assertThat(cli(envWith("RECLAIM_DRY_RUN", "maybe"), "retry")).isEqualTo(2);
+        assertThat(err.toString()).doesNotContain("RECLAIM_RETRY_QUEUE_URL");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
 }

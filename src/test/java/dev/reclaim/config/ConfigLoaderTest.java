@@ -168,4 +168,187 @@ class ConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("test.yaml: sweeps.purge.pageSize: must be between 1 and 10000 (got 0)");
     }
+
+    private static final String ASSETS = """
+            stores:
+              files:
+                type: s3
+                bucket: b
+                pathStyle: ${PATH_STYLE:-}
+                allowedPrefixes: [uploads/tmp/, mocs/]
+            sweeps:
+              temp:
+                kind: assets
+                store: files
+                prefix: ${PREFIX:-uploads/}
+                match: ${MATCH:-uploads/tmp/**}
+                olderThan: 7d
+                referenced: SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)
+            """;
+
+    private static String assetsWith(String match, String prefix) {
+        return ASSETS.replace("${MATCH:-uploads/tmp/**}", '"' + match + '"').replace("${PREFIX:-uploads/}", '"' + prefix + '"');
+    }
+
+    // ---- item 3: steps not limited to the item ----------------------------------------------------------------
+
+    @Test
+    void shouldRejectAStepThatUsesNeitherTheIdNorAKeptValue_namingSweepAndStep() {
+        String yaml = VALID.replace("sql: DELETE FROM t WHERE id = :id AND :fileIds IS NOT NULL",
+                "sql: UPDATE moc_parts SET parts_list_id = NULL WHERE parts_list_id IN (SELECT id FROM moc_parts_lists)");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: sweeps.purge.steps[1] (delete).sql: uses neither :id nor a value an earlier step keeps");
+    }
+
+    @Test
+    void shouldRejectAStepThatUsesOnlyTheCutoff() {
+        String yaml = VALID.replace("sql: SELECT k FROM f WHERE t_id = :id", "sql: SELECT k FROM f WHERE created_at < :cutoff");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: sweeps.purge.steps[0] (keys).sql: uses neither :id");
+    }
+
+    @Test
+    void shouldAcceptAStepLimitedByAValueAnEarlierStepKept() {
+        String yaml = VALID.replace("sql: DELETE FROM t WHERE id = :id AND :fileIds IS NOT NULL",
+                "sql: DELETE FROM f WHERE id = ANY(:fileIds)");
+
+        SweepConfig.Records sweep = (SweepConfig.Records) ConfigLoader.parse("test.yaml", yaml, Map.of()).sweeps().get("purge");
+
+        assertThat(sweep.steps().get(1).sql().parameters()).containsExactly("fileIds");
+    }
+
+    // ---- item 4: globs that match everything ------------------------------------------------------------------
+
+    @Test
+    void shouldRejectAGlobWithNoLiteralStart() {
+        for (String glob : new String[] {"**", "*/**", "*", "{uploads,mocs}/tmp/**", "?ploads/tmp/**"}) {
+            assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", assetsWith(glob, "uploads/"), Map.of()))
+                    .as(glob)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("test.yaml: sweeps.temp.match: '" + glob + "' has no literal start");
+        }
+    }
+
+    @Test
+    void shouldRejectAGlobThatStartsOutsideTheSweepsPrefix() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", assetsWith("mocs/**", "uploads/"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: sweeps.temp.match: 'mocs/**' does not start with the sweep's prefix 'uploads/'");
+    }
+
+    @Test
+    void shouldRejectAGlobThatStartsAboveItsPrefix() {
+        // the old check accepted a literal start that the prefix merely extends
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", assetsWith("up*/tmp/**", "uploads/tmp/"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: sweeps.temp.match: 'up*/tmp/**' does not start with the sweep's prefix 'uploads/tmp/'");
+    }
+
+    @Test
+    void shouldRejectAGlobOutsideTheStoresAllowedPrefixes() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", assetsWith("uploads/final/**", "uploads/"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: sweeps.temp.match: 'uploads/final/**' lies outside the allowed prefixes"
+                        + " of store files (uploads/tmp/, mocs/)");
+    }
+
+    @Test
+    void shouldRejectAnEmptyPrefix() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", assetsWith("uploads/tmp/**", ""), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: sweeps.temp.prefix: is empty");
+    }
+
+    @Test
+    void shouldAcceptAGlobWhoseLiteralStartLiesInsidePrefixAndAllowedPrefixes() {
+        SweepConfig.Assets sweep = (SweepConfig.Assets) ConfigLoader.parse("test.yaml",
+                assetsWith("uploads/tmp/*/part-?.{pdf,png}", "uploads/"), Map.of()).sweeps().get("temp");
+
+        assertThat(sweep.match()).isEqualTo("uploads/tmp/*/part-?.{pdf,png}");
+    }
+
+    @Test
+    void shouldRejectAGlobThatDoesNotCompile_namingTheField() {
+        for (String glob : new String[] {"uploads/tmp/[abc", "uploads/tmp/{a,b", "uploads/tmp/{a,{b,c}}", "uploads/tmp/x\\\\"}) {
+            assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", assetsWith(glob, "uploads/"), Map.of()))
+                    .as(glob)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("test.yaml: sweeps.temp.match: '");
+        }
+    }
+
+    // ---- item 2: a store's own reference query ----------------------------------------------------------------
+
+    @Test
+    void shouldBindAStoresReferenceQuery_andMakeTheSweepsOwnOptional() {
+        String yaml = ASSETS.replace("    referenced: SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)\n", "")
+                .replace("    allowedPrefixes: [uploads/tmp/, mocs/]\n",
+                        "    allowedPrefixes: [uploads/tmp/, mocs/]\n    referenced: SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)\n");
+        ReclaimConfig config = ConfigLoader.parse("test.yaml", yaml, Map.of());
+
+        assertThat(config.stores().get("files").referenced().source()).isEqualTo("SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)");
+        assertThat(((SweepConfig.Assets) config.sweeps().get("temp")).referenced()).isNull();
+    }
+
+    @Test
+    void shouldStillRequireTheSweepsReferenceQueryWhenTheStoreHasNone() {
+        String yaml = ASSETS.replace("    referenced: SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)\n", "");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: sweeps.temp.referenced: is required");
+    }
+
+    @Test
+    void shouldRejectAStoreReferenceQueryWithoutKeysOrWithAnotherParameter() {
+        String without = ASSETS.replace("    allowedPrefixes: [uploads/tmp/, mocs/]\n",
+                "    allowedPrefixes: [uploads/tmp/, mocs/]\n    referenced: SELECT s3_key FROM moc_files\n");
+        String other = ASSETS.replace("    allowedPrefixes: [uploads/tmp/, mocs/]\n",
+                "    allowedPrefixes: [uploads/tmp/, mocs/]\n    referenced: SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys) AND created_at < :cutoff\n");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", without, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: stores.files.referenced: the reference query must take the keys as :keys");
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", other, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: stores.files.referenced: unknown parameter :cutoff (known here: :keys)");
+    }
+
+    @Test
+    void shouldDeclareAReferenceQueryForEveryShippedStore() {
+        ReclaimConfig config = ConfigLoader.load(Path.of("config/reclaim.yaml"), Map.of());
+
+        assertThat(config.stores().values()).allSatisfy(s -> assertThat(s.referenced()).as(s.name()).isNotNull());
+        assertThat(config.stores().get("moc-files").referenced().source())
+                .contains("moc_files", "moc_instructions", "gallery_images", "UNION ALL", "thumbnail_key");
+        assertThat(config.stores().get("render-outputs").referenced().source()).contains("render_jobs", "output_key");
+        assertThat(config.stores().get("bobblehead-photos").referenced().source()).contains("bobblehead_photos", "public_id");
+        // the sweeps keep their own reference queries too
+        assertThat(((SweepConfig.Assets) config.sweeps().get("upload-temp")).referenced()).isNotNull();
+        assertThat(((SweepConfig.Assets) config.sweeps().get("bobblehead-temp-photos")).referenced()).isNotNull();
+    }
+
+    // ---- item 9: booleans -------------------------------------------------------------------------------------
+
+    @Test
+    void shouldReadEveryBooleanSpelling_trimmedAndInAnyCase() {
+        Map<String, Boolean> spellings = Map.of("true", true, " YES ", true, "1", true, "Yes", true,
+                "false", false, "No", false, "0", false, " FALSE ", false, "", false);
+        spellings.forEach((text, expected) -> {
+            StoreConfig.S3 store = (StoreConfig.S3) ConfigLoader.parse("test.yaml", ASSETS, Map.of("PATH_STYLE", text))
+                    .stores().get("files");
+            assertThat(store.pathStyle()).as("'" + text + "'").isEqualTo(expected);
+        });
+    }
+
+    @Test
+    void shouldRejectAnUnreadableBoolean_namingTheField() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", ASSETS, Map.of("PATH_STYLE", "maybe")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: stores.files.pathStyle: 'maybe' is not a boolean");
+    }
 }

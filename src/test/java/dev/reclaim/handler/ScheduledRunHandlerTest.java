@@ -111,6 +111,29 @@ class ScheduledRunHandlerTest {
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
 
+    @Test
+    void shouldDryRun_whenTheEnvironmentSaysDryRunAs1OrYes() throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+        for (String value : new String[] {"1", "YES ", "yes"}) {
+            JsonNode report = invoke("events/scheduled-event.json", Map.of("RECLAIM_DRY_RUN", value));
+
+            assertThat(report.get("dryRun").asBoolean()).as(value).isTrue();
+            assertThat(ReferenceData.rowCounts(fx.db)).as(value).isEqualTo(rows);
+        }
+    }
+
+    @Test
+    void shouldFailTheInvocationAndDeleteNothing_whenRECLAIM_DRY_RUNIsNoBoolean() throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        assertThatThrownBy(() -> invoke("events/scheduled-event.json", Map.of("RECLAIM_DRY_RUN", "maybe")))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("RECLAIM_DRY_RUN: 'maybe' is not a boolean");
+        assertThatThrownBy(() -> invoke("events/dry-run.json", Map.of("RECLAIM_DRY_RUN", "enabled")))
+                .isInstanceOf(UsageException.class);
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
     /** The Lambda context: only the remaining time matters to the handler. */
     private record FakeContext(int remainingMillis) implements Context {
         @Override public String getAwsRequestId() { return "test-request"; }

@@ -1,6 +1,11 @@
 package dev.reclaim.sweep;
 
+import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.StoreConfig;
+import dev.reclaim.db.Database;
 import dev.reclaim.run.Outcome;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
@@ -26,6 +31,7 @@ import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The shipped bobblehead-temp-photos sweep against the Cloudinary emulator and a real PostgreSQL. */
 class BobbleheadPhotosTest {
@@ -115,8 +121,20 @@ class BobbleheadPhotosTest {
         String yaml = java.nio.file.Files.readString(java.nio.file.Path.of("config/reclaim.yaml"))
                 .replace("allowedPrefixes: [users/]", "allowedPrefixes: [users/u2/]");
         seedTemp("u2", 3, OLD);
+        // The loader refuses a glob reaching outside the guard; the guard itself must hold even so (defence in depth).
+        assertThatThrownBy(() -> fx.reclaim(yaml)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("lies outside the allowed prefixes of store bobblehead-photos");
+        ReclaimConfig shipped = fx.config();
+        StoreConfig.Cloudinary photos = (StoreConfig.Cloudinary) shipped.stores().get("bobblehead-photos");
+        Map<String, StoreConfig> stores = new LinkedHashMap<>(shipped.stores());
+        stores.put(photos.name(), new StoreConfig.Cloudinary(photos.name(), photos.resourceType(), photos.deliveryType(),
+                photos.quotaReserve(), photos.timeout(), photos.maxAttempts(), photos.retryDelay(), List.of("users/u2/"),
+                photos.referenced()));
+        ReclaimConfig narrowed = new ReclaimConfig(shipped.source(), stores, shipped.sweeps());
+        HikariDataSource pool = Database.pool(fx.env());
+        Stores built = Stores.build(narrowed, fx.env());
 
-        RunReport guarded = run(fx.reclaim(yaml), false);
+        RunReport guarded = run(new Reclaim(narrowed, pool, built, pool, built), false);
 
         SweepReport s = sweep(guarded);
         assertThat(s.keysRefused()).isEqualTo(5);

@@ -1,0 +1,150 @@
+package dev.reclaim.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.ThrowableProxyUtil;
+import ch.qos.logback.core.read.ListAppender;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.TestSqs;
+import dev.reclaim.testing.cloudinary.Asset;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Item 12: no message, log line or report carries a password, an API secret or a DSN key. Each input that can hold
+ * one gets a distinctive secret; the CLI runs ({@code run}, {@code run --json}, {@code retry}) and nothing it prints
+ * or logs may contain it.
+ */
+class SecretsInMessagesTest {
+    private static final String SENTRY_KEY = "PUBLICKEY0sentry";
+    private static final String UNREACHABLE = "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2";
+
+    private ReclaimFixture fx;
+    private ListAppender<ILoggingEvent> logs;
+    private Level reclaimLevel;
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @BeforeEach
+    void setUp() {
+        fx = ReclaimFixture.create();
+        fx.env().putAll(TestSqs.environment());
+        fx.env().put("RECLAIM_RETRY_QUEUE_URL", TestSqs.freshQueue("secrets"));
+        fx.env().put("SENTRY_DSN", "https://" + SENTRY_KEY + "@o1.ingest.sentry.io/1");
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        logs = new ListAppender<>();
+        logs.setContext(context);
+        logs.start();
+        context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(logs);
+        Logger reclaim = context.getLogger("dev.reclaim");
+        reclaimLevel = reclaim.getLevel();
+        reclaim.setLevel(Level.INFO); // what a deployment logs, not the tests' WARN
+    }
+
+    @AfterEach
+    void tearDown() {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(logs);
+        context.getLogger("dev.reclaim").setLevel(reclaimLevel);
+        fx.close();
+    }
+
+    private static final List<List<String>> EVERY_COMMAND =
+            List.of(List.of("run"), List.of("run", "--json"), List.of("retry", "--max-messages", "1"));
+
+    /** Runs every command with {@code overrides} and returns what was printed and logged. */
+    private String everything(Map<String, String> overrides) {
+        return seen(overrides, EVERY_COMMAND);
+    }
+
+    private String seen(Map<String, String> overrides, List<List<String>> commands) {
+        Map<String, String> env = new HashMap<>(fx.env());
+        env.putAll(overrides);
+        StringBuilder seen = new StringBuilder();
+        for (List<String> args : commands) {
+            int code = ReclaimCli.execute(args.toArray(String[]::new), env, new PrintWriter(out, true), new PrintWriter(err, true));
+            seen.append(args).append(" exit ").append(code).append('\n');
+        }
+        seen.append("stdout:\n").append(out).append("\nstderr:\n").append(err).append("\nlogs:\n");
+        for (ILoggingEvent e : logs.list) {
+            seen.append(e.getLevel()).append(' ').append(e.getLoggerName()).append(' ').append(e.getFormattedMessage())
+                    .append(' ').append(e.getMDCPropertyMap()).append('\n');
+            if (e.getThrowableProxy() != null) {
+                seen.append(ThrowableProxyUtil.asString(e.getThrowableProxy())).append('\n');
+            }
+        }
+        return seen.toString();
+    }
+
+    private static void assertNoSecret(String seen, String... secrets) {
+        for (String secret : secrets) {
+            assertThat(seen).as("output mentions a secret").doesNotContain(secret);
+        }
+        assertThat(seen).doesNotContain(SENTRY_KEY);
+    }
+
+    @Test
+    void shouldNotEchoTheDatabasePassword_fromAMalformedJdbcUrl() {
+        String seen = everything(Map.of("RECLAIM_DB_URL",
+                "jdbc:postgresql://reclaim:URLPASS1one@db.internal/app?password=URLPASS2two&ssl=true"));
+
+        assertThat(seen).contains("exit 2", "RECLAIM_DB_URL");
+        assertNoSecret(seen, "URLPASS1one", "URLPASS2two");
+    }
+
+    @Test
+    void shouldNotEchoTheDatabasePassword_fromANonJdbcUrl() {
+        String seen = everything(Map.of("RECLAIM_DB_URL", "postgres://reclaim:URLPASS3three@db.internal/app"));
+
+        assertThat(seen).contains("exit 2", "RECLAIM_DB_URL must be a PostgreSQL JDBC URL");
+        assertNoSecret(seen, "URLPASS3three");
+    }
+
+    @Test
+    void shouldNotEchoTheDatabasePasswords_whenAValidUrlNamesAnUnreachableDatabase() {
+        // One run: each failed run waits out the pool's 10 s connection timeout twice (check, then ledger).
+        String seen = seen(Map.of("RECLAIM_DB_URL", UNREACHABLE + "&user=reclaim&password=URLPASS4four",
+                "RECLAIM_DB_PASSWORD", "DBPASS5five"), List.of(List.of("run", "--json"), List.of("retry")));
+
+        assertThat(seen).contains("exit 1", "cannot reach the database", "\"outcome\" : \"failed\"");
+        assertNoSecret(seen, "URLPASS4four", "DBPASS5five");
+    }
+
+    @Test
+    void shouldNotEchoTheCloudinarySecret_fromAMalformedCLOUDINARY_URL() {
+        for (String url : List.of("cloudinary://apikey:CLOUDSECRET6six", "cloudinary://apikey:CLOUDSECRET6six@",
+                "https://apikey:CLOUDSECRET6six@cloud", "cloudinary://apikey:CLOUDSECRET6six@cloud?upload_prefix=::bad%")) {
+            String seen = everything(Map.of("CLOUDINARY_URL", url));
+
+            assertThat(seen).as(url).contains("CLOUDINARY_URL");
+            assertNoSecret(seen, "CLOUDSECRET6six");
+        }
+    }
+
+    @Test
+    void shouldNotEchoTheCloudinarySecret_whenTheApiRefusesIt() throws Exception {
+        String url = "cloudinary://" + fx.cloudinary.apiKey() + ":CLOUDSECRET7seven@" + fx.cloudinary.cloudName()
+                + "?upload_prefix=" + fx.cloudinary.baseUrl();
+        fx.cloudinary.seed(Asset.image("users/u1/temp/a", Instant.now().minusSeconds(86_400 * 2), 1000));
+
+        String seen = everything(Map.of("CLOUDINARY_URL", url, "RECLAIM_BOBBLEHEAD_RETENTION", "1ms"));
+
+        assertThat(seen).contains("api_secret mismatch"); // the emulator saw the secret and refused it
+        assertNoSecret(seen, "CLOUDSECRET7seven");
+        assertThat(String.join("\n", fx.strings("SELECT coalesce(reason, '') || report::text FROM reclaim.runs")))
+                .doesNotContain("CLOUDSECRET7seven", SENTRY_KEY);
+    }
+}
