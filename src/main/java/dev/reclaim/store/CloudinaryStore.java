@@ -4,11 +4,9 @@ import com.cloudinary.Api;
 import com.cloudinary.Cloudinary;
 import com.cloudinary.api.ApiResponse;
 import com.cloudinary.api.RateLimit;
+import com.cloudinary.api.exceptions.BadRequest;
 import com.cloudinary.api.exceptions.GeneralError;
 import com.cloudinary.api.exceptions.RateLimited;
-import dev.failsafe.Failsafe;
-import dev.failsafe.FailsafeException;
-import dev.failsafe.RetryPolicy;
 import dev.reclaim.config.StoreConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +21,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,11 +31,17 @@ import java.util.regex.Pattern;
  * deletes by public id, 100 per call, checking every id's answer ({@code not_found} counts as gone). Every answer's
  * {@code X-FeatureRateLimit-*} headers are read: once the remaining hourly quota reaches the reserve kept for the
  * application, or on HTTP 420/429, the store refuses further calls for this run ({@link StoreThrottled}). 5xx and
- * timeouts are retried with bounded exponential backoff and jitter.
+ * timeouts are retried with bounded exponential backoff and jitter. A delete call answered 400 is split until only
+ * the public ids refused alone fail ({@link Bisection}). No attempt outlives the deadline it is given: its timeout is
+ * capped by the time left, and no attempt or backoff starts that would end after the deadline
+ * ({@link StoreDeadlinePassed}).
  */
 public final class CloudinaryStore implements Store {
     public static final int MAX_BATCH = 100;
     public static final int MAX_LIST_PAGE = 500;
+    /** Refused ids isolated per batch before a 400 is taken as not about the ids (every call costs hourly quota). */
+    static final int MAX_REFUSED_KEYS = 3;
+    private static final double JITTER = 0.25;
     private static final Logger log = LoggerFactory.getLogger(CloudinaryStore.class);
     private static final Pattern UNEXPECTED_STATUS = Pattern.compile("unexpected status code - (\\d{3})");
 
@@ -46,7 +51,7 @@ public final class CloudinaryStore implements Store {
     private final double reserve;
     private final PrefixGuard guard;
     private final Api api;
-    private final RetryPolicy<Object> retry;
+    private final Retries retries;
     private final Duration timeout;
     private final Clock clock;
     private final AtomicLong calls = new AtomicLong();
@@ -66,19 +71,19 @@ public final class CloudinaryStore implements Store {
         this.api = cloudinary.api();
         this.timeout = config.timeout();
         this.clock = clock;
-        this.retry = RetryPolicy.builder()
-                .handleIf(CloudinaryStore::transientFailure)
-                .withMaxAttempts(retries.maxAttempts())
-                .withBackoff(retries.initialDelay(), retries.maxDelay())
-                .withJitter(0.25)
-                .onRetry(e -> log.warn("Cloudinary call failed ({}), retry {} of {}", e.getLastException().toString(),
-                        e.getAttemptCount(), retries.maxAttempts() - 1))
-                .build();
+        this.retries = retries;
     }
 
     /** How 5xx answers and timeouts are retried: attempts in all, and the backoff between them. */
     public record Retries(int maxAttempts, Duration initialDelay, Duration maxDelay) {
         public static final Retries DEFAULT = new Retries(4, Duration.ofMillis(500), Duration.ofSeconds(8));
+
+        /** The wait after failed attempt {@code attempt} (1-based): doubling from the first, at most the max, ±25%. */
+        Duration backoff(int attempt) {
+            double base = Math.min(initialDelay.toNanos() * Math.pow(2, attempt - 1), maxDelay.toNanos());
+            double jitter = 1 + JITTER * (2 * ThreadLocalRandom.current().nextDouble() - 1);
+            return Duration.ofNanos((long) (base * jitter));
+        }
     }
 
     @Override
@@ -108,13 +113,14 @@ public final class CloudinaryStore implements Store {
 
     @Override
     public Listing list(String prefix, String cursor, Instant deadline) {
-        Map<String, Object> options = options();
-        options.put("prefix", prefix);
-        options.put("max_results", MAX_LIST_PAGE);
-        if (cursor != null) {
-            options.put("next_cursor", cursor);
-        }
-        ApiResponse response = call(() -> api.resources(options));
+        ApiResponse response = call("list", deadline, options -> {
+            options.put("prefix", prefix);
+            options.put("max_results", MAX_LIST_PAGE);
+            if (cursor != null) {
+                options.put("next_cursor", cursor);
+            }
+            return api.resources(options);
+        });
         List<StoredAsset> assets = new ArrayList<>();
         Object resources = response.get("resources");
         if (resources instanceof List<?> list) {
@@ -139,7 +145,21 @@ public final class CloudinaryStore implements Store {
         if (keys.isEmpty()) {
             return new BatchResult(List.of(), Map.of());
         }
-        ApiResponse response = call(() -> api.deleteResources(keys, options()));
+        return Bisection.delete(keys, MAX_REFUSED_KEYS, part -> deleteResources(part, deadline));
+    }
+
+    /** One delete call; {@link BatchRefused} when Cloudinary answers 400 to it as a whole. */
+    private BatchResult deleteResources(List<String> keys, Instant deadline) {
+        ApiResponse response;
+        try {
+            response = call("delete", deadline, options -> api.deleteResources(keys, options));
+        } catch (StoreCallFailed e) {
+            if (e.getCause() instanceof BadRequest bad) {
+                throw new BatchRefused("refused by Cloudinary (HTTP 400: " + bad.getMessage() + ") in a call of "
+                        + keys.size() + (keys.size() == 1 ? " public id" : " public ids"), bad);
+            }
+            throw e;
+        }
         Object deletedNode = response.get("deleted");
         Map<?, ?> answers = deletedNode instanceof Map<?, ?> m ? m : Map.of();
         List<String> deleted = new ArrayList<>(keys.size());
@@ -160,31 +180,58 @@ public final class CloudinaryStore implements Store {
         return "limit=" + limit + " remaining=" + remaining + " resetsAt=" + resetsAt;
     }
 
-    private Map<String, Object> options() {
+    /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */
+    private Map<String, Object> options(Duration left) {
+        int millis = (int) Math.max(1, TimeLeft.cap(timeout, left).toMillis()); // 0 would mean no timeout at all
         Map<String, Object> o = new HashMap<>();
         o.put("resource_type", resourceType);
         o.put("type", deliveryType);
-        o.put("timeout", (int) timeout.toMillis());
+        o.put("timeout", millis);
+        o.put("connect_timeout", millis);
         return o;
     }
 
     private interface ApiCall {
-        ApiResponse run() throws Exception;
+        ApiResponse run(Map<String, Object> options) throws Exception;
     }
 
-    private ApiResponse call(ApiCall call) {
+    /**
+     * One API call with its retries. An attempt starts only with time left before {@code deadline}, and a transient
+     * failure is retried only when the backoff ends before it: otherwise {@link StoreDeadlinePassed}.
+     */
+    private ApiResponse call(String what, Instant deadline, ApiCall call) {
         checkQuota();
-        try {
-            ApiResponse response = Failsafe.with(retry).get(() -> {
+        for (int attempt = 1; ; attempt++) {
+            Duration left = TimeLeft.before(deadline, clock, "Cloudinary " + what + " call");
+            Exception failure;
+            try {
                 calls.incrementAndGet();
-                return call.run();
-            });
-            record(response);
-            return response;
-        } catch (FailsafeException e) {
-            throw translate(e.getCause() == null ? e : e.getCause());
-        } catch (RuntimeException e) {
-            throw translate(e);
+                ApiResponse response = call.run(options(left));
+                record(response);
+                return response;
+            } catch (Exception e) {
+                failure = e;
+            }
+            if (deadline != null && timedOut(failure) && left.compareTo(timeout) < 0 && !clock.instant().isBefore(deadline)) {
+                throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: the run's deadline (" + deadline
+                        + ") passed while it waited for an answer", failure);
+            }
+            if (!transientFailure(failure) || attempt >= retries.maxAttempts()) {
+                throw translate(failure);
+            }
+            Duration backoff = retries.backoff(attempt);
+            if (deadline != null && !clock.instant().plus(backoff).isBefore(deadline)) {
+                throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: it failed (" + failure
+                        + ") and its retry would start after the run's deadline (" + deadline + ")", failure);
+            }
+            log.warn("Cloudinary call failed ({}), retry {} of {} in {} ms", failure.toString(), attempt,
+                    retries.maxAttempts() - 1, backoff.toMillis());
+            try {
+                Thread.sleep(backoff.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new StoreCallFailed("interrupted while waiting to retry a Cloudinary call (" + failure + ")", failure);
+            }
         }
     }
 
@@ -247,7 +294,7 @@ public final class CloudinaryStore implements Store {
         if (t instanceof RateLimited) {
             return false;
         }
-        if (t instanceof IOException || t.getCause() instanceof IOException) {
+        if (timedOut(t)) {
             return true; // timeouts, resets
         }
         Integer status = status(t);
@@ -256,6 +303,10 @@ public final class CloudinaryStore implements Store {
         }
         // The SDK maps a 500 with a JSON body to GeneralError carrying only the message.
         return t instanceof GeneralError;
+    }
+
+    private static boolean timedOut(Throwable t) {
+        return t instanceof IOException || t.getCause() instanceof IOException;
     }
 
     private static Integer status(Throwable t) {

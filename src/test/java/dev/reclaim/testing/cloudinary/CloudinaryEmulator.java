@@ -49,6 +49,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Point the Cloudinary SDK at it with {@link #cloudinaryUrl()} (uses the {@code upload_prefix} key). Binds
  * 127.0.0.1 on a random port; {@link #close()} stops it. Thread-safe.
  *
+ * <p>A delete call carrying a public id with a control character is refused whole with HTTP 400 (Cloudinary's
+ * error body), and nothing of it is deleted.
+ *
  * <p>Every request that passes auth costs one unit of budget, whatever its outcome (400s and injected faults
  * included); 401s and rate-limited answers cost nothing. The call counters count every request received on a
  * route, whatever its outcome.
@@ -709,6 +712,12 @@ public final class CloudinaryEmulator implements AutoCloseable {
             if (ids.size() > MAX_DELETE_IDS) {
                 throw new ApiError(400, "Too many public_ids: " + ids.size() + ", the maximum is " + MAX_DELETE_IDS);
             }
+            for (String id : ids) {
+                if (hasControlCharacter(id)) {
+                    // A public id can never hold one; the whole call is refused and nothing of it is deleted.
+                    throw new ApiError(400, "Invalid public_id " + printable(id) + ": control characters are not allowed");
+                }
+            }
             outcome = store.delete(resourceType, type, ids);
         } else if (prefix != null && !prefix.isEmpty()) {
             outcome = store.deleteByPrefix(resourceType, type, prefix, MAX_DELETE_BY_PREFIX);
@@ -738,6 +747,17 @@ public final class CloudinaryEmulator implements AutoCloseable {
             }
             g.writeEndObject();
         }));
+    }
+
+    private static boolean hasControlCharacter(String s) {
+        return s.chars().anyMatch(Character::isISOControl);
+    }
+
+    /** The id with control characters written as \\uXXXX, as an error message can carry them. */
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 8);
+        s.chars().forEach(c -> b.append(Character.isISOControl(c) ? String.format("\\u%04x", c) : String.valueOf((char) c)));
+        return b.toString();
     }
 
     private Reply listReply(AssetStore.Page page, String nextCursor) {

@@ -172,6 +172,19 @@ class CloudinaryEmulatorTest {
     }
 
     @Test
+    void deletingAPublicIdWithAControlCharacterIsBadRequestForTheWholeCallAndDeletesNothing() throws Exception {
+        emu.seed(Asset.image("users/u1/temp/good", T0, 1), Asset.image("users/u1/temp/bad\u0001", T0, 1));
+        assertThatThrownBy(() -> api.deleteResources(List.of("users/u1/temp/good", "users/u1/temp/bad\u0001"), opts()))
+                .isExactlyInstanceOf(BadRequest.class).hasMessageContaining("Invalid public_id").hasMessageContaining("\\u0001");
+        // The SDK sends the id percent-encoded in the form body; the emulator decodes it as Cloudinary would.
+        assertThat(emu.recentRequests().get(emu.recentRequests().size() - 1).body().get("public_ids[]"))
+                .containsExactly("users/u1/temp/good", "users/u1/temp/bad\u0001");
+        assertThat(emu.publicIds()).hasSize(2);
+        assertThat(api.deleteResources(List.of("users/u1/temp/good"), opts()).get("deleted"))
+                .isEqualTo(Map.of("users/u1/temp/good", "deleted"));
+    }
+
+    @Test
     void missingIdIsNotFoundWith200() throws Exception {
         emu.seed(Asset.image("here", T0, 1));
         ApiResponse r = api.deleteResources(List.of("here", "gone"), opts());
