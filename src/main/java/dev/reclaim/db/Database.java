@@ -44,7 +44,7 @@ public final class Database {
         // reference queries right before each delete; Lambda runs one invocation per container.
         hc.setMaximumPoolSize(Math.max(3, size));
         hc.setMinimumIdle(0);
-        hc.setConnectionTimeout(10_000);
+        hc.setConnectionTimeout(connectTimeout(env).toMillis());
         // Do not connect while the container initialises: an unreachable database fails the run, clearly.
         hc.setInitializationFailTimeout(-1);
         hc.addDataSourceProperty("ApplicationName", "reclaim");
@@ -55,6 +55,20 @@ public final class Database {
             // The pool's own message echoes the URL with any password in it; name the variable instead.
             throw new ConfigException("RECLAIM_DB_URL: the PostgreSQL driver does not accept '" + Redaction.redact(url)
                     + "' (jdbc:postgresql://host:5432/database; credentials go in RECLAIM_DB_USER and RECLAIM_DB_PASSWORD)");
+        }
+    }
+
+    /** {@code RECLAIM_DB_CONNECT_TIMEOUT}: how long to wait for a connection (default 10s, at least 250ms). */
+    private static java.time.Duration connectTimeout(Map<String, String> env) {
+        String v = env.get("RECLAIM_DB_CONNECT_TIMEOUT");
+        if (v == null || v.isBlank()) {
+            return java.time.Duration.ofSeconds(10);
+        }
+        try {
+            java.time.Duration d = dev.reclaim.config.Durations.parse(v.trim());
+            return d.toMillis() < 250 ? java.time.Duration.ofMillis(250) : d;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("RECLAIM_DB_CONNECT_TIMEOUT: " + e.getMessage());
         }
     }
 

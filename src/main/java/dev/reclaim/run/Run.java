@@ -239,13 +239,17 @@ public final class Run {
         Long pending = 0L;
         Long failuresPending = 0L;
         if (outboxReady) {
-            try (Connection c = dataSource.getConnection()) {
-                pending = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
-                failuresPending = failures.pending(c);
-            } catch (SQLException unreachable) {
-                log.warn("could not count the keys still pending: {}", unreachable.getMessage());
-                pending = null;
-                failuresPending = null;
+            // Twice: the pool may first hand out a connection that died with the run's (it then evicts it).
+            for (int attempt = 1; attempt <= 2; attempt++) {
+                try (Connection c = dataSource.getConnection()) {
+                    pending = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
+                    failuresPending = failures.pending(c);
+                    break;
+                } catch (SQLException unreachable) {
+                    log.warn("could not count the keys still pending: {}", unreachable.getMessage());
+                    pending = null;
+                    failuresPending = null;
+                }
             }
         }
         RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
@@ -270,12 +274,15 @@ public final class Run {
         if (request.dryRun()) {
             return;
         }
-        try (Connection c = dataSource.getConnection()) {
-            if (Database.schemaExists(c)) {
-                ledger.finished(c, failed);
+        for (int attempt = 1; attempt <= 2; attempt++) { // as above: a first connection may have died with the run's
+            try (Connection c = dataSource.getConnection()) {
+                if (Database.schemaExists(c)) {
+                    ledger.finished(c, failed);
+                }
+                return;
+            } catch (SQLException e) {
+                log.warn("could not record the failed run in the ledger: {}", e.getMessage());
             }
-        } catch (SQLException e) {
-            log.warn("could not record the failed run in the ledger: {}", e.getMessage());
         }
     }
 

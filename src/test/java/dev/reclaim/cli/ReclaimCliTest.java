@@ -60,6 +60,7 @@ class ReclaimCliTest {
     void shouldExit1WithAClearMessageWhenTheDatabaseIsUnreachable() throws Exception {
         Map<String, String> env = new HashMap<>(fx.env());
         env.put("RECLAIM_DB_URL", "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2");
+        env.put("RECLAIM_DB_CONNECT_TIMEOUT", "1s");
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
 
         int code = cli(env, "run");

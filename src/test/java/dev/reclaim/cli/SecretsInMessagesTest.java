@@ -115,9 +115,9 @@ class SecretsInMessagesTest {
 
     @Test
     void shouldNotEchoTheDatabasePasswords_whenAValidUrlNamesAnUnreachableDatabase() {
-        // One run: each failed run waits out the pool's 10 s connection timeout twice (check, then ledger).
         String seen = seen(Map.of("RECLAIM_DB_URL", UNREACHABLE + "&user=reclaim&password=URLPASS4four",
-                "RECLAIM_DB_PASSWORD", "DBPASS5five"), List.of(List.of("run", "--json"), List.of("retry")));
+                "RECLAIM_DB_PASSWORD", "DBPASS5five", "RECLAIM_DB_CONNECT_TIMEOUT", "1s"),
+                List.of(List.of("run"), List.of("run", "--json"), List.of("retry")));
 
         assertThat(seen).contains("exit 1", "cannot reach the database", "\"outcome\" : \"failed\"");
         assertNoSecret(seen, "URLPASS4four", "DBPASS5five");

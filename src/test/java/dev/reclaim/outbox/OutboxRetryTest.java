@@ -152,13 +152,14 @@ class OutboxRetryTest {
             @Override
             public BatchResult delete(List<String> keys, Instant until) {
                 calls.add(Instant.now());
+                BatchResult result = super.delete(keys, until);
                 try {
-                    // A slow S3: the first call lasts past the run's deadline.
+                    // A slow S3: the first answer arrives after the run's deadline.
                     Thread.sleep(Math.max(0, java.time.Duration.between(Instant.now(), deadline[0].at()).toMillis() + 100));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
-                return super.delete(keys, until);
+                return result;
             }
         });
         try (Reclaim reclaim = fx.reclaim(new Stores(stores, real))) {
