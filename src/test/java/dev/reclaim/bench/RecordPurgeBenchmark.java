@@ -53,11 +53,12 @@ import java.util.function.Function;
  * odd rounds run the engine first, even rounds the floor); {@code --stub-s3} (adds a diagnostic engine run per
  * round whose stores answer without calling S3); {@code --warmup=2000} (MOCs purged by engine and floor before
  * measuring; 0 skips); {@code --audit=2000} (MOCs of the wire-level round-trip audit; 0 skips);
- * {@code --floor-first}.
+ * {@code --floor-first}; {@code --config=PATH} (default the shipped config/reclaim.yaml).
  */
 public final class RecordPurgeBenchmark {
     private static final String SWEEP = "moc-purge";
-    private static final String CONFIG = "config/reclaim.yaml";
+    /** The configuration the engine and the floor read ({@code --config=PATH}; default the shipped one). */
+    private static String CONFIG = "config/reclaim.yaml";
     private static final int PARTS_PER_MOC = 5;
     private static final double RATE_TARGET = 0.5;
     private static final double HEAP_TARGET = 1.2;
@@ -120,7 +121,9 @@ public final class RecordPurgeBenchmark {
             if (a.isBlank()) {
                 continue;
             }
-            if (a.startsWith("--warmup=")) {
+            if (a.startsWith("--config=")) {
+                CONFIG = a.substring(9);
+            } else if (a.startsWith("--warmup=")) {
                 warmup = Integer.parseInt(a.substring(9).replace("_", ""));
             } else if (a.startsWith("--audit=")) {
                 audit = Integer.parseInt(a.substring(8).replace("_", ""));
