@@ -7,6 +7,10 @@ import com.cloudinary.api.RateLimit;
 import com.cloudinary.api.exceptions.BadRequest;
 import com.cloudinary.api.exceptions.GeneralError;
 import com.cloudinary.api.exceptions.RateLimited;
+import dev.failsafe.ExecutionContext;
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.RetryPolicy;
 import dev.reclaim.config.StoreConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -196,43 +200,60 @@ public final class CloudinaryStore implements Store {
     }
 
     /**
-     * One API call with its retries. An attempt starts only with time left before {@code deadline}, and a transient
-     * failure is retried only when the backoff ends before it: otherwise {@link StoreDeadlinePassed}.
+     * One API call with its retries (Failsafe). An attempt starts only with time left before {@code deadline}, and a
+     * transient failure is retried only when the backoff ends before it: otherwise {@link StoreDeadlinePassed}.
      */
     private ApiResponse call(String what, Instant deadline, ApiCall call) {
         checkQuota();
-        for (int attempt = 1; ; attempt++) {
-            Duration left = TimeLeft.before(deadline, clock, "Cloudinary " + what + " call");
-            Exception failure;
-            try {
-                calls.incrementAndGet();
-                ApiResponse response = call.run(options(left));
-                record(response);
-                return response;
-            } catch (Exception e) {
-                failure = e;
-            }
-            if (deadline != null && timedOut(failure) && left.compareTo(timeout) < 0 && !clock.instant().isBefore(deadline)) {
-                throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: the run's deadline (" + deadline
-                        + ") passed while it waited for an answer", failure);
-            }
-            if (!transientFailure(failure) || attempt >= retries.maxAttempts()) {
-                throw translate(failure);
-            }
-            Duration backoff = retries.backoff(attempt);
-            if (deadline != null && !clock.instant().plus(backoff).isBefore(deadline)) {
-                throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: it failed (" + failure
-                        + ") and its retry would start after the run's deadline (" + deadline + ")", failure);
-            }
-            log.warn("Cloudinary call failed ({}), retry {} of {} in {} ms", failure.toString(), attempt,
-                    retries.maxAttempts() - 1, backoff.toMillis());
-            try {
-                Thread.sleep(backoff.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new StoreCallFailed("interrupted while waiting to retry a Cloudinary call (" + failure + ")", failure);
-            }
+        RetryPolicy<ApiResponse> retry = RetryPolicy.<ApiResponse>builder()
+                .handleIf(CloudinaryStore::transientFailure)
+                .withMaxAttempts(retries.maxAttempts())
+                // withDelayFn, not withBackoff/withJitter: no Failsafe abort check sees the jittered wait.
+                .withDelayFn(context -> backoffBefore(deadline, what, context))
+                .onRetryScheduled(e -> log.warn("Cloudinary call failed ({}), retry {} of {} in {} ms",
+                        e.getLastException().toString(), e.getAttemptCount(), retries.maxAttempts() - 1,
+                        e.getDelay().toMillis()))
+                .build();
+        try {
+            return Failsafe.with(retry).get(() -> attempt(what, deadline, call));
+        } catch (FailsafeException e) {
+            throw translate(e.getCause() == null ? e : e.getCause());
+        } catch (RuntimeException e) {
+            throw translate(e);
         }
+    }
+
+    /** One attempt, its timeouts capped by the time left now; cut short by the deadline: {@link StoreDeadlinePassed}. */
+    private ApiResponse attempt(String what, Instant deadline, ApiCall call) throws Exception {
+        Duration left = TimeLeft.before(deadline, clock, "Cloudinary " + what + " call");
+        calls.incrementAndGet();
+        try {
+            ApiResponse response = call.run(options(left));
+            record(response);
+            return response;
+        } catch (Exception e) {
+            if (deadline != null && timedOut(e) && left.compareTo(timeout) < 0 && !clock.instant().isBefore(deadline)) {
+                throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: the run's deadline (" + deadline
+                        + ") passed while it waited for an answer", e);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The wait before retrying the failed attempt of {@code context}; {@link StoreDeadlinePassed} when it would end
+     * after {@code deadline} (thrown from a delay function, it ends Failsafe's execution at once, unhandled).
+     */
+    private Duration backoffBefore(Instant deadline, String what, ExecutionContext<ApiResponse> context) {
+        Duration backoff = retries.backoff(context.getAttemptCount());
+        // Failsafe asks for a delay after the last attempt too: that failure is the call's own, not the deadline's.
+        boolean retryFollows = context.getAttemptCount() < retries.maxAttempts();
+        if (retryFollows && deadline != null && !clock.instant().plus(backoff).isBefore(deadline)) {
+            Throwable failure = context.getLastException();
+            throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: it failed (" + failure
+                    + ") and its retry would start after the run's deadline (" + deadline + ")", failure);
+        }
+        return backoff;
     }
 
     private RuntimeException translate(Throwable t) {
@@ -291,8 +312,8 @@ public final class CloudinaryStore implements Store {
 
     /** 5xx answers and timeouts are worth another try; 4xx and rate limits are not. */
     private static boolean transientFailure(Throwable t) {
-        if (t instanceof RateLimited) {
-            return false;
+        if (t instanceof RateLimited || t instanceof StoreDeadlinePassed) {
+            return false; // a deadline that cut an attempt short leaves no time for another
         }
         if (timedOut(t)) {
             return true; // timeouts, resets
