@@ -11,14 +11,14 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A {@link Proxy} around the DataSource a run uses that counts executions (executeQuery / execute) of prepared
- * statements whose SQL is exactly the sweep's configured {@code referenced} query. Everything else is delegated
- * unchanged (configuration checks only prepare and describe that statement, so they are not counted).
+ * statements whose SQL is exactly one of the reference queries (the sweep's own, the store's). Everything else is
+ * delegated unchanged (configuration checks only prepare and describe those statements, so they are not counted).
  */
 final class AssetQueryCounter {
-    private final String sql;
+    private final java.util.Set<String> sql;
     private final AtomicLong executions = new AtomicLong();
 
-    AssetQueryCounter(String sql) {
+    AssetQueryCounter(java.util.Set<String> sql) {
         this.sql = sql;
     }
 
@@ -37,7 +37,7 @@ final class AssetQueryCounter {
         return proxy(Connection.class, c, (p, m, a) -> {
             Object r = invoke(c, m, a);
             if (r instanceof PreparedStatement ps && m.getName().equals("prepareStatement")
-                    && a != null && a.length > 0 && sql.equals(a[0])) {
+                    && a != null && a.length > 0 && sql.contains(a[0])) {
                 return statement(ps);
             }
             return r;
