@@ -90,12 +90,13 @@ public final class AssetSweep implements Sweep {
             tally.scanned(page.assets().size());
             List<StoredAsset> candidates = new ArrayList<>();
             for (StoredAsset a : page.assets()) {
-                if (matches(a.key()) && a.createdAt().isBefore(cutoff)) {
-                    if (store.guard().allows(a.key())) {
+                // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
+                if (matches(a.path()) && a.createdAt().isBefore(cutoff)) {
+                    if (store.guard().allows(a.path())) {
                         candidates.add(a);
                     } else {
                         tally.keysRefused(1);
-                        log.warn("refused {}: outside the allowed prefixes {} of store {}", a.key(),
+                        log.warn("refused {}: outside the allowed prefixes {} of store {}", a.path(),
                                 store.guard().prefixes(), store.name());
                     }
                 }
