@@ -40,6 +40,9 @@ public final class Reports {
                 }
                 sb.append('\n');
             }
+            if (s.listingWarning() != null) {
+                sb.append("    WARNING ").append(s.listingWarning()).append('\n');
+            }
             if (s.quotaResetsAt() != null) {
                 sb.append("    rate limited: the quota resets at ").append(s.quotaResetsAt()).append("; the next run carries on\n");
             }

@@ -15,6 +15,8 @@ import java.util.Map;
  * and {@code referenced} the distinct keys kept as still referenced. {@code keysKeptReferenced}: keys the stores'
  * reference checks kept out of the outbox's deletes. {@code error}: why the sweep stopped
  * ({@code referenceCheckFailed}), naming the query and a value it should not have returned.
+ * {@code listingWarning}: set when an asset sweep listed more than 10 times what was eligible (from 1,000 listed),
+ * naming the ratio, the store, the prefix and the remedies.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SweepReport(
@@ -42,7 +44,8 @@ public record SweepReport(
         Map<String, Long> apiCalls,
         String quotaResetsAt,
         Map<String, Long> keysKeptReferenced,
-        String error) {
+        String error,
+        String listingWarning) {
 
     /** A failed item: its id, the step that failed (if any) and the error. */
     public record Failure(String item, String step, String error) {

@@ -11,6 +11,13 @@ import java.util.TreeMap;
 public final class SweepTally {
     static final int MAX_FAILURES_LISTED = 50;
     static final int SAMPLE = 10;
+    /** Listing more than this many assets per eligible one is worth a warning ... */
+    static final long LISTING_WARNING_RATIO = 10;
+    /**
+     * ... from this many listed: 2 Cloudinary list calls (500 a call), 1 S3 call (1,000 a call). Below it the waste is
+     * a call or two a run, and a small or test folder would warn for nothing.
+     */
+    static final long LISTING_WARNING_MIN_SCANNED = 1_000;
 
     private final String name;
     private final String kind;
@@ -35,6 +42,7 @@ public final class SweepTally {
     private Map<String, Long> apiCalls;
     private Instant quotaResetsAt;
     private String error;
+    private String listingWarning;
 
     public SweepTally(String name, String kind, Instant cutoff) {
         this.name = name;
@@ -141,6 +149,26 @@ public final class SweepTally {
         }
     }
 
+    /**
+     * Asset sweeps, once the listing is over: a warning when it listed more than {@value #LISTING_WARNING_RATIO} times
+     * what was eligible and at least {@value #LISTING_WARNING_MIN_SCANNED} assets, else null. The report carries it.
+     */
+    public String listingWarning(String store, String prefix) {
+        long listed = scanned == null ? 0 : scanned;
+        if (listed < LISTING_WARNING_MIN_SCANNED || listed <= LISTING_WARNING_RATIO * eligible) {
+            return null;
+        }
+        String ratio = eligible == 0 ? "none of them eligible"
+                : String.format(java.util.Locale.ROOT, "%.1f listed per eligible one", (double) listed / eligible);
+        listingWarning = "listing inefficient: listed " + listed + " assets of store " + store + " under prefix '"
+                + prefix + "' to find " + eligible + " eligible (" + ratio + "; warned above "
+                + LISTING_WARNING_RATIO + " from " + LISTING_WARNING_MIN_SCANNED + " listed); every listing call spends "
+                + "the store's quota (Cloudinary: 1 Admin API call per 500 assets). Remedies: a narrower prefix; a "
+                + "top-level temp folder (upload to temp/users/{userId}/... so the sweep lists only temp/); on "
+                + "Cloudinary, a search expression on the temp folder";
+        return listingWarning;
+    }
+
     public void figure(String name, long n) {
         figures.merge(name, n, Long::sum);
     }
@@ -197,6 +225,6 @@ public final class SweepTally {
                 (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced, bytesReclaimed,
                 apiCalls == null ? null : new LinkedHashMap<>(apiCalls),
                 quotaResetsAt == null ? null : quotaResetsAt.toString(),
-                outboxKept.isEmpty() ? null : new java.util.TreeMap<>(outboxKept), error);
+                outboxKept.isEmpty() ? null : new java.util.TreeMap<>(outboxKept), error, listingWarning);
     }
 }

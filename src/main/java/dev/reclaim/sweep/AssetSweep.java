@@ -73,6 +73,10 @@ public final class AssetSweep implements Sweep {
         } finally {
             tally.apiCalls(store.name(), store.apiCalls() - callsBefore);
         }
+        String listingWarning = tally.listingWarning(store.name(), config.prefix());
+        if (listingWarning != null) {
+            log.warn("sweep {}: {}", config.name(), listingWarning);
+        }
         return tally;
     }
 
