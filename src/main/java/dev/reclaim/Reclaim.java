@@ -134,7 +134,7 @@ public final class Reclaim implements AutoCloseable {
                     BatchResult r;
                     try {
                         r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())), ctx.deadline().at());
-                    } catch (dev.reclaim.store.ReferenceCheckFailed e) {
+                    } catch (dev.reclaim.db.ReferenceCheckFailed e) {
                         return e.getMessage();
                     }
                     if (!r.failed().isEmpty()) {

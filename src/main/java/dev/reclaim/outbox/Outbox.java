@@ -6,7 +6,7 @@ import dev.reclaim.failure.Failures;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Durations;
 import dev.reclaim.store.BatchResult;
-import dev.reclaim.store.ReferenceCheckFailed;
+import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.StoreThrottled;

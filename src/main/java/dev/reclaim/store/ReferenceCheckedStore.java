@@ -1,18 +1,15 @@
 package dev.reclaim.store;
 
+import dev.reclaim.db.ReferenceQuery;
 import dev.reclaim.db.SqlTemplate;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,12 +22,12 @@ import java.util.Set;
  */
 public final class ReferenceCheckedStore implements Store {
     private final Store store;
-    private final SqlTemplate referenced;
+    private final ReferenceQuery referenced;
     private final DataSource dataSource;
 
     public ReferenceCheckedStore(Store store, SqlTemplate referenced, DataSource dataSource) {
         this.store = store;
-        this.referenced = referenced;
+        this.referenced = new ReferenceQuery("store " + store.name(), referenced);
         this.dataSource = dataSource;
     }
 
@@ -51,38 +48,20 @@ public final class ReferenceCheckedStore implements Store {
 
     @Override
     public Set<String> inUse(List<String> keys, Instant deadline) {
-        if (keys.isEmpty()) {
-            return Set.of();
+        int timeout = 0;
+        if (deadline != null) {
+            long left = Duration.between(Instant.now(), deadline).toSeconds();
+            if (left <= 0) {
+                throw new StoreDeadlinePassed("the run's deadline passed before the reference check of store " + name());
+            }
+            timeout = (int) Math.min(Integer.MAX_VALUE, left);
         }
-        Set<String> asked = new HashSet<>(keys);
-        Set<String> out = new LinkedHashSet<>();
-        try (Connection c = dataSource.getConnection();
-             PreparedStatement ps = c.prepareStatement(referenced.jdbcSql())) {
-            if (deadline != null) {
-                long left = Duration.between(Instant.now(), deadline).toSeconds();
-                if (left <= 0) {
-                    throw new StoreDeadlinePassed("the run's deadline passed before the reference check of store " + name());
-                }
-                ps.setQueryTimeout((int) Math.min(Integer.MAX_VALUE, left));
-            }
-            java.sql.Array array = c.createArrayOf("text", keys.toArray());
-            for (int i = 1; i <= referenced.parameters().size(); i++) {
-                ps.setArray(i, array);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String v = rs.getString(1);
-                    if (v == null || !asked.contains(v)) {
-                        throw new ReferenceCheckFailed("the reference query of store " + name(), String.valueOf(v));
-                    }
-                    out.add(v);
-                }
-            }
+        try (Connection c = dataSource.getConnection()) {
+            return referenced.stillReferenced(c, keys, null, timeout);
         } catch (SQLException e) {
             // Without an answer nothing may go: the whole call fails and its keys are kept for a later attempt.
             throw new IllegalStateException("the reference query of store " + name() + " failed: " + e.getMessage(), e);
         }
-        return out;
     }
 
     @Override

@@ -2,12 +2,13 @@ package dev.reclaim.sweep;
 
 import dev.reclaim.config.KeyGlob;
 import dev.reclaim.config.SweepConfig;
+import dev.reclaim.db.ReferenceCheckFailed;
+import dev.reclaim.db.ReferenceQuery;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.run.RunContext;
 import dev.reclaim.run.SweepTally;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;
-import dev.reclaim.store.ReferenceCheckFailed;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.StoreThrottled;
@@ -16,14 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,10 +36,12 @@ public final class AssetSweep implements Sweep {
 
     private final SweepConfig.Assets config;
     private final KeyGlob match;
+    private final ReferenceQuery referenced;
 
     public AssetSweep(SweepConfig.Assets config) {
         this.config = config;
         this.match = KeyGlob.compile(config.match());
+        this.referenced = config.referenced() == null ? null : new ReferenceQuery("sweep " + config.name(), config.referenced());
     }
 
     @Override
@@ -239,34 +238,12 @@ public final class AssetSweep implements Sweep {
      * must be one of the keys it was given, or it is checking something else and the sweep stops.
      */
     private Set<String> referenced(RunContext ctx, Instant cutoff, List<StoredAsset> candidates) throws SQLException {
-        Set<String> out = new HashSet<>();
-        if (config.referenced() == null || candidates.isEmpty()) {
-            return out; // the store's own reference check runs before every delete call
+        if (referenced == null) {
+            return Set.of(); // the store's own reference check runs before every delete call
         }
-        Set<String> asked = new HashSet<>(candidates.size() * 2);
-        candidates.forEach(a -> asked.add(a.key()));
-        try (Connection c = ctx.dataSource().getConnection();
-             PreparedStatement ps = c.prepareStatement(config.referenced().jdbcSql())) {
-            Object[] keys = candidates.stream().map(StoredAsset::key).toArray();
-            int i = 0;
-            for (String p : config.referenced().parameters()) {
-                if (p.equals("keys")) {
-                    ps.setArray(++i, c.createArrayOf("text", keys));
-                } else {
-                    ps.setObject(++i, cutoff.atOffset(ZoneOffset.UTC));
-                }
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String v = rs.getString(1);
-                    if (v == null || !asked.contains(v)) {
-                        throw new ReferenceCheckFailed("the reference query of sweep " + config.name(), String.valueOf(v));
-                    }
-                    out.add(v);
-                }
-            }
+        try (Connection c = ctx.dataSource().getConnection()) {
+            return referenced.stillReferenced(c, candidates.stream().map(StoredAsset::key).toList(), cutoff, 0);
         }
-        return out;
     }
 
     /** On the key string itself (no file system, no locale): never throws, so no key is ever silently dropped. */

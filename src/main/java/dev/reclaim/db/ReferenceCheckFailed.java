@@ -1,4 +1,4 @@
-package dev.reclaim.store;
+package dev.reclaim.db;
 
 /**
  * A reference query answered with a value that is not one of the keys it was asked about: it is not checking what it
