@@ -117,15 +117,22 @@ public final class ConfigLoader {
             }
             case "cloudinary" -> {
                 onlyKeys(node, path, Set.of("type", "resourceType", "deliveryType", "quotaReserve", "timeout",
-                        "maxAttempts", "retryDelay", "allowedPrefixes", "referenced"));
+                        "maxAttempts", "retryDelay", "allowedPrefixes", "referenced", "folderMode"));
                 String resourceType = optional(text(node, path, "resourceType", false), "image");
                 String deliveryType = optional(text(node, path, "deliveryType", false), "upload");
                 double reserve = fraction(node, path, "quotaReserve", 0.2);
                 Duration timeout = optionalDuration(node, path, "timeout", Duration.ofSeconds(30));
                 int attempts = (int) number(node, path, "maxAttempts", 4, 1, 10);
                 Duration retryDelay = optionalDuration(node, path, "retryDelay", Duration.ofMillis(500));
+                String mode = optional(text(node, path, "folderMode", false), "auto").trim();
+                StoreConfig.FolderMode folderMode = switch (mode.toLowerCase(java.util.Locale.ROOT)) {
+                    case "fixed" -> StoreConfig.FolderMode.FIXED;
+                    case "dynamic" -> StoreConfig.FolderMode.DYNAMIC;
+                    case "auto" -> StoreConfig.FolderMode.AUTO;
+                    default -> throw error(path + ".folderMode", "'" + mode + "' is not a folder mode (fixed, dynamic, auto)");
+                };
                 yield new StoreConfig.Cloudinary(name, resourceType, deliveryType, reserve, timeout, attempts,
-                        retryDelay, prefixes, storeReferenced(node, path));
+                        retryDelay, prefixes, storeReferenced(node, path), folderMode);
             }
             default -> throw error(path + ".type", "unknown store type '" + type + "' (known: s3, cloudinary)");
         };

@@ -26,6 +26,27 @@ public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudina
     /** A Cloudinary product environment, credentials from {@code CLOUDINARY_URL}. */
     record Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
                       Duration timeout, int maxAttempts, Duration retryDelay,
-                      List<String> allowedPrefixes, SqlTemplate referenced) implements StoreConfig {
+                      List<String> allowedPrefixes, SqlTemplate referenced, FolderMode folderMode) implements StoreConfig {
+
+        /** A store whose account is known to be in fixed folder mode (tests that build one directly). */
+        public Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
+                          Duration timeout, int maxAttempts, Duration retryDelay,
+                          List<String> allowedPrefixes, SqlTemplate referenced) {
+            this(name, resourceType, deliveryType, quotaReserve, timeout, maxAttempts, retryDelay, allowedPrefixes,
+                    referenced, FolderMode.FIXED);
+        }
+    }
+
+    /**
+     * How a Cloudinary account keeps folders: {@code fixed} (legacy: the folder is the start of the public id) or
+     * {@code dynamic} (accounts since June 2024: the asset folder is apart from the public id); {@code auto} asks the
+     * account. An explicit mode is checked against the account too: a mismatch is a configuration error.
+     */
+    enum FolderMode {
+        FIXED, DYNAMIC, AUTO;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 }

@@ -24,6 +24,10 @@ public final class Reports {
             sb.append(" (").append(r.reason()).append(')');
         }
         sb.append(", ").append(r.durationMs()).append(" ms\n");
+        if (r.folderModes() != null) {
+            r.folderModes().forEach((store, mode) ->
+                    sb.append("  store ").append(store).append(": Cloudinary ").append(mode).append(" folder mode\n"));
+        }
         String purged = r.dryRun() ? "would purge" : "purged";
         for (SweepReport s : r.sweeps()) {
             sb.append("  sweep ").append(s.name()).append(" [").append(s.kind()).append("]")

@@ -64,6 +64,8 @@ public final class Run {
     private void prepare(boolean dryRun) throws SQLException {
         if (!sqlChecked) {
             SqlCheck.check(config, dataSource);
+            // Each store checks how it is set up (a Cloudinary account's folder mode): once per process.
+            stores.all().values().forEach(store -> store.prepare(Instant.now().plusSeconds(60)));
             sqlChecked = true;
         }
         if (!dryRun && !migrated) {
@@ -286,13 +288,20 @@ public final class Run {
         }
     }
 
-    private static RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,
+    private RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,
                                     List<SweepReport> sweeps, RunReport.OutboxReport outbox,
                                     RunReport.FailureReport failures) {
         Instant finished = Instant.now();
+        java.util.Map<String, String> folderModes = new java.util.TreeMap<>();
+        stores.all().forEach((name, store) -> {
+            if (store.folderMode() != null) {
+                folderModes.put(name, store.folderMode());
+            }
+        });
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
-                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures);
+                outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures,
+                folderModes.isEmpty() ? null : folderModes);
     }
 
     static String rootMessage(Throwable e) {

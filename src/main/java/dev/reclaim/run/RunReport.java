@@ -6,7 +6,10 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-/** What a run did, returned by the handler and the CLI and stored in the run ledger. */
+/**
+ * What a run did, returned by the handler and the CLI and stored in the run ledger. {@code folderModes}: the folder
+ * mode each Cloudinary store's account reported ({@code fixed} or {@code dynamic}).
+ */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunReport(
         String runId,
@@ -19,7 +22,8 @@ public record RunReport(
         long durationMs,
         List<SweepReport> sweeps,
         OutboxReport outbox,
-        FailureReport failures) {
+        FailureReport failures,
+        Map<String, String> folderModes) {
 
     /**
      * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending

@@ -11,6 +11,7 @@ import dev.failsafe.ExecutionContext;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
+import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.StoreConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,10 @@ public final class CloudinaryStore implements Store {
     private final double reserve;
     private final PrefixGuard guard;
     private final Api api;
+    private final Cloudinary cloudinary;
+    private final StoreConfig.FolderMode configuredMode;
+    // What the account reported, once per process (prepare); null until then.
+    private volatile StoreConfig.FolderMode accountMode;
     private final Retries retries;
     private final Duration timeout;
     private final Clock clock;
@@ -73,6 +78,8 @@ public final class CloudinaryStore implements Store {
         this.reserve = config.quotaReserve();
         this.guard = new PrefixGuard(config.allowedPrefixes());
         this.api = cloudinary.api();
+        this.cloudinary = cloudinary;
+        this.configuredMode = config.folderMode();
         this.timeout = config.timeout();
         this.clock = clock;
         this.retries = retries;
@@ -115,8 +122,93 @@ public final class CloudinaryStore implements Store {
         return calls.get();
     }
 
+    /** Asks the account its folder mode ({@code GET /config?settings=true}); an explicit mode must agree with it. */
     @Override
-    public Listing list(String prefix, String cursor, Instant deadline) {
+    public void prepare(Instant deadline) {
+        if (accountMode != null) {
+            return;
+        }
+        ApiResponse response = call("config", deadline, options -> {
+            options.put("settings", true);
+            return api.configuration(options);
+        });
+        Object settings = response.get("settings");
+        Object reported = settings instanceof Map<?, ?> m ? m.get("folder_mode") : null;
+        StoreConfig.FolderMode mode = "dynamic".equals(reported) ? StoreConfig.FolderMode.DYNAMIC
+                : "fixed".equals(reported) ? StoreConfig.FolderMode.FIXED : null;
+        if (mode == null) {
+            throw new ConfigException("stores." + name + ".folderMode: the Cloudinary account did not report its folder"
+                    + " mode (settings.folder_mode: " + reported + "); set folderMode: fixed or dynamic");
+        }
+        if (configuredMode != StoreConfig.FolderMode.AUTO && configuredMode != mode) {
+            // A photo moved in the Media Library keeps its public id: read in the wrong mode, it would look like a temp photo.
+            throw new ConfigException("stores." + name + ".folderMode: " + configuredMode.label() + ", but the Cloudinary"
+                    + " account reports " + mode.label() + " folder mode; set folderMode: " + mode.label() + " or auto");
+        }
+        accountMode = mode;
+        log.info("Cloudinary store {}: the account is in {} folder mode", name, mode.label());
+    }
+
+    @Override
+    public String folderMode() {
+        return accountMode == null ? null : accountMode.label();
+    }
+
+    @Override
+    public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
+        StoreConfig.FolderMode mode = accountMode != null ? accountMode : configuredMode;
+        if (mode == StoreConfig.FolderMode.AUTO) {
+            throw new IllegalStateException("Cloudinary store " + name + ": folder mode unknown until prepare()");
+        }
+        return mode == StoreConfig.FolderMode.DYNAMIC ? search(prefix, createdBefore, cursor, deadline)
+                : listByPublicId(prefix, cursor, deadline);
+    }
+
+    /**
+     * Dynamic folder mode: folders are apart from public ids and {@code by_asset_folder} does not recurse, so a
+     * folder tree is listed through the Search API, only what is older than {@code createdBefore}. An asset's path
+     * (for prefix, glob and allowed prefixes) is its folder and its display name; its key stays its public id.
+     */
+    private Listing search(String prefix, Instant createdBefore, String cursor, Instant deadline) {
+        List<String> terms = new ArrayList<>();
+        // The folders an asset under `prefix` may sit in: those starting with the prefix up to its last '/'.
+        int slash = prefix.lastIndexOf('/');
+        String folders = slash < 0 ? "" : prefix.substring(0, slash);
+        if (!folders.isEmpty()) {
+            terms.add("asset_folder:\"" + folders.replace("\\", "\\\\").replace("\"", "\\\"") + "*\"");
+        }
+        if (createdBefore != null) {
+            terms.add("created_at<\"" + createdBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "\"");
+        }
+        com.cloudinary.Search search = cloudinary.search().expression(String.join(" AND ", terms))
+                .maxResults(MAX_LIST_PAGE).sortBy("public_id", "asc");
+        if (cursor != null) {
+            search.nextCursor(cursor);
+        }
+        Map<String, Object> query = search.toQuery();
+        ApiResponse response = call("search", deadline, options -> {
+            options.put("content_type", "json");
+            return api.getStrategy().callApi(Api.HttpMethod.POST, List.of("resources", "search"), query, options);
+        });
+        List<StoredAsset> assets = new ArrayList<>();
+        if (response.get("resources") instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof Map<?, ?> m && resourceType.equals(text(m, "resource_type", resourceType))
+                        && deliveryType.equals(text(m, "type", deliveryType))) {
+                    String publicId = String.valueOf(m.get("public_id"));
+                    String folder = text(m, "asset_folder", "");
+                    String displayName = text(m, "display_name", publicId);
+                    String path = folder.isEmpty() ? displayName : folder + "/" + displayName;
+                    if (path.startsWith(prefix)) {
+                        assets.add(new StoredAsset(publicId, createdAt(m), bytes(m), path));
+                    }
+                }
+            }
+        }
+        return new Listing(assets, nextCursor(response));
+    }
+
+    private Listing listByPublicId(String prefix, String cursor, Instant deadline) {
         ApiResponse response = call("list", deadline, options -> {
             options.put("prefix", prefix);
             options.put("max_results", MAX_LIST_PAGE);
@@ -126,19 +218,32 @@ public final class CloudinaryStore implements Store {
             return api.resources(options);
         });
         List<StoredAsset> assets = new ArrayList<>();
-        Object resources = response.get("resources");
-        if (resources instanceof List<?> list) {
+        if (response.get("resources") instanceof List<?> list) {
             for (Object o : list) {
                 if (o instanceof Map<?, ?> m) {
-                    Object bytes = m.get("bytes");
-                    assets.add(new StoredAsset(String.valueOf(m.get("public_id")),
-                            OffsetDateTime.parse(String.valueOf(m.get("created_at"))).toInstant(),
-                            bytes instanceof Number n ? n.longValue() : 0));
+                    assets.add(new StoredAsset(String.valueOf(m.get("public_id")), createdAt(m), bytes(m)));
                 }
             }
         }
+        return new Listing(assets, nextCursor(response));
+    }
+
+    private static Instant createdAt(Map<?, ?> resource) {
+        return OffsetDateTime.parse(String.valueOf(resource.get("created_at"))).toInstant();
+    }
+
+    private static long bytes(Map<?, ?> resource) {
+        return resource.get("bytes") instanceof Number n ? n.longValue() : 0;
+    }
+
+    private static String text(Map<?, ?> resource, String field, String dflt) {
+        Object v = resource.get(field);
+        return v == null ? dflt : v.toString();
+    }
+
+    private static String nextCursor(ApiResponse response) {
         Object next = response.get("next_cursor");
-        return new Listing(assets, next == null || next.toString().isBlank() ? null : next.toString());
+        return next == null || next.toString().isBlank() ? null : next.toString();
     }
 
     @Override

@@ -85,13 +85,23 @@ public final class ReferenceCheckedStore implements Store {
     }
 
     @Override
-    public Listing list(String prefix, String cursor, Instant deadline) {
-        return store.list(prefix, cursor, deadline);
+    public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
+        return store.list(prefix, createdBefore, cursor, deadline);
     }
 
     @Override
     public long apiCalls() {
         return store.apiCalls();
+    }
+
+    @Override
+    public void prepare(Instant deadline) {
+        store.prepare(deadline);
+    }
+
+    @Override
+    public String folderMode() {
+        return store.folderMode();
     }
 
     /** For messages: the checked store's own kind. */

@@ -141,7 +141,7 @@ public final class S3Store implements Store {
     }
 
     @Override
-    public Listing list(String prefix, String cursor, Instant deadline) {
+    public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
         Duration left = TimeLeft.before(deadline, clock, "S3 ListObjectsV2 on " + bucket);
         ListObjectsV2Response page;
         try {

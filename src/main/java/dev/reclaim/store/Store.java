@@ -39,10 +39,23 @@ public interface Store {
 
     /**
      * One page of everything under {@code prefix}, {@link #maxListPage()} at a time; pass the previous page's cursor
-     * (null for the first). Throws {@link StoreThrottled} when the store's quota does not allow the call, and
+     * (null for the first). A store that can filter by age in its listing leaves out what was created at or after
+     * {@code createdBefore} (null: no filter); the others list everything, and the caller filters. Throws {@link StoreThrottled} when the store's quota does not allow the call, and
      * {@link StoreDeadlinePassed} when {@code deadline} (null: none) passed before the call could finish.
      */
-    Listing list(String prefix, String cursor, Instant deadline);
+    Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline);
+
+    /**
+     * Once per process, before the first run: asks the store's API how it is set up, where that matters (Cloudinary:
+     * its folder mode). Throws a configuration error when the configuration contradicts what the store reports.
+     */
+    default void prepare(Instant deadline) {
+    }
+
+    /** How the store keeps folders, for reports ({@code fixed} or {@code dynamic}); null where it does not apply. */
+    default String folderMode() {
+        return null;
+    }
 
     /** API calls made so far by this store (list and delete), for reports. */
     long apiCalls();

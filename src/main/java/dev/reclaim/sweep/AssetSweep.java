@@ -89,7 +89,7 @@ public final class AssetSweep implements Sweep {
                 return; // anything carried is listed again by the next run
             }
             ctx.checkRunLock();
-            Listing page = store.list(config.prefix(), cursor, ctx.deadline().at());
+            Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadline().at());
             tally.scanned(page.assets().size());
             List<StoredAsset> candidates = new ArrayList<>();
             for (StoredAsset a : page.assets()) {

@@ -68,9 +68,9 @@ final class AssetProbeStore extends ForwardingStore {
     }
 
     @Override
-    public Listing list(String prefix, String cursor, java.time.Instant deadline) {
+    public Listing list(String prefix, java.time.Instant createdBefore, String cursor, java.time.Instant deadline) {
         long n = lists.incrementAndGet();
-        Listing page = super.list(prefix, cursor, deadline);
+        Listing page = super.list(prefix, createdBefore, cursor, deadline);
         keysListed.addAndGet(page.assets().size());
         if (retainListed) {
             synchronized (retained) {

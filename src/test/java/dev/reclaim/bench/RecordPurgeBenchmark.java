@@ -412,8 +412,8 @@ public final class RecordPurgeBenchmark {
         }
 
         @Override
-        public dev.reclaim.store.Listing list(String prefix, String cursor, java.time.Instant deadline) {
-            return target.list(prefix, cursor, deadline);
+        public dev.reclaim.store.Listing list(String prefix, java.time.Instant createdBefore, String cursor, java.time.Instant deadline) {
+            return target.list(prefix, createdBefore, cursor, deadline);
         }
 
         @Override

@@ -118,7 +118,7 @@ class StoreDeadlineTest {
         try (SilentServer s3 = new SilentServer(); Stores stores = s3Stores(s3.endpoint())) {
             Store store = stores.get("moc-files");
 
-            Throwable thrown = callWithTwoSecondsLeft(deadline -> store.list("uploads/tmp/", null, deadline));
+            Throwable thrown = callWithTwoSecondsLeft(deadline -> store.list("uploads/tmp/", null, null, deadline));
 
             assertThat(thrown).isInstanceOf(StoreDeadlinePassed.class);
         }
@@ -131,7 +131,7 @@ class StoreDeadlineTest {
             Instant passed = Instant.now().minusMillis(1);
 
             Throwable onDelete = assertTimeoutPreemptively(HARD_STOP, () -> catchThrowable(() -> store.delete(KEYS, passed)));
-            Throwable onList = assertTimeoutPreemptively(HARD_STOP, () -> catchThrowable(() -> store.list("uploads/", null, passed)));
+            Throwable onList = assertTimeoutPreemptively(HARD_STOP, () -> catchThrowable(() -> store.list("uploads/", null, null, passed)));
 
             assertThat(onDelete).isInstanceOf(StoreDeadlinePassed.class);
             assertThat(onList).isInstanceOf(StoreDeadlinePassed.class);
@@ -165,7 +165,7 @@ class StoreDeadlineTest {
             CloudinaryStore store = cloudinaryStore(emulator, Duration.ofSeconds(10),
                     new CloudinaryStore.Retries(1, Duration.ofMillis(100), Duration.ofSeconds(1)));
 
-            Throwable thrown = callWithTwoSecondsLeft(deadline -> store.list("users/", null, deadline));
+            Throwable thrown = callWithTwoSecondsLeft(deadline -> store.list("users/", null, null, deadline));
 
             assertThat(thrown).isInstanceOf(StoreDeadlinePassed.class);
             assertThat(emulator.listCalls()).isEqualTo(1);
@@ -196,7 +196,7 @@ class StoreDeadlineTest {
             Instant passed = Instant.now().minusMillis(1);
 
             assertThat(catchThrowable(() -> store.delete(IDS, passed))).isInstanceOf(StoreDeadlinePassed.class);
-            assertThat(catchThrowable(() -> store.list("users/", null, passed))).isInstanceOf(StoreDeadlinePassed.class);
+            assertThat(catchThrowable(() -> store.list("users/", null, null, passed))).isInstanceOf(StoreDeadlinePassed.class);
             assertThat(emulator.totalCalls()).isZero();
             assertThat(store.apiCalls()).isZero();
         }

@@ -321,8 +321,8 @@ class BobbleheadPhotosTest {
         // The user saves the bobblehead right after Reclaim listed the folder.
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
             @Override
-            public Listing list(String prefix, String cursor, java.time.Instant deadline) {
-                Listing page = super.list(prefix, cursor, deadline);
+            public Listing list(String prefix, java.time.Instant createdBefore, String cursor, java.time.Instant deadline) {
+                Listing page = super.list(prefix, createdBefore, cursor, deadline);
                 try {
                     reference(List.of(saved));
                 } catch (Exception e) {

@@ -42,12 +42,22 @@ public class ForwardingStore implements Store {
     }
 
     @Override
-    public Listing list(String prefix, String cursor, Instant deadline) {
-        return delegate.list(prefix, cursor, deadline);
+    public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
+        return delegate.list(prefix, createdBefore, cursor, deadline);
     }
 
     @Override
     public long apiCalls() {
         return delegate.apiCalls();
+    }
+
+    @Override
+    public void prepare(Instant deadline) {
+        delegate.prepare(deadline);
+    }
+
+    @Override
+    public String folderMode() {
+        return delegate.folderMode();
     }
 }
