@@ -9,7 +9,9 @@ import java.util.Objects;
  *
  * <p>{@code createdAt} is truncated to whole seconds (Cloudinary reports {@code created_at} with second
  * precision). {@code format} may be {@code null} (raw files); {@code assetFolder} defaults to the folder part of
- * the public id ({@code "a/b/c"} lives in {@code "a/b"}; {@code "c"} lives in {@code ""}).
+ * the public id ({@code "a/b/c"} lives in {@code "a/b"}; {@code "c"} lives in {@code ""}) and {@code displayName}
+ * to its last segment, as in fixed folder mode. {@link #dynamic} makes a dynamic-folder-mode asset, whose folder
+ * and display name are independent of its public id.
  */
 public record Asset(
         String publicId,
@@ -18,7 +20,8 @@ public record Asset(
         Instant createdAt,
         long bytes,
         String format,
-        String assetFolder) {
+        String assetFolder,
+        String displayName) {
 
     public Asset {
         Objects.requireNonNull(publicId, "publicId");
@@ -38,6 +41,25 @@ public record Asset(
             int slash = publicId.lastIndexOf('/');
             assetFolder = slash < 0 ? "" : publicId.substring(0, slash);
         }
+        if (displayName == null) {
+            displayName = publicId.substring(publicId.lastIndexOf('/') + 1);
+        }
+    }
+
+    /** A fixed-mode asset: display name from the public id. */
+    public Asset(String publicId, String resourceType, String type, Instant createdAt, long bytes, String format,
+            String assetFolder) {
+        this(publicId, resourceType, type, createdAt, bytes, format, assetFolder, null);
+    }
+
+    /**
+     * An {@code image/upload} jpg of a dynamic-folder-mode account: it lives in {@code assetFolder} under
+     * {@code displayName} whatever its public id (which may have no path at all, e.g. {@code "k3x9qz7abc"}).
+     */
+    public static Asset dynamic(String publicId, String assetFolder, String displayName, Instant createdAt,
+            long bytes) {
+        return new Asset(publicId, "image", "upload", createdAt, bytes, "jpg",
+                Objects.requireNonNull(assetFolder, "assetFolder"), Objects.requireNonNull(displayName, "displayName"));
     }
 
     /** An {@code image/upload} asset with format {@code jpg}. */
@@ -56,10 +78,11 @@ public record Asset(
     }
 
     public Asset withFormat(String newFormat) {
-        return new Asset(publicId, resourceType, type, createdAt, bytes, newFormat, assetFolder);
+        return new Asset(publicId, resourceType, type, createdAt, bytes, newFormat, assetFolder, displayName);
     }
 
     public Asset withAssetFolder(String newAssetFolder) {
-        return new Asset(publicId, resourceType, type, createdAt, bytes, format, newAssetFolder);
+        return new Asset(publicId, resourceType, type, createdAt, bytes, format, newAssetFolder, displayName);
     }
+
 }

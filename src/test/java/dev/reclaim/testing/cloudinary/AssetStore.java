@@ -272,6 +272,39 @@ final class AssetStore {
         }
     }
 
+    /** One page of a search, and how many assets matched in all. */
+    record SearchPage(List<Asset> assets, Asset next, int total) {
+    }
+
+    /**
+     * Search over every asset: those matching {@code filter}, in {@code order}, starting after {@code after}
+     * (exclusive) when not null. A full scan per page, fine at test sizes; pages are consistent snapshots.
+     */
+    SearchPage search(java.util.function.Predicate<Asset> filter, Comparator<Asset> order, Asset after, int max) {
+        lock.readLock().lock();
+        try {
+            List<Asset> matched = new ArrayList<>();
+            for (TreeSet<Asset> folder : byFolder.values()) {
+                for (Asset a : folder) {
+                    if (filter.test(a)) {
+                        matched.add(a);
+                    }
+                }
+            }
+            matched.sort(order);
+            int from = 0;
+            if (after != null) {
+                int at = Collections.binarySearch(matched, after, order);
+                from = at >= 0 ? at + 1 : -at - 1;
+            }
+            int to = Math.min(matched.size(), from + max);
+            List<Asset> out = new ArrayList<>(matched.subList(from, to));
+            return new SearchPage(out, to < matched.size() ? out.get(out.size() - 1) : null, matched.size());
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
     private static Page page(NavigableSet<Asset> set, boolean descending, Asset after, int max) {
         NavigableSet<Asset> view = descending ? set.descendingSet() : set;
         if (after != null) {

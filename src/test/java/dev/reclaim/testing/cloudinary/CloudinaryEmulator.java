@@ -24,6 +24,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,8 +44,14 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A local emulator of the parts of the Cloudinary Admin API that Reclaim uses: listing resources (by type with
- * prefix/cursor, and by asset folder) and deleting resources, with Basic auth, the hourly Admin API rate limit
- * and its {@code X-FeatureRateLimit-*} headers, plus latency and fault injection for tests and benchmarks.
+ * prefix/cursor, and by asset folder), the Search API (the subset of expressions in {@link SearchExpression}),
+ * the {@code config} endpoint and deleting resources, with Basic auth, the hourly Admin API rate limit and its
+ * {@code X-FeatureRateLimit-*} headers, plus latency and fault injection for tests and benchmarks. The facts it
+ * follows, with their sources, are in {@code docs/CLOUDINARY.md}.
+ *
+ * <p>The product environment has a folder mode ({@link FolderMode#FIXED} by default), which only the
+ * {@code config} endpoint reports: what an asset's folder and display name are is up to the seeded
+ * {@link Asset} ({@link Asset#dynamic} for dynamic-mode assets).
  *
  * <p>Point the Cloudinary SDK at it with {@link #cloudinaryUrl()} (uses the {@code upload_prefix} key). Binds
  * 127.0.0.1 on a random port; {@link #close()} stops it. Thread-safe.
@@ -63,6 +70,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
     static final int DEFAULT_LIST_RESULTS = 10;
     static final int MAX_DELETE_IDS = 100;
     static final int MAX_DELETE_BY_PREFIX = 1000;
+    static final int DEFAULT_SEARCH_RESULTS = 50;
     private static final int TIMEOUT_FAULT = -1;
     private static final int RECORDED_REQUESTS = 256;
     private static final DateTimeFormatter RFC_1123 =
@@ -74,6 +82,15 @@ public final class CloudinaryEmulator implements AutoCloseable {
         // answer ~40 ms. Read once when the JDK's server config loads, so set it before the first HttpServer.
         if (System.getProperty("sun.net.httpserver.nodelay") == null) {
             System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
+    /** The product environment's folder mode, as {@code GET /config?settings=true} reports it. */
+    public enum FolderMode {
+        FIXED, DYNAMIC;
+
+        String wire() {
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -99,6 +116,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
     private volatile double errorRatio;
     private volatile double timeoutRatio;
     private volatile Duration timeoutHold;
+    private volatile FolderMode folderMode;
+    private final Instant environmentCreatedAt;
 
     private final Object budgetLock = new Object();
     private long budgetLimit;
@@ -111,6 +130,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
     private final AtomicLong totalCalls = new AtomicLong();
     private final AtomicLong listCalls = new AtomicLong();
     private final AtomicLong deleteCalls = new AtomicLong();
+    private final AtomicLong searchCalls = new AtomicLong();
+    private final AtomicLong configCalls = new AtomicLong();
     private final AtomicLong rateLimitedCalls = new AtomicLong();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger peakInFlight = new AtomicInteger();
@@ -128,6 +149,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
         this.errorRatio = b.errorRatio;
         this.timeoutRatio = b.timeoutRatio;
         this.timeoutHold = b.timeoutHold;
+        this.folderMode = b.folderMode;
+        this.environmentCreatedAt = clock.instant().truncatedTo(ChronoUnit.SECONDS);
         this.budgetLimit = b.hourlyLimit;
         this.budgetRemaining = b.hourlyLimit;
         this.budgetResetAt = nextHour(clock.instant());
@@ -228,11 +251,32 @@ public final class CloudinaryEmulator implements AutoCloseable {
         store.delete("image", "upload", List.of(publicId));
     }
 
+    // ---------------------------------------------------------------- folder mode
+
+    public FolderMode folderMode() {
+        return folderMode;
+    }
+
+    /** What {@code GET /config?settings=true} answers from now on; the assets are left as they are. */
+    public void setFolderMode(FolderMode mode) {
+        this.folderMode = Objects.requireNonNull(mode, "mode");
+    }
+
     // ---------------------------------------------------------------- counters
 
-    /** Requests received on the list routes (by type and by asset folder), whatever their outcome. */
+    /** Requests received on the listing routes (by type, by asset folder and search), whatever their outcome. */
     public long listCalls() {
         return listCalls.get();
+    }
+
+    /** Requests received on the search route (also counted in {@link #listCalls()}), whatever their outcome. */
+    public long searchCalls() {
+        return searchCalls.get();
+    }
+
+    /** Requests received on the config route, whatever their outcome. */
+    public long configCalls() {
+        return configCalls.get();
     }
 
     /** Requests received on the delete route, whatever their outcome. */
@@ -260,6 +304,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
         totalCalls.set(0);
         listCalls.set(0);
         deleteCalls.set(0);
+        searchCalls.set(0);
+        configCalls.set(0);
         rateLimitedCalls.set(0);
     }
 
@@ -391,7 +437,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
         }
     }
 
-    private enum Route { LIST, LIST_ALL_TYPES, LIST_FOLDER, DELETE, UNKNOWN }
+    private enum Route { LIST, LIST_ALL_TYPES, LIST_FOLDER, SEARCH, CONFIG, DELETE, UNKNOWN }
 
     /** Thrown inside request handling to answer with a JSON error. */
     private static final class ApiError extends RuntimeException {
@@ -401,6 +447,11 @@ public final class CloudinaryEmulator implements AutoCloseable {
             super(message, null, false, false);
             this.status = status;
         }
+    }
+
+    /** A 400 with Cloudinary's error body, for the package's parsers. */
+    static RuntimeException badRequest(String message) {
+        return new ApiError(400, message);
     }
 
     private void handle(HttpExchange ex) {
@@ -440,10 +491,16 @@ public final class CloudinaryEmulator implements AutoCloseable {
         List<String> segments = segments(rawPath);
         Route route = route(method, segments);
         totalCalls.incrementAndGet();
-        if (route == Route.LIST || route == Route.LIST_ALL_TYPES || route == Route.LIST_FOLDER) {
+        if (route == Route.LIST || route == Route.LIST_ALL_TYPES || route == Route.LIST_FOLDER
+                || route == Route.SEARCH) {
             listCalls.incrementAndGet();
+            if (route == Route.SEARCH) {
+                searchCalls.incrementAndGet();
+            }
         } else if (route == Route.DELETE) {
             deleteCalls.incrementAndGet();
+        } else if (route == Route.CONFIG) {
+            configCalls.incrementAndGet();
         }
 
         if (!pause(latency)) {
@@ -490,6 +547,10 @@ public final class CloudinaryEmulator implements AutoCloseable {
                     return listAllTypes(segments.get(3), params);
                 case LIST_FOLDER:
                     return listFolder(params);
+                case SEARCH:
+                    return search(params);
+                case CONFIG:
+                    return config(params);
                 case DELETE:
                     return delete(segments.get(3), segments.get(4), params);
                 default:
@@ -501,7 +562,14 @@ public final class CloudinaryEmulator implements AutoCloseable {
     }
 
     private static Route route(String method, List<String> s) {
-        // s = [v1_1, cloud, resources, ...]
+        // s = [v1_1, cloud, resources, ...] or [v1_1, cloud, config]
+        if (s.size() == 3 && "v1_1".equals(s.get(0)) && "config".equals(s.get(2)) && "GET".equals(method)) {
+            return Route.CONFIG;
+        }
+        if (s.size() == 4 && "v1_1".equals(s.get(0)) && "resources".equals(s.get(2)) && "search".equals(s.get(3))
+                && ("POST".equals(method) || "GET".equals(method))) {
+            return Route.SEARCH;
+        }
         if (s.size() < 4 || !"v1_1".equals(s.get(0)) || !"resources".equals(s.get(2))) {
             return Route.UNKNOWN;
         }
@@ -694,6 +762,120 @@ public final class CloudinaryEmulator implements AutoCloseable {
                 next.publicId()));
     }
 
+    /** {@code GET /config}: cloud name and creation time, plus {@code settings.folder_mode} with settings=true. */
+    private Reply config(Map<String, List<String>> params) {
+        boolean settings = "true".equalsIgnoreCase(first(params, "settings"));
+        return new Reply(200, json(g -> {
+            g.writeStartObject();
+            g.writeStringField("cloud_name", cloudName);
+            g.writeStringField("created_at", environmentCreatedAt.toString());
+            if (settings) {
+                g.writeObjectFieldStart("settings");
+                g.writeStringField("folder_mode", folderMode.wire());
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+        }));
+    }
+
+    /**
+     * {@code POST (or GET) /resources/search}: every resource type and type, filtered by the expression (all
+     * assets without one), sorted by {@code sort_by} (default created_at desc; ties by resource_type, type,
+     * public_id ascending), paged by {@code max_results} (default 50, at most 500) and {@code next_cursor}.
+     */
+    private Reply search(Map<String, List<String>> params) {
+        String raw = first(params, "expression");
+        SearchExpression expression = SearchExpression.parse(raw == null ? "" : raw, clock.instant());
+        int max = searchMaxResults(params);
+        SearchOrder order = SearchOrder.of(params.get("sort_by[]"));
+        String queryKey = Integer.toHexString(Objects.hash(raw == null ? "" : raw.trim(), order.wire()));
+        List<String> c = decodeCursor(first(params, "next_cursor"), "s", 5);
+        if (c != null && !c.get(0).equals(queryKey)) {
+            throw new ApiError(400, "Invalid next_cursor: it belongs to another search");
+        }
+        Asset after = c == null ? null : AssetStore.probe(epoch(c.get(1)), c.get(2), c.get(3), c.get(4));
+        AssetStore.SearchPage page = store.search(expression::matches, order.comparator(), after, max);
+        Asset next = page.next();
+        String nextCursor = next == null ? null : encodeCursor("s", queryKey,
+                String.valueOf(next.createdAt().getEpochSecond()), next.resourceType(), next.type(), next.publicId());
+        return new Reply(200, json(g -> {
+            g.writeStartObject();
+            g.writeNumberField("total_count", page.total());
+            g.writeNumberField("time", 1);
+            g.writeArrayFieldStart("resources");
+            for (Asset a : page.assets()) {
+                writeResource(g, a);
+            }
+            g.writeEndArray();
+            if (nextCursor != null) {
+                g.writeStringField("next_cursor", nextCursor);
+            }
+            g.writeEndObject();
+        }));
+    }
+
+    private static int searchMaxResults(Map<String, List<String>> params) {
+        String raw = first(params, "max_results");
+        if (raw == null || raw.isEmpty()) {
+            return DEFAULT_SEARCH_RESULTS;
+        }
+        int n;
+        try {
+            n = Integer.parseInt(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new ApiError(400, "Invalid max_results " + raw);
+        }
+        if (n < 1 || n > MAX_LIST_RESULTS) {
+            throw new ApiError(400, "max_results should be between 1 and " + MAX_LIST_RESULTS + ", got " + n);
+        }
+        return n;
+    }
+
+    /** The search's sort_by: one field (created_at or public_id) and a direction. */
+    private record SearchOrder(String field, boolean descending) {
+
+        static SearchOrder of(List<String> sortBy) {
+            if (sortBy == null || sortBy.isEmpty()) {
+                return new SearchOrder("created_at", true);
+            }
+            if (sortBy.size() > 1) {
+                throw new ApiError(400, "sort_by with more than one field is not supported (emulator restriction)");
+            }
+            JsonNode node;
+            try {
+                node = JSON.readTree(sortBy.get(0));
+            } catch (IOException e) {
+                throw new ApiError(400, "Invalid sort_by " + sortBy.get(0));
+            }
+            if (node == null || !node.isObject() || node.size() != 1) {
+                throw new ApiError(400, "Invalid sort_by " + sortBy.get(0));
+            }
+            Map.Entry<String, JsonNode> e = node.fields().next();
+            String field = e.getKey();
+            String dir = e.getValue().asText();
+            if (!field.equals("created_at") && !field.equals("public_id")) {
+                throw new ApiError(400, "sort_by " + field + " is not supported (emulator restriction)");
+            }
+            if (!dir.equals("asc") && !dir.equals("desc")) {
+                throw new ApiError(400, "Invalid sort_by direction " + dir);
+            }
+            return new SearchOrder(field, dir.equals("desc"));
+        }
+
+        String wire() {
+            return field + (descending ? ":desc" : ":asc");
+        }
+
+        Comparator<Asset> comparator() {
+            Comparator<Asset> primary = field.equals("public_id")
+                    ? Comparator.comparing(Asset::publicId) : Comparator.comparing(Asset::createdAt);
+            if (descending) {
+                primary = primary.reversed();
+            }
+            return primary.thenComparing(Asset::createdAt).thenComparing(AssetStore.BY_CREATED_FULL);
+        }
+    }
+
     private Reply delete(String resourceType, String type, Map<String, List<String>> params) {
         checkResourceType(resourceType);
         List<String> ids = new ArrayList<>();
@@ -793,7 +975,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
         g.writeStringField("created_at", a.createdAt().toString());
         g.writeNumberField("bytes", a.bytes());
         g.writeStringField("asset_folder", a.assetFolder());
-        g.writeStringField("display_name", a.publicId().substring(a.publicId().lastIndexOf('/') + 1));
+        g.writeStringField("display_name", a.displayName());
         g.writeStringField("url", "http://res.cloudinary.com/" + path);
         g.writeStringField("secure_url", "https://res.cloudinary.com/" + path);
         g.writeEndObject();
@@ -917,7 +1099,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
                 node.fields().forEachRemaining(e -> {
                     List<String> values = new ArrayList<>();
                     if (e.getValue().isArray()) {
-                        e.getValue().forEach(v -> values.add(v.asText()));
+                        // objects in arrays (the search's sort_by) stay JSON text
+                        e.getValue().forEach(v -> values.add(v.isValueNode() ? v.asText() : v.toString()));
                         out.put(e.getKey() + "[]", values);
                     } else {
                         values.add(e.getValue().asText());
@@ -993,8 +1176,15 @@ public final class CloudinaryEmulator implements AutoCloseable {
         private boolean timeoutAppliesEffects = true;
         private long seed = 42;
         private Clock clock = Clock.systemUTC();
+        private FolderMode folderMode = FolderMode.FIXED;
 
         private Builder() {
+        }
+
+        /** The folder mode the config endpoint reports (default fixed). */
+        public Builder folderMode(FolderMode v) {
+            this.folderMode = Objects.requireNonNull(v, "folderMode");
+            return this;
         }
 
         public Builder cloudName(String v) {

@@ -466,6 +466,181 @@ class CloudinaryEmulatorTest {
         assertThat(emu.peakConcurrency()).isEqualTo(5);
     }
 
+    // ---------------------------------------------------------------- dynamic folder mode
+
+    private Cloudinary cloudinary() {
+        return new Cloudinary(emu.cloudinaryUrl());
+    }
+
+    @SuppressWarnings("unchecked")
+    @Test
+    void configAnswersTheFolderModeUnderSettingsOnlyWhenAskedFor() throws Exception {
+        ApiResponse fixed = api.configuration(opts("settings", true));
+        assertThat(fixed.get("cloud_name")).isEqualTo("demo");
+        assertThat((Map<String, Object>) fixed.get("settings")).containsExactly(Map.entry("folder_mode", "fixed"));
+
+        emu.setFolderMode(CloudinaryEmulator.FolderMode.DYNAMIC);
+        ApiResponse dynamic = api.configuration(opts("settings", true));
+        assertThat((Map<String, Object>) dynamic.get("settings")).containsEntry("folder_mode", "dynamic");
+        assertThat(api.configuration(opts())).containsKeys("cloud_name", "created_at").doesNotContainKey("settings");
+        assertThat(emu.recentRequests().get(0).path()).isEqualTo("/v1_1/demo/config");
+        assertThat(emu.configCalls()).isEqualTo(3);
+        assertThat(emu.remainingBudget()).isEqualTo(497);
+    }
+
+    @Test
+    void dynamicAssetsAreListedByAssetFolderWithPathlessPublicIdsAndDisplayNames() throws Exception {
+        emu.seed(Asset.dynamic("k3x9qz7abc", "users/u1/temp", "selfie", T0, 10),
+                Asset.dynamic("p0q1r2s3t4", "users/u1/temp/deeper", "other", T0, 10),
+                Asset.dynamic("z9y8x7w6v5", "users/u1/photos", "kept", T0, 10));
+        ApiResponse r = api.resourcesByAssetFolder("users/u1/temp", opts("max_results", 500));
+        assertThat(ids(r)).containsExactly("k3x9qz7abc");
+        assertThat(resources(r).get(0)).containsEntry("asset_folder", "users/u1/temp")
+                .containsEntry("display_name", "selfie");
+    }
+
+    @Test
+    void searchPagesOf500WithNextCursorOverAFolderTree() throws Exception {
+        List<Asset> assets = new ArrayList<>();
+        for (int i = 0; i < 1200; i++) {
+            assets.add(Asset.dynamic("id" + String.format("%05d", i), "users/u" + (i % 7) + "/temp", "p" + i,
+                    T0.minusSeconds(i % 50), 100));
+        }
+        emu.seed(assets);
+        emu.seed(Asset.dynamic("elsewhere", "shared/temp", "x", T0, 1));
+
+        List<String> seen = new ArrayList<>();
+        List<Integer> pageSizes = new ArrayList<>();
+        String cursor = null;
+        do {
+            var search = cloudinary().search().expression("asset_folder:\"users/*\"").maxResults(500);
+            ApiResponse page = (cursor == null ? search : search.nextCursor(cursor)).execute();
+            assertThat(page.get("total_count")).isEqualTo(1200);
+            pageSizes.add(resources(page).size());
+            seen.addAll(ids(page));
+            cursor = (String) page.get("next_cursor");
+        } while (cursor != null);
+
+        assertThat(pageSizes).containsExactly(500, 500, 200);
+        assertThat(seen).doesNotHaveDuplicates().hasSize(1200).doesNotContain("elsewhere");
+        assertThat(emu.searchCalls()).isEqualTo(3);
+        List<CloudinaryEmulator.RecordedRequest> sent = emu.recentRequests();
+        assertPostedAsJsonSearch(sent.get(sent.size() - 1)); // the last page: it carries the cursor
+    }
+
+    @Test
+    void searchSortsByCreatedAtDescendingByDefaultAndBySortByWhenGiven() throws Exception {
+        emu.seed(Asset.dynamic("b", "t", "b", T0.plusSeconds(2), 1), Asset.dynamic("a", "t", "a", T0, 1),
+                Asset.dynamic("c", "t", "c", T0.plusSeconds(1), 1));
+        assertThat(ids(cloudinary().search().expression("asset_folder=t").execute())).containsExactly("b", "c", "a");
+        assertThat(ids(cloudinary().search().expression("asset_folder=t").sortBy("public_id", "asc").execute()))
+                .containsExactly("a", "b", "c");
+    }
+
+    @Test
+    void exactFolderExpressionReturnsOnlyThatFolderAndAMovedPhotoFollowsItsFolderNotItsPublicId() throws Exception {
+        Asset moved = Asset.dynamic("m0v3d", "users/u1/temp", "moved", T0, 1);
+        emu.seed(Asset.dynamic("t1", "users/u1/temp", "a", T0, 1), Asset.dynamic("p1", "users/u1/photos", "b", T0, 1),
+                Asset.dynamic("t2", "users/u1/temporary", "c", T0, 1), Asset.dynamic("t3", "users/u2/temp", "d", T0, 1),
+                Asset.dynamic("o1", "old/users/u1/temp", "e", T0, 1), moved);
+        emu.seed(moved.withAssetFolder("users/u1/photos")); // a Media Library move: same public id
+
+        assertThat(ids(cloudinary().search().expression("asset_folder=\"users/u1/temp\"").execute()))
+                .containsExactly("t1");
+        assertThat(ids(cloudinary().search().expression("asset_folder:users/u1/*").maxResults(500).execute()))
+                .containsExactlyInAnyOrder("t1", "p1", "t2", "m0v3d");
+        assertThat(ids(cloudinary().search().expression("asset_folder:\"users/u1/temp*\"").execute()))
+                .containsExactlyInAnyOrder("t1", "t2");
+    }
+
+    @Test
+    void ageConditionExcludesAssetsYoungerThanTheRetention() throws Exception {
+        Instant now = Instant.parse("2024-06-25T10:15:00Z"); // the test clock
+        emu.seed(Asset.dynamic("old", "users/u1/temp", "o", now.minus(Duration.ofDays(2)), 1),
+                Asset.dynamic("edge", "users/u1/temp", "e", now.minus(Duration.ofDays(1)), 1),
+                Asset.dynamic("young", "users/u1/temp", "y", now.minus(Duration.ofHours(1)), 1));
+
+        assertThat(ids(cloudinary().search().expression("asset_folder:\"users/*\" AND created_at<1d").execute()))
+                .containsExactly("old");
+        assertThat(ids(cloudinary().search().expression("created_at<2h").execute()))
+                .containsExactlyInAnyOrder("old", "edge");
+        String cutoff = now.minus(Duration.ofDays(1)).toString();
+        assertThat(ids(cloudinary().search()
+                .expression("asset_folder=\"users/u1/temp\" AND created_at<\"" + cutoff + "\"").execute()))
+                .containsExactly("old");
+        assertThat(ids(cloudinary().search().expression("created_at<\"2024-06-24\"").execute()))
+                .containsExactly("old");
+    }
+
+    @Test
+    void unsupportedExpressionIsBadRequestWithCloudinarysErrorBody() throws Exception {
+        emu.seed(Asset.dynamic("t1", "users/u1/temp", "a", T0, 1));
+        for (String unsupported : List.of("asset_folder=users OR asset_folder=shared", "tags:temp",
+                "asset_folder:users", "(asset_folder=users)", "created_at<3m", "asset_folder=\"users/*\"",
+                "created_at<2024-06-25T00:00:00Z")) {
+            assertThatThrownBy(() -> cloudinary().search().expression(unsupported).execute())
+                    .as(unsupported)
+                    .isExactlyInstanceOf(BadRequest.class)
+                    .hasMessageContaining("Unsupported search expression");
+        }
+
+        var http = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(emu.baseUrl() + "/v1_1/demo/resources/search"))
+                .header("Authorization", "Basic " + java.util.Base64.getEncoder()
+                        .encodeToString("test-key:test-secret".getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"expression\":\"tags:temp\"}"))
+                .build();
+        var response = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(400);
+        var body = new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body());
+        assertThat(body.path("error").path("message").asText())
+                .startsWith("Unsupported search expression \"tags:temp\"");
+        assertThat(response.headers().firstValue("X-FeatureRateLimit-Remaining")).isPresent();
+    }
+
+    @Test
+    void searchSpendsTheHourlyBudgetCarriesItsHeadersAndAnswers420WhenSpent() throws Exception {
+        emu.seed(Asset.dynamic("t1", "users/u1/temp", "a", T0, 1));
+        ApiResponse r = cloudinary().search().expression("asset_folder=\"users/u1/temp\"").execute();
+        RateLimit limit = r.apiRateLimit();
+        assertThat(limit.getLimit()).isEqualTo(500);
+        assertThat(limit.getRemaining()).isEqualTo(499);
+        assertThat(limit.getReset()).isEqualTo(Date.from(Instant.parse("2024-06-25T11:00:00Z")));
+
+        emu.setRemainingBudget(0);
+        assertThatThrownBy(() -> cloudinary().search().expression("asset_folder=x").execute())
+                .isExactlyInstanceOf(RateLimited.class).hasMessage("Rate Limit Exceeded");
+        assertThat(emu.rateLimitedCalls()).isEqualTo(1);
+
+        emu.resetBudget();
+        emu.failNext(1, 503);
+        assertThatThrownBy(() -> cloudinary().search().expression("asset_folder=x").execute())
+                .isInstanceOf(GeneralError.class);
+        assertThat(cloudinary().search().expression("asset_folder=x").execute()).containsEntry("total_count", 0);
+    }
+
+    @Test
+    void searchCursorFromAnotherSearchIsBadRequest() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            emu.seed(Asset.dynamic("a" + i, "t", "n", T0, 1));
+        }
+        String cursor = (String) cloudinary().search().expression("asset_folder=t").maxResults(1).execute()
+                .get("next_cursor");
+        assertThat(cursor).isNotNull();
+        assertThatThrownBy(() -> cloudinary().search().expression("asset_folder=u").nextCursor(cursor).execute())
+                .isExactlyInstanceOf(BadRequest.class).hasMessageContaining("next_cursor");
+    }
+
+    /** How the SDK sends a search: a JSON POST to resources/search. */
+    private static void assertPostedAsJsonSearch(CloudinaryEmulator.RecordedRequest r) {
+        assertThat(r.method()).isEqualTo("POST");
+        assertThat(r.path()).isEqualTo("/v1_1/demo/resources/search");
+        assertThat(r.contentType()).startsWith("application/json");
+        assertThat(r.body()).containsKeys("expression", "max_results", "next_cursor");
+    }
+
     /** A clock the test moves by hand. */
     static final class MutableClock extends Clock {
         private volatile Instant now;
