@@ -64,8 +64,19 @@ public final class Run {
     private void prepare(boolean dryRun) throws SQLException {
         if (!sqlChecked) {
             SqlCheck.check(config, dataSource);
-            // Each store checks how it is set up (a Cloudinary account's folder mode): once per process.
-            stores.all().values().forEach(store -> store.prepare(Instant.now().plusSeconds(60)));
+            // Each store checks how it is set up (a Cloudinary account's folder mode): once per process. A store that
+            // cannot be asked now (rate limited, down) is asked again before its first listing; only a contradiction
+            // with the configuration stops everything here.
+            for (var store : stores.all().values()) {
+                try {
+                    store.prepare(Instant.now().plusSeconds(60));
+                } catch (dev.reclaim.config.ConfigException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    log.warn("store {} could not be asked how it is set up ({}); it is asked again before it lists",
+                            store.name(), e.toString());
+                }
+            }
             sqlChecked = true;
         }
         if (!dryRun && !migrated) {

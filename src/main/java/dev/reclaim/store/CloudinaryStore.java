@@ -156,10 +156,10 @@ public final class CloudinaryStore implements Store {
 
     @Override
     public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
-        StoreConfig.FolderMode mode = accountMode != null ? accountMode : configuredMode;
-        if (mode == StoreConfig.FolderMode.AUTO) {
-            throw new IllegalStateException("Cloudinary store " + name + ": folder mode unknown until prepare()");
+        if (accountMode == null) {
+            prepare(deadline); // not asked yet (or it failed then): nothing is listed in a mode the account has not confirmed
         }
+        StoreConfig.FolderMode mode = accountMode;
         return mode == StoreConfig.FolderMode.DYNAMIC ? search(prefix, createdBefore, cursor, deadline)
                 : listByPublicId(prefix, cursor, deadline);
     }

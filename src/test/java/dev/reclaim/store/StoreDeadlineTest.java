@@ -160,10 +160,11 @@ class StoreDeadlineTest {
     @Test
     void shouldEndAListingAtTheDeadline_whenCloudinaryHangs() {
         try (CloudinaryEmulator emulator = CloudinaryEmulator.builder().timeoutHold(Duration.ofSeconds(30)).start()) {
-            emulator.timeoutNext(10);
             // One attempt in all: the attempt the deadline cuts short is the last, and still no failure.
             CloudinaryStore store = cloudinaryStore(emulator, Duration.ofSeconds(10),
                     new CloudinaryStore.Retries(1, Duration.ofMillis(100), Duration.ofSeconds(1)));
+            store.prepare(null); // the folder mode, asked before the emulator hangs
+            emulator.timeoutNext(10);
 
             Throwable thrown = callWithTwoSecondsLeft(deadline -> store.list("users/", null, null, deadline));
 

@@ -277,9 +277,12 @@ class BobbleheadPhotosTest {
         fx.env().put("RECLAIM_CLOUDINARY_TIMEOUT", "400ms");
         seedTemp("u", 20, OLD);
         cloudinary.setTimeoutHold(Duration.ofSeconds(3));
-        cloudinary.timeoutNext(1);
-
-        SweepReport s = sweep(run());
+        SweepReport s;
+        try (Reclaim reclaim = fx.reclaim()) {
+            reclaim.run(new RunRequest("test", false, List.of("render-outputs"), null)); // the store asks its folder mode
+            cloudinary.timeoutNext(1);
+            s = sweep(reclaim.run(new RunRequest("test", false, List.of("bobblehead-temp-photos"), null)));
+        }
 
         assertThat(s.purged()).isEqualTo(20);
         assertThat(s.failed()).isZero();
