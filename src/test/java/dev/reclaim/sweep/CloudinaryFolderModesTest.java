@@ -113,6 +113,24 @@ class CloudinaryFolderModesTest {
     }
 
     @Test
+    void dynamicMode_shouldLeaveAFailedBatchToTheNextListing_andDeleteItThen() throws Exception {
+        fx.cloudinary.setFolderMode(CloudinaryEmulator.FolderMode.DYNAMIC);
+        fx.cloudinary.seed(Asset.dynamic("k3x9qz7abc", "users/u1/temp", "front", OLD, 1000));
+        dev.reclaim.failure.Failure failed = dev.reclaim.failure.Failure.keys(dev.reclaim.failure.Failure.ASSET,
+                "bobblehead-temp-photos", "bobblehead-photos", List.of("k3x9qz7abc"), "GeneralError", "503",
+                "00000000-0000-0000-0000-0000000000aa", Instant.now());
+
+        try (Reclaim reclaim = fx.reclaim()) {
+            // Not refused as outside the allowed prefixes (which would park it in the dead-letter queue for nothing).
+            assertThat(reclaim.retry(failed, false)).isNull();
+        }
+        assertThat(fx.cloudinary.exists("k3x9qz7abc")).isTrue();
+
+        run(fx.reclaim());
+        assertThat(fx.cloudinary.exists("k3x9qz7abc")).isFalse();
+    }
+
+    @Test
     void fixedMode_shouldBeFoundByAuto_andKeepTodaysBehaviour() throws Exception {
         fx.cloudinary.seed(
                 Asset.image("users/u1/temp/orphan", OLD, 1000),
