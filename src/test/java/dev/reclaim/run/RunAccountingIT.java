@@ -35,7 +35,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Item 10: a run that fails, is killed or is stopped still says, in its report and its ledger row, what it did. */
-class RunAccountingTest {
+class RunAccountingIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
     private ReclaimFixture fx;

@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * in such a child JVM (LANG, LC_ALL and LC_CTYPE removed) against this test's PostgreSQL and S3Mock, and must still
  * delete an old temp upload whose key is not ASCII.
  */
-class NonAsciiKeysWithoutLocaleTest {
+class NonAsciiKeysWithoutLocaleIT {
     private static final String JAPANESE = "uploads/tmp/u1/日本.pdf";
 
     private ReclaimFixture fx;

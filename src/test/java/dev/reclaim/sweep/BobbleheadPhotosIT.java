@@ -34,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The shipped bobblehead-temp-photos sweep against the Cloudinary emulator and a real PostgreSQL. */
-class BobbleheadPhotosTest {
+class BobbleheadPhotosIT {
     private static final Instant OLD = Instant.now().minus(Duration.ofDays(3));
     private static final Instant FRESH = Instant.now().minus(Duration.ofHours(2));
 

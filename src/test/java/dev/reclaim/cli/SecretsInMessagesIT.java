@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * one gets a distinctive secret; the CLI runs ({@code run}, {@code run --json}, {@code retry}) and nothing it prints
  * or logs may contain it.
  */
-class SecretsInMessagesTest {
+class SecretsInMessagesIT {
     private static final String SENTRY_KEY = "PUBLICKEY0sentry";
     private static final String UNREACHABLE = "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2";
 

@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Items 1 and 2 (start-up half): a reference query must return the keys themselves, one column of a text type. */
-class ReferenceQueryCheckTest {
+class ReferenceQueryCheckIT {
     private static final String SWEEP_QUERY = "SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)";
     /** The upload-temp sweep's own reference query, as shipped (the moc-files store's query starts the same way). */
     private static final String SWEEP_FIELD = "${RECLAIM_UPLOAD_TEMP_MAX_DELETES:-100000}\n    referenced: |\n      ";

@@ -31,7 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A full run of every shipped sweep with faults injected in the database, Cloudinary and S3: every failed item ends
  * up accounted for, in SQS or in Reclaim's tables, whether SQS is reachable or not.
  */
-class FaultInjectedRunTest {
+class FaultInjectedRunIT {
     private ReclaimFixture fx;
     private TestSqs.QueuePair queues;
 

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Dry run, the per-run cap, the time budget and the one-run-at-a-time lock. */
-class RunControlTest {
+class RunControlIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
     private ReclaimFixture fx;

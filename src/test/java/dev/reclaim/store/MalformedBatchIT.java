@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
  * Item 7 of the Trust issue: a key the store cannot accept (a control character) makes it refuse the whole delete
  * request; the batch is split so that only that key fails, with its own error, and the others are deleted.
  */
-class MalformedBatchTest {
+class MalformedBatchIT {
 
     @Test
     void shouldDelete999KeysAndFailOnlyTheBadOne_whenS3RefusesTheWholeDeleteObjectsRequest() {

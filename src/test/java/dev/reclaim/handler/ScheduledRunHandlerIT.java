@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The scheduled Lambda handler, fed the files in events/ as Lambda (and sam local invoke) would. */
-class ScheduledRunHandlerTest {
+class ScheduledRunHandlerIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
     private ReclaimFixture fx;

@@ -14,7 +14,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The shipped render-outputs sweep: completed jobs past the retention that no user asset references. */
-class RenderOutputsTest {
+class RenderOutputsIT {
     private ReclaimFixture fx;
 
     @BeforeEach

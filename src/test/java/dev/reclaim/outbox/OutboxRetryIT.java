@@ -32,7 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * never repeated within a run; without a retry queue a key never leaves the outbox until S3 confirms its delete, and
  * failed items wait in reclaim.failures for the next run (or {@code reclaim retry}) to retry them.
  */
-class OutboxRetryTest {
+class OutboxRetryIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
     private static final String OWNED_KEYS = """
             SELECT s3_key AS k FROM moc_files UNION ALL SELECT thumbnail_key FROM moc_instructions

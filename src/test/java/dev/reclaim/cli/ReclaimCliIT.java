@@ -17,7 +17,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The CLI's contract: exit codes, stdout for the report, a clear error and nothing deleted on bad configuration. */
-class ReclaimCliTest {
+class ReclaimCliIT {
     private ReclaimFixture fx;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();

@@ -31,7 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** What must never happen: a file deleted while its row lives, a half-purged item, a key lost after a crash. */
-class RecordSweepSafetyTest {
+class RecordSweepSafetyIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
     private static final String OWNED_KEYS = """
             SELECT s3_key AS k FROM moc_files UNION ALL SELECT thumbnail_key FROM moc_instructions

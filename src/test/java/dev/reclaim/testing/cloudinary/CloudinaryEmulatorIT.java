@@ -32,7 +32,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Drives the emulator through the real Cloudinary Java SDK (cloudinary-http44). */
-class CloudinaryEmulatorTest {
+class CloudinaryEmulatorIT {
 
     private static final Instant T0 = Instant.parse("2024-06-25T08:58:23Z");
 

@@ -29,7 +29,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Failed items reach SQS with their history, are retried by the retry handler, and end in the DLQ after 3 tries. */
-class FailurePipelineTest {
+class FailurePipelineIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
     private ReclaimFixture fx;

@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** RetryQueue against a real SQS-protocol server (ElasticMQ, in this JVM). */
-class RetryQueueTest {
+class RetryQueueIT {
     private static final Duration DRAIN = Duration.ofSeconds(10);
 
     @Test

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * whatever called it), and a store's own reference check, run right before every delete call, keeps a file that any
  * row still holds, whichever sweep or step sent it.
  */
-class ReferenceChecksTest {
+class ReferenceChecksIT {
     private static final String MOC = "00000000-0000-0000-0000-0000000000a1";
     private static final String SHIPPED_UPLOAD_REFERENCED = "SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)";
 

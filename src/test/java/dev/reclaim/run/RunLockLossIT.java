@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Item 8: a run whose advisory lock went with its connection (failover, idle timeout) must stop before the next page. */
-class RunLockLossTest {
+class RunLockLossIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
     private ReclaimFixture fx;

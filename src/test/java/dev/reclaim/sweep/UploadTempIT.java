@@ -17,7 +17,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The shipped upload-temp sweep: S3 objects under uploads/tmp/ that no MOC file references. */
-class UploadTempTest {
+class UploadTempIT {
     private ReclaimFixture fx;
 
     @BeforeEach

@@ -17,7 +17,7 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The shipped moc-purge sweep against the reference schema, a real PostgreSQL and a real S3 server. */
-class MocPurgeTest {
+class MocPurgeIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
     private ReclaimFixture fx;

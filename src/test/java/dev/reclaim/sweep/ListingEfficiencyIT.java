@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * temp ones; when it lists more than 10 times what is eligible (from 1,000 listed) the report, the summary and the
  * log say so and name the remedies.
  */
-class ListingEfficiencyTest {
+class ListingEfficiencyIT {
     private static final Instant OLD = Instant.now().minus(Duration.ofDays(3));
 
     private ReclaimFixture fx;

@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * from its public id: it is listed through the Search API by folder, judged by its folder and display name, and
  * referenced and deleted by its public id.
  */
-class CloudinaryFolderModesTest {
+class CloudinaryFolderModesIT {
     private static final Instant OLD = Instant.now().minus(Duration.ofDays(3));
     private static final Instant YOUNG = Instant.now().minus(Duration.ofHours(1));
 

@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  * call at the deadline with {@link StoreDeadlinePassed} (not a failure of the keys), and no call or retry starts
  * once the deadline has passed.
  */
-class StoreDeadlineTest {
+class StoreDeadlineIT {
     private static final Duration LEFT = Duration.ofSeconds(2);
     // The call may overrun its deadline by this much (closing the connection, the JVM's timers).
     private static final Duration SLACK = Duration.ofSeconds(1);
