@@ -13,9 +13,15 @@ import dev.reclaim.testing.ReferenceData;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -46,13 +52,26 @@ class ScheduledRunHandlerIT {
     private JsonNode invoke(String eventFile, Map<String, String> env) throws Exception {
         ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, env);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        handler.handleRequest(new ByteArrayInputStream(Files.readAllBytes(Path.of(eventFile))), out, new FakeContext(900_000));
+        handler.handleRequest(new ByteArrayInputStream(eventBytes(eventFile)), out, new FakeContext(900_000));
         return Reports.JSON.readTree(out.toByteArray());
     }
 
-    @Test
-    void shouldRunEverySweepFromAnEventBridgeScheduledEvent() throws Exception {
-        JsonNode report = invoke("events/scheduled-event.json", Map.of());
+    /**
+     * The file's bytes, found as aws-lambda-java-tests' EventLoader finds it (class path, else the project directory):
+     * {@code @Event} can only hand over a deserialised event object, and this handler reads the raw JSON stream.
+     */
+    private static byte[] eventBytes(String eventFile) {
+        try (InputStream resource = ScheduledRunHandlerIT.class.getClassLoader().getResourceAsStream(eventFile)) {
+            return resource != null ? resource.readAllBytes() : Files.readAllBytes(Path.of(eventFile));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load " + eventFile, e);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = "events/scheduled-event.json")
+    void shouldRunEverySweepFromAnEventBridgeScheduledEvent(String eventFile) throws Exception {
+        JsonNode report = invoke(eventFile, Map.of());
 
         assertThat(report.get("outcome").asText()).isEqualTo("completed");
         assertThat(report.get("trigger").asText()).isEqualTo("schedule:arn:aws:events:us-east-1:123456789012:rule/reclaim-daily");
@@ -63,9 +82,10 @@ class ScheduledRunHandlerIT {
         assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
     }
 
-    @Test
-    void shouldRunTheNamedSweepFromPlainInput() throws Exception {
-        JsonNode report = invoke("events/run-moc-purge.json", Map.of());
+    @ParameterizedTest
+    @ValueSource(strings = "events/run-moc-purge.json")
+    void shouldRunTheNamedSweepFromPlainInput(String eventFile) throws Exception {
+        JsonNode report = invoke(eventFile, Map.of());
 
         assertThat(report.get("sweeps")).hasSize(1);
         assertThat(report.get("sweeps").get(0).get("name").asText()).isEqualTo("moc-purge");
@@ -74,22 +94,24 @@ class ScheduledRunHandlerIT {
         assertThat(fx.count("SELECT count(*) FROM render_jobs")).isEqualTo(9);
     }
 
-    @Test
-    void shouldDryRunFromPlainInput() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = "events/dry-run.json")
+    void shouldDryRunFromPlainInput(String eventFile) throws Exception {
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
 
-        JsonNode report = invoke("events/dry-run.json", Map.of());
+        JsonNode report = invoke(eventFile, Map.of());
 
         assertThat(report.get("dryRun").asBoolean()).isTrue();
         assertThat(report.get("sweeps").get(0).get("purged").asLong()).isEqualTo(6);
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
 
-    @Test
-    void shouldDryRunAScheduledEventWhenTheEnvironmentSaysSo() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"events/scheduled-event.json", "events/run-moc-purge.json", "events/dry-run.json"})
+    void shouldDryRunAnyInput_whenTheEnvironmentSaysSo(String eventFile) throws Exception {
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
 
-        JsonNode report = invoke("events/scheduled-event.json", Map.of("RECLAIM_DRY_RUN", "true"));
+        JsonNode report = invoke(eventFile, Map.of("RECLAIM_DRY_RUN", "true"));
 
         assertThat(report.get("dryRun").asBoolean()).isTrue();
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
@@ -111,26 +133,27 @@ class ScheduledRunHandlerIT {
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
 
-    @Test
-    void shouldDryRun_whenTheEnvironmentSaysDryRunAs1OrYes() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = "events/scheduled-event.json")
+    void shouldDryRun_whenTheEnvironmentSaysDryRunAs1OrYes(String eventFile) throws Exception {
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
         for (String value : new String[] {"1", "YES ", "yes"}) {
-            JsonNode report = invoke("events/scheduled-event.json", Map.of("RECLAIM_DRY_RUN", value));
+            JsonNode report = invoke(eventFile, Map.of("RECLAIM_DRY_RUN", value));
 
             assertThat(report.get("dryRun").asBoolean()).as(value).isTrue();
             assertThat(ReferenceData.rowCounts(fx.db)).as(value).isEqualTo(rows);
         }
     }
 
-    @Test
-    void shouldFailTheInvocationAndDeleteNothing_whenRECLAIM_DRY_RUNIsNoBoolean() throws Exception {
+    @ParameterizedTest
+    @CsvSource({"events/scheduled-event.json, maybe", "events/dry-run.json, enabled"})
+    void shouldFailTheInvocationAndDeleteNothing_whenRECLAIM_DRY_RUNIsNoBoolean(String eventFile, String value)
+            throws Exception {
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
 
-        assertThatThrownBy(() -> invoke("events/scheduled-event.json", Map.of("RECLAIM_DRY_RUN", "maybe")))
+        assertThatThrownBy(() -> invoke(eventFile, Map.of("RECLAIM_DRY_RUN", value)))
                 .isInstanceOf(UsageException.class)
-                .hasMessageContaining("RECLAIM_DRY_RUN: 'maybe' is not a boolean");
-        assertThatThrownBy(() -> invoke("events/dry-run.json", Map.of("RECLAIM_DRY_RUN", "enabled")))
-                .isInstanceOf(UsageException.class);
+                .hasMessageContaining("RECLAIM_DRY_RUN: '" + value + "' is not a boolean");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
 
