@@ -1,6 +1,7 @@
 package dev.reclaim;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.SweepConfig;
@@ -13,8 +14,6 @@ import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.run.Reports;
-import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import dev.reclaim.run.Run;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
@@ -71,15 +70,11 @@ public final class Reclaim implements AutoCloseable {
      */
     public static Reclaim fromEnvironment(Map<String, String> env) {
         ReclaimConfig config = ConfigLoader.load(env);
-        Stores stores = Stores.build(config, env);
-        SdkHttpClient http = UrlConnectionHttpClient.builder().build();
-        RetryQueue queue = RetryQueue.fromEnvironment(env, http);
+        AwsClients aws = new AwsClients(env);
+        Stores stores = Stores.build(config, env, aws);
+        RetryQueue queue = RetryQueue.configured(env, aws);
         HikariDataSource pool = Database.pool(env);
-        Outbox.Policy policy = Outbox.Policy.fromEnvironment(env);
-        if (queue == null) {
-            return new Reclaim(config, pool, stores, null, policy, pool, stores, http);
-        }
-        return new Reclaim(config, pool, stores, queue, policy, pool, stores, queue, http);
+        return new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws);
     }
 
     public Failures failures() {

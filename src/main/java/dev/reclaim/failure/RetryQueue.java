@@ -1,16 +1,17 @@
 package dev.reclaim.failure;
 
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeException;
+import dev.failsafe.RetryPolicy;
+import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.ConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.sqs.SqsClient;
-import software.amazon.awssdk.services.sqs.SqsClientBuilder;
 import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
@@ -55,6 +56,14 @@ public final class RetryQueue implements AutoCloseable {
     private static final int MAX_REASON_CHARS = 1024;
     private static final Pattern REGIONAL_HOST = Pattern.compile("^sqs[.-]([a-z0-9-]+)\\.amazonaws\\.com(\\.cn)?$");
     private static final Logger log = LoggerFactory.getLogger(RetryQueue.class);
+    /** Rounds while some entries are still unsent, {@value #MAX_ROUNDS} at most, 200 ms then 400 ms apart. */
+    private static final RetryPolicy<List<Pending>> RESENDS = RetryPolicy.<List<Pending>>builder()
+            .handleResultIf(unsent -> !unsent.isEmpty())
+            .withMaxAttempts(MAX_ROUNDS)
+            .withBackoff(RESEND_PAUSE, RESEND_PAUSE.multipliedBy(MAX_ROUNDS - 1))
+            .onFailedAttempt(e -> log.info("retry queue: {} entries failed transiently in round {}",
+                    e.getLastResult().size(), e.getAttemptCount()))
+            .build();
 
     /** One message to send; {@code id} is the caller's (a database row id, say) and comes back in its {@link Outcome}. */
     public record OutgoingMessage(String id, String body, int retryCount, String sweep) {
@@ -82,27 +91,38 @@ public final class RetryQueue implements AutoCloseable {
     private final SqsClient sqs;
     private final String queueUrl;
     private final String deadLetterQueueUrl;
-    private final boolean ownsClient;
+    private final AwsClients ownClients;
 
     /** A queue on the given client, which stays the caller's to close. {@code deadLetterQueueUrl} may be null. */
     public RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl) {
-        this(sqs, queueUrl, deadLetterQueueUrl, false);
+        this(sqs, queueUrl, deadLetterQueueUrl, null);
     }
 
-    private RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, boolean ownsClient) {
+    private RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, AwsClients ownClients) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.deadLetterQueueUrl = blankToNull(deadLetterQueueUrl);
-        this.ownsClient = ownsClient;
+        this.ownClients = ownClients;
     }
 
     /**
      * The retry queue named by {@code RECLAIM_RETRY_QUEUE_URL} (null when unset), its dead-letter queue by
-     * {@code RECLAIM_DLQ_URL}. Region from {@code AWS_REGION} (or {@code AWS_DEFAULT_REGION}, or the queue URL's host);
-     * endpoint from {@code AWS_ENDPOINT_URL_SQS} or {@code AWS_ENDPOINT_URL}; keys from the map when present, else the
-     * SDK's default chain. {@code http} stays the caller's to close (null: the SDK's default HTTP client).
+     * {@code RECLAIM_DLQ_URL}, on its own SQS client, closed with it. {@code http} stays the caller's to close (null:
+     * the SDK's default HTTP client). See {@link #configured}.
      */
     public static RetryQueue fromEnvironment(Map<String, String> env, SdkHttpClient http) {
+        AwsClients aws = new AwsClients(env, http); // builds nothing when configured(...) throws
+        RetryQueue queue = configured(env, aws);
+        return queue == null ? null : new RetryQueue(queue.sqs, queue.queueUrl, queue.deadLetterQueueUrl, aws);
+    }
+
+    /**
+     * The retry queue named by {@code RECLAIM_RETRY_QUEUE_URL} (null when unset), its dead-letter queue by
+     * {@code RECLAIM_DLQ_URL}, on an SQS client of {@code aws} (which closes it). Region from {@code AWS_REGION} (or
+     * {@code AWS_DEFAULT_REGION}, or the queue URL's host); endpoint from {@code AWS_ENDPOINT_URL_SQS} or
+     * {@code AWS_ENDPOINT_URL}; keys from the map when present, else the SDK's default chain.
+     */
+    public static RetryQueue configured(Map<String, String> env, AwsClients aws) {
         String queueUrl = blankToNull(env.get("RECLAIM_RETRY_QUEUE_URL"));
         if (queueUrl == null) {
             return null;
@@ -117,21 +137,14 @@ public final class RetryQueue implements AutoCloseable {
         if (region == null) {
             throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
         }
-        SqsClientBuilder b = SqsClient.builder()
-                .region(Region.of(region))
-                .credentialsProvider(AwsEnvironment.credentials(env));
-        if (http != null) {
-            b.httpClient(http);
-        }
         String endpoint = AwsEnvironment.endpoint(env, "SQS");
-        if (endpoint != null) {
-            try {
-                b.endpointOverride(URI.create(endpoint));
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException("AWS_ENDPOINT_URL_SQS: '" + endpoint + "' is not a URL");
-            }
+        URI endpointUri;
+        try {
+            endpointUri = endpoint == null ? null : URI.create(endpoint);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("AWS_ENDPOINT_URL_SQS: '" + endpoint + "' is not a URL");
         }
-        return new RetryQueue(b.build(), queueUrl, env.get("RECLAIM_DLQ_URL"), true);
+        return new RetryQueue(aws.sqs(region, endpointUri), queueUrl, env.get("RECLAIM_DLQ_URL"), null);
     }
 
     public String queueUrl() {
@@ -147,87 +160,107 @@ public final class RetryQueue implements AutoCloseable {
      * sake: when SQS cannot be reached, every message not yet accepted comes back refused.
      */
     public List<Outcome> send(List<OutgoingMessage> messages) {
-        int n = messages.size();
-        Outcome[] outcomes = new Outcome[n];
-        long[] sizes = new long[n];
-        List<Integer> pending = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            OutgoingMessage m = messages.get(i);
-            sizes[i] = size(m);
-            String invalid = invalidBody(m.body());
-            if (invalid != null) {
-                outcomes[i] = Outcome.refused(m.id(), "InvalidMessageContents", invalid, true);
-            } else if (sizes[i] > MAX_BYTES) {
-                outcomes[i] = Outcome.refused(m.id(), "MessageTooLong",
-                        "message of " + sizes[i] + " bytes (body and attributes); SQS takes at most " + MAX_BYTES, true);
-            } else {
-                pending.add(i);
+        Sending sending = new Sending(messages);
+        try {
+            Failsafe.with(RESENDS).get(sending::round);
+        } catch (FailsafeException e) {
+            if (!(e.getCause() instanceof InterruptedException)) {
+                throw e;
+            }
+            // Interrupted between rounds (Failsafe keeps the interrupt flag): what is unsent is reported not sent.
+        }
+        return sending.outcomes();
+    }
+
+    /** A message not yet accepted or refused for good: its position in the list given to {@link #send}, SQS's last word. */
+    private record Pending(int index, OutgoingMessage message, long size, String code, String error) {
+        Pending failed(String failedCode, String failedError) {
+            return new Pending(index, message, size, failedCode, failedError);
+        }
+
+        /** Entry ids are the messages' positions in the list given to {@link #send}: unique within any request. */
+        String entryId() {
+            return "m" + index;
+        }
+    }
+
+    /** One {@link #send}: the outcomes decided so far and the one list of entries still to send. */
+    private final class Sending {
+        private final Outcome[] outcomes;
+        private List<Pending> unsent = new ArrayList<>();
+
+        Sending(List<OutgoingMessage> messages) {
+            outcomes = new Outcome[messages.size()];
+            for (int i = 0; i < messages.size(); i++) {
+                OutgoingMessage m = messages.get(i);
+                long size = size(m);
+                String invalid = invalidBody(m.body());
+                if (invalid != null) {
+                    outcomes[i] = Outcome.refused(m.id(), "InvalidMessageContents", invalid, true);
+                } else if (size > MAX_BYTES) {
+                    outcomes[i] = Outcome.refused(m.id(), "MessageTooLong",
+                            "message of " + size + " bytes (body and attributes); SQS takes at most " + MAX_BYTES, true);
+                } else {
+                    unsent.add(new Pending(i, m, size, null, null));
+                }
             }
         }
-        String[] lastError = new String[n];
-        String[] lastCode = new String[n];
-        for (int round = 1; round <= MAX_ROUNDS && !pending.isEmpty(); round++) {
-            if (round > 1 && !pause(RESEND_PAUSE.multipliedBy(round - 1))) {
-                break;
-            }
-            List<Integer> again = new ArrayList<>();
-            List<List<Integer>> requests = split(pending, sizes);
+
+        /** Sends every unsent entry once; returns those SQS failed transiently, to be sent in the next round. */
+        List<Pending> round() {
+            List<Pending> again = new ArrayList<>();
+            List<List<Pending>> requests = split(unsent);
             for (int r = 0; r < requests.size(); r++) {
-                List<Integer> request = requests.get(r);
+                List<Pending> request = requests.get(r);
                 SendMessageBatchResponse answer;
                 try {
-                    answer = sqs.sendMessageBatch(b -> b.queueUrl(queueUrl).entries(entries(request, messages)));
+                    answer = sqs.sendMessageBatch(b -> b.queueUrl(queueUrl).entries(entries(request)));
                 } catch (AwsServiceException e) {
                     // The whole request was refused (the SDK has already retried throttling and 5xx answers).
                     String code = e.awsErrorDetails() == null ? "HTTP " + e.statusCode() : e.awsErrorDetails().errorCode();
-                    for (int i : request) {
-                        outcomes[i] = Outcome.refused(messages.get(i).id(), code, e.getMessage(), e.statusCode() < 500);
-                    }
+                    request.forEach(p -> refuse(p, code, e.getMessage(), e.statusCode() < 500));
                     continue;
                 } catch (SdkException e) {
                     // SQS cannot be reached (or its answer cannot be read): stop, everything not accepted waits.
                     log.warn("retry queue unreachable: {}", e.toString());
-                    List<Integer> unsent = new ArrayList<>(again);
-                    for (int rest = r; rest < requests.size(); rest++) {
-                        unsent.addAll(requests.get(rest));
-                    }
-                    for (int i : unsent) {
-                        outcomes[i] = Outcome.refused(messages.get(i).id(), "Unreachable", e.toString(), false);
-                    }
-                    return Arrays.asList(outcomes);
+                    again.addAll(requests.subList(r, requests.size()).stream().flatMap(List::stream).toList());
+                    again.forEach(p -> refuse(p, "Unreachable", e.toString(), false));
+                    unsent = List.of();
+                    return unsent;
                 }
+                Map<String, Pending> unanswered = new LinkedHashMap<>();
+                request.forEach(p -> unanswered.put(p.entryId(), p));
                 for (SendMessageBatchResultEntry ok : answer.successful()) {
-                    int i = indexOf(ok.id());
-                    outcomes[i] = Outcome.accepted(messages.get(i).id(), ok.messageId());
+                    Pending p = unanswered.remove(ok.id());
+                    if (p != null) {
+                        outcomes[p.index()] = Outcome.accepted(p.message().id(), ok.messageId());
+                    }
                 }
                 for (BatchResultErrorEntry failed : answer.failed()) {
-                    int i = indexOf(failed.id());
-                    if (Boolean.TRUE.equals(failed.senderFault())) {
-                        outcomes[i] = Outcome.refused(messages.get(i).id(), failed.code(), failed.message(), true);
-                    } else {
-                        lastCode[i] = failed.code();
-                        lastError[i] = failed.message();
-                        again.add(i);
+                    Pending p = unanswered.remove(failed.id());
+                    if (p != null && Boolean.TRUE.equals(failed.senderFault())) {
+                        refuse(p, failed.code(), failed.message(), true);
+                    } else if (p != null) {
+                        again.add(p.failed(failed.code(), failed.message()));
                     }
                 }
-                for (int i : request) {
-                    if (outcomes[i] == null && !again.contains(i)) {
-                        lastCode[i] = "MissingResult";
-                        lastError[i] = "SQS answered without a result for this entry";
-                        again.add(i);
-                    }
-                }
+                unanswered.values().forEach(p ->
+                        again.add(p.failed("MissingResult", "SQS answered without a result for this entry")));
             }
-            if (!again.isEmpty()) {
-                log.info("retry queue: {} entries failed transiently in round {}", again.size(), round);
-            }
-            pending = again;
+            unsent = again;
+            return again;
         }
-        for (int i : pending) {
-            outcomes[i] = Outcome.refused(messages.get(i).id(), lastCode[i] == null ? "NotSent" : lastCode[i],
-                    lastError[i] == null ? "not sent" : lastError[i], false);
+
+        /** One per message, in order; entries still unsent after the last round are refused with SQS's last word. */
+        List<Outcome> outcomes() {
+            unsent.forEach(p -> refuse(p, p.code() == null ? "NotSent" : p.code(),
+                    p.error() == null ? "not sent" : p.error(), false));
+            return Arrays.asList(outcomes);
         }
-        return Arrays.asList(outcomes);
+
+        private void refuse(Pending p, String code, String error, boolean senderFault) {
+            outcomes[p.index()] = Outcome.refused(p.message().id(), code, error, senderFault);
+        }
     }
 
     /** Puts a message back on the retry queue, unchanged, visible again after {@code delay} (at most 15 minutes). */
@@ -276,27 +309,27 @@ public final class RetryQueue implements AutoCloseable {
         sqs.deleteMessage(b -> b.queueUrl(queueUrl).receiptHandle(m.receiptHandle()));
     }
 
-    /** Closes the SQS client when this queue built it ({@link #fromEnvironment}); never the HTTP client. */
+    /** Closes the SQS client when this queue built it ({@link #fromEnvironment(Map, SdkHttpClient)}); never the HTTP client. */
     @Override
     public void close() {
-        if (ownsClient) {
-            sqs.close();
+        if (ownClients != null) {
+            ownClients.close();
         }
     }
 
     /** Requests of at most {@value #MAX_ENTRIES} entries and {@value #MAX_BYTES} bytes, in order. */
-    private static List<List<Integer>> split(List<Integer> pending, long[] sizes) {
-        List<List<Integer>> requests = new ArrayList<>();
-        List<Integer> current = new ArrayList<>();
+    private static List<List<Pending>> split(List<Pending> unsent) {
+        List<List<Pending>> requests = new ArrayList<>();
+        List<Pending> current = new ArrayList<>();
         long bytes = 0;
-        for (int i : pending) {
-            if (!current.isEmpty() && (current.size() == MAX_ENTRIES || bytes + sizes[i] > MAX_BYTES)) {
+        for (Pending p : unsent) {
+            if (!current.isEmpty() && (current.size() == MAX_ENTRIES || bytes + p.size() > MAX_BYTES)) {
                 requests.add(current);
                 current = new ArrayList<>();
                 bytes = 0;
             }
-            current.add(i);
-            bytes += sizes[i];
+            current.add(p);
+            bytes += p.size();
         }
         if (!current.isEmpty()) {
             requests.add(current);
@@ -304,22 +337,12 @@ public final class RetryQueue implements AutoCloseable {
         return requests;
     }
 
-    /** Entry ids are the messages' positions in the list given to {@link #send}: unique within any request. */
-    private static List<SendMessageBatchRequestEntry> entries(List<Integer> request, List<OutgoingMessage> messages) {
-        List<SendMessageBatchRequestEntry> entries = new ArrayList<>(request.size());
-        for (int i : request) {
-            OutgoingMessage m = messages.get(i);
-            entries.add(SendMessageBatchRequestEntry.builder()
-                    .id("m" + i)
-                    .messageBody(m.body())
-                    .messageAttributes(attributes(m.retryCount(), m.sweep()))
-                    .build());
-        }
-        return entries;
-    }
-
-    private static int indexOf(String entryId) {
-        return Integer.parseInt(entryId.substring(1));
+    private static List<SendMessageBatchRequestEntry> entries(List<Pending> request) {
+        return request.stream().map(p -> SendMessageBatchRequestEntry.builder()
+                .id(p.entryId())
+                .messageBody(p.message().body())
+                .messageAttributes(attributes(p.message().retryCount(), p.message().sweep()))
+                .build()).toList();
     }
 
     private static Map<String, MessageAttributeValue> attributes(int retryCount, String sweep) {
@@ -365,16 +388,6 @@ public final class RetryQueue implements AutoCloseable {
             i += Character.charCount(cp);
         }
         return null;
-    }
-
-    private static boolean pause(Duration d) {
-        try {
-            Thread.sleep(d.toMillis());
-            return true;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 
     /** sqs.eu-west-1.amazonaws.com/123456789012/name: the region, else null. */

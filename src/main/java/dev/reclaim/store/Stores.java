@@ -1,21 +1,15 @@
 package dev.reclaim.store;
 
+import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Redaction;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;
-import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 import java.net.URI;
 import java.time.Clock;
-import java.time.Duration;
 import com.cloudinary.Cloudinary;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,38 +24,25 @@ public final class Stores implements AutoCloseable {
         this.resources = resources;
     }
 
+    /** The stores on their own AWS clients, closed with them. */
     public static Stores build(ReclaimConfig config, Map<String, String> env) {
-        SdkHttpClient http = UrlConnectionHttpClient.builder()
-                .connectionTimeout(Duration.ofSeconds(5))
-                .socketTimeout(Duration.ofSeconds(30))
-                .build();
+        AwsClients aws = new AwsClients(env);
+        return new Stores(build(config, env, aws).byName, aws);
+    }
+
+    /** The stores on {@code aws}'s clients, which stay the caller's to close. */
+    public static Stores build(ReclaimConfig config, Map<String, String> env, AwsClients aws) {
         Map<String, Store> stores = new LinkedHashMap<>();
-        Map<String, S3Client> s3Clients = new LinkedHashMap<>();
         for (StoreConfig sc : config.stores().values()) {
             if (sc instanceof StoreConfig.S3 s3c) {
-                String region = AwsEnvironment.firstSet(s3c.region(), AwsEnvironment.region(env));
-                if (region == null) {
-                    throw new ConfigException(config.source() + ": stores." + sc.name()
-                            + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
-                }
-                String endpoint = AwsEnvironment.firstSet(s3c.endpoint(), AwsEnvironment.endpoint(env, "S3"));
-                String clientKey = region + "|" + endpoint + "|" + s3c.pathStyle();
-                S3Client client = s3Clients.computeIfAbsent(clientKey,
-                        k -> s3Client(http, region, endpoint, s3c.pathStyle(), AwsEnvironment.credentials(env), config, s3c));
-                stores.put(sc.name(), new S3Store(s3c, client));
+                stores.put(sc.name(), new S3Store(s3c, s3Client(aws, config, s3c, env)));
             } else if (sc instanceof StoreConfig.Cloudinary cc) {
                 stores.put(sc.name(), new CloudinaryStore(cc, cloudinary(config, cc, env),
                         new CloudinaryStore.Retries(cc.maxAttempts(), cc.retryDelay(), cc.retryDelay().multipliedBy(16)),
                         Clock.systemUTC()));
             }
         }
-        AutoCloseable[] closeables = new AutoCloseable[s3Clients.size() + 1];
-        int i = 0;
-        for (S3Client c : s3Clients.values()) {
-            closeables[i++] = c;
-        }
-        closeables[i] = http;
-        return new Stores(stores, closeables);
+        return new Stores(stores);
     }
 
     /** {@code CLOUDINARY_URL}: cloudinary://key:secret@cloud, with ?upload_prefix=... for another API host. */
@@ -108,23 +89,20 @@ public final class Stores implements AutoCloseable {
         return byName;
     }
 
-    private static S3Client s3Client(SdkHttpClient http, String region, String endpoint, boolean pathStyle,
-                                     AwsCredentialsProvider credentials, ReclaimConfig config, StoreConfig.S3 sc) {
-        S3ClientBuilder b = S3Client.builder()
-                .httpClient(http)
-                .credentialsProvider(credentials)
-                // Only the checksums S3 requires; newer default checksums are refused by some S3-compatible servers.
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .forcePathStyle(pathStyle);
-        b.region(Region.of(region));
-        if (endpoint != null) {
-            try {
-                b.endpointOverride(URI.create(endpoint));
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(config.source() + ": stores." + sc.name() + ".endpoint: '" + endpoint + "' is not a URL");
-            }
+    private static S3Client s3Client(AwsClients aws, ReclaimConfig config, StoreConfig.S3 sc, Map<String, String> env) {
+        String where = config.source() + ": stores." + sc.name();
+        String region = AwsEnvironment.firstSet(sc.region(), AwsEnvironment.region(env));
+        if (region == null) {
+            throw new ConfigException(where + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
         }
-        return b.build();
+        String endpoint = AwsEnvironment.firstSet(sc.endpoint(), AwsEnvironment.endpoint(env, "S3"));
+        URI uri;
+        try {
+            uri = endpoint == null ? null : URI.create(endpoint);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + ".endpoint: '" + endpoint + "' is not a URL");
+        }
+        return aws.s3(region, uri, sc.pathStyle());
     }
 
     @Override

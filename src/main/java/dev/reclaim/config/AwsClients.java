@@ -1,0 +1,91 @@
+package dev.reclaim.config;
+
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.utils.SdkAutoCloseable;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every AWS client of one Reclaim (per Lambda container, per CLI run), built on one HTTP client with the credentials
+ * of {@link AwsEnvironment}; {@link #close} closes the clients it built, then that HTTP client, once.
+ */
+public final class AwsClients implements AutoCloseable {
+    private final Map<String, String> env;
+    private final SdkHttpClient http;
+    private final boolean ownsHttp;
+    private final Map<String, S3Client> s3ByEndpoint = new LinkedHashMap<>();
+    private final List<SdkAutoCloseable> built = new ArrayList<>();
+    private boolean closed;
+
+    /** Clients on a URLConnection HTTP client: 5 s to connect, 30 s per read. */
+    public AwsClients(Map<String, String> env) {
+        this(env, UrlConnectionHttpClient.builder()
+                .connectionTimeout(Duration.ofSeconds(5))
+                .socketTimeout(Duration.ofSeconds(30))
+                .build(), true);
+    }
+
+    /** Clients on {@code http}, which stays the caller's to close (null: the SDK's default HTTP client per client). */
+    public AwsClients(Map<String, String> env, SdkHttpClient http) {
+        this(env, http, false);
+    }
+
+    private AwsClients(Map<String, String> env, SdkHttpClient http, boolean ownsHttp) {
+        this.env = env;
+        this.http = http;
+        this.ownsHttp = ownsHttp;
+    }
+
+    /** One S3 client per region, endpoint (null: AWS's) and addressing style, however many stores share it. */
+    public synchronized S3Client s3(String region, URI endpoint, boolean pathStyle) {
+        return s3ByEndpoint.computeIfAbsent(region + "|" + endpoint + "|" + pathStyle, key -> remember(configured(
+                S3Client.builder()
+                        // Only the checksums S3 requires; newer default checksums are refused by some S3-compatible servers.
+                        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                        .forcePathStyle(pathStyle), region, endpoint).build()));
+    }
+
+    /** A new SQS client for the region, at {@code endpoint} (null: AWS's). */
+    public synchronized SqsClient sqs(String region, URI endpoint) {
+        return remember(configured(SqsClient.builder(), region, endpoint).build());
+    }
+
+    /** Region, credentials, the shared HTTP client (when there is one) and the endpoint (when not AWS's). */
+    private <B extends AwsClientBuilder<B, ?> & AwsSyncClientBuilder<B, ?>> B configured(B builder, String region,
+                                                                                        URI endpoint) {
+        builder.region(Region.of(region)).credentialsProvider(AwsEnvironment.credentials(env));
+        if (http != null) {
+            builder.httpClient(http);
+        }
+        return endpoint == null ? builder : builder.endpointOverride(endpoint);
+    }
+
+    private <C extends SdkAutoCloseable> C remember(C client) {
+        built.add(client);
+        return client;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        built.forEach(SdkAutoCloseable::close);
+        if (ownsHttp) {
+            http.close();
+        }
+    }
+}
