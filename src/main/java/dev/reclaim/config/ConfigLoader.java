@@ -97,7 +97,8 @@ public final class ConfigLoader {
         if (sweeps.isEmpty()) {
             throw error("sweeps", "no sweeps are configured");
         }
-        return new ReclaimConfig(file, Map.copyOf(stores), java.util.Collections.unmodifiableMap(sweeps));
+        // File order everywhere: checks and their errors come out the same way on every run.
+        return new ReclaimConfig(file, java.util.Collections.unmodifiableMap(stores), java.util.Collections.unmodifiableMap(sweeps));
     }
 
     private StoreConfig store(String name, JsonNode node) {

@@ -20,7 +20,7 @@ public final class Stores implements AutoCloseable {
     private final AutoCloseable[] resources;
 
     public Stores(Map<String, Store> byName, AutoCloseable... resources) {
-        this.byName = Map.copyOf(byName);
+        this.byName = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(byName)); // file order
         this.resources = resources;
     }
 

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -350,5 +351,28 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", ASSETS, Map.of("PATH_STYLE", "maybe")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("test.yaml: stores.files.pathStyle: 'maybe' is not a boolean");
+    }
+
+    @Test
+    void shouldKeepStoresAndSweepsInFileOrder_soChecksAndErrorsComeOutTheSameEveryRun() {
+        StringBuilder yaml = new StringBuilder("stores:\n");
+        List<String> names = List.of("zeta", "alpha", "mike", "bravo", "yankee", "charlie", "xray", "delta");
+        for (String n : names) {
+            yaml.append("  ").append(n).append(":\n    type: s3\n    bucket: b\n    allowedPrefixes: [x/]\n");
+        }
+        yaml.append("""
+                sweeps:
+                  only:
+                    kind: assets
+                    store: zeta
+                    prefix: x/
+                    match: x/**
+                    olderThan: 1d
+                    referenced: SELECT k FROM t WHERE k = ANY(:keys)
+                """);
+
+        ReclaimConfig config = ConfigLoader.parse("test.yaml", yaml.toString(), Map.of());
+
+        assertThat(config.stores().keySet()).containsExactlyElementsOf(names);
     }
 }
