@@ -4,7 +4,7 @@ import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.db.RecordPaging;
-import dev.reclaim.db.SqlTemplate;
+import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.run.RunContext;
 import dev.reclaim.run.SweepTally;
 import dev.reclaim.store.Store;
