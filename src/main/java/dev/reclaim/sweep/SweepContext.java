@@ -14,10 +14,10 @@ import java.util.UUID;
 public interface SweepContext {
     UUID runId();
 
+    boolean dryRun();
+
     /** The database's clock at the start of the run: cutoffs are computed from it. */
     Instant now();
-
-    boolean dryRun();
 
     /** True once the run's deadline has passed or a stop was requested: no new item is taken. */
     boolean deadlinePassed();
@@ -26,9 +26,7 @@ public interface SweepContext {
     Instant deadlineAt();
 
     DataSource dataSource();
-
     Stores stores();
-
     Outbox outbox();
 
     /** Registers the sweep's tally when it starts, so a run that fails part-way still reports it; returns it. */
