@@ -8,10 +8,8 @@ import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.Failures;
+import dev.reclaim.failure.Retries;
 import dev.reclaim.outbox.Outbox;
-import dev.reclaim.run.RunContext;
-import dev.reclaim.store.BatchResult;
-import dev.reclaim.store.Store;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.run.Reports;
 import dev.reclaim.run.Run;
@@ -39,6 +37,7 @@ public final class Reclaim implements AutoCloseable {
     private final Run run;
     private final Failures failures;
     private final RetryQueue retryQueue;
+    private final Retries retries;
     private final AutoCloseable[] owned;
     private final DataSource dataSource;
 
@@ -61,7 +60,21 @@ public final class Reclaim implements AutoCloseable {
         this.retryQueue = retryQueue;
         this.run = new Run(config, dataSource, stores.referenceChecked(config, dataSource), failures, outboxPolicy,
                 failure -> retry(failure, false));
+        this.retries = retries(sweeps, run);
         this.owned = owned;
+    }
+
+    private static Retries retries(Map<String, Sweep> sweeps, Run run) {
+        Map<String, Retries.RecordRetry> records = new LinkedHashMap<>();
+        Map<String, Retries.AssetRetry> assets = new LinkedHashMap<>();
+        sweeps.forEach((name, sweep) -> {
+            if (sweep instanceof RecordSweep r) {
+                records.put(name, (id, dryRun) -> r.retry(run.retryContext(dryRun), id));
+            } else if (sweep instanceof AssetSweep a) {
+                assets.put(name, (keys, dryRun) -> a.retry(run.retryContext(dryRun), keys));
+            }
+        });
+        return new Retries(records, assets, dryRun -> run.retryContext(dryRun).stores());
     }
 
     /**
@@ -86,61 +99,14 @@ public final class Reclaim implements AutoCloseable {
         return retryQueue;
     }
 
-    /**
-     * Retries one failed item through the same code a run uses. Returns null on success (including an item that is
-     * no longer eligible), else why it failed again. Throws {@link InvalidFailure} for a message that can never
-     * succeed, and {@link dev.reclaim.store.StoreThrottled} when the store's quota does not allow it now.
-     */
+    /** Retries one failed item through the same code a run uses; see {@link Retries#retry}. */
     public String retry(Failure failure, boolean dryRun) throws java.sql.SQLException {
-        RunContext ctx = run.retryContext(dryRun);
-        Sweep sweep = failure.sweep() == null ? null : sweeps.get(failure.sweep());
-        String kind = failure.kind() == null ? "" : failure.kind();
-        switch (kind) {
-            case Failure.RECORD -> {
-                if (!(sweep instanceof RecordSweep records)) {
-                    throw new InvalidFailure("no records sweep named '" + failure.sweep() + "'");
-                }
-                if (failure.itemId() == null || failure.itemId().isBlank()) {
-                    throw new InvalidFailure("a record failure needs itemId");
-                }
-                return records.retry(ctx, failure.itemId());
-            }
-            case Failure.ASSET -> {
-                if (!(sweep instanceof AssetSweep assets)) {
-                    throw new InvalidFailure("no assets sweep named '" + failure.sweep() + "'");
-                }
-                return assets.retry(ctx, requireKeys(failure));
-            }
-            case Failure.DELETION -> {
-                Store store = failure.store() == null ? null : ctx.stores().get(failure.store());
-                if (store == null) {
-                    throw new InvalidFailure("no store named '" + failure.store() + "'");
-                }
-                List<String> keys = requireKeys(failure);
-                for (String k : keys) {
-                    if (!store.guard().allows(k)) {
-                        throw new InvalidFailure("key " + k + " is outside the allowed prefixes of store " + store.name());
-                    }
-                }
-                if (dryRun) {
-                    return null;
-                }
-                for (int from = 0; from < keys.size(); from += store.maxBatch()) {
-                    BatchResult r;
-                    try {
-                        r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())), ctx.deadline().at());
-                    } catch (dev.reclaim.db.ReferenceCheckFailed e) {
-                        return e.getMessage();
-                    }
-                    if (!r.failed().isEmpty()) {
-                        return r.failed().size() + " of " + keys.size() + " keys failed again: "
-                                + r.failed().values().iterator().next();
-                    }
-                }
-                return null;
-            }
-            default -> throw new InvalidFailure("unknown kind '" + failure.kind() + "' (record, asset, deletion)");
-        }
+        return retries.retry(failure, dryRun);
+    }
+
+    /** The retry dispatch a {@link dev.reclaim.failure.RetryWorker} hands each message to. */
+    public Retries retries() {
+        return retries;
     }
 
     /**
@@ -156,20 +122,6 @@ public final class Reclaim implements AutoCloseable {
     public long storedFailures() throws java.sql.SQLException {
         try (java.sql.Connection c = dataSource.getConnection()) {
             return Database.schemaExists(c) ? failures.pending(c) : 0;
-        }
-    }
-
-    private static List<String> requireKeys(Failure failure) {
-        if (failure.keys() == null || failure.keys().isEmpty() || failure.keys().stream().anyMatch(k -> k == null || k.isBlank())) {
-            throw new InvalidFailure("a " + failure.kind() + " failure needs store and keys");
-        }
-        return failure.keys();
-    }
-
-    /** A retry message that can never succeed (unknown sweep, kind or store, missing fields). */
-    public static final class InvalidFailure extends RuntimeException {
-        public InvalidFailure(String message) {
-            super(message);
         }
     }
 

@@ -196,7 +196,7 @@ public final class ReclaimCli {
                 if (queue == null) {
                     return retryFromTable(reclaim, dry);
                 }
-                RetryWorker worker = new RetryWorker(reclaim, queue);
+                RetryWorker worker = new RetryWorker(reclaim.retries(), queue);
                 while (processed < maxMessages) {
                     var messages = queue.receive(Math.min(10, maxMessages - processed), java.time.Duration.ofSeconds(1));
                     if (messages.isEmpty()) {

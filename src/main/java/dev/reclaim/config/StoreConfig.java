@@ -1,6 +1,5 @@
 package dev.reclaim.config;
 
-import dev.reclaim.db.SqlTemplate;
 
 import java.time.Duration;
 import java.util.List;

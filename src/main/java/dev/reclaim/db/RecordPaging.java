@@ -1,5 +1,7 @@
 package dev.reclaim.db;
 
+import dev.reclaim.config.SqlTemplate;
+
 /**
  * Keyset paging around the user's eligibility query: the engine adds {@code id > ?}, the order and the limit, so
  * memory stays O(page) and no page is found by OFFSET. PostgreSQL pushes the bound into the subquery.

@@ -1,5 +1,6 @@
 package dev.reclaim.db;
 
+import dev.reclaim.config.SqlTemplate;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,5 +1,6 @@
 package dev.reclaim.db;
 
+import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;

@@ -2,8 +2,7 @@ package dev.reclaim.failure;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.reclaim.Reclaim;
-import dev.reclaim.run.Reports;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.reclaim.store.StoreThrottled;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,15 +22,15 @@ public final class RetryWorker {
 
     static final Duration DEFER = Duration.ofMinutes(15);
     private static final Logger log = LoggerFactory.getLogger(RetryWorker.class);
-    private static final ObjectMapper STRICT = Reports.JSON.copy()
+    private static final ObjectMapper STRICT = new ObjectMapper().registerModule(new JavaTimeModule())
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
-    private final Reclaim reclaim;
+    private final Retries retries;
     private final RetryQueue queue;
 
-    public RetryWorker(Reclaim reclaim, RetryQueue queue) {
-        this.reclaim = reclaim;
+    public RetryWorker(Retries retries, RetryQueue queue) {
+        this.retries = retries;
         this.queue = queue;
     }
 
@@ -50,8 +49,8 @@ public final class RetryWorker {
                     retryCount, failure.firstFailedAt());
             String error;
             try {
-                error = reclaim.retry(failure, dryRun);
-            } catch (Reclaim.InvalidFailure e) {
+                error = retries.retry(failure, dryRun);
+            } catch (InvalidFailure e) {
                 return deadLetter(body, e.getMessage(), failure);
             } catch (StoreThrottled e) {
                 log.warn("store quota reached ({}); the message waits {} and keeps its retry count", e.getMessage(), DEFER);

@@ -39,7 +39,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
             if (reclaim.retryQueue() == null) {
                 throw new IllegalStateException("RECLAIM_RETRY_QUEUE_URL is not set");
             }
-            container = new RetryWorker(reclaim, reclaim.retryQueue());
+            container = new RetryWorker(reclaim.retries(), reclaim.retryQueue());
         }
         return container;
     }

@@ -1,5 +1,6 @@
 package dev.reclaim.run;
 
+import dev.reclaim.sweep.SweepReport;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;

@@ -1,5 +1,7 @@
 package dev.reclaim.run;
 
+import dev.reclaim.sweep.SweepReport;
+import dev.reclaim.sweep.SweepTally;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.db.SqlCheck;

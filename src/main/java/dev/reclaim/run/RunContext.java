@@ -1,11 +1,13 @@
 package dev.reclaim.run;
 
+import dev.reclaim.sweep.SweepTally;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.FailureTally;
 import dev.reclaim.failure.Failures;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.outbox.OutboxTally;
 import dev.reclaim.store.Stores;
+import dev.reclaim.sweep.SweepContext;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -20,7 +22,8 @@ import java.util.UUID;
  */
 public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                          Stores stores, Outbox outbox, OutboxTally outboxTally, boolean outboxReady,
-                         Failures failures, FailureTally failureTally, RunControl control) {
+                         Failures failures, FailureTally failureTally, RunControl control)
+        implements SweepContext {
 
     /** Outside a run (no lock, no ledger row). */
     public RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
@@ -28,6 +31,16 @@ public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadl
                       Failures failures, FailureTally failureTally) {
         this(runId, now, dryRun, deadline, dataSource, stores, outbox, outboxTally, outboxReady, failures,
                 failureTally, RunControl.none());
+    }
+
+    @Override
+    public boolean deadlinePassed() {
+        return deadline.passed();
+    }
+
+    @Override
+    public Instant deadlineAt() {
+        return deadline.at();
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.reclaim.run;
 
+import dev.reclaim.sweep.SweepTally;
 import dev.reclaim.outbox.OutboxTally;
 
 import java.sql.SQLException;

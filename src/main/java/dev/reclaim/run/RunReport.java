@@ -1,5 +1,6 @@
 package dev.reclaim.run;
 
+import dev.reclaim.sweep.SweepReport;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 import java.time.Instant;

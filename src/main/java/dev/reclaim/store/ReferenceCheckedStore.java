@@ -1,7 +1,7 @@
 package dev.reclaim.store;
 
 import dev.reclaim.db.ReferenceQuery;
-import dev.reclaim.db.SqlTemplate;
+import dev.reclaim.config.SqlTemplate;
 
 import javax.sql.DataSource;
 import java.sql.Connection;

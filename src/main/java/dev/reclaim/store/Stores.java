@@ -72,7 +72,7 @@ public final class Stores implements AutoCloseable {
      * before every delete call. The clients stay owned by this instance.
      */
     public Stores referenceChecked(ReclaimConfig config, javax.sql.DataSource dataSource) {
-        Map<String, dev.reclaim.db.SqlTemplate> queries = new LinkedHashMap<>();
+        Map<String, dev.reclaim.config.SqlTemplate> queries = new LinkedHashMap<>();
         config.stores().forEach((name, sc) -> {
             if (sc.referenced() != null) {
                 queries.put(name, sc.referenced());

@@ -5,8 +5,6 @@ import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.db.ReferenceQuery;
 import dev.reclaim.failure.Failure;
-import dev.reclaim.run.RunContext;
-import dev.reclaim.run.SweepTally;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;
 import dev.reclaim.store.StoreDeadlinePassed;
@@ -50,7 +48,7 @@ public final class AssetSweep implements Sweep {
     }
 
     @Override
-    public SweepTally run(RunContext ctx) throws SQLException {
+    public SweepTally run(SweepContext ctx) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
         SweepTally tally = ctx.register(new SweepTally(config.name(), "assets", cutoff));
         Store store = ctx.stores().get(config.store());
@@ -79,17 +77,17 @@ public final class AssetSweep implements Sweep {
         return tally;
     }
 
-    private void sweep(RunContext ctx, Store store, Instant cutoff, SweepTally tally) throws SQLException {
+    private void sweep(SweepContext ctx, Store store, Instant cutoff, SweepTally tally) throws SQLException {
         String cursor = null;
         // Orphans short of a full delete batch wait for the next page, so every delete call but the last is full.
         List<StoredAsset> carry = new ArrayList<>();
         do {
-            if (ctx.deadline().passed()) {
+            if (ctx.deadlinePassed()) {
                 tally.stop("timeBudget");
                 return; // anything carried is listed again by the next run
             }
             ctx.checkRunLock();
-            Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadline().at());
+            Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadlineAt());
             tally.scanned(page.assets().size());
             List<StoredAsset> candidates = new ArrayList<>();
             for (StoredAsset a : page.assets()) {
@@ -131,7 +129,7 @@ public final class AssetSweep implements Sweep {
      * the orphans short of a full batch for the next page (none when {@code flush}); null when the time budget ends
      * the sweep.
      */
-    private List<StoredAsset> deleteOrphans(RunContext ctx, Store store, Instant cutoff, List<StoredAsset> pending,
+    private List<StoredAsset> deleteOrphans(SweepContext ctx, Store store, Instant cutoff, List<StoredAsset> pending,
                                             boolean flush, SweepTally tally) throws SQLException {
         Set<String> referenced = referenced(ctx, cutoff, pending);
         tally.referenced(referenced.size());
@@ -147,7 +145,7 @@ public final class AssetSweep implements Sweep {
             // The store's own reference check runs too, so the dry run keeps exactly what the real run would keep.
             for (int from = 0; from < now; from += store.maxBatch()) {
                 List<StoredAsset> batch = orphans.subList(from, Math.min(now, from + store.maxBatch()));
-                Set<String> inUse = store.inUse(batch.stream().map(StoredAsset::key).toList(), ctx.deadline().at());
+                Set<String> inUse = store.inUse(batch.stream().map(StoredAsset::key).toList(), ctx.deadlineAt());
                 tally.referenced(inUse.size());
                 List<StoredAsset> would = batch.stream().filter(a -> !inUse.contains(a.key())).toList();
                 tally.purgedAssets(would.stream().map(StoredAsset::key).toList());
@@ -156,7 +154,7 @@ public final class AssetSweep implements Sweep {
             return later;
         }
         for (int from = 0; from < now; from += store.maxBatch()) {
-            if (ctx.deadline().passed()) {
+            if (ctx.deadlinePassed()) {
                 tally.stop("timeBudget");
                 return null;
             }
@@ -167,7 +165,7 @@ public final class AssetSweep implements Sweep {
             BatchResult result;
             String errorClass = "PerKeyError";
             try {
-                result = store.delete(keys, ctx.deadline().at());
+                result = store.delete(keys, ctx.deadlineAt());
             } catch (StoreThrottled | ReferenceCheckFailed | StoreDeadlinePassed e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -199,7 +197,7 @@ public final class AssetSweep implements Sweep {
      * Retries a failed batch: re-checks the keys against the reference query and deletes those still unreferenced.
      * Returns null on success (deleted, already gone, or now referenced and so kept), else the error.
      */
-    public String retry(RunContext ctx, List<String> keys) throws SQLException {
+    public String retry(SweepContext ctx, List<String> keys) throws SQLException {
         Store store = ctx.stores().get(config.store());
         if ("dynamic".equals(store.folderMode())) {
             // A public id alone does not say its folder, so the guard cannot pass it here; the assets are still in
@@ -228,7 +226,7 @@ public final class AssetSweep implements Sweep {
         for (int from = 0; from < orphans.size(); from += store.maxBatch()) {
             BatchResult r;
             try {
-                r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())), ctx.deadline().at());
+                r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())), ctx.deadlineAt());
             } catch (ReferenceCheckFailed e) {
                 return e.getMessage();
             }
@@ -244,7 +242,7 @@ public final class AssetSweep implements Sweep {
      * One query for the whole page: which of these keys does the application still reference? Every value it returns
      * must be one of the keys it was given, or it is checking something else and the sweep stops.
      */
-    private Set<String> referenced(RunContext ctx, Instant cutoff, List<StoredAsset> candidates) throws SQLException {
+    private Set<String> referenced(SweepContext ctx, Instant cutoff, List<StoredAsset> candidates) throws SQLException {
         if (referenced == null) {
             return Set.of(); // the store's own reference check runs before every delete call
         }

@@ -4,9 +4,7 @@ import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.db.RecordPaging;
-import dev.reclaim.db.SqlTemplate;
-import dev.reclaim.run.RunContext;
-import dev.reclaim.run.SweepTally;
+import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.store.Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +50,7 @@ public final class RecordSweep implements Sweep {
     }
 
     @Override
-    public SweepTally run(RunContext ctx) throws SQLException {
+    public SweepTally run(SweepContext ctx) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
         OffsetDateTime cutoffParam = cutoff.atOffset(ZoneOffset.UTC);
         SweepTally tally = ctx.register(new SweepTally(config.name(), "records", cutoff));
@@ -62,7 +60,7 @@ public final class RecordSweep implements Sweep {
             long drainedAt = 0;
             pages:
             while (true) {
-                if (ctx.deadline().passed()) {
+                if (ctx.deadlinePassed()) {
                     tally.stop("timeBudget");
                     break;
                 }
@@ -74,7 +72,7 @@ public final class RecordSweep implements Sweep {
                         tally.stop("cap");
                         break pages;
                     }
-                    if (ctx.deadline().passed()) {
+                    if (ctx.deadlinePassed()) {
                         tally.stop("timeBudget");
                         break pages;
                     }
@@ -96,7 +94,7 @@ public final class RecordSweep implements Sweep {
      * Drains the outbox after a page that committed something (so a failing key is retried once per page, not on
      * every drain); returns the purge count at this drain.
      */
-    private static long drainIfPurged(Connection c, RunContext ctx, SweepTally tally, long purgedAtLastDrain)
+    private static long drainIfPurged(Connection c, SweepContext ctx, SweepTally tally, long purgedAtLastDrain)
             throws SQLException {
         if (tally.purged() > purgedAtLastDrain) {
             ctx.drainOutbox(c);
@@ -109,7 +107,7 @@ public final class RecordSweep implements Sweep {
      * null when the item is purged or no longer eligible (restored, already gone): both are success. Otherwise the
      * error.
      */
-    public String retry(RunContext ctx, String itemId) throws SQLException {
+    public String retry(SweepContext ctx, String itemId) throws SQLException {
         OffsetDateTime cutoff = ctx.now().minus(config.olderThan()).atOffset(ZoneOffset.UTC);
         SweepTally tally = new SweepTally(config.name(), "records", null);
         try (Connection c = ctx.dataSource().getConnection()) {
@@ -149,7 +147,7 @@ public final class RecordSweep implements Sweep {
     }
 
     /** One item, one transaction: claim, steps in order, outbox; commit (or, in a dry run, roll back). */
-    private void purge(Connection c, Object id, OffsetDateTime cutoff, RunContext ctx, SweepTally tally)
+    private void purge(Connection c, Object id, OffsetDateTime cutoff, SweepContext ctx, SweepTally tally)
             throws SQLException {
         String item = String.valueOf(id);
         MDC.put("item", item);
@@ -250,7 +248,7 @@ public final class RecordSweep implements Sweep {
     }
 
     /** Keys outside a store's prefixes fail the item before commit: its rows stay, nothing leaks. */
-    private static void checkGuards(RunContext ctx, Map<String, List<String>> keys) throws ItemRefused {
+    private static void checkGuards(SweepContext ctx, Map<String, List<String>> keys) throws ItemRefused {
         for (Map.Entry<String, List<String>> e : keys.entrySet()) {
             Store store = ctx.stores().get(e.getKey());
             for (String k : e.getValue()) {

@@ -1,7 +1,5 @@
 package dev.reclaim.sweep;
 
-import dev.reclaim.run.RunContext;
-import dev.reclaim.run.SweepTally;
 
 import java.sql.SQLException;
 
@@ -10,5 +8,5 @@ public interface Sweep {
 
     String name();
 
-    SweepTally run(RunContext ctx) throws SQLException;
+    SweepTally run(SweepContext ctx) throws SQLException;
 }

@@ -13,7 +13,7 @@ import dev.reclaim.db.Database;
 import dev.reclaim.run.Outcome;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
+import dev.reclaim.sweep.SweepReport;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.TestPostgres;

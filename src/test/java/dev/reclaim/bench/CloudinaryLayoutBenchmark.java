@@ -7,7 +7,7 @@ import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
+import dev.reclaim.sweep.SweepReport;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.cloudinary.Asset;

@@ -2,7 +2,7 @@ package dev.reclaim.bench;
 
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.RecordPaging;
-import dev.reclaim.db.SqlTemplate;
+import dev.reclaim.config.SqlTemplate;
 
 import javax.sql.DataSource;
 import java.sql.Array;

@@ -98,7 +98,7 @@ class FailurePipelineIT {
     }
 
     private SQSBatchResponse handle(Reclaim reclaim, SQSEvent event) {
-        return new RetryHandler(new RetryWorker(reclaim, reclaim.retryQueue()), false).handleRequest(event, null);
+        return new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
     }
 
     @Test

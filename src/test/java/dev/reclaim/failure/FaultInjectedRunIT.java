@@ -3,7 +3,7 @@ package dev.reclaim.failure;
 import dev.reclaim.Reclaim;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
+import dev.reclaim.sweep.SweepReport;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;

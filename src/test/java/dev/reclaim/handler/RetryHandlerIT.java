@@ -55,7 +55,7 @@ class RetryHandlerIT {
 
         SQSBatchResponse response;
         try (Reclaim reclaim = fx.reclaim()) {
-            response = new RetryHandler(new RetryWorker(reclaim, reclaim.retryQueue()), false).handleRequest(event, null);
+            response = new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
         }
 
         assertThat(response.getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)

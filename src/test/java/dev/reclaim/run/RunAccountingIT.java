@@ -1,5 +1,6 @@
 package dev.reclaim.run;
 
+import dev.reclaim.sweep.SweepReport;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.store.BatchResult;

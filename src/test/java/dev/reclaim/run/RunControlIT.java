@@ -1,5 +1,6 @@
 package dev.reclaim.run;
 
+import dev.reclaim.sweep.SweepReport;
 import dev.reclaim.Reclaim;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;

@@ -9,7 +9,6 @@ import dev.reclaim.db.Database;
 import dev.reclaim.run.Outcome;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;
 import dev.reclaim.store.Store;

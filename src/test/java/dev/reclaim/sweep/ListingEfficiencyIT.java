@@ -7,7 +7,6 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.reclaim.run.Reports;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;

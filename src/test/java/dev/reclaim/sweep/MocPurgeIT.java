@@ -4,7 +4,6 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.run.Outcome;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
 import org.junit.jupiter.api.AfterEach;

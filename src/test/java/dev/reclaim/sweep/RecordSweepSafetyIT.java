@@ -4,7 +4,6 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.run.Outcome;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.PrefixGuard;
 import dev.reclaim.store.Store;

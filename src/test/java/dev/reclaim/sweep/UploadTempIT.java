@@ -3,7 +3,6 @@ package dev.reclaim.sweep;
 import dev.reclaim.Reclaim;
 import dev.reclaim.run.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.SweepReport;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
 import org.junit.jupiter.api.AfterEach;

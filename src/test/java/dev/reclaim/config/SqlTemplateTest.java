@@ -1,4 +1,4 @@
-package dev.reclaim.db;
+package dev.reclaim.config;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package dev.reclaim.run;
+package dev.reclaim.sweep;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -180,7 +180,7 @@ public final class SweepTally {
     }
 
     /** The deadline passed because the run was asked to stop (SIGTERM), not for want of time. */
-    void stopRequested() {
+    public void stopRequested() {
         if ("timeBudget".equals(stoppedBy)) {
             stoppedBy = "stopRequested";
         }

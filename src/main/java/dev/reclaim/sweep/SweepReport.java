@@ -1,4 +1,4 @@
-package dev.reclaim.run;
+package dev.reclaim.sweep;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 

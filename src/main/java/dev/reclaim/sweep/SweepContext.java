@@ -1,0 +1,46 @@
+package dev.reclaim.sweep;
+
+import dev.reclaim.failure.Failure;
+import dev.reclaim.outbox.Outbox;
+import dev.reclaim.store.Stores;
+
+import javax.sql.DataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.UUID;
+
+/** What a sweep needs from the run it works in; the run implements it, so sweeps do not depend on the run. */
+public interface SweepContext {
+    UUID runId();
+
+    boolean dryRun();
+
+    /** The database's clock at the start of the run: cutoffs are computed from it. */
+    Instant now();
+
+    /** True once the run's deadline has passed or a stop was requested: no new item is taken. */
+    boolean deadlinePassed();
+
+    /** When store calls must be over (null: no deadline). */
+    Instant deadlineAt();
+
+    DataSource dataSource();
+    Stores stores();
+    Outbox outbox();
+
+    /** Registers the sweep's tally when it starts, so a run that fails part-way still reports it; returns it. */
+    SweepTally register(SweepTally tally);
+
+    /** Before each page and each drain: throws when the run no longer holds its lock. */
+    void checkRunLock() throws SQLException;
+
+    /** Deletes every pending key now (not in a dry run); checks the lock first. */
+    void drainOutbox(Connection c) throws SQLException;
+
+    /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */
+    void recordFailure(Connection c, Failure failure) throws SQLException;
+
+    /** Sends recorded failures to the retry queue ({@code c} in auto-commit). */
+    void flushFailures(Connection c) throws SQLException;
+}
