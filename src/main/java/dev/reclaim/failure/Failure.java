@@ -7,8 +7,8 @@ import java.util.List;
 
 /**
  * One item that failed: a record whose transaction failed ({@code record}, with its id), a batch of assets whose
- * delete failed after its in-run retries ({@code asset}, with the store and keys), or outbox keys that failed their
- * in-run attempts ({@code deletion}, with the store and keys). This is also the retry queue's message body.
+ * delete failed after its in-run retries ({@code asset}, with the store and keys), or outbox keys whose deletes kept
+ * failing for the retry period ({@code deletion}, with the store and keys). This is also the retry queue's message body.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Failure(String sweep, String kind, String itemId, String store, List<String> keys, String errorClass,
