@@ -43,6 +43,9 @@ public final class RetryWorker {
             } catch (Exception e) {
                 return deadLetter(body, "not a Reclaim failure message: " + e.getMessage(), null);
             }
+            if (failure == null) { // the JSON literal null: malformed, and must not fail the rest of the batch
+                return deadLetter(body, "not a Reclaim failure message: the body is null", null);
+            }
             MDC.put("correlationId", String.valueOf(failure.correlationId()));
             int retryCount = failure.retryCount() + Math.max(1, receiveCount);
             log.info("retrying {} failure of sweep {} (retry {}, first failed {})", failure.kind(), failure.sweep(),

@@ -119,6 +119,17 @@ class RetryWorkerTest {
     }
 
     @Test
+    void shouldDeadLetter_notCrashTheWholeBatch_whenTheBodyIsJsonNull() {
+        RetryWorker worker = worker(recordRetry((id, dry) -> null), queue());
+
+        RetryWorker.Result result = worker.process("msg-1", "null", 1, false);
+
+        assertThat(result).isEqualTo(RetryWorker.Result.DEAD_LETTERED);
+        assertThat(sqs.sent).singleElement().satisfies(m -> assertThat(m.messageBody()).isEqualTo("null"));
+        assertThat(retriedItems).isEmpty();
+    }
+
+    @Test
     void shouldDeadLetterWithoutRetrying_whenTheBodyHasAnUnknownField() {
         String body = RECORD.replace("\"retryCount\":2", "\"retryCount\":2,\"priority\":\"high\"");
         RetryWorker worker = worker(recordRetry((id, dry) -> null), queue());
