@@ -1,7 +1,6 @@
 package dev.reclaim.failure;
 
-import dev.reclaim.db.ReferenceCheckFailed;
-import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.BatchedDeletes;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
 
@@ -81,19 +80,7 @@ public final class Retries {
                 if (dryRun) {
                     return null;
                 }
-                for (int from = 0; from < keys.size(); from += store.maxBatch()) {
-                    BatchResult r;
-                    try {
-                        r = store.delete(keys.subList(from, Math.min(keys.size(), from + store.maxBatch())), null);
-                    } catch (ReferenceCheckFailed e) {
-                        return e.getMessage();
-                    }
-                    if (!r.failed().isEmpty()) {
-                        return r.failed().size() + " of " + keys.size() + " keys failed again: "
-                                + r.failed().values().iterator().next();
-                    }
-                }
-                return null;
+                return BatchedDeletes.again(store, keys, null);
             }
             default -> throw new InvalidFailure("unknown kind '" + failure.kind() + "' (record, asset, deletion)");
         }

@@ -6,6 +6,7 @@ import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.db.ReferenceQuery;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.BatchedDeletes;
 import dev.reclaim.store.Listing;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
@@ -143,8 +144,7 @@ public final class AssetSweep implements Sweep {
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
             // The store's own reference check runs too, so the dry run keeps exactly what the real run would keep.
-            for (int from = 0; from < now; from += store.maxBatch()) {
-                List<StoredAsset> batch = orphans.subList(from, Math.min(now, from + store.maxBatch()));
+            for (List<StoredAsset> batch : BatchedDeletes.batches(store, orphans.subList(0, now))) {
                 Set<String> inUse = store.inUse(batch.stream().map(StoredAsset::key).toList(), ctx.deadlineAt());
                 tally.referenced(inUse.size());
                 List<StoredAsset> would = batch.stream().filter(a -> !inUse.contains(a.key())).toList();
@@ -153,44 +153,55 @@ public final class AssetSweep implements Sweep {
             }
             return later;
         }
-        for (int from = 0; from < now; from += store.maxBatch()) {
-            if (ctx.deadlinePassed()) {
-                tally.stop("timeBudget");
-                return null;
-            }
-            List<StoredAsset> batch = orphans.subList(from, Math.min(now, from + store.maxBatch()));
-            Map<String, Long> sizes = new HashMap<>();
-            batch.forEach(a -> sizes.put(a.key(), a.bytes()));
-            List<String> keys = batch.stream().map(StoredAsset::key).toList();
-            BatchResult result;
-            String errorClass = "PerKeyError";
-            try {
-                result = store.delete(keys, ctx.deadlineAt());
-            } catch (StoreThrottled | ReferenceCheckFailed | StoreDeadlinePassed e) {
-                throw e;
-            } catch (RuntimeException e) {
-                log.warn("delete of {} assets from {} failed: {}", keys.size(), store.name(), e.toString());
-                result = BatchResult.allFailed(keys, e.getClass().getSimpleName() + ": " + e.getMessage());
-                errorClass = (e.getCause() != null ? e.getCause() : e).getClass().getName();
-            }
-            if (!result.kept().isEmpty()) {
-                tally.referenced(result.kept().size());
-                log.info("kept {} assets the store's reference check found still in use, e.g. {}", result.kept().size(),
-                        result.kept().get(0));
-            }
-            tally.purgedAssets(result.deleted());
-            tally.keysDeleted(store.name(), result.deleted().size());
-            tally.bytesReclaimed(result.deleted().stream().mapToLong(k -> sizes.getOrDefault(k, 0L)).sum());
-            if (!result.failed().isEmpty()) {
-                tally.failedAssets(store.name(), result.failed());
-                List<String> failedKeys = new ArrayList<>(result.failed().keySet());
-                try (Connection c = ctx.dataSource().getConnection()) {
-                    ctx.recordFailure(c, Failure.keys(Failure.ASSET, config.name(), store.name(), failedKeys, errorClass,
-                            result.failed().values().iterator().next(), ctx.runId().toString(), ctx.now()));
+        Map<String, Long> sizes = new HashMap<>();
+        orphans.subList(0, now).forEach(a -> sizes.put(a.key(), a.bytes()));
+        List<String> keys = orphans.subList(0, now).stream().map(StoredAsset::key).toList();
+        boolean sent = BatchedDeletes.delete(store, keys, ctx.deadlineAt(), new BatchedDeletes.EachBatch<SQLException>() {
+            @Override
+            public boolean proceed() {
+                if (ctx.deadlinePassed()) {
+                    tally.stop("timeBudget");
+                    return false;
                 }
+                return true;
+            }
+
+            @Override
+            public boolean failedWhole(List<String> batch, RuntimeException e) throws SQLException {
+                log.warn("delete of {} assets from {} failed: {}", batch.size(), store.name(), e.toString());
+                settle(ctx, store, tally, BatchResult.allFailed(batch, e.getClass().getSimpleName() + ": " + e.getMessage()),
+                        sizes, (e.getCause() != null ? e.getCause() : e).getClass().getName());
+                return true;
+            }
+
+            @Override
+            public boolean settled(List<String> batch, BatchResult result) throws SQLException {
+                settle(ctx, store, tally, result, sizes, "PerKeyError");
+                return true;
+            }
+        });
+        return sent ? later : null;
+    }
+
+    /** Counts one delete call's result and records its failed keys for retry. */
+    private void settle(SweepContext ctx, Store store, SweepTally tally, BatchResult result, Map<String, Long> sizes,
+                        String errorClass) throws SQLException {
+        if (!result.kept().isEmpty()) {
+            tally.referenced(result.kept().size());
+            log.info("kept {} assets the store's reference check found still in use, e.g. {}", result.kept().size(),
+                    result.kept().get(0));
+        }
+        tally.purgedAssets(result.deleted());
+        tally.keysDeleted(store.name(), result.deleted().size());
+        tally.bytesReclaimed(result.deleted().stream().mapToLong(k -> sizes.getOrDefault(k, 0L)).sum());
+        if (!result.failed().isEmpty()) {
+            tally.failedAssets(store.name(), result.failed());
+            List<String> failedKeys = new ArrayList<>(result.failed().keySet());
+            try (Connection c = ctx.dataSource().getConnection()) {
+                ctx.recordFailure(c, Failure.keys(Failure.ASSET, config.name(), store.name(), failedKeys, errorClass,
+                        result.failed().values().iterator().next(), ctx.runId().toString(), ctx.now()));
             }
         }
-        return later;
     }
 
     /**
@@ -223,19 +234,7 @@ public final class AssetSweep implements Sweep {
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }
-        for (int from = 0; from < orphans.size(); from += store.maxBatch()) {
-            BatchResult r;
-            try {
-                r = store.delete(orphans.subList(from, Math.min(orphans.size(), from + store.maxBatch())), ctx.deadlineAt());
-            } catch (ReferenceCheckFailed e) {
-                return e.getMessage();
-            }
-            if (!r.failed().isEmpty()) {
-                return r.failed().size() + " of " + orphans.size() + " keys failed again: "
-                        + r.failed().values().iterator().next();
-            }
-        }
-        return null;
+        return BatchedDeletes.again(store, orphans, ctx.deadlineAt());
     }
 
     /**
