@@ -43,6 +43,19 @@ public final class Durations {
         throw new IllegalArgumentException("'" + text + "' is not a duration (use 30d, 12h, 15m, 90s, or ISO-8601 such as P30D, PT1H)");
     }
 
+    /** {@code name} from the environment, {@code dflt} when unset or blank; a configuration error naming it else. */
+    public static Duration fromEnvironment(java.util.Map<String, String> env, String name, Duration dflt) {
+        String v = env.get(name);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            return parse(v.trim());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(name + ": " + e.getMessage());
+        }
+    }
+
     public static String format(Duration d) {
         if (d.toDays() > 0 && d.equals(Duration.ofDays(d.toDays()))) {
             return d.toDays() + "d";

@@ -60,16 +60,9 @@ public final class Database {
 
     /** {@code RECLAIM_DB_CONNECT_TIMEOUT}: how long to wait for a connection (default 10s, at least 250ms). */
     private static java.time.Duration connectTimeout(Map<String, String> env) {
-        String v = env.get("RECLAIM_DB_CONNECT_TIMEOUT");
-        if (v == null || v.isBlank()) {
-            return java.time.Duration.ofSeconds(10);
-        }
-        try {
-            java.time.Duration d = dev.reclaim.config.Durations.parse(v.trim());
-            return d.toMillis() < 250 ? java.time.Duration.ofMillis(250) : d;
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("RECLAIM_DB_CONNECT_TIMEOUT: " + e.getMessage());
-        }
+        java.time.Duration d = dev.reclaim.config.Durations.fromEnvironment(env, "RECLAIM_DB_CONNECT_TIMEOUT",
+                java.time.Duration.ofSeconds(10));
+        return d.toMillis() < 250 ? java.time.Duration.ofMillis(250) : d;
     }
 
     /** Creates or upgrades schema {@code reclaim} (run ledger, outbox). Never touches the application's tables. */

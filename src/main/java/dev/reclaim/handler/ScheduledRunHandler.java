@@ -64,7 +64,7 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
             return Deadline.none();
         }
         Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
-        Duration margin = Durations.parse(env.getOrDefault("RECLAIM_TIME_MARGIN", "60s"));
+        Duration margin = Durations.fromEnvironment(env, "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60));
         if (margin.compareTo(remaining.dividedBy(4)) > 0) {
             margin = remaining.dividedBy(4);
         }

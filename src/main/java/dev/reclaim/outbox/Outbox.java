@@ -3,7 +3,6 @@ package dev.reclaim.outbox;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.FailureTally;
 import dev.reclaim.failure.Failures;
-import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Durations;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.db.ReferenceCheckFailed;
@@ -49,20 +48,8 @@ public final class Outbox {
 
         /** {@code RECLAIM_OUTBOX_BACKOFF} (15m) and {@code RECLAIM_OUTBOX_RETRY_PERIOD} (24h). */
         public static Policy fromEnvironment(Map<String, String> env) {
-            return new Policy(duration(env, "RECLAIM_OUTBOX_BACKOFF", DEFAULT.backoff()), DEFAULT.maxBackoff(),
-                    duration(env, "RECLAIM_OUTBOX_RETRY_PERIOD", DEFAULT.retryPeriod()));
-        }
-
-        private static Duration duration(Map<String, String> env, String name, Duration dflt) {
-            String v = env.get(name);
-            if (v == null || v.isBlank()) {
-                return dflt;
-            }
-            try {
-                return Durations.parse(v.trim());
-            } catch (IllegalArgumentException e) {
-                throw new ConfigException(name + ": " + e.getMessage());
-            }
+            return new Policy(Durations.fromEnvironment(env, "RECLAIM_OUTBOX_BACKOFF", DEFAULT.backoff()),
+                    DEFAULT.maxBackoff(), Durations.fromEnvironment(env, "RECLAIM_OUTBOX_RETRY_PERIOD", DEFAULT.retryPeriod()));
         }
     }
 

@@ -254,18 +254,13 @@ public final class Run {
         Long pending = 0L;
         Long failuresPending = 0L;
         if (outboxReady) {
-            // Twice: the pool may first hand out a connection that died with the run's (it then evicts it).
-            for (int attempt = 1; attempt <= 2; attempt++) {
-                try (Connection c = dataSource.getConnection()) {
-                    pending = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
-                    failuresPending = failures.pending(c);
-                    break;
-                } catch (SQLException unreachable) {
-                    log.warn("could not count the keys still pending: {}", unreachable.getMessage());
-                    pending = null;
-                    failuresPending = null;
-                }
-            }
+            Long[] counted = new Long[2];
+            boolean done = afterFailure("count the keys still pending", c -> {
+                counted[0] = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
+                counted[1] = failures.pending(c);
+            });
+            pending = done ? counted[0] : null;
+            failuresPending = done ? counted[1] : null;
         }
         RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
                 outboxTally.failedPerStore(), outboxTally.refused(), pending == null ? 0 : pending,
@@ -289,16 +284,31 @@ public final class Run {
         if (request.dryRun()) {
             return;
         }
-        for (int attempt = 1; attempt <= 2; attempt++) { // as above: a first connection may have died with the run's
+        afterFailure("record the failed run in the ledger", c -> {
+            if (Database.schemaExists(c)) {
+                ledger.finished(c, failed);
+            }
+        });
+    }
+
+    private interface SqlWork {
+        void run(Connection c) throws SQLException;
+    }
+
+    /**
+     * Bookkeeping after a failed run, on a fresh connection; tried twice, as the pool may first hand out a connection
+     * that died with the run's (and then evicts it). Returns whether it was done.
+     */
+    private boolean afterFailure(String what, SqlWork work) {
+        for (int attempt = 1; attempt <= 2; attempt++) {
             try (Connection c = dataSource.getConnection()) {
-                if (Database.schemaExists(c)) {
-                    ledger.finished(c, failed);
-                }
-                return;
+                work.run(c);
+                return true;
             } catch (SQLException e) {
-                log.warn("could not record the failed run in the ledger: {}", e.getMessage());
+                log.warn("could not {}: {}", what, e.getMessage());
             }
         }
+        return false;
     }
 
     private RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,

@@ -150,6 +150,11 @@ public final class CloudinaryStore implements Store {
     }
 
     @Override
+    public boolean keysArePaths() {
+        return accountMode != StoreConfig.FolderMode.DYNAMIC;
+    }
+
+    @Override
     public String folderMode() {
         return accountMode == null ? null : accountMode.label();
     }

@@ -100,6 +100,11 @@ public final class ReferenceCheckedStore implements Store {
     }
 
     @Override
+    public boolean keysArePaths() {
+        return store.keysArePaths();
+    }
+
+    @Override
     public String folderMode() {
         return store.folderMode();
     }

@@ -52,6 +52,14 @@ public interface Store {
     default void prepare(Instant deadline) {
     }
 
+    /**
+     * Whether a key alone says where its asset lives (its path is the key), so the prefix guard and a glob can judge
+     * a key that did not come from a listing. False for a Cloudinary account in dynamic folder mode.
+     */
+    default boolean keysArePaths() {
+        return true;
+    }
+
     /** How the store keeps folders, for reports ({@code fixed} or {@code dynamic}); null where it does not apply. */
     default String folderMode() {
         return null;

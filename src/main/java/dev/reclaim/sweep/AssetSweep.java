@@ -210,7 +210,7 @@ public final class AssetSweep implements Sweep {
      */
     public String retry(SweepContext ctx, List<String> keys) throws SQLException {
         Store store = ctx.stores().get(config.store());
-        if ("dynamic".equals(store.folderMode())) {
+        if (!store.keysArePaths()) {
             // A public id alone does not say its folder, so the guard cannot pass it here; the assets are still in
             // their temp folder, and the sweep's next listing finds (and deletes) them: nothing is lost.
             log.info("retry of {} assets of sweep {} left to its next listing (dynamic folder mode)", keys.size(),

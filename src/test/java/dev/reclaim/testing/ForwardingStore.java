@@ -57,6 +57,11 @@ public class ForwardingStore implements Store {
     }
 
     @Override
+    public boolean keysArePaths() {
+        return delegate.keysArePaths();
+    }
+
+    @Override
     public String folderMode() {
         return delegate.folderMode();
     }

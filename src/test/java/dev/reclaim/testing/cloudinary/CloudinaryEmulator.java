@@ -673,10 +673,11 @@ public final class CloudinaryEmulator implements AutoCloseable {
 
     // ---------------------------------------------------------------- operations
 
-    private int maxResults(Map<String, List<String>> params) {
+    /** max_results as Cloudinary checks it: 1 to 500, {@code dflt} when absent (listings and search differ). */
+    private static int maxResults(Map<String, List<String>> params, int dflt) {
         String raw = first(params, "max_results");
         if (raw == null || raw.isEmpty()) {
-            return DEFAULT_LIST_RESULTS;
+            return dflt;
         }
         int n;
         try {
@@ -709,7 +710,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
 
     private Reply list(String resourceType, String type, Map<String, List<String>> params) {
         checkResourceType(resourceType);
-        int max = maxResults(params);
+        int max = maxResults(params, DEFAULT_LIST_RESULTS);
         String prefix = first(params, "prefix");
         String cursor = first(params, "next_cursor");
         AssetStore.Page page;
@@ -734,7 +735,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
             // Cloudinary documents prefix together with a delivery type; refuse rather than silently list all
             throw new ApiError(400, "prefix requires a type in the path (emulator restriction)");
         }
-        int max = maxResults(params);
+        int max = maxResults(params, DEFAULT_LIST_RESULTS);
         boolean desc = descending(params);
         String mode = desc ? "td" : "ta";
         List<String> c = decodeCursor(first(params, "next_cursor"), mode, 3);
@@ -750,7 +751,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
         if (folder == null) {
             throw new ApiError(400, "Missing required parameter - asset_folder");
         }
-        int max = maxResults(params);
+        int max = maxResults(params, DEFAULT_LIST_RESULTS);
         boolean desc = descending(params);
         String mode = desc ? "fd" : "fa";
         List<String> c = decodeCursor(first(params, "next_cursor"), mode, 4);
@@ -786,7 +787,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
     private Reply search(Map<String, List<String>> params) {
         String raw = first(params, "expression");
         SearchExpression expression = SearchExpression.parse(raw == null ? "" : raw, clock.instant());
-        int max = searchMaxResults(params);
+        int max = maxResults(params, DEFAULT_SEARCH_RESULTS);
         SearchOrder order = SearchOrder.of(params.get("sort_by[]"));
         String queryKey = Integer.toHexString(Objects.hash(raw == null ? "" : raw.trim(), order.wire()));
         List<String> c = decodeCursor(first(params, "next_cursor"), "s", 5);
@@ -812,23 +813,6 @@ public final class CloudinaryEmulator implements AutoCloseable {
             }
             g.writeEndObject();
         }));
-    }
-
-    private static int searchMaxResults(Map<String, List<String>> params) {
-        String raw = first(params, "max_results");
-        if (raw == null || raw.isEmpty()) {
-            return DEFAULT_SEARCH_RESULTS;
-        }
-        int n;
-        try {
-            n = Integer.parseInt(raw.trim());
-        } catch (NumberFormatException e) {
-            throw new ApiError(400, "Invalid max_results " + raw);
-        }
-        if (n < 1 || n > MAX_LIST_RESULTS) {
-            throw new ApiError(400, "max_results should be between 1 and " + MAX_LIST_RESULTS + ", got " + n);
-        }
-        return n;
     }
 
     /** The search's sort_by: one field (created_at or public_id) and a direction. */
