@@ -11,9 +11,11 @@ import dev.reclaim.failure.Failures;
 import dev.reclaim.failure.Retries;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.failure.RetryQueue;
-import dev.reclaim.run.Reports;
+import dev.reclaim.report.Reports;
+import dev.reclaim.report.ProgressLog;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.run.Run;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Stores;
@@ -26,6 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The front door: everything wired by hand, once (per Lambda container or CLI process), from the configuration
@@ -40,6 +43,8 @@ public final class Reclaim implements AutoCloseable {
     private final Retries retries;
     private final AutoCloseable[] owned;
     private final DataSource dataSource;
+    /** Who hears every run's events besides its report: progress lines, then whatever {@link #listen} adds. */
+    private final List<RunEvents> listeners = new CopyOnWriteArrayList<>(List.of(new ProgressLog()));
 
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, AutoCloseable... owned) {
         this(config, dataSource, stores, null, owned);
@@ -59,7 +64,7 @@ public final class Reclaim implements AutoCloseable {
         this.failures = new Failures(retryQueue, Reports.JSON);
         this.retryQueue = retryQueue;
         this.run = new Run(config, dataSource, stores.referenceChecked(config, dataSource), failures, outboxPolicy,
-                failure -> retry(failure, false));
+                failure -> retry(failure, false), RunEvents.of(listeners));
         this.retries = retries(sweeps, run);
         this.owned = owned;
     }
@@ -88,6 +93,12 @@ public final class Reclaim implements AutoCloseable {
         RetryQueue queue = RetryQueue.configured(env, aws);
         HikariDataSource pool = Database.pool(env);
         return new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws);
+    }
+
+    /** Adds a listener to every later run's events (and retries'). */
+    public Reclaim listen(RunEvents listener) {
+        listeners.add(listener);
+        return this;
     }
 
     public Failures failures() {

@@ -6,9 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
 import dev.reclaim.run.Deadline;
-import dev.reclaim.run.Outcome;
-import dev.reclaim.run.Reports;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 
 import java.io.IOException;

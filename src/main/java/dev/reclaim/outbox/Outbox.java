@@ -1,9 +1,10 @@
 package dev.reclaim.outbox;
 
 import dev.reclaim.failure.Failure;
-import dev.reclaim.failure.FailureTally;
 import dev.reclaim.failure.Failures;
 import dev.reclaim.config.Durations;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.store.StoreDeadlinePassed;
@@ -92,7 +93,7 @@ public final class Outbox {
      * One pass over every key due now (this run's and any an earlier run left), store by store, in batches at the
      * store's limit, until {@code deadline} (null: none). {@code c} must be in auto-commit mode.
      */
-    public void drain(Connection c, OutboxTally tally, UUID runId, FailureTally failureTally, Instant deadline)
+    public void drain(Connection c, DrainState tally, UUID runId, RunEvents events, Instant deadline)
             throws SQLException {
         long upTo = lastId(c);
         // The first drain of a run looks for every store with keys (a store removed from the configuration is
@@ -121,11 +122,11 @@ public final class Outbox {
                 }
                 after = batch.get(batch.size() - 1).id();
                 if (store == null) {
-                    fail(c, batch, "store '" + storeName + "' is not configured", tally, runId);
+                    fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
                     continue;
                 }
                 try {
-                    deleteBatch(c, store, batch, tally, runId, failureTally, deadline);
+                    deleteBatch(c, store, batch, events, runId, deadline);
                 } catch (StoreThrottled e) {
                     // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
                     log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
@@ -138,7 +139,8 @@ public final class Outbox {
                 } catch (ReferenceCheckFailed e) {
                     // Nothing more goes to this store in this run: its keys stay, untouched, for a fixed query.
                     log.error("outbox drain of store {} stopped for this run: {}", storeName, e.getMessage());
-                    tally.stop(storeName, "store " + storeName + ": " + e.getMessage());
+                    tally.stop(storeName);
+                    events.emit(new RunEvent.DrainStopped(storeName, "store " + storeName + ": " + e.getMessage()));
                     untried = Math.min(untried, batch.get(0).id());
                     break;
                 }
@@ -179,8 +181,8 @@ public final class Outbox {
     }
 
     /** Deletes one batch: every key is deleted, kept as still referenced, refused, or marked failed. */
-    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, OutboxTally tally, UUID runId,
-                             FailureTally failureTally, Instant deadline) throws SQLException {
+    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, RunEvents events, UUID runId,
+                             Instant deadline) throws SQLException {
         List<PendingDeletion> allowed = new ArrayList<>(batch.size());
         List<PendingDeletion> refused = new ArrayList<>();
         for (PendingDeletion p : batch) {
@@ -190,7 +192,7 @@ public final class Outbox {
             for (PendingDeletion p : refused) {
                 log.warn("refused to delete {} from store {}: outside its allowed prefixes {}", p.key(), store.name(),
                         store.guard().prefixes());
-                tally.refused(p.sweep(), 1);
+                events.emit(new RunEvent.KeysRefused(p.sweep(), store.name(), List.of(p.key()), RunEvent.Source.OUTBOX));
             }
             markFailed(c, refused, Map.of(), "refused: outside the store's allowed prefixes", runId);
         }
@@ -200,6 +202,8 @@ public final class Outbox {
         Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
         allowed.forEach(p -> byKey.put(p.key(), p));
         BatchResult result;
+        String errorClass = "PerKeyError";
+        long callsBefore = store.apiCalls();
         try {
             result = store.delete(new ArrayList<>(byKey.keySet()), deadline);
         } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
@@ -207,20 +211,30 @@ public final class Outbox {
         } catch (RuntimeException e) {
             log.warn("delete of {} keys from store {} failed: {}", byKey.size(), store.name(), e.toString());
             result = BatchResult.allFailed(new ArrayList<>(byKey.keySet()), e.getClass().getSimpleName() + ": " + e.getMessage());
+            errorClass = (e.getCause() != null ? e.getCause() : e).getClass().getName();
+        } finally {
+            events.emit(new RunEvent.ApiCalls(null, store.name(), store.apiCalls() - callsBefore));
+            RunEvent.QuotaSeen quota = store.quotaSeen();
+            if (quota != null) {
+                events.emit(quota);
+            }
         }
+        Map<String, List<String>> deletedBySweep = new TreeMap<>();
+        Map<String, List<String>> keptBySweep = new TreeMap<>();
+        Map<String, Map<String, String>> failedBySweep = new TreeMap<>();
         List<Long> done = new ArrayList<>(result.deleted().size() + result.kept().size());
         for (String k : result.deleted()) {
             PendingDeletion p = byKey.get(k);
             if (p != null) {
                 done.add(p.id());
-                tally.deleted(p.sweep(), store.name(), 1);
+                deletedBySweep.computeIfAbsent(p.sweep(), x -> new ArrayList<>()).add(k);
             }
         }
         for (String k : result.kept()) {
             PendingDeletion p = byKey.get(k);
             if (p != null) {
                 done.add(p.id());
-                tally.kept(p.sweep(), store.name(), 1);
+                keptBySweep.computeIfAbsent(p.sweep(), x -> new ArrayList<>()).add(k);
                 log.info("kept {} in store {}: another row still references it (item {} of sweep {} no longer does)",
                         k, store.name(), p.itemId(), p.sweep());
             }
@@ -231,15 +245,22 @@ public final class Outbox {
             PendingDeletion p = byKey.get(k);
             if (p != null) {
                 failed.add(p);
-                tally.failed(p.sweep(), store.name(), 1);
+                failedBySweep.computeIfAbsent(p.sweep(), x -> new LinkedHashMap<>()).put(k, why);
                 log.warn("delete of {} from store {} failed (attempt {}): {}", k, store.name(), p.attempts() + 1, why);
             }
         });
+        deletedBySweep.forEach((sweep, keys) -> events.emit(
+                new RunEvent.KeysDeleted(sweep, store.name(), keys, 0, RunEvent.Source.OUTBOX)));
+        keptBySweep.forEach((sweep, keys) -> events.emit(
+                new RunEvent.KeysKept(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
+        String failureClass = errorClass;
+        failedBySweep.forEach((sweep, reasons) -> events.emit(
+                new RunEvent.KeysFailed(sweep, store.name(), reasons, failureClass, RunEvent.Source.OUTBOX)));
         List<Long> due = markFailed(c, failed, result.failed(), null, runId);
         if (!due.isEmpty() && failures != null && failures.queueConfigured()) {
             Set<Long> dueIds = new HashSet<>(due);
             handOver(c, store.name(), failed.stream().filter(p -> dueIds.contains(p.id())).toList(), result.failed(),
-                    runId, failureTally);
+                    runId, events);
         }
     }
 
@@ -248,7 +269,7 @@ public final class Outbox {
      * failure per sweep and store batch, recorded in {@code reclaim.failures} before the outbox rows go.
      */
     private void handOver(Connection c, String store, List<PendingDeletion> exhausted, Map<String, String> reasons,
-                          UUID runId, FailureTally failureTally) throws SQLException {
+                          UUID runId, RunEvents events) throws SQLException {
         Map<String, List<PendingDeletion>> bySweep = new TreeMap<>();
         exhausted.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new ArrayList<>()).add(p));
         c.setAutoCommit(false);
@@ -261,7 +282,7 @@ public final class Outbox {
             }
             remove(c, exhausted.stream().map(PendingDeletion::id).toList());
             c.commit();
-            bySweep.keySet().forEach(s -> failureTally.recorded());
+            bySweep.keySet().forEach(s -> events.emit(new RunEvent.FailureRecorded(s, Failure.DELETION)));
         } catch (SQLException e) {
             c.rollback();
             throw e;
@@ -270,10 +291,11 @@ public final class Outbox {
         }
     }
 
-    private void fail(Connection c, List<PendingDeletion> batch, String reason, OutboxTally tally, UUID runId)
+    private void fail(Connection c, List<PendingDeletion> batch, String reason, RunEvents events, UUID runId)
             throws SQLException {
         for (PendingDeletion p : batch) {
-            tally.failed(p.sweep(), p.store(), 1);
+            events.emit(new RunEvent.KeysFailed(p.sweep(), p.store(), Map.of(p.key(), reason), "StoreNotConfigured",
+                    RunEvent.Source.OUTBOX));
         }
         log.warn("{} pending deletions cannot be processed: {}", batch.size(), reason);
         markFailed(c, batch, Map.of(), reason, runId);

@@ -1,14 +1,18 @@
 package dev.reclaim.run;
 
-import dev.reclaim.sweep.SweepReport;
-import dev.reclaim.sweep.SweepTally;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.db.SqlCheck;
-import dev.reclaim.failure.FailureTally;
 import dev.reclaim.failure.Failures;
+import dev.reclaim.outbox.DrainState;
 import dev.reclaim.outbox.Outbox;
-import dev.reclaim.outbox.OutboxTally;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
+import dev.reclaim.report.RunReport;
+import dev.reclaim.report.RunTally;
+import dev.reclaim.report.SweepReport;
 import dev.reclaim.store.Stores;
 import dev.reclaim.sweep.Sweep;
 import org.slf4j.Logger;
@@ -29,7 +33,8 @@ import java.util.UUID;
 
 /**
  * One run, top to bottom: take the run lock, open the ledger row, delete what a crashed run left in the outbox,
- * run the sweeps in order until done or out of time, close the ledger row, and return the report.
+ * run the sweeps in order until done or out of time, close the ledger row, and return the report. What happens is told
+ * as events to the run's {@link RunTally} (the report) and to the listeners given (progress, metrics, alerts).
  */
 public final class Run {
     private static final Logger log = LoggerFactory.getLogger(Run.class);
@@ -44,13 +49,15 @@ public final class Run {
     private boolean migrated;
 
     private final Failures.Retry storedFailureRetry;
+    private final RunEvents listeners;
 
     /**
      * {@code storedFailureRetry} retries a failure kept in {@code reclaim.failures}: without a retry queue each run
      * retries them itself before its sweeps, so nothing waits where nothing will ever retry it.
      */
     public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures, Outbox.Policy policy,
-               Failures.Retry storedFailureRetry) {
+               Failures.Retry storedFailureRetry, RunEvents listeners) {
+        this.listeners = listeners;
         this.config = config;
         this.dataSource = dataSource;
         this.stores = stores;
@@ -89,12 +96,27 @@ public final class Run {
 
     public synchronized RunReport execute(RunRequest request, List<Sweep> sweeps) {
         UUID runId = UUID.randomUUID();
-        Instant started = Instant.now();
         MDC.put("runId", runId.toString());
+        RunTally tally = new RunTally(request.dryRun());
+        RunEvents events = RunEvents.of(List.of(tally, listeners));
+        events.emit(new RunEvent.RunStarted(runId, request.trigger(), request.dryRun(),
+                sweeps.stream().map(Sweep::name).toList()));
+        try {
+            RunReport report = execute(runId, request, sweeps, tally, events);
+            events.emit(new RunEvent.RunFinished(report));
+            return report;
+        } finally {
+            MDC.remove("runId");
+        }
+    }
+
+    private RunReport execute(UUID runId, RunRequest request, List<Sweep> sweeps, RunTally tally, RunEvents events) {
+        Instant started = Instant.now();
         log.info("run started: trigger={} dryRun={} sweeps={}", request.trigger(), request.dryRun(),
                 sweeps.stream().map(Sweep::name).toList());
         try {
             prepare(request.dryRun());
+            events.emit(new RunEvent.Phase("lock", null));
             Optional<RunLock> lock = RunLock.tryAcquire(dataSource);
             if (lock.isEmpty()) {
                 RunReport skipped = report(runId, request, started, Outcome.SKIPPED, "another run holds the lock",
@@ -108,7 +130,7 @@ public final class Run {
                 return skipped;
             }
             try (RunLock held = lock.get()) {
-                return sweep(runId, request, started, sweeps, held);
+                return sweep(runId, request, started, sweeps, held, tally, events);
             }
         } catch (SQLException e) {
             boolean unreachable = e instanceof java.sql.SQLTransientConnectionException || Database.isConnectionFailure(e);
@@ -117,8 +139,6 @@ public final class Run {
             RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null, null);
             recordFailure(request, failed);
             return failed;
-        } finally {
-            MDC.remove("runId");
         }
     }
 
@@ -131,12 +151,12 @@ public final class Run {
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
-                    outbox, new OutboxTally(), ready, failures, new FailureTally());
+                    outbox, ready, failures, listeners);
         }
     }
 
-    private RunReport sweep(UUID runId, RunRequest request, Instant started, List<Sweep> sweeps, RunLock lock)
-            throws SQLException {
+    private RunReport sweep(UUID runId, RunRequest request, Instant started, List<Sweep> sweeps, RunLock lock,
+                            RunTally tally, RunEvents events) throws SQLException {
         Connection lockConn = lock.connection();
         Instant dbNow = databaseNow(lockConn);
         boolean outboxReady = !request.dryRun() || Database.schemaExists(lockConn);
@@ -147,12 +167,9 @@ public final class Run {
             }
             ledger.started(lockConn, runId, request.trigger(), started);
         }
-        OutboxTally outboxTally = new OutboxTally();
-        FailureTally failureTally = new FailureTally();
-        RunControl control = new RunControl(lock, request.dryRun() ? null : ledger, runId, outboxTally);
+        RunControl control = new RunControl(lock, request.dryRun() ? null : ledger, runId, tally);
         RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
-                outbox, outboxTally, outboxReady, failures, failureTally, control);
-        List<SweepTally> tallies = new ArrayList<>();
+                outbox, new DrainState(), outboxReady, failures, events, control);
         Failures.Retried retried = new Failures.Retried(0, 0);
         try {
             if (!request.dryRun() && outboxReady && !failures.queueConfigured()) {
@@ -167,29 +184,19 @@ public final class Run {
                 MDC.put("sweep", sweep.name());
                 try {
                     if (request.deadline().passed()) {
-                        SweepTally notStarted = new SweepTally(sweep.name(), null, null);
-                        notStarted.stop("timeBudget");
-                        tallies.add(notStarted);
+                        events.emit(new RunEvent.SweepStarted(sweep.name(), null, null));
+                        events.emit(new RunEvent.SweepStopped(sweep.name(), "timeBudget", null, null));
+                        events.emit(new RunEvent.SweepFinished(sweep.name()));
                         continue;
                     }
-                    SweepTally t = sweep.run(ctx);
-                    log.info("sweep finished: purged={} stoppedBy={}", t.purged(), t.stoppedBy());
-                    tallies.add(t);
+                    sweep.run(ctx);
                 } finally {
                     MDC.remove("sweep");
                 }
             }
             boolean stopped = request.deadline().stopRequested();
-            List<SweepReport> reports = new ArrayList<>();
-            boolean outOfTime = false;
-            for (SweepTally t : tallies) {
-                if (stopped) {
-                    t.stopRequested();
-                }
-                SweepReport r = sweepReport(t, outboxTally);
-                outOfTime |= "timeBudget".equals(r.stoppedBy());
-                reports.add(r);
-            }
+            List<SweepReport> reports = tally.sweepReports(stopped);
+            boolean outOfTime = reports.stream().anyMatch(r -> "timeBudget".equals(r.stoppedBy()));
             long pending = 0;
             long failuresPending = 0;
             if (outboxReady) {
@@ -197,11 +204,9 @@ public final class Run {
                 pending = outbox.pending(lockConn).values().stream().mapToLong(Long::longValue).sum();
                 failuresPending = failures.pending(lockConn);
             }
-            RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
-                    outboxTally.failedPerStore(), outboxTally.refused(), pending, null, outboxTally.keptPerStore(),
-                    outboxTally.errors());
-            RunReport.FailureReport fr = new RunReport.FailureReport(failureTally.recordedCount(),
-                    failureTally.sentCount(), failuresPending, failures.queueConfigured(), retried.tried(),
+            RunReport.OutboxReport ob = tally.outboxReport(pending, null);
+            RunReport.FailureReport fr = new RunReport.FailureReport(tally.failuresRecorded(),
+                    tally.failuresSent(), failuresPending, failures.queueConfigured(), retried.tried(),
                     retried.succeeded());
             Outcome outcome = stopped ? Outcome.INTERRUPTED : outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED;
             String reason = stopped
@@ -215,13 +220,8 @@ public final class Run {
                     report.purged(), report.failed(), report.keysDeleted());
             return report;
         } catch (SQLException | RuntimeException e) {
-            return failedPartWay(runId, request, started, e, tallies, control, outboxTally, failureTally, outboxReady);
+            return failedPartWay(runId, request, started, e, tally, outboxReady);
         }
-    }
-
-    private static SweepReport sweepReport(SweepTally t, OutboxTally outboxTally) {
-        return t.report(outboxTally.deletedBy(t.name()), outboxTally.failedBy(t.name()), outboxTally.refusedBy(t.name()),
-                outboxTally.keptBy(t.name()));
     }
 
     /**
@@ -229,9 +229,8 @@ public final class Run {
      * the failure (the sweeps that finished, and the one that was running, {@code stoppedBy: runFailed}), what the
      * outbox deleted, and what is still pending when the database can still be asked.
      */
-    private RunReport failedPartWay(UUID runId, RunRequest request, Instant started, Exception e,
-                                    List<SweepTally> finished, RunControl control, OutboxTally outboxTally,
-                                    FailureTally failureTally, boolean outboxReady) {
+    private RunReport failedPartWay(UUID runId, RunRequest request, Instant started, Exception e, RunTally tally,
+                                    boolean outboxReady) {
         String reason;
         if (e instanceof RunLockLost) {
             reason = e.getMessage();
@@ -243,14 +242,8 @@ public final class Run {
             reason = "unexpected error: " + e;
         }
         log.error("run failed: {}", reason, e);
-        List<SweepTally> tallies = new ArrayList<>(finished);
-        for (SweepTally t : control.tallies()) {
-            if (tallies.stream().noneMatch(f -> f == t)) {
-                t.stop("runFailed");
-                tallies.add(t);
-            }
-        }
-        List<SweepReport> reports = tallies.stream().map(t -> sweepReport(t, outboxTally)).toList();
+        tally.runFailed();
+        List<SweepReport> reports = tally.sweepReports(false);
         Long pending = 0L;
         Long failuresPending = 0L;
         if (outboxReady) {
@@ -262,11 +255,10 @@ public final class Run {
             pending = done ? counted[0] : null;
             failuresPending = done ? counted[1] : null;
         }
-        RunReport.OutboxReport ob = new RunReport.OutboxReport(outboxTally.deletedPerStore(),
-                outboxTally.failedPerStore(), outboxTally.refused(), pending == null ? 0 : pending,
-                pending == null ? Boolean.TRUE : null, outboxTally.keptPerStore(), outboxTally.errors());
+        RunReport.OutboxReport ob = tally.outboxReport(pending == null ? 0 : pending,
+                pending == null ? Boolean.TRUE : null);
         RunReport.FailureReport fr = failuresPending == null ? null : new RunReport.FailureReport(
-                failureTally.recordedCount(), failureTally.sentCount(), failuresPending, failures.queueConfigured(),
+                tally.failuresRecorded(), tally.failuresSent(), failuresPending, failures.queueConfigured(),
                 0, 0);
         RunReport failed = report(runId, request, started, Outcome.FAILED, reason, reports, ob, fr);
         recordFailure(request, failed);

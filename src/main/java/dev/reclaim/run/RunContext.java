@@ -1,11 +1,11 @@
 package dev.reclaim.run;
 
-import dev.reclaim.sweep.SweepTally;
 import dev.reclaim.failure.Failure;
-import dev.reclaim.failure.FailureTally;
 import dev.reclaim.failure.Failures;
+import dev.reclaim.outbox.DrainState;
 import dev.reclaim.outbox.Outbox;
-import dev.reclaim.outbox.OutboxTally;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.Stores;
 import dev.reclaim.sweep.SweepContext;
 
@@ -18,19 +18,18 @@ import java.util.UUID;
 /**
  * What every sweep of one run shares: its id, the database's clock at the start (cutoffs are computed from it, so
  * the application server's clock never matters), dry run, the deadline, the pool, the stores and the outbox, and
- * the run's {@link RunControl} (its lock and what its sweeps have done so far).
+ * where the drains are, the run's events, and its {@link RunControl} (its lock and its ledger row).
  */
 public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
-                         Stores stores, Outbox outbox, OutboxTally outboxTally, boolean outboxReady,
-                         Failures failures, FailureTally failureTally, RunControl control)
+                         Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
+                         Failures failures, RunEvents events, RunControl control)
         implements SweepContext {
 
     /** Outside a run (no lock, no ledger row). */
     public RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
-                      Stores stores, Outbox outbox, OutboxTally outboxTally, boolean outboxReady,
-                      Failures failures, FailureTally failureTally) {
-        this(runId, now, dryRun, deadline, dataSource, stores, outbox, outboxTally, outboxReady, failures,
-                failureTally, RunControl.none());
+                      Stores stores, Outbox outbox, boolean outboxReady, Failures failures, RunEvents events) {
+        this(runId, now, dryRun, deadline, dataSource, stores, outbox, new DrainState(), outboxReady, failures,
+                events, RunControl.none());
     }
 
     @Override
@@ -41,15 +40,6 @@ public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadl
     @Override
     public Instant deadlineAt() {
         return deadline.at();
-    }
-
-    /**
-     * A sweep registers its tally when it starts, so that the run reports what the sweep did even when the run
-     * fails part-way. Returns the tally.
-     */
-    public SweepTally register(SweepTally tally) {
-        control.register(tally);
-        return tally;
     }
 
     /**
@@ -72,7 +62,8 @@ public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadl
     public void drainOutbox(Connection c) throws SQLException {
         checkRunLock();
         if (!dryRun && outboxReady) {
-            outbox.drain(c, outboxTally, runId, failureTally, drainDeadline().at());
+            events.emit(new RunEvent.Phase("drain", null));
+            outbox.drain(c, drains, runId, events, drainDeadline().at());
         }
     }
 
@@ -80,14 +71,17 @@ public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadl
     public void recordFailure(Connection c, Failure failure) throws SQLException {
         if (!dryRun && outboxReady) {
             failures.record(c, failure);
-            failureTally.recorded();
+            events.emit(new RunEvent.FailureRecorded(failure.sweep(), failure.kind()));
         }
     }
 
     /** Sends recorded failures to the retry queue ({@code c} in auto-commit). */
     public void flushFailures(Connection c) throws SQLException {
         if (!dryRun && outboxReady) {
-            failureTally.sent(failures.flush(c));
+            long sent = failures.flush(c);
+            if (sent > 0) {
+                events.emit(new RunEvent.FailuresSent(sent));
+            }
         }
     }
 }

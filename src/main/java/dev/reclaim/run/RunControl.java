@@ -1,48 +1,34 @@
 package dev.reclaim.run;
 
-import dev.reclaim.sweep.SweepTally;
-import dev.reclaim.outbox.OutboxTally;
+import dev.reclaim.report.RunTally;
 
 import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.UUID;
 
 /**
- * What a run's sweeps answer to while they work: the run lock, verified before each page and each drain; the
- * tallies of the sweeps started so far, so that a run that fails still reports what they did; and the run's counts
- * in its ledger row, kept current so that a killed run's row still says what it did.
+ * What a run's sweeps answer to while they work: the run lock, verified before each page and each drain; and the
+ * run's counts in its ledger row, kept current from its tally so that a killed run's row still says what it did.
  */
 public final class RunControl {
     private final RunLock lock;
     private final RunLedger ledger;
     private final UUID runId;
-    private final OutboxTally outboxTally;
-    private final List<SweepTally> tallies = new ArrayList<>();
+    private final RunTally tally;
     private long purgedRecorded;
     private long failedRecorded;
     private long keysDeletedRecorded;
 
     /** {@code ledger} null: no ledger row to keep current (a dry run). */
-    RunControl(RunLock lock, RunLedger ledger, UUID runId, OutboxTally outboxTally) {
+    RunControl(RunLock lock, RunLedger ledger, UUID runId, RunTally tally) {
         this.lock = lock;
         this.ledger = ledger;
         this.runId = runId;
-        this.outboxTally = outboxTally;
+        this.tally = tally;
     }
 
     /** Outside a run (retries of single items): no lock, no ledger row. */
     public static RunControl none() {
         return new RunControl(null, null, null, null);
-    }
-
-    void register(SweepTally tally) {
-        tallies.add(tally);
-    }
-
-    /** The tallies of the sweeps started so far, in the order they started. */
-    List<SweepTally> tallies() {
-        return List.copyOf(tallies);
     }
 
     /** Throws {@link RunLockLost} when the run no longer holds its lock; then records the counts, if they changed. */
@@ -54,9 +40,9 @@ public final class RunControl {
         if (ledger == null) {
             return;
         }
-        long purged = tallies.stream().mapToLong(SweepTally::purged).sum();
-        long failed = tallies.stream().mapToLong(SweepTally::failedCount).sum();
-        long keysDeleted = outboxTally.deletedPerStore().values().stream().mapToLong(Long::longValue).sum();
+        long purged = tally.purged();
+        long failed = tally.failed();
+        long keysDeleted = tally.keysDeleted();
         if (purged != purgedRecorded || failed != failedRecorded || keysDeleted != keysDeletedRecorded) {
             ledger.progress(lock.connection(), runId, purged, failed, keysDeleted);
             purgedRecorded = purged;

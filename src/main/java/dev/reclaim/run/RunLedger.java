@@ -1,5 +1,7 @@
 package dev.reclaim.run;
 
+import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunReport;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.sql.Connection;

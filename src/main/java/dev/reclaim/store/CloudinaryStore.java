@@ -289,9 +289,9 @@ public final class CloudinaryStore implements Store {
         return new BatchResult(deleted, failed);
     }
 
-    /** The quota the last answer reported: limit, remaining, reset time (for reports and tests). */
-    public synchronized String quota() {
-        return "limit=" + limit + " remaining=" + remaining + " resetsAt=" + resetsAt;
+    @Override
+    public synchronized dev.reclaim.report.RunEvent.QuotaSeen quotaSeen() {
+        return remaining < 0 ? null : new dev.reclaim.report.RunEvent.QuotaSeen(name, remaining, limit, resetsAt);
     }
 
     /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */

@@ -95,6 +95,11 @@ public final class ReferenceCheckedStore implements Store {
     }
 
     @Override
+    public dev.reclaim.report.RunEvent.QuotaSeen quotaSeen() {
+        return store.quotaSeen();
+    }
+
+    @Override
     public void prepare(Instant deadline) {
         store.prepare(deadline);
     }

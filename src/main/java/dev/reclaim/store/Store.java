@@ -1,5 +1,7 @@
 package dev.reclaim.store;
 
+import dev.reclaim.report.RunEvent;
+
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
@@ -62,6 +64,11 @@ public interface Store {
 
     /** How the store keeps folders, for reports ({@code fixed} or {@code dynamic}); null where it does not apply. */
     default String folderMode() {
+        return null;
+    }
+
+    /** The API quota as the store's last answer reported it; null where the store has none. */
+    default RunEvent.QuotaSeen quotaSeen() {
         return null;
     }
 

@@ -5,6 +5,8 @@ import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.db.ReferenceQuery;
 import dev.reclaim.failure.Failure;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.BatchedDeletes;
 import dev.reclaim.store.Listing;
@@ -48,48 +50,95 @@ public final class AssetSweep implements Sweep {
         return config.name();
     }
 
+    /** Listing more than this many assets per eligible one is worth a warning ... */
+    static final long LISTING_WARNING_RATIO = 10;
+    /**
+     * ... from this many listed: 2 Cloudinary list calls (500 a call), 1 S3 call (1,000 a call). Below it the waste is
+     * a call or two a run, and a small or test folder would warn for nothing.
+     */
+    static final long LISTING_WARNING_MIN_SCANNED = 1_000;
+
+    /** What one run of the sweep has done so far: the cap and the listing warning need it. */
+    private static final class Progress {
+        long listed;
+        long eligible;
+        long deleted;
+    }
+
     @Override
-    public SweepTally run(SweepContext ctx) throws SQLException {
+    public void run(SweepContext ctx) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
-        SweepTally tally = ctx.register(new SweepTally(config.name(), "assets", cutoff));
+        RunEvents events = ctx.events();
+        events.emit(new RunEvent.SweepStarted(config.name(), "assets", cutoff));
         Store store = ctx.stores().get(config.store());
         long callsBefore = store.apiCalls();
+        Progress progress = new Progress();
         try {
-            sweep(ctx, store, cutoff, tally);
+            sweep(ctx, store, cutoff, progress);
             try (Connection c = ctx.dataSource().getConnection()) {
                 ctx.flushFailures(c);
             }
         } catch (StoreThrottled e) {
             log.warn("sweep {} stopped: {}; the quota resets at {}", config.name(), e.getMessage(), e.resetsAt());
-            tally.rateLimited(e.resetsAt());
+            events.emit(new RunEvent.SweepStopped(config.name(), "rateLimited", null, e.resetsAt()));
         } catch (ReferenceCheckFailed e) {
             log.error("sweep {} stopped: {}", config.name(), e.getMessage());
-            tally.referenceCheckFailed("sweep " + config.name() + ": " + e.getMessage());
+            events.emit(new RunEvent.SweepStopped(config.name(), "referenceCheckFailed",
+                    "sweep " + config.name() + ": " + e.getMessage(), null));
         } catch (StoreDeadlinePassed e) {
             log.info("sweep {} stopped: {}", config.name(), e.getMessage());
-            tally.stop("timeBudget");
+            stop(events, "timeBudget");
         } finally {
-            tally.apiCalls(store.name(), store.apiCalls() - callsBefore);
+            events.emit(new RunEvent.ApiCalls(config.name(), store.name(), store.apiCalls() - callsBefore));
+            RunEvent.QuotaSeen quota = store.quotaSeen();
+            if (quota != null) {
+                events.emit(quota);
+            }
         }
-        String listingWarning = tally.listingWarning(store.name(), config.prefix());
+        String listingWarning = listingWarning(store.name(), progress);
         if (listingWarning != null) {
             log.warn("sweep {}: {}", config.name(), listingWarning);
+            events.emit(new RunEvent.ListingWarned(config.name(), listingWarning));
         }
-        return tally;
+        events.emit(new RunEvent.SweepFinished(config.name()));
     }
 
-    private void sweep(SweepContext ctx, Store store, Instant cutoff, SweepTally tally) throws SQLException {
+    private void stop(RunEvents events, String reason) {
+        events.emit(new RunEvent.SweepStopped(config.name(), reason, null, null));
+    }
+
+    /**
+     * Once the listing is over: a warning when it listed more than {@value #LISTING_WARNING_RATIO} times what was
+     * eligible and at least {@value #LISTING_WARNING_MIN_SCANNED} assets, else null. The report carries it.
+     */
+    private String listingWarning(String store, Progress p) {
+        if (p.listed < LISTING_WARNING_MIN_SCANNED || p.listed <= LISTING_WARNING_RATIO * p.eligible) {
+            return null;
+        }
+        String ratio = p.eligible == 0 ? "none of them eligible"
+                : String.format(java.util.Locale.ROOT, "%.1f listed per eligible one", (double) p.listed / p.eligible);
+        return "listing inefficient: listed " + p.listed + " assets of store " + store + " under prefix '"
+                + config.prefix() + "' to find " + p.eligible + " eligible (" + ratio + "; warned above "
+                + LISTING_WARNING_RATIO + " from " + LISTING_WARNING_MIN_SCANNED + " listed); every listing call "
+                + "spends the store's quota (Cloudinary: 1 Admin API call per 500 assets). Remedies: a narrower prefix; "
+                + "a top-level temp folder (upload to temp/users/{userId}/... so the sweep lists only temp/); on "
+                + "Cloudinary, a search expression on the temp folder";
+    }
+
+    private void sweep(SweepContext ctx, Store store, Instant cutoff, Progress progress) throws SQLException {
+        RunEvents events = ctx.events();
         String cursor = null;
         // Orphans short of a full delete batch wait for the next page, so every delete call but the last is full.
         List<StoredAsset> carry = new ArrayList<>();
         do {
             if (ctx.deadlinePassed()) {
-                tally.stop("timeBudget");
+                stop(events, "timeBudget");
                 return; // anything carried is listed again by the next run
             }
             ctx.checkRunLock();
             Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadlineAt());
-            tally.scanned(page.assets().size());
+            progress.listed += page.assets().size();
+            events.emit(new RunEvent.PageListed(config.name(), store.name(), page.assets().size()));
             List<StoredAsset> candidates = new ArrayList<>();
             for (StoredAsset a : page.assets()) {
                 // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
@@ -97,14 +146,16 @@ public final class AssetSweep implements Sweep {
                     if (store.guard().allows(a.path())) {
                         candidates.add(a);
                     } else {
-                        tally.keysRefused(1);
+                        events.emit(new RunEvent.KeysRefused(config.name(), store.name(), List.of(a.key()),
+                                RunEvent.Source.SWEEP));
                         log.warn("refused {}: outside the allowed prefixes {} of store {}", a.path(),
                                 store.guard().prefixes(), store.name());
                     }
                 }
             }
-            tally.eligible(candidates.size());
-            long room = config.maxDeletesPerRun() - tally.purged() - carry.size();
+            progress.eligible += candidates.size();
+            events.emit(new RunEvent.ItemsEligible(config.name(), candidates.size()));
+            long room = config.maxDeletesPerRun() - progress.deleted - carry.size();
             boolean capped = candidates.size() > room;
             if (capped) {
                 candidates = candidates.subList(0, (int) Math.max(0, room));
@@ -113,12 +164,12 @@ public final class AssetSweep implements Sweep {
             pending.addAll(carry);
             pending.addAll(candidates);
             boolean lastPage = page.nextCursor() == null || capped;
-            carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, lastPage, tally);
+            carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, lastPage, progress);
             if (carry == null) {
                 return;
             }
-            if (tally.purged() >= config.maxDeletesPerRun()) {
-                tally.stop("cap");
+            if (progress.deleted >= config.maxDeletesPerRun()) {
+                stop(events, "cap");
                 return;
             }
             cursor = page.nextCursor();
@@ -131,9 +182,10 @@ public final class AssetSweep implements Sweep {
      * the sweep.
      */
     private List<StoredAsset> deleteOrphans(SweepContext ctx, Store store, Instant cutoff, List<StoredAsset> pending,
-                                            boolean flush, SweepTally tally) throws SQLException {
+                                            boolean flush, Progress progress) throws SQLException {
+        RunEvents events = ctx.events();
         Set<String> referenced = referenced(ctx, cutoff, pending);
-        tally.referenced(referenced.size());
+        events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(referenced), RunEvent.Source.SWEEP));
         List<StoredAsset> orphans = new ArrayList<>(pending.size());
         for (StoredAsset a : pending) {
             if (!referenced.contains(a.key())) {
@@ -146,10 +198,12 @@ public final class AssetSweep implements Sweep {
             // The store's own reference check runs too, so the dry run keeps exactly what the real run would keep.
             for (List<StoredAsset> batch : BatchedDeletes.batches(store, orphans.subList(0, now))) {
                 Set<String> inUse = store.inUse(batch.stream().map(StoredAsset::key).toList(), ctx.deadlineAt());
-                tally.referenced(inUse.size());
+                events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(inUse), RunEvent.Source.SWEEP));
                 List<StoredAsset> would = batch.stream().filter(a -> !inUse.contains(a.key())).toList();
-                tally.purgedAssets(would.stream().map(StoredAsset::key).toList());
-                tally.bytesReclaimed(would.stream().mapToLong(StoredAsset::bytes).sum());
+                progress.deleted += would.size();
+                events.emit(new RunEvent.KeysDeleted(config.name(), store.name(),
+                        would.stream().map(StoredAsset::key).toList(), would.stream().mapToLong(StoredAsset::bytes).sum(),
+                        RunEvent.Source.SWEEP));
             }
             return later;
         }
@@ -160,7 +214,7 @@ public final class AssetSweep implements Sweep {
             @Override
             public boolean proceed() {
                 if (ctx.deadlinePassed()) {
-                    tally.stop("timeBudget");
+                    stop(events, "timeBudget");
                     return false;
                 }
                 return true;
@@ -169,33 +223,35 @@ public final class AssetSweep implements Sweep {
             @Override
             public boolean failedWhole(List<String> batch, RuntimeException e) throws SQLException {
                 log.warn("delete of {} assets from {} failed: {}", batch.size(), store.name(), e.toString());
-                settle(ctx, store, tally, BatchResult.allFailed(batch, e.getClass().getSimpleName() + ": " + e.getMessage()),
-                        sizes, (e.getCause() != null ? e.getCause() : e).getClass().getName());
+                settle(ctx, store, BatchResult.allFailed(batch, e.getClass().getSimpleName() + ": " + e.getMessage()),
+                        sizes, (e.getCause() != null ? e.getCause() : e).getClass().getName(), progress);
                 return true;
             }
 
             @Override
             public boolean settled(List<String> batch, BatchResult result) throws SQLException {
-                settle(ctx, store, tally, result, sizes, "PerKeyError");
+                settle(ctx, store, result, sizes, "PerKeyError", progress);
                 return true;
             }
         });
         return sent ? later : null;
     }
 
-    /** Counts one delete call's result and records its failed keys for retry. */
-    private void settle(SweepContext ctx, Store store, SweepTally tally, BatchResult result, Map<String, Long> sizes,
-                        String errorClass) throws SQLException {
+    /** Reports one delete call's result and records its failed keys for retry. */
+    private void settle(SweepContext ctx, Store store, BatchResult result, Map<String, Long> sizes, String errorClass,
+                        Progress progress) throws SQLException {
+        RunEvents events = ctx.events();
         if (!result.kept().isEmpty()) {
-            tally.referenced(result.kept().size());
+            events.emit(new RunEvent.KeysKept(config.name(), store.name(), result.kept(), RunEvent.Source.SWEEP));
             log.info("kept {} assets the store's reference check found still in use, e.g. {}", result.kept().size(),
                     result.kept().get(0));
         }
-        tally.purgedAssets(result.deleted());
-        tally.keysDeleted(store.name(), result.deleted().size());
-        tally.bytesReclaimed(result.deleted().stream().mapToLong(k -> sizes.getOrDefault(k, 0L)).sum());
+        progress.deleted += result.deleted().size();
+        events.emit(new RunEvent.KeysDeleted(config.name(), store.name(), result.deleted(),
+                result.deleted().stream().mapToLong(k -> sizes.getOrDefault(k, 0L)).sum(), RunEvent.Source.SWEEP));
         if (!result.failed().isEmpty()) {
-            tally.failedAssets(store.name(), result.failed());
+            events.emit(new RunEvent.KeysFailed(config.name(), store.name(), result.failed(), errorClass,
+                    RunEvent.Source.SWEEP));
             List<String> failedKeys = new ArrayList<>(result.failed().keySet());
             try (Connection c = ctx.dataSource().getConnection()) {
                 ctx.recordFailure(c, Failure.keys(Failure.ASSET, config.name(), store.name(), failedKeys, errorClass,

@@ -5,6 +5,8 @@ import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.db.RecordPaging;
 import dev.reclaim.config.SqlTemplate;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,56 +52,65 @@ public final class RecordSweep implements Sweep {
     }
 
     @Override
-    public SweepTally run(SweepContext ctx) throws SQLException {
+    public void run(SweepContext ctx) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
         OffsetDateTime cutoffParam = cutoff.atOffset(ZoneOffset.UTC);
-        SweepTally tally = ctx.register(new SweepTally(config.name(), "records", cutoff));
+        RunEvents events = ctx.events();
+        events.emit(new RunEvent.SweepStarted(config.name(), "records", cutoff));
         try (Connection c = ctx.dataSource().getConnection()) {
             c.setAutoCommit(true);
             Object after = null;
+            long purged = 0;
             long drainedAt = 0;
             pages:
             while (true) {
                 if (ctx.deadlinePassed()) {
-                    tally.stop("timeBudget");
+                    stop(events, "timeBudget");
                     break;
                 }
                 ctx.checkRunLock();
                 List<Object> ids = page(c, after, cutoffParam);
-                tally.eligible(ids.size());
+                events.emit(new RunEvent.PageListed(config.name(), null, ids.size()));
+                events.emit(new RunEvent.ItemsEligible(config.name(), ids.size()));
                 for (Object id : ids) {
-                    if (tally.purged() >= config.maxDeletesPerRun()) {
-                        tally.stop("cap");
+                    if (purged >= config.maxDeletesPerRun()) {
+                        stop(events, "cap");
                         break pages;
                     }
                     if (ctx.deadlinePassed()) {
-                        tally.stop("timeBudget");
+                        stop(events, "timeBudget");
                         break pages;
                     }
-                    purge(c, id, cutoffParam, ctx, tally);
+                    if (purge(c, id, cutoffParam, ctx) == null) {
+                        purged++;
+                    }
                 }
                 if (ids.size() < config.pageSize()) {
                     break;
                 }
-                drainedAt = drainIfPurged(c, ctx, tally, drainedAt);
+                drainedAt = drainIfPurged(c, ctx, purged, drainedAt);
                 after = ids.get(ids.size() - 1);
             }
-            drainIfPurged(c, ctx, tally, drainedAt);
+            drainIfPurged(c, ctx, purged, drainedAt);
             ctx.flushFailures(c);
         }
-        return tally;
+        events.emit(new RunEvent.SweepFinished(config.name()));
+    }
+
+    private void stop(RunEvents events, String reason) {
+        events.emit(new RunEvent.SweepStopped(config.name(), reason, null, null));
     }
 
     /**
      * Drains the outbox after a page that committed something (so a failing key is retried once per page, not on
      * every drain); returns the purge count at this drain.
      */
-    private static long drainIfPurged(Connection c, SweepContext ctx, SweepTally tally, long purgedAtLastDrain)
+    private static long drainIfPurged(Connection c, SweepContext ctx, long purged, long purgedAtLastDrain)
             throws SQLException {
-        if (tally.purged() > purgedAtLastDrain) {
+        if (purged > purgedAtLastDrain) {
             ctx.drainOutbox(c);
         }
-        return tally.purged();
+        return purged;
     }
 
     /**
@@ -109,16 +120,13 @@ public final class RecordSweep implements Sweep {
      */
     public String retry(SweepContext ctx, String itemId) throws SQLException {
         OffsetDateTime cutoff = ctx.now().minus(config.olderThan()).atOffset(ZoneOffset.UTC);
-        SweepTally tally = new SweepTally(config.name(), "records", null);
+        String error;
         try (Connection c = ctx.dataSource().getConnection()) {
             c.setAutoCommit(true);
-            purge(c, new UntypedId(itemId), cutoff, ctx, tally);
+            error = purge(c, new UntypedId(itemId), cutoff, ctx);
             ctx.drainOutbox(c);
         }
-        if (tally.purged() == 0 && tally.skippedCount() == 0) {
-            return tally.firstError();
-        }
-        return null;
+        return SKIPPED.equals(error) ? null : error;
     }
 
     /** An id read back from a message: bound as text of unspecified type, so uuid or bigint columns both accept it. */
@@ -146,13 +154,19 @@ public final class RecordSweep implements Sweep {
         return ids;
     }
 
-    /** One item, one transaction: claim, steps in order, outbox; commit (or, in a dry run, roll back). */
-    private void purge(Connection c, Object id, OffsetDateTime cutoff, SweepContext ctx, SweepTally tally)
-            throws SQLException {
+    /** What {@link #purge} returns for an item no longer eligible. */
+    private static final String SKIPPED = "skipped";
+
+    /**
+     * One item, one transaction: claim, steps in order, outbox; commit (or, in a dry run, roll back). Returns null
+     * when purged, {@link #SKIPPED} when no longer eligible, else the error.
+     */
+    private String purge(Connection c, Object id, OffsetDateTime cutoff, SweepContext ctx) throws SQLException {
         String item = String.valueOf(id);
         MDC.put("item", item);
         String step = "claim";
         Failure failure = null;
+        String error;
         c.setAutoCommit(false);
         try {
             Map<String, Object> params = new HashMap<>();
@@ -160,9 +174,9 @@ public final class RecordSweep implements Sweep {
             params.put("cutoff", cutoff);
             if (!claim(c, params)) {
                 c.rollback();
-                tally.skipped();
+                ctx.events().emit(new RunEvent.ItemSkipped(config.name(), item));
                 log.info("skipped {}: no longer eligible or locked by the application", item);
-                return;
+                return SKIPPED;
             }
             Map<String, Long> figures = new LinkedHashMap<>();
             Map<String, List<String>> keys = new LinkedHashMap<>();
@@ -178,16 +192,19 @@ public final class RecordSweep implements Sweep {
                 ctx.outbox().add(c, config.name(), item, ctx.runId(), keys);
                 c.commit();
             }
-            tally.purged(item, figures, keys);
+            ctx.events().emit(new RunEvent.ItemPurged(config.name(), item, figures, keys));
+            return null;
         } catch (SQLException | ItemRefused e) {
             rollbackQuietly(c, e);
             if (e instanceof SQLException sql && Database.isConnectionFailure(sql)) {
                 throw sql;
             }
-            tally.failed(item, step, e.getMessage());
-            log.warn("failed to purge {} at step {}: {}", item, step, e.getMessage());
+            error = e.getMessage();
+            ctx.events().emit(new RunEvent.ItemFailed(config.name(), item, step, error, e.getClass().getName(),
+                    e instanceof ItemRefused));
+            log.warn("failed to purge {} at step {}: {}", item, step, error);
             if (!(id instanceof UntypedId)) { // a retry's failure stays with its message, not a new one
-                failure = Failure.record(config.name(), item, e, "step " + step + ": " + e.getMessage(),
+                failure = Failure.record(config.name(), item, e, "step " + step + ": " + error,
                         ctx.runId().toString(), ctx.now());
             }
         } finally {
@@ -197,6 +214,7 @@ public final class RecordSweep implements Sweep {
         if (failure != null) {
             ctx.recordFailure(c, failure);
         }
+        return error == null ? "failed" : error;
     }
 
     private boolean claim(Connection c, Map<String, Object> params) throws SQLException {

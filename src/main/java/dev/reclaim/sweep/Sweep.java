@@ -3,10 +3,11 @@ package dev.reclaim.sweep;
 
 import java.sql.SQLException;
 
-/** One kind of cleanup over one configured target. Item failures are counted; an SQLException ends the run. */
+/** One kind of cleanup over one configured target. Item failures are reported; an SQLException ends the run. */
 public interface Sweep {
 
     String name();
 
-    SweepTally run(SweepContext ctx) throws SQLException;
+    /** Reports what it does as events to {@link SweepContext#events()}. */
+    void run(SweepContext ctx) throws SQLException;
 }

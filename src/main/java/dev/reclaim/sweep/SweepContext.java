@@ -2,6 +2,7 @@ package dev.reclaim.sweep;
 
 import dev.reclaim.failure.Failure;
 import dev.reclaim.outbox.Outbox;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.Stores;
 
 import javax.sql.DataSource;
@@ -29,8 +30,8 @@ public interface SweepContext {
     Stores stores();
     Outbox outbox();
 
-    /** Registers the sweep's tally when it starts, so a run that fails part-way still reports it; returns it. */
-    SweepTally register(SweepTally tally);
+    /** Where the sweep reports what happens: the run's report, progress lines, metrics and alerts listen. */
+    RunEvents events();
 
     /** Before each page and each drain: throws when the run no longer holds its lock. */
     void checkRunLock() throws SQLException;

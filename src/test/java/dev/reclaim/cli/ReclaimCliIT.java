@@ -1,6 +1,6 @@
 package dev.reclaim.cli;
 
-import dev.reclaim.run.Reports;
+import dev.reclaim.report.Reports;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import org.junit.jupiter.api.AfterEach;

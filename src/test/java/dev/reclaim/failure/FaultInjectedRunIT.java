@@ -1,9 +1,9 @@
 package dev.reclaim.failure;
 
 import dev.reclaim.Reclaim;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.sweep.SweepReport;
+import dev.reclaim.report.SweepReport;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;

@@ -2,7 +2,7 @@ package dev.reclaim.handler;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.run.Deadline;
-import dev.reclaim.run.Reports;
+import dev.reclaim.report.Reports;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.UsageException;
 import org.junit.jupiter.api.Test;

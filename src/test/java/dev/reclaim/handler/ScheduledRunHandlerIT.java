@@ -6,7 +6,7 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.LambdaLogger;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
-import dev.reclaim.run.Reports;
+import dev.reclaim.report.Reports;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;

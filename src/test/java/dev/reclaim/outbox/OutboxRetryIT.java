@@ -2,8 +2,8 @@ package dev.reclaim.outbox;
 
 import dev.reclaim.Reclaim;
 import dev.reclaim.cli.ReclaimCli;
-import dev.reclaim.run.Outcome;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;

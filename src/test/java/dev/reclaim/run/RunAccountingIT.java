@@ -1,6 +1,8 @@
 package dev.reclaim.run;
 
-import dev.reclaim.sweep.SweepReport;
+import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunReport;
+import dev.reclaim.report.SweepReport;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.store.BatchResult;

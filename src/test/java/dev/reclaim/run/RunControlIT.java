@@ -1,6 +1,9 @@
 package dev.reclaim.run;
 
-import dev.reclaim.sweep.SweepReport;
+import dev.reclaim.report.Reports;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.RunReport;
+import dev.reclaim.report.SweepReport;
 import dev.reclaim.Reclaim;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;

@@ -1,5 +1,6 @@
 package dev.reclaim.run;
 
+import dev.reclaim.report.RunReport;
 import dev.reclaim.Reclaim;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;

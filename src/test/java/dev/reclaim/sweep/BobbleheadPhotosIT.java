@@ -1,13 +1,14 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.report.SweepReport;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;
 import dev.reclaim.db.Database;
-import dev.reclaim.run.Outcome;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;

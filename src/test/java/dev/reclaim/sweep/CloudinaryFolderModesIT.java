@@ -1,8 +1,9 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.report.SweepReport;
 import dev.reclaim.Reclaim;
 import dev.reclaim.cli.ReclaimCli;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.cloudinary.Asset;

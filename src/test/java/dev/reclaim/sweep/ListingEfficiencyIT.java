@@ -1,11 +1,12 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.report.SweepReport;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.reclaim.run.Reports;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.cloudinary.Asset;

@@ -1,8 +1,9 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.report.SweepReport;
 import dev.reclaim.Reclaim;
-import dev.reclaim.run.Outcome;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.PrefixGuard;

@@ -1,7 +1,8 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.report.SweepReport;
 import dev.reclaim.Reclaim;
-import dev.reclaim.run.RunReport;
+import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;

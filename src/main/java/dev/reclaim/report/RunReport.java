@@ -1,6 +1,5 @@
-package dev.reclaim.run;
+package dev.reclaim.report;
 
-import dev.reclaim.sweep.SweepReport;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 import java.time.Instant;

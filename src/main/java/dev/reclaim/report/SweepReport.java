@@ -1,4 +1,4 @@
-package dev.reclaim.sweep;
+package dev.reclaim.report;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 

@@ -1,4 +1,4 @@
-package dev.reclaim.run;
+package dev.reclaim.report;
 
 import com.fasterxml.jackson.annotation.JsonValue;
 

@@ -1,6 +1,5 @@
-package dev.reclaim.run;
+package dev.reclaim.report;
 
-import dev.reclaim.sweep.SweepReport;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;

@@ -1,0 +1,110 @@
+package dev.reclaim.report;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * What happens in a run, as it happens: sweeps, the outbox drain, the store calls and the failure pipeline report to
+ * one {@link RunEvents} sink, and the report, the progress lines, metrics and error reporting listen. Events are not
+ * kept: a listener keeps counts and bounded samples. {@code sweep} is null where no sweep is concerned.
+ */
+public sealed interface RunEvent {
+
+    /** Who made a store call: a sweep's own deletes, or the outbox drain deleting what a purged item's rows owned. */
+    enum Source { SWEEP, OUTBOX }
+
+    record RunStarted(UUID runId, String trigger, boolean dryRun, List<String> sweeps) implements RunEvent {
+    }
+
+    /** The last event of a run, whatever its outcome: the report is final. */
+    record RunFinished(RunReport report) implements RunEvent {
+    }
+
+    /** A phase of a run began (lock, drain, publish ...), for breadcrumbs. */
+    record Phase(String name, String detail) implements RunEvent {
+    }
+
+    record SweepStarted(String sweep, String kind, Instant cutoff) implements RunEvent {
+    }
+
+    /** A page listed: assets from a store (store set), or eligible ids from the database (store null). */
+    record PageListed(String sweep, String store, int listed) implements RunEvent {
+    }
+
+    record ItemsEligible(String sweep, long count) implements RunEvent {
+    }
+
+    /** A record purged (in a dry run: would be), with its step counts and the keys its rows owned, by store. */
+    record ItemPurged(String sweep, String item, Map<String, Long> figures, Map<String, List<String>> keys)
+            implements RunEvent {
+    }
+
+    /** No longer eligible when claimed (restored, locked by the application, already gone). */
+    record ItemSkipped(String sweep, String item) implements RunEvent {
+    }
+
+    /**
+     * An item that failed and was rolled back; {@code refused} when a guard refused it (keys outside a store's
+     * prefixes) rather than an error.
+     */
+    record ItemFailed(String sweep, String item, String step, String error, String errorClass, boolean refused)
+            implements RunEvent {
+    }
+
+    /** Keys a store confirmed deleted (in a dry run, from a sweep: would delete), and the bytes they held if known. */
+    record KeysDeleted(String sweep, String store, List<String> keys, long bytes, Source source) implements RunEvent {
+    }
+
+    /** Keys whose delete failed, each with its reason; {@code errorClass} says what kind of failure. */
+    record KeysFailed(String sweep, String store, Map<String, String> reasons, String errorClass, Source source)
+            implements RunEvent {
+    }
+
+    /** Keys a guard refused to delete: outside the store's allowed prefixes. */
+    record KeysRefused(String sweep, String store, List<String> keys, Source source) implements RunEvent {
+    }
+
+    /** Keys kept because a reference check found them still in use. */
+    record KeysKept(String sweep, String store, List<String> keys, Source source) implements RunEvent {
+    }
+
+    /** Calls made to a store's API; {@code sweep} null for the outbox drain. */
+    record ApiCalls(String sweep, String store, long calls) implements RunEvent {
+    }
+
+    /** A store's API quota as its last answer reported it. */
+    record QuotaSeen(String store, long remaining, long limit, Instant resetsAt) implements RunEvent {
+    }
+
+    /**
+     * A sweep ended before its work was done: {@code cap}, {@code timeBudget}, {@code rateLimited},
+     * {@code referenceCheckFailed}; {@code error} and {@code quotaResetsAt} when they apply.
+     */
+    record SweepStopped(String sweep, String reason, String error, Instant quotaResetsAt) implements RunEvent {
+    }
+
+    record SweepFinished(String sweep) implements RunEvent {
+    }
+
+    /** An asset sweep listed far more than it found eligible: the warning names the remedies. */
+    record ListingWarned(String sweep, String warning) implements RunEvent {
+    }
+
+    /** No more outbox deletes go to this store in this run (a reference check that cannot be trusted). */
+    record DrainStopped(String store, String error) implements RunEvent {
+    }
+
+    /** A failed item recorded durably for retry. */
+    record FailureRecorded(String sweep, String kind) implements RunEvent {
+    }
+
+    /** Recorded failures handed to the retry queue. */
+    record FailuresSent(long count) implements RunEvent {
+    }
+
+    /** A retry-queue message processed: {@code outcome} is succeeded, failedAgain, deadLettered or deferred. */
+    record RetryProcessed(String kind, String sweep, String outcome) implements RunEvent {
+    }
+}
