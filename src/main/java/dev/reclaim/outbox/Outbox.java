@@ -47,6 +47,12 @@ public final class Outbox {
     public record Policy(Duration backoff, Duration maxBackoff, Duration retryPeriod) {
         public static final Policy DEFAULT = new Policy(Duration.ofMinutes(15), Duration.ofHours(12), Duration.ofHours(24));
 
+        /** The wait before the next attempt at a key that has now failed after {@code attempts} earlier ones. */
+        public Duration delayAfter(int attempts) {
+            Duration delay = backoff.multipliedBy(1L << Math.min(attempts, 30));
+            return delay.isNegative() || delay.compareTo(maxBackoff) > 0 ? maxBackoff : delay;
+        }
+
         /** {@code RECLAIM_OUTBOX_BACKOFF} (15m) and {@code RECLAIM_OUTBOX_RETRY_PERIOD} (24h). */
         public static Policy fromEnvironment(Map<String, String> env) {
             return new Policy(Durations.fromEnvironment(env, "RECLAIM_OUTBOX_BACKOFF", DEFAULT.backoff()),
@@ -93,59 +99,57 @@ public final class Outbox {
      * One pass over every key due now (this run's and any an earlier run left), store by store, in batches at the
      * store's limit, until {@code deadline} (null: none). {@code c} must be in auto-commit mode.
      */
-    public void drain(Connection c, DrainState tally, UUID runId, RunEvents events, Instant deadline)
+    public void drain(Connection c, DrainState state, UUID runId, RunEvents events, Instant deadline)
             throws SQLException {
         long upTo = lastId(c);
         // The first drain of a run looks for every store with keys (a store removed from the configuration is
         // reported); later drains only visit configured stores, without scanning the table.
-        List<String> storeNames = tally.storesChecked() ? new ArrayList<>(stores.all().keySet()) : storesWithPending(c, upTo);
-        tally.storesChecked(true);
+        List<String> storeNames = state.storesChecked() ? new ArrayList<>(stores.all().keySet()) : storesWithPending(c, upTo);
+        state.storesChecked(true);
         for (String storeName : storeNames) {
-            if (tally.stopped(storeName)) {
+            if (state.stopped(storeName)) {
                 continue;
             }
             Store store = stores.get(storeName);
-            // Resume where this run's last drain of the store stopped (before any key it did not try), so drains do
-            // not walk over the dead index entries of everything already deleted.
-            long after = tally.resumeAfter(storeName);
-            long untried = Long.MAX_VALUE;
-            while (true) {
-                if (deadline != null && !Instant.now().isBefore(deadline)) {
-                    log.info("outbox drain stopped: the run's deadline passed; the next run carries on");
-                    tally.resumeAfter(storeName, Math.min(after, untried - 1));
-                    return;
+            DrainState.Cursor cursor = state.cursor(storeName);
+            try {
+                while (true) {
+                    if (deadline != null && !Instant.now().isBefore(deadline)) {
+                        log.info("outbox drain stopped: the run's deadline passed; the next run carries on");
+                        return;
+                    }
+                    List<PendingDeletion> batch = nextBatch(c, storeName, cursor.after(), upTo,
+                            store == null ? 1000 : store.maxBatch(), runId);
+                    if (batch.isEmpty()) {
+                        break;
+                    }
+                    cursor.read(batch.get(0).id(), batch.get(batch.size() - 1).id());
+                    if (store == null) {
+                        fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
+                        cursor.tried();
+                        continue;
+                    }
+                    try {
+                        deleteBatch(c, store, batch, events, runId, deadline);
+                        cursor.tried();
+                    } catch (StoreThrottled e) {
+                        // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
+                        log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
+                        break;
+                    } catch (StoreDeadlinePassed e) {
+                        log.info("outbox drain stopped: {}; the next run carries on", e.getMessage());
+                        return;
+                    } catch (ReferenceCheckFailed e) {
+                        // Nothing more goes to this store in this run: its keys stay, untouched, for a fixed query.
+                        log.error("outbox drain of store {} stopped for this run: {}", storeName, e.getMessage());
+                        state.stop(storeName);
+                        events.emit(new RunEvent.DrainStopped(storeName, "store " + storeName + ": " + e.getMessage()));
+                        break;
+                    }
                 }
-                List<PendingDeletion> batch = nextBatch(c, storeName, after, upTo,
-                        store == null ? 1000 : store.maxBatch(), runId);
-                if (batch.isEmpty()) {
-                    break;
-                }
-                after = batch.get(batch.size() - 1).id();
-                if (store == null) {
-                    fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
-                    continue;
-                }
-                try {
-                    deleteBatch(c, store, batch, events, runId, deadline);
-                } catch (StoreThrottled e) {
-                    // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
-                    log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
-                    untried = Math.min(untried, batch.get(0).id());
-                    break;
-                } catch (StoreDeadlinePassed e) {
-                    log.info("outbox drain stopped: {}; the next run carries on", e.getMessage());
-                    tally.resumeAfter(storeName, Math.min(after, batch.get(0).id() - 1));
-                    return;
-                } catch (ReferenceCheckFailed e) {
-                    // Nothing more goes to this store in this run: its keys stay, untouched, for a fixed query.
-                    log.error("outbox drain of store {} stopped for this run: {}", storeName, e.getMessage());
-                    tally.stop(storeName);
-                    events.emit(new RunEvent.DrainStopped(storeName, "store " + storeName + ": " + e.getMessage()));
-                    untried = Math.min(untried, batch.get(0).id());
-                    break;
-                }
+            } finally {
+                state.save(storeName, cursor);
             }
-            tally.resumeAfter(storeName, Math.min(after, untried - 1));
         }
     }
 
@@ -322,25 +326,26 @@ public final class Outbox {
         }
         List<Long> ids = new ArrayList<>(rows.size());
         List<String> errors = new ArrayList<>(rows.size());
+        List<Long> delays = new ArrayList<>(rows.size());
         for (PendingDeletion p : rows) {
             ids.add(p.id());
             errors.add(truncate(reason != null ? reason : reasons.getOrDefault(p.key(), "failed")));
+            delays.add(policy.delayAfter(p.attempts()).toMillis());
         }
         List<Long> due = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE reclaim.pending_deletions p
                 SET attempts = p.attempts + 1, last_error = f.err, last_attempt_at = now(), last_run_id = ?,
                     first_failed_at = coalesce(p.first_failed_at, now()),
-                    next_attempt_at = now() + least(? * power(2, least(p.attempts, 30)), ?) * interval '1 millisecond'
-                FROM unnest(?::bigint[], ?::text[]) AS f(id, err)
+                    next_attempt_at = now() + f.delay * interval '1 millisecond'
+                FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS f(id, err, delay)
                 WHERE p.id = f.id
                 RETURNING p.id, p.first_failed_at <= now() - ? * interval '1 millisecond'""")) {
             ps.setObject(1, runId);
-            ps.setDouble(2, policy.backoff().toMillis());
-            ps.setDouble(3, policy.maxBackoff().toMillis());
-            ps.setArray(4, c.createArrayOf("bigint", ids.toArray()));
-            ps.setArray(5, c.createArrayOf("text", errors.toArray()));
-            ps.setDouble(6, policy.retryPeriod().toMillis());
+            ps.setArray(2, c.createArrayOf("bigint", ids.toArray()));
+            ps.setArray(3, c.createArrayOf("text", errors.toArray()));
+            ps.setArray(4, c.createArrayOf("bigint", delays.toArray()));
+            ps.setDouble(5, policy.retryPeriod().toMillis());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     if (rs.getBoolean(2)) {

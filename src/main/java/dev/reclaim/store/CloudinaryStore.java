@@ -53,7 +53,6 @@ public final class CloudinaryStore implements Store {
     private final String name;
     private final String resourceType;
     private final String deliveryType;
-    private final double reserve;
     private final PrefixGuard guard;
     private final Api api;
     private final Cloudinary cloudinary;
@@ -64,18 +63,13 @@ public final class CloudinaryStore implements Store {
     private final Duration timeout;
     private final Clock clock;
     private final AtomicLong calls = new AtomicLong();
-
-    // The quota as the last answer reported it.
-    private long limit = -1;
-    private long remaining = -1;
-    private Instant resetsAt;
-    private boolean exhausted;
+    private final CloudinaryQuota quota;
 
     public CloudinaryStore(StoreConfig.Cloudinary config, Cloudinary cloudinary, Retries retries, Clock clock) {
         this.name = config.name();
         this.resourceType = config.resourceType();
         this.deliveryType = config.deliveryType();
-        this.reserve = config.quotaReserve();
+        this.quota = new CloudinaryQuota(config.quotaReserve(), clock);
         this.guard = new PrefixGuard(config.allowedPrefixes());
         this.api = cloudinary.api();
         this.cloudinary = cloudinary;
@@ -290,8 +284,8 @@ public final class CloudinaryStore implements Store {
     }
 
     @Override
-    public synchronized dev.reclaim.report.RunEvent.QuotaSeen quotaSeen() {
-        return remaining < 0 ? null : new dev.reclaim.report.RunEvent.QuotaSeen(name, remaining, limit, resetsAt);
+    public dev.reclaim.report.RunEvent.QuotaSeen quotaSeen() {
+        return quota.asEvent(name);
     }
 
     /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */
@@ -314,7 +308,7 @@ public final class CloudinaryStore implements Store {
      * transient failure is retried only when the backoff ends before it: otherwise {@link StoreDeadlinePassed}.
      */
     private ApiResponse call(String what, Instant deadline, ApiCall call) {
-        checkQuota();
+        quota.check();
         RetryPolicy<ApiResponse> retry = RetryPolicy.<ApiResponse>builder()
                 .handleIf(CloudinaryStore::transientFailure)
                 .withMaxAttempts(retries.maxAttempts())
@@ -369,14 +363,7 @@ public final class CloudinaryStore implements Store {
     private RuntimeException translate(Throwable t) {
         Integer status = status(t);
         if (t instanceof RateLimited || (status != null && status == 429)) {
-            synchronized (this) {
-                exhausted = true;
-                remaining = 0;
-                if (resetsAt == null || !resetsAt.isAfter(clock.instant())) {
-                    resetsAt = nextHour();
-                }
-            }
-            return new StoreThrottled("Cloudinary rate limit reached (" + t.getMessage() + ")", resetsAt);
+            return quota.spent(t.getMessage());
         }
         if (t instanceof RuntimeException r) {
             return r;
@@ -384,40 +371,15 @@ public final class CloudinaryStore implements Store {
         return new StoreCallFailed("Cloudinary call failed: " + t, t);
     }
 
-    private synchronized void checkQuota() {
-        Instant now = clock.instant();
-        if (resetsAt != null && !now.isBefore(resetsAt)) {
-            exhausted = false; // a new hour: the quota is back
-            remaining = limit;
-        }
-        if (exhausted) {
-            throw new StoreThrottled("Cloudinary rate limit reached earlier in this run", resetsAt);
-        }
-        if (limit > 0 && remaining >= 0 && remaining <= reserveCalls()) {
-            throw new StoreThrottled("Cloudinary quota down to the reserve kept for the application (" + remaining
-                    + " of " + limit + " calls left, reserve " + reserveCalls() + ")", resetsAt);
-        }
-    }
-
-    private long reserveCalls() {
-        return (long) Math.ceil(limit * reserve);
-    }
-
-    private synchronized void record(ApiResponse response) {
+    private void record(ApiResponse response) {
         try {
             RateLimit rl = response.apiRateLimit();
-            if (rl != null && rl.getLimit() > 0) {
-                limit = rl.getLimit();
-                remaining = rl.getRemaining();
-                resetsAt = rl.getReset() == null ? resetsAt : rl.getReset().toInstant();
+            if (rl != null) {
+                quota.seen(rl.getLimit(), rl.getRemaining(), rl.getReset() == null ? null : rl.getReset().toInstant());
             }
         } catch (RuntimeException | java.text.ParseException e) {
             log.debug("no rate-limit headers on a Cloudinary answer: {}", e.toString());
         }
-    }
-
-    private Instant nextHour() {
-        return clock.instant().truncatedTo(java.time.temporal.ChronoUnit.HOURS).plus(Duration.ofHours(1));
     }
 
     /** 5xx answers and timeouts are worth another try; 4xx and rate limits are not. */
