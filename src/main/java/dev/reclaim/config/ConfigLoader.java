@@ -184,8 +184,8 @@ public final class ConfigLoader {
     private StoreConfig store(String path, String name, ConfigFile.Store store) {
         List<String> prefixes = prefixes(path + ".allowedPrefixes", store.allowedPrefixes());
         // Optional: of :keys, those any row of the application still holds; run before every delete in this store.
-        SqlTemplate referenced = blank(store.referenced()) ? null : referenced(path + ".referenced", store.referenced(),
-                List.of("keys"), "the reference query must take the keys as :keys and return those still in use (e.g."
+        SqlTemplate referenced = blank(store.referenced()) ? null : sql(path + ".referenced", store.referenced(),
+                List.of("keys"), "keys", "the reference query must take the keys as :keys and return those still in use (e.g."
                         + " SELECT s3_key FROM files WHERE s3_key = ANY(:keys) UNION ALL SELECT ...)");
         if (store instanceof ConfigFile.S3 s3) {
             return new StoreConfig.S3(name, text(path + ".bucket", s3.bucket(), true),
@@ -227,10 +227,8 @@ public final class ConfigLoader {
         long cap = value(path + ".maxDeletesPerRun", sweep.maxDeletesPerRun(), false, Long.MAX_VALUE,
                 between(1, Long.MAX_VALUE));
         SqlTemplate eligible = sql(path + ".eligible", sweep.eligible(), List.of("cutoff"));
-        SqlTemplate claim = sql(path + ".claim", sweep.claim(), List.of("id", "cutoff"));
-        if (claim != null && !claim.uses("id")) {
-            error(path + ".claim", "the claim query must lock the item by :id (e.g. ... WHERE id = :id ... FOR UPDATE)");
-        }
+        SqlTemplate claim = sql(path + ".claim", sweep.claim(), List.of("id", "cutoff"), "id",
+                "the claim query must lock the item by :id (e.g. ... WHERE id = :id ... FOR UPDATE)");
         List<ConfigFile.Step> declared = Objects.requireNonNullElse(sweep.steps(), List.of());
         if (declared.isEmpty()) {
             error(path + ".steps", "a records sweep needs at least one step");
@@ -298,8 +296,8 @@ public final class ConfigLoader {
                 between(1, Long.MAX_VALUE));
         // Optional when the store checks references itself (both run when both are given).
         boolean storeChecks = store != null && declared.get(store) != null && !blank(declared.get(store).referenced());
-        SqlTemplate referenced = storeChecks && blank(sweep.referenced()) ? null : referenced(path + ".referenced",
-                sweep.referenced(), List.of("keys", "cutoff"), "the reference query must take the page's keys as :keys"
+        SqlTemplate referenced = storeChecks && blank(sweep.referenced()) ? null : sql(path + ".referenced",
+                sweep.referenced(), List.of("keys", "cutoff"), "keys", "the reference query must take the page's keys as :keys"
                         + " (e.g. SELECT public_id FROM photos WHERE public_id = ANY(:keys))");
         return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, referenced);
     }
@@ -310,22 +308,21 @@ public final class ConfigLoader {
 
     // ---- values: an error says what is wrong and the value's default stands in, so checking goes on ----------
 
-    private SqlTemplate referenced(String path, String text, Collection<String> allowed, String howTo) {
-        SqlTemplate sql = sql(path, text, allowed);
-        if (sql != null && !sql.uses("keys")) {
-            error(path, howTo);
-            return null;
-        }
-        return sql;
+    private SqlTemplate sql(String path, String text, Collection<String> allowed) {
+        return sql(path, text, allowed, null, null);
     }
 
-    private SqlTemplate sql(String path, String text, Collection<String> allowed) {
+    /** A query using only {@code allowed} parameters, and {@code needed} (unless null), else {@code howTo} is the error. */
+    private SqlTemplate sql(String path, String text, Collection<String> allowed, String needed, String howTo) {
         return value(path, text, true, null, source -> {
             SqlTemplate sql = SqlTemplate.parse(source);
             sql.parameters().stream().filter(p -> !allowed.contains(p)).findFirst().ifPresent(p -> {
                 throw new IllegalArgumentException("unknown parameter :" + p + " (known here: "
                         + allowed.stream().map(a -> ":" + a).collect(Collectors.joining(", ")) + ")");
             });
+            if (needed != null && !sql.uses(needed)) {
+                throw new IllegalArgumentException(howTo);
+            }
             return sql;
         });
     }
