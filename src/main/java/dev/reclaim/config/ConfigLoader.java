@@ -1,8 +1,18 @@
 package dev.reclaim.config;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeType;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
@@ -10,20 +20,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.Iterator;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Reads {@code reclaim.yaml}: substitutes {@code ${NAME}} / {@code ${NAME:-default}} from the environment in every
- * value, binds the stores and sweeps, and checks everything that can be checked without the database. Every error
- * names the file and the path of the offending field.
+ * value, binds the file with Jackson ({@link ConfigFile}), then converts it to stores and sweeps, checking everything
+ * that can be checked without the database. All errors come at once, one a line, in file order, each naming the
+ * file and the path of its field.
  */
 public final class ConfigLoader {
     public static final String DEFAULT_PATH = "config/reclaim.yaml";
@@ -32,394 +47,417 @@ public final class ConfigLoader {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern SWEEP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]*");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectReader FILE = YAML.readerFor(ConfigFile.class)
+            .with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
+    private final String file;
     private final Map<String, String> env;
-    private String file;
+    /** Every path of the file, numbered in file order: errors are sorted by it. */
+    private final Map<String, Integer> order = new HashMap<>();
+    private final List<Problem> problems = new ArrayList<>();
 
-    private ConfigLoader(Map<String, String> env) {
+    /** {@code path} places the error in the file; {@code line} is what the user reads. */
+    private record Problem(String path, String line) {
+    }
+
+    private ConfigLoader(String file, Map<String, String> env) {
+        this.file = file;
         this.env = env;
     }
 
     /** Loads from {@code RECLAIM_CONFIG}, else {@code config/reclaim.yaml}. */
     public static ReclaimConfig load(Map<String, String> env) {
-        String path = env.getOrDefault("RECLAIM_CONFIG", DEFAULT_PATH);
-        return load(Path.of(path), env);
+        return load(Path.of(env.getOrDefault("RECLAIM_CONFIG", DEFAULT_PATH)), env);
     }
 
     public static ReclaimConfig load(Path path, Map<String, String> env) {
-        String text;
         try {
-            text = Files.readString(path);
+            return parse(path.toString(), Files.readString(path), env);
         } catch (IOException e) {
             throw new ConfigException(path + ": cannot read the configuration file (" + e.getMessage()
                     + "); set RECLAIM_CONFIG to its path");
         }
-        return parse(path.toString(), text, env);
     }
 
     public static ReclaimConfig parse(String file, String yaml, Map<String, String> env) {
-        ConfigLoader loader = new ConfigLoader(env);
-        loader.file = file;
         JsonNode root;
         try {
             root = YAML.readTree(yaml);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new ConfigException(file + ": not valid YAML: " + e.getOriginalMessage()
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
-        } catch (IOException e) {
-            throw new ConfigException(file + ": cannot read: " + e.getMessage());
         }
         if (root == null || !root.isObject()) {
             throw new ConfigException(file + ": expected a mapping with 'stores' and 'sweeps'");
         }
-        return loader.bind(root);
+        ConfigLoader loader = new ConfigLoader(file, env);
+        loader.substitute(root, "");
+        ConfigFile bound = loader.bind((ObjectNode) root);
+        ReclaimConfig config = bound == null ? null : loader.convert(bound);
+        if (!loader.problems.isEmpty()) {
+            loader.problems.sort(Comparator.comparingInt(p -> loader.position(p.path())));
+            throw new ConfigException(loader.problems.stream().map(Problem::line).collect(Collectors.joining("\n")));
+        }
+        return config;
     }
 
-    private ReclaimConfig bind(JsonNode root) {
-        onlyKeys(root, "", Set.of("stores", "sweeps"));
+    /** Binds with Jackson; what it refuses becomes an error and leaves the tree, and binding starts over. */
+    private ConfigFile bind(ObjectNode root) {
+        while (true) {
+            try {
+                return FILE.readValue(root);
+            } catch (IOException e) {
+                List<JsonMappingException.Reference> at = e instanceof JsonMappingException m ? m.getPath() : List.of();
+                JsonNode parent = root;
+                JsonNode node = root;
+                StringBuilder path = new StringBuilder();
+                for (JsonMappingException.Reference r : at) {
+                    parent = node;
+                    node = r.getIndex() < 0 ? node.path(r.getFieldName()) : node.path(r.getIndex());
+                    path.append(r.getIndex() < 0 ? "." + r.getFieldName() : "[" + r.getIndex() + "]");
+                }
+                String where = path.substring(Math.min(1, path.length()));
+                if (e instanceof UnrecognizedPropertyException u) {
+                    error(where, "unknown field (expected one of: " + u.getKnownPropertyIds().stream()
+                            .map(String::valueOf).sorted().collect(Collectors.joining(", ")) + ")");
+                    ((ObjectNode) parent).remove(u.getPropertyName());
+                    continue;
+                }
+                if (at.isEmpty() || node.isMissingNode() || node.isNull() || !(e instanceof MismatchedInputException m)) {
+                    error(where, e.getMessage()); // nothing to drop: binding cannot go on
+                    return null;
+                }
+                Class<?> target = Objects.requireNonNullElse(m.getTargetType(), Object.class);
+                if (m instanceof InvalidTypeIdException t && node.isObject()) {
+                    boolean store = t.getBaseType().hasRawClass(ConfigFile.Store.class);
+                    error(where + (store ? ".type" : ".kind"), t.getTypeId() == null ? "is required" : store
+                            ? "unknown store type '" + t.getTypeId() + "' (known: s3, cloudinary)"
+                            : "unknown sweep kind '" + t.getTypeId() + "' (known: records, assets)");
+                } else {
+                    error(where, target != String.class ? "expected a " + (Collection.class.isAssignableFrom(target)
+                            ? "list" : "mapping") : "expected a single value, got a " + (node.isArray() ? "list" : "mapping"));
+                }
+                if (parent instanceof ArrayNode list) {
+                    list.set(at.get(at.size() - 1).getIndex(), NullNode.getInstance());
+                } else {
+                    ((ObjectNode) parent).putNull(at.get(at.size() - 1).getFieldName());
+                }
+            }
+        }
+    }
+
+    private ReclaimConfig convert(ConfigFile bound) {
+        Map<String, ConfigFile.Store> declared = Objects.requireNonNullElse(bound.stores(), new LinkedHashMap<>());
         Map<String, StoreConfig> stores = new LinkedHashMap<>();
-        JsonNode storesNode = mapping(root, "stores", "stores");
-        for (Iterator<Map.Entry<String, JsonNode>> it = storesNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            stores.put(e.getKey(), store(e.getKey(), e.getValue()));
-        }
+        present("stores", bound.stores()).forEach((name, s) -> stores.put(name, store("stores." + name, name, s)));
         Map<String, SweepConfig> sweeps = new LinkedHashMap<>();
-        JsonNode sweepsNode = mapping(root, "sweeps", "sweeps");
-        for (Iterator<Map.Entry<String, JsonNode>> it = sweepsNode.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            String path = "sweeps." + e.getKey();
-            if (!SWEEP_NAME.matcher(e.getKey()).matches()) {
-                throw error(path, "sweep names are lower-case words joined by '-' (got '" + e.getKey() + "')");
+        present("sweeps", bound.sweeps()).forEach((name, s) -> {
+            if (!SWEEP_NAME.matcher(name).matches()) {
+                error("sweeps." + name, "sweep names are lower-case words joined by '-' (got '" + name + "')");
             }
-            sweeps.put(e.getKey(), sweep(e.getKey(), e.getValue(), stores));
+            sweeps.put(name, s instanceof ConfigFile.Records r ? records("sweeps." + name, name, r, declared)
+                    : assets("sweeps." + name, name, (ConfigFile.Assets) s, declared, stores));
+        });
+        if (bound.sweeps() != null && bound.sweeps().isEmpty()) {
+            error("sweeps", "no sweeps are configured");
         }
-        if (sweeps.isEmpty()) {
-            throw error("sweeps", "no sweeps are configured");
-        }
-        // File order everywhere: checks and their errors come out the same way on every run.
-        return new ReclaimConfig(file, java.util.Collections.unmodifiableMap(stores), java.util.Collections.unmodifiableMap(sweeps));
+        return new ReclaimConfig(file, java.util.Collections.unmodifiableMap(stores),
+                java.util.Collections.unmodifiableMap(sweeps));
     }
 
-    private StoreConfig store(String name, JsonNode node) {
-        String path = "stores." + name;
-        if (!node.isObject()) {
-            throw error(path, "expected a mapping");
+    /** The entries that bound; an error for a missing mapping or an entry that is none. */
+    private <T> Map<String, T> present(String path, Map<String, T> entries) {
+        if (entries == null) {
+            error(path, "expected a mapping");
         }
-        String type = text(node, path, "type", true);
-        List<String> prefixes = prefixes(node, path);
-        return switch (type) {
-            case "s3" -> {
-                onlyKeys(node, path, Set.of("type", "bucket", "region", "endpoint", "pathStyle", "allowedPrefixes",
-                        "referenced"));
-                yield new StoreConfig.S3(name, text(node, path, "bucket", true), text(node, path, "region", false),
-                        text(node, path, "endpoint", false), bool(node, path, "pathStyle", false), prefixes,
-                        storeReferenced(node, path));
+        Map<String, T> out = new LinkedHashMap<>();
+        Objects.requireNonNullElse(entries, out).forEach((name, value) -> {
+            if (value == null) {
+                error(path + "." + name, "expected a mapping");
+            } else {
+                out.put(name, value);
             }
-            case "cloudinary" -> {
-                onlyKeys(node, path, Set.of("type", "resourceType", "deliveryType", "quotaReserve", "timeout",
-                        "maxAttempts", "retryDelay", "allowedPrefixes", "referenced", "folderMode"));
-                String resourceType = optional(text(node, path, "resourceType", false), "image");
-                String deliveryType = optional(text(node, path, "deliveryType", false), "upload");
-                double reserve = fraction(node, path, "quotaReserve", 0.2);
-                Duration timeout = optionalDuration(node, path, "timeout", Duration.ofSeconds(30));
-                int attempts = (int) number(node, path, "maxAttempts", 4, 1, 10);
-                Duration retryDelay = optionalDuration(node, path, "retryDelay", Duration.ofMillis(500));
-                String mode = optional(text(node, path, "folderMode", false), "auto").trim();
-                StoreConfig.FolderMode folderMode = switch (mode.toLowerCase(java.util.Locale.ROOT)) {
-                    case "fixed" -> StoreConfig.FolderMode.FIXED;
-                    case "dynamic" -> StoreConfig.FolderMode.DYNAMIC;
-                    case "auto" -> StoreConfig.FolderMode.AUTO;
-                    default -> throw error(path + ".folderMode", "'" + mode + "' is not a folder mode (fixed, dynamic, auto)");
-                };
-                yield new StoreConfig.Cloudinary(name, resourceType, deliveryType, reserve, timeout, attempts,
-                        retryDelay, prefixes, storeReferenced(node, path), folderMode);
-            }
-            default -> throw error(path + ".type", "unknown store type '" + type + "' (known: s3, cloudinary)");
-        };
+        });
+        return out;
     }
 
-    /** Optional: of :keys, those any row of the application still holds; run before every delete in this store. */
-    private SqlTemplate storeReferenced(JsonNode node, String path) {
-        if (text(node, path, "referenced", false) == null) {
+    private StoreConfig store(String path, String name, ConfigFile.Store store) {
+        List<String> prefixes = prefixes(path + ".allowedPrefixes", store.allowedPrefixes());
+        // Optional: of :keys, those any row of the application still holds; run before every delete in this store.
+        SqlTemplate referenced = blank(store.referenced()) ? null : sql(path + ".referenced", store.referenced(),
+                List.of("keys"), "keys", "the reference query must take the keys as :keys and return those still in use (e.g."
+                        + " SELECT s3_key FROM files WHERE s3_key = ANY(:keys) UNION ALL SELECT ...)");
+        if (store instanceof ConfigFile.S3 s3) {
+            return new StoreConfig.S3(name, text(path + ".bucket", s3.bucket(), true),
+                    text(path + ".region", s3.region(), false), text(path + ".endpoint", s3.endpoint(), false),
+                    value(path + ".pathStyle", s3.pathStyle(), false, false, t -> Booleans.parse(t, false)),
+                    prefixes, referenced);
+        }
+        ConfigFile.Cloudinary c = (ConfigFile.Cloudinary) store;
+        return new StoreConfig.Cloudinary(name, value(path + ".resourceType", c.resourceType(), false, "image", t -> t),
+                value(path + ".deliveryType", c.deliveryType(), false, "upload", t -> t),
+                value(path + ".quotaReserve", c.quotaReserve(), false, 0.2, ConfigLoader::fraction),
+                value(path + ".timeout", c.timeout(), false, Duration.ofSeconds(30), ConfigLoader::positive),
+                value(path + ".maxAttempts", c.maxAttempts(), false, 4L, between(1, 10)).intValue(),
+                value(path + ".retryDelay", c.retryDelay(), false, Duration.ofMillis(500), ConfigLoader::positive),
+                prefixes, referenced, value(path + ".folderMode", c.folderMode(), false, StoreConfig.FolderMode.AUTO,
+                        t -> parse(t, () -> StoreConfig.FolderMode.valueOf(t.trim().toUpperCase(java.util.Locale.ROOT)),
+                                "a folder mode (fixed, dynamic, auto)")));
+    }
+
+    private List<String> prefixes(String path, List<String> list) {
+        if (list == null || list.isEmpty()) {
+            error(path, "every store must list the key prefixes it may delete under (e.g. [\"users/\"])");
             return null;
-        }
-        SqlTemplate referenced = sql(node, path, "referenced", Set.of("keys"));
-        if (!referenced.uses("keys")) {
-            throw error(path + ".referenced", "the reference query must take the keys as :keys and return those still"
-                    + " in use (e.g. SELECT s3_key FROM files WHERE s3_key = ANY(:keys) UNION ALL SELECT ...)");
-        }
-        return referenced;
-    }
-
-    private List<String> prefixes(JsonNode node, String path) {
-        JsonNode list = node.get("allowedPrefixes");
-        String field = path + ".allowedPrefixes";
-        if (list == null || !list.isArray() || list.isEmpty()) {
-            throw error(field, "every store must list the key prefixes it may delete under (e.g. [\"users/\"])");
         }
         List<String> out = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
-            String p = substitute(list.get(i).asText(), field + "[" + i + "]").trim();
-            if (p.isEmpty()) {
-                throw error(field + "[" + i + "]", "an empty prefix would allow every key");
+            String prefix = Objects.requireNonNullElse(list.get(i), "").trim();
+            if (prefix.isEmpty()) {
+                error(path + "[" + i + "]", "an empty prefix would allow every key");
             }
-            out.add(p);
+            out.add(prefix);
         }
         return List.copyOf(out);
     }
 
-    private SweepConfig sweep(String name, JsonNode node, Map<String, StoreConfig> stores) {
-        String path = "sweeps." + name;
-        if (!node.isObject()) {
-            throw error(path, "expected a mapping");
-        }
-        String kind = text(node, path, "kind", true);
-        if (kind.equals("assets")) {
-            return assets(name, node, path, stores);
-        }
-        if (!kind.equals("records")) {
-            throw error(path + ".kind", "unknown sweep kind '" + kind + "' (known: records, assets)");
-        }
-        onlyKeys(node, path, Set.of("kind", "olderThan", "pageSize", "maxDeletesPerRun", "eligible", "claim", "steps"));
-        Duration olderThan = duration(node, path, "olderThan");
-        int pageSize = (int) number(node, path, "pageSize", 100, 1, 10_000);
-        long cap = number(node, path, "maxDeletesPerRun", Long.MAX_VALUE, 1, Long.MAX_VALUE);
-
-        SqlTemplate eligible = sql(node, path, "eligible", Set.of("cutoff"));
-        SqlTemplate claim = sql(node, path, "claim", Set.of("id", "cutoff"));
-        if (!claim.uses("id")) {
-            throw error(path + ".claim", "the claim query must lock the item by :id (e.g. ... WHERE id = :id ... FOR UPDATE)");
-        }
-        JsonNode stepsNode = node.get("steps");
-        if (stepsNode == null || !stepsNode.isArray() || stepsNode.isEmpty()) {
-            throw error(path + ".steps", "a records sweep needs at least one step");
+    private SweepConfig records(String path, String name, ConfigFile.Records sweep, Map<String, ?> stores) {
+        Duration olderThan = value(path + ".olderThan", sweep.olderThan(), true, null, ConfigLoader::positive);
+        long pageSize = value(path + ".pageSize", sweep.pageSize(), false, 100L, between(1, 10_000));
+        long cap = value(path + ".maxDeletesPerRun", sweep.maxDeletesPerRun(), false, Long.MAX_VALUE,
+                between(1, Long.MAX_VALUE));
+        SqlTemplate eligible = sql(path + ".eligible", sweep.eligible(), List.of("cutoff"));
+        SqlTemplate claim = sql(path + ".claim", sweep.claim(), List.of("id", "cutoff"), "id",
+                "the claim query must lock the item by :id (e.g. ... WHERE id = :id ... FOR UPDATE)");
+        List<ConfigFile.Step> declared = Objects.requireNonNullElse(sweep.steps(), List.of());
+        if (declared.isEmpty()) {
+            error(path + ".steps", "a records sweep needs at least one step");
         }
         List<SweepConfig.Step> steps = new ArrayList<>();
         Set<String> known = new LinkedHashSet<>(List.of("id", "cutoff"));
-        Set<String> stepNames = new HashSet<>();
-        for (int i = 0; i < stepsNode.size(); i++) {
-            JsonNode s = stepsNode.get(i);
+        Set<String> stepNames = new LinkedHashSet<>();
+        for (int i = 0; i < declared.size(); i++) {
             String sp = path + ".steps[" + i + "]";
-            if (!s.isObject()) {
-                throw error(sp, "expected a mapping with name and sql");
+            ConfigFile.Step step = declared.get(i);
+            if (step == null) {
+                error(sp, "expected a mapping with name and sql");
+                continue;
             }
-            onlyKeys(s, sp, Set.of("name", "sql", "collect", "count", "keep"));
-            String stepName = text(s, sp, "name", true);
-            if (!stepNames.add(stepName)) {
-                throw error(sp + ".name", "duplicate step name '" + stepName + "'");
+            String stepName = text(sp + ".name", step.name(), true);
+            if (stepName != null && !stepNames.add(stepName)) {
+                error(sp + ".name", "duplicate step name '" + stepName + "'");
             }
-            SqlTemplate sql = sql(s, sp, "sql", known);
+            SqlTemplate sql = sql(sp + ".sql", step.sql(), known);
             // A step that names neither the item nor what earlier steps found for it acts on every row of its table.
-            if (sql.parameters().stream().allMatch("cutoff"::equals)) {
-                throw error(path + ".steps[" + i + "] (" + stepName + ").sql", "uses neither :id nor a value an earlier"
-                        + " step keeps, so it is not limited to the item being purged and would act on every row"
+            if (sql != null && sql.parameters().stream().allMatch("cutoff"::equals)) {
+                error(sp + ".sql", sp + (stepName == null ? "" : " (" + stepName + ")") + ".sql", "uses neither :id nor a value an earlier step"
+                        + " keeps, so it is not limited to the item being purged and would act on every row"
                         + " (e.g. ... WHERE moc_id = :id, or ... WHERE id = ANY(:keptName))");
             }
-            String collect = text(s, sp, "collect", false);
+            String collect = text(sp + ".collect", step.collect(), false);
             if (collect != null && !stores.containsKey(collect)) {
-                throw error(sp + ".collect", "unknown store '" + collect + "' (configured: " + String.join(", ", stores.keySet()) + ")");
+                error(sp + ".collect", unknownStore(collect, stores));
             }
-            String count = identifier(s, sp, "count");
-            String keep = identifier(s, sp, "keep");
-            if (keep != null) {
-                if (!known.add(keep)) {
-                    throw error(sp + ".keep", "'" + keep + "' is already a parameter name");
-                }
+            String keep = value(sp + ".keep", step.keep(), false, null, ConfigLoader::identifier);
+            if (keep != null && !known.add(keep)) {
+                error(sp + ".keep", "'" + keep + "' is already a parameter name");
             }
-            steps.add(new SweepConfig.Step(stepName, sql, collect, count, keep));
+            steps.add(new SweepConfig.Step(stepName, sql, collect,
+                    value(sp + ".count", step.count(), false, null, ConfigLoader::identifier), keep));
         }
-        return new SweepConfig.Records(name, olderThan, pageSize, cap, eligible, claim, List.copyOf(steps));
+        return new SweepConfig.Records(name, olderThan, (int) pageSize, cap, eligible, claim, List.copyOf(steps));
     }
 
-    private SweepConfig assets(String name, JsonNode node, String path, Map<String, StoreConfig> stores) {
-        onlyKeys(node, path, Set.of("kind", "store", "prefix", "match", "olderThan", "maxDeletesPerRun", "referenced"));
-        String store = text(node, path, "store", true);
-        if (!stores.containsKey(store)) {
-            throw error(path + ".store", "unknown store '" + store + "' (configured: " + String.join(", ", stores.keySet()) + ")");
+    private SweepConfig assets(String path, String name, ConfigFile.Assets sweep, Map<String, ConfigFile.Store> declared,
+                               Map<String, StoreConfig> stores) {
+        String store = text(path + ".store", sweep.store(), true);
+        if (store != null && !declared.containsKey(store)) {
+            error(path + ".store", unknownStore(store, declared));
         }
-        String prefix = text(node, path, "prefix", true);
-        String match = text(node, path, "match", true);
-        KeyGlob glob;
-        try {
-            glob = KeyGlob.compile(match);
-        } catch (IllegalArgumentException e) {
-            throw error(path + ".match", "'" + match + "' is not a glob such as users/*/temp/** (" + e.getMessage() + ")");
-        }
+        String prefix = text(path + ".prefix", sweep.prefix(), true);
+        String match = text(path + ".match", sweep.match(), true);
+        String literal = value(path + ".match", match, false, null,
+                m -> parse(m, () -> KeyGlob.compile(m).literalStart(), "a glob such as users/*/temp/** (%s)"));
         // What a sweep may delete must be pinned to a folder: its literal start, inside the prefix and the guard.
-        String literal = glob.literalStart();
-        if (literal.isEmpty()) {
-            throw error(path + ".match", "'" + match + "' has no literal start (text before its first wildcard),"
-                    + " so it would match every key listed under '" + prefix + "'; begin it with the folder it may"
-                    + " delete from, e.g. " + prefix + "tmp/**");
+        List<String> allowed = store == null || stores.get(store) == null ? null : stores.get(store).allowedPrefixes();
+        String under = Objects.requireNonNullElse(prefix, "");
+        if (literal != null && literal.isEmpty()) {
+            error(path + ".match", "'" + match + "' has no literal start (text before its first wildcard), so it would"
+                    + " match every key listed under '" + under + "'; begin it with the folder it may delete from, e.g. "
+                    + under + "tmp/**");
+        } else if (literal != null && !literal.startsWith(under)) {
+            error(path + ".match", "'" + match + "' does not start with the sweep's prefix '" + prefix + "'");
+        } else if (literal != null && allowed != null && allowed.stream().noneMatch(literal::startsWith)) {
+            error(path + ".match", "'" + match + "' lies outside the allowed prefixes of store " + store + " ("
+                    + String.join(", ", allowed) + "): its literal start '" + literal + "' must begin with one");
         }
-        if (!literal.startsWith(prefix)) {
-            throw error(path + ".match", "'" + match + "' does not start with the sweep's prefix '" + prefix + "'");
-        }
-        List<String> allowed = stores.get(store).allowedPrefixes();
-        if (allowed.stream().noneMatch(literal::startsWith)) {
-            throw error(path + ".match", "'" + match + "' lies outside the allowed prefixes of store " + store
-                    + " (" + String.join(", ", allowed) + "): its literal start '" + literal + "' must begin with one");
-        }
-        Duration olderThan = duration(node, path, "olderThan");
-        long cap = number(node, path, "maxDeletesPerRun", Long.MAX_VALUE, 1, Long.MAX_VALUE);
+        Duration olderThan = value(path + ".olderThan", sweep.olderThan(), true, null, ConfigLoader::positive);
+        long cap = value(path + ".maxDeletesPerRun", sweep.maxDeletesPerRun(), false, Long.MAX_VALUE,
+                between(1, Long.MAX_VALUE));
         // Optional when the store checks references itself (both run when both are given).
-        if (stores.get(store).referenced() != null && text(node, path, "referenced", false) == null) {
-            return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, null);
-        }
-        SqlTemplate referenced = sql(node, path, "referenced", Set.of("keys", "cutoff"));
-        if (!referenced.uses("keys")) {
-            throw error(path + ".referenced", "the reference query must take the page's keys as :keys "
-                    + "(e.g. SELECT public_id FROM photos WHERE public_id = ANY(:keys))");
-        }
+        boolean storeChecks = store != null && declared.get(store) != null && !blank(declared.get(store).referenced());
+        SqlTemplate referenced = storeChecks && blank(sweep.referenced()) ? null : sql(path + ".referenced",
+                sweep.referenced(), List.of("keys", "cutoff"), "keys", "the reference query must take the page's keys as :keys"
+                        + " (e.g. SELECT public_id FROM photos WHERE public_id = ANY(:keys))");
         return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, referenced);
     }
 
-    // ---- field readers -------------------------------------------------------------------------------------
-
-    private SqlTemplate sql(JsonNode node, String path, String field, Set<String> allowed) {
-        String text = text(node, path, field, true);
-        SqlTemplate sql = SqlTemplate.parse(text);
-        for (String p : sql.parameters()) {
-            if (!allowed.contains(p)) {
-                throw error(path + "." + field, "unknown parameter :" + p + " (known here: "
-                        + String.join(", ", allowed.stream().map(a -> ":" + a).toList()) + ")");
-            }
-        }
-        return sql;
+    private static String unknownStore(String store, Map<String, ?> stores) {
+        return "unknown store '" + store + "' (configured: " + String.join(", ", stores.keySet()) + ")";
     }
 
-    private Duration duration(JsonNode node, String path, String field) {
-        String text = text(node, path, field, true);
+    // ---- values: an error says what is wrong and the value's default stands in, so checking goes on ----------
+
+    private SqlTemplate sql(String path, String text, Collection<String> allowed) {
+        return sql(path, text, allowed, null, null);
+    }
+
+    /** A query using only {@code allowed} parameters, and {@code needed} (unless null), else {@code howTo} is the error. */
+    private SqlTemplate sql(String path, String text, Collection<String> allowed, String needed, String howTo) {
+        return value(path, text, true, null, source -> {
+            SqlTemplate sql = SqlTemplate.parse(source);
+            sql.parameters().stream().filter(p -> !allowed.contains(p)).findFirst().ifPresent(p -> {
+                throw new IllegalArgumentException("unknown parameter :" + p + " (known here: "
+                        + allowed.stream().map(a -> ":" + a).collect(Collectors.joining(", ")) + ")");
+            });
+            if (needed != null && !sql.uses(needed)) {
+                throw new IllegalArgumentException(howTo);
+            }
+            return sql;
+        });
+    }
+
+    /**
+     * {@code dflt} when blank (an error too when required), else {@code convert} applied; when that throws, its message
+     * is the error and {@code dflt} stands in.
+     */
+    private <T> T value(String path, String text, boolean required, T dflt, Function<String, T> convert) {
         try {
-            Duration d = Durations.parse(text);
-            if (d.isZero() || d.isNegative()) {
-                throw error(path + "." + field, "must be positive (got '" + text + "')");
+            if (blank(text) && required) {
+                throw new IllegalArgumentException(text == null ? "is required" : "is empty");
             }
-            return d;
+            return blank(text) ? dflt : convert.apply(text);
         } catch (IllegalArgumentException e) {
-            throw error(path + "." + field, e.getMessage());
-        }
-    }
-
-    private Duration optionalDuration(JsonNode node, String path, String field, Duration dflt) {
-        return text(node, path, field, false) == null ? dflt : duration(node, path, field);
-    }
-
-    private long number(JsonNode node, String path, String field, long dflt, long min, long max) {
-        String text = text(node, path, field, false);
-        if (text == null) {
+            error(path, e.getMessage());
             return dflt;
         }
-        try {
-            long v = Long.parseLong(text.trim().replace("_", ""));
+    }
+
+    private String text(String path, String text, boolean required) {
+        return value(path, text, required, null, t -> t);
+    }
+
+    private static boolean blank(String value) {
+        return value == null || value.isBlank();
+    }
+
+    private static Duration positive(String text) {
+        Duration d = Durations.parse(text);
+        if (d.isZero() || d.isNegative()) {
+            throw new IllegalArgumentException("must be positive (got '" + text + "')");
+        }
+        return d;
+    }
+
+    private static Function<String, Long> between(long min, long max) {
+        return text -> {
+            long v = parse(text, () -> Long.parseLong(text.trim().replace("_", "")), "a whole number");
             if (v < min || v > max) {
-                throw error(path + "." + field, "must be between " + min + " and " + max + " (got " + v + ")");
+                throw new IllegalArgumentException("must be between " + min + " and " + max + " (got " + v + ")");
             }
             return v;
-        } catch (NumberFormatException e) {
-            throw error(path + "." + field, "'" + text + "' is not a whole number");
-        }
+        };
     }
 
-    private double fraction(JsonNode node, String path, String field, double dflt) {
-        String text = text(node, path, field, false);
-        if (text == null) {
-            return dflt;
-        }
+    private static double fraction(String text) {
         String t = text.trim();
-        try {
-            double v = t.endsWith("%") ? Double.parseDouble(t.substring(0, t.length() - 1)) / 100 : Double.parseDouble(t);
-            if (v < 0 || v >= 1) {
-                throw error(path + "." + field, "must be a fraction in [0, 1) such as 0.2 or 20% (got '" + text + "')");
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw error(path + "." + field, "'" + text + "' is not a fraction such as 0.2 or 20%");
+        double v = parse(text, () -> t.endsWith("%") ? Double.parseDouble(t.substring(0, t.length() - 1)) / 100
+                : Double.parseDouble(t), "a fraction such as 0.2 or 20%");
+        if (v < 0 || v >= 1) {
+            throw new IllegalArgumentException("must be a fraction in [0, 1) such as 0.2 or 20% (got '" + text + "')");
         }
+        return v;
     }
 
-    private boolean bool(JsonNode node, String path, String field, boolean dflt) {
+    /** {@code parser}'s result; when it throws, an error saying what {@code text} is not. */
+    private static <T> T parse(String text, java.util.function.Supplier<T> parser, String what) {
         try {
-            return Booleans.parse(text(node, path, field, false), dflt);
+            return parser.get();
         } catch (IllegalArgumentException e) {
-            throw error(path + "." + field, e.getMessage());
+            throw new IllegalArgumentException("'" + text + "' is not " + what.replace("%s", e.getMessage()), e);
         }
     }
 
-    private String identifier(JsonNode node, String path, String field) {
-        String v = text(node, path, field, false);
-        if (v != null && !IDENTIFIER.matcher(v).matches()) {
-            throw error(path + "." + field, "'" + v + "' is not a plain name (letters, digits, _)");
+    private static String identifier(String text) {
+        if (!IDENTIFIER.matcher(text).matches()) {
+            throw new IllegalArgumentException("'" + text + "' is not a plain name (letters, digits, _)");
         }
-        return v;
+        return text;
     }
 
-    private String text(JsonNode node, String path, String field, boolean required) {
-        JsonNode v = node.get(field);
-        if (v == null || v.isNull()) {
-            if (required) {
-                throw error(path + "." + field, "is required");
-            }
-            return null;
-        }
-        if (v.isContainerNode()) {
-            throw error(path + "." + field, "expected a single value, got a " + v.getNodeType().name().toLowerCase());
-        }
-        String s = substitute(v.asText(), path + "." + field);
-        if (required && s.isBlank()) {
-            throw error(path + "." + field, "is empty");
-        }
-        return s.isBlank() && v.getNodeType() == JsonNodeType.STRING && !required ? null : s;
-    }
+    // ---- the tree, before binding ---------------------------------------------------------------------------
 
-    private JsonNode mapping(JsonNode root, String field, String path) {
-        JsonNode v = root.get(field);
-        if (v == null || !v.isObject()) {
-            throw error(path, "expected a mapping");
+    /** Substitutes every text of the tree and numbers its paths in file order. */
+    private JsonNode substitute(JsonNode node, String path) {
+        order.putIfAbsent(path, order.size());
+        if (node.isTextual()) {
+            return TextNode.valueOf(expand(node.textValue(), path));
         }
-        return v;
-    }
-
-    private void onlyKeys(JsonNode node, String path, Set<String> allowed) {
-        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
-            String key = it.next();
-            if (!allowed.contains(key)) {
-                throw error(path.isEmpty() ? key : path + "." + key, "unknown field (expected one of: "
-                        + String.join(", ", allowed.stream().sorted().toList()) + ")");
+        if (node instanceof ArrayNode list) {
+            for (int i = 0; i < list.size(); i++) {
+                list.set(i, substitute(list.get(i), path + "[" + i + "]"));
             }
         }
+        if (node instanceof ObjectNode map) {
+            List<String> names = new ArrayList<>();
+            map.fieldNames().forEachRemaining(names::add);
+            names.forEach(n -> map.set(n, substitute(map.get(n), path.isEmpty() ? n : path + "." + n)));
+        }
+        return node;
     }
 
-    private String substitute(String value, String path) {
+    private String expand(String value, String path) {
         Matcher m = VARIABLE.matcher(value);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
-            String name = m.group(1);
-            String v = env.get(name);
-            if (v == null || (v.isEmpty() && m.group(2) != null)) {
-                v = m.group(2);
-            }
+            String v = env.get(m.group(1));
+            v = v == null || (v.isEmpty() && m.group(2) != null) ? m.group(2) : v;
             if (v == null) {
-                throw error(path, "environment variable " + name + " is not set (write ${" + name + ":-default} for a default)");
+                error(path, "environment variable " + m.group(1) + " is not set (write ${" + m.group(1)
+                        + ":-default} for a default)");
+                return value;
             }
             m.appendReplacement(out, Matcher.quoteReplacement(v));
         }
-        m.appendTail(out);
-        return out.toString();
+        return m.appendTail(out).toString();
     }
 
-    private static String optional(String v, String dflt) {
-        return v == null ? dflt : v;
+    // ---- errors -----------------------------------------------------------------------------------------------
+
+    private void error(String path, String message) {
+        error(path, path, message);
     }
 
-    private ConfigException error(String path, String message) {
-        // Messages quote values, and values may come from the environment: never a credential.
-        return new ConfigException(file + ": " + path + ": " + Redaction.redact(message));
+    /** One error per field: what is already said about a field or inside it makes a later error there redundant. */
+    private void error(String path, String shown, String message) {
+        if (problems.stream().noneMatch(p -> p.path().equals(path) || p.path().startsWith(path + ".")
+                || p.path().startsWith(path + "["))) {
+            // Messages quote values, and values may come from the environment: never a credential.
+            problems.add(new Problem(path, file + ": " + shown + ": " + Redaction.redact(message)));
+        }
+    }
+
+    /** The file position of a path, or of its nearest enclosing one (a missing field sits where its mapping is). */
+    private int position(String path) {
+        String p = path;
+        while (!order.containsKey(p)) {
+            p = p.substring(0, Math.max(0, Math.max(p.lastIndexOf('.'), p.lastIndexOf('['))));
+        }
+        return order.get(p);
     }
 
     /** For callers that want to report a database-level problem in the same shape. */
     public static ConfigException error(ReclaimConfig config, String path, String message) {
         return new ConfigException(config.source() + ": " + path + ": " + message);
     }
-
 }

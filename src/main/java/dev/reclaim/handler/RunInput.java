@@ -1,23 +1,37 @@
 package dev.reclaim.handler;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.UsageException;
 
-import java.util.ArrayList;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Objects;
 
 /**
  * The scheduled handler's input. Two shapes: an EventBridge scheduled-event envelope (options, if any, in
  * {@code detail}), or the plain JSON that EventBridge Scheduler and {@code sam local invoke} deliver:
- * {@code {"dryRun": true, "sweeps": ["moc-purge"]}}. Unknown fields are an error: a mistyped {@code dryrun} must
- * never turn into a real run.
+ * {@code {"dryRun": true, "sweeps": ["moc-purge"]}}. Unknown fields and values of another type are an error: a
+ * mistyped {@code dryrun} or a {@code "dryRun": "false"} must never turn into a real run.
  */
 final class RunInput {
-    private static final Set<String> FIELDS = Set.of("dryRun", "sweeps", "trigger");
+    private static final ObjectReader OPTIONS = JsonMapper.builder().disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+            .build().readerFor(Options.class).with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    private static final Map<String, String> EXPECTED = Map.of("dryRun", "true or false", "sweeps",
+            "a list of sweep names", "trigger", "a text");
+
+    /** What a run may be asked; a field left out is null. */
+    private record Options(Boolean dryRun, List<String> sweeps, String trigger) {
+    }
 
     private RunInput() {
     }
@@ -38,47 +52,31 @@ final class RunInput {
                     : input.path("time").asText("unknown"));
             options = input.path("detail");
             if (options.isMissingNode() || options.isNull()) {
-                options = null;
+                return new RunRequest(trigger, envDryRun, List.of(), deadline);
             }
-        }
-        boolean dryRun = envDryRun;
-        List<String> sweeps = List.of();
-        if (options != null) {
             if (!options.isObject()) {
                 throw new UsageException("detail must be a JSON object, got " + options.getNodeType());
             }
-            for (var it = options.fieldNames(); it.hasNext(); ) {
-                String f = it.next();
-                if (!FIELDS.contains(f)) {
-                    throw new UsageException("unknown input field '" + f + "' (expected: dryRun, sweeps, trigger)");
-                }
-            }
-            JsonNode d = options.get("dryRun");
-            if (d != null && !d.isNull()) {
-                if (!d.isBoolean()) {
-                    throw new UsageException("dryRun must be true or false, got " + d);
-                }
-                dryRun = dryRun || d.booleanValue();
-            }
-            JsonNode s = options.get("sweeps");
-            if (s != null && !s.isNull()) {
-                if (!s.isArray()) {
-                    throw new UsageException("sweeps must be a list of sweep names, got " + s);
-                }
-                List<String> names = new ArrayList<>();
-                for (JsonNode n : s) {
-                    if (!n.isTextual() || n.asText().isBlank()) {
-                        throw new UsageException("sweeps must be a list of sweep names, got " + s);
-                    }
-                    names.add(n.asText());
-                }
-                sweeps = names;
-            }
-            JsonNode t = options.get("trigger");
-            if (t != null && t.isTextual() && !t.asText().isBlank()) {
-                trigger = t.asText();
-            }
         }
-        return new RunRequest(trigger, dryRun, sweeps, deadline);
+        Options o = bind(options);
+        return new RunRequest(o.trigger() == null || o.trigger().isBlank() ? trigger : o.trigger(),
+                envDryRun || Boolean.TRUE.equals(o.dryRun()), Objects.requireNonNullElse(o.sweeps(), List.of()), deadline);
+    }
+
+    private static Options bind(JsonNode options) {
+        String field = "sweeps";
+        try {
+            Options o = OPTIONS.readValue(options);
+            if (o.sweeps() == null || o.sweeps().stream().noneMatch(n -> n == null || n.isBlank())) {
+                return o;
+            }
+        } catch (UnrecognizedPropertyException e) {
+            throw new UsageException("unknown input field '" + e.getPropertyName() + "' (expected: dryRun, sweeps, trigger)");
+        } catch (JsonMappingException e) { // a field of another type: the path names it
+            field = e.getPath().get(0).getFieldName();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw new UsageException(field + " must be " + EXPECTED.get(field) + ", got " + options.get(field));
     }
 }

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 class ConfigLoaderTest {
 
@@ -374,5 +375,112 @@ class ConfigLoaderTest {
         ReclaimConfig config = ConfigLoader.parse("test.yaml", yaml.toString(), Map.of());
 
         assertThat(config.stores().keySet()).containsExactlyElementsOf(names);
+    }
+
+    // ---- every error at once, in file order --------------------------------------------------------------------
+
+    private static final String THREE_ERRORS = """
+            stores:
+              files:
+                type: s3
+                bucket: b
+                pathStyle: maybe
+                allowedPrefixes: [mocs/]
+            sweeps:
+              purge:
+                kind: records
+                olderThan: 30d
+                eligible: SELECT id FROM t WHERE deleted_at < :cutoff
+                claim: SELECT id FROM t WHERE id = :id FOR UPDATE
+                steps:
+                  - name: keys
+                    sql: SELECT k FROM f WHERE t_id = :id
+                    colect: files
+                  - name: delete
+                    sql: DELETE FROM t WHERE id = :id
+                    count: rows deleted
+            """;
+
+    @Test
+    void shouldReportEveryError_oneLineEach_inFileOrder() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", THREE_ERRORS, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(String.join("\n",
+                        "test.yaml: stores.files.pathStyle: 'maybe' is not a boolean (true/false, 1/0 or yes/no)",
+                        "test.yaml: sweeps.purge.steps[0].colect: unknown field (expected one of: collect, count, keep, name, sql)",
+                        "test.yaml: sweeps.purge.steps[1].count: 'rows deleted' is not a plain name (letters, digits, _)"));
+    }
+
+    @Test
+    void shouldReportTheErrorsInFileOrder_whateverTheOrderOfTheFieldsInAMapping() {
+        String yaml = """
+                stores:
+                  files:
+                    allowedPrefixes: []
+                    bucket: ${BUCKET}
+                    type: s3
+                sweeps:
+                  purge:
+                    steps: []
+                    claim: SELECT 1
+                    olderThan: soon
+                    kind: records
+                    eligible: SELECT id FROM t WHERE deleted_at < :cutoff
+                """;
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(String.join("\n",
+                        "test.yaml: stores.files.allowedPrefixes: every store must list the key prefixes it may delete under (e.g. [\"users/\"])",
+                        "test.yaml: stores.files.bucket: environment variable BUCKET is not set (write ${BUCKET:-default} for a default)",
+                        "test.yaml: sweeps.purge.steps: a records sweep needs at least one step",
+                        "test.yaml: sweeps.purge.claim: the claim query must lock the item by :id (e.g. ... WHERE id = :id ... FOR UPDATE)",
+                        "test.yaml: sweeps.purge.olderThan: 'soon' is not a duration (use 30d, 12h, 15m, 90s, or ISO-8601 such as P30D, PT1H)"));
+    }
+
+    @Test
+    void shouldGiveByteIdenticalMessages_forTheSameInputTwice() {
+        String yaml = THREE_ERRORS.replace("WHERE id = :id FOR UPDATE", "WHERE id = :id AND :owner IS NULL");
+
+        String first = catchThrowable(() -> ConfigLoader.parse("test.yaml", yaml, Map.of())).getMessage();
+        String second = catchThrowable(() -> ConfigLoader.parse("test.yaml", yaml, Map.of())).getMessage();
+
+        assertThat(first).isEqualTo(second).contains("sweeps.purge.claim: unknown parameter :owner (known here: :id, :cutoff)");
+    }
+
+    @Test
+    void shouldNameTheKnownTypes_whenAStoreTypeOrSweepKindIsUnknown() {
+        String yaml = VALID.replace("type: s3", "type: gcs").replace("kind: records", "kind: rows");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(String.join("\n",
+                        "test.yaml: stores.files.type: unknown store type 'gcs' (known: s3, cloudinary)",
+                        "test.yaml: sweeps.purge.kind: unknown sweep kind 'rows' (known: records, assets)"));
+    }
+
+    @Test
+    void shouldRequireTheKind_andRefuseAStoreThatIsNoMapping() {
+        String yaml = VALID.replace("    kind: records\n", "").replace("""
+                  files:
+                    type: s3
+                    bucket: ${BUCKET:-my-bucket}
+                    allowedPrefixes: [mocs/]
+                """, "  files: [s3]\n");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(String.join("\n",
+                        "test.yaml: stores.files: expected a mapping",
+                        "test.yaml: sweeps.purge.kind: is required"));
+    }
+
+    @Test
+    void shouldRefuseAListWhereASingleValueBelongs() {
+        String yaml = VALID.replace("olderThan: ${RETENTION:-30d}", "olderThan: [30d]");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("test.yaml: sweeps.purge.olderThan: expected a single value, got a list");
     }
 }

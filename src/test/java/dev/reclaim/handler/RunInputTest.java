@@ -66,4 +66,47 @@ class RunInputTest {
         assertThatThrownBy(() -> parse("[true]", Map.of())).isInstanceOf(UsageException.class);
         assertThatThrownBy(() -> parse("{}", Map.of("RECLAIM_DRY_RUN", "maybe"))).isInstanceOf(UsageException.class);
     }
+
+    @Test
+    void shouldSayWhichFieldIsWrongAndWhatItHolds_whenAFieldHasAnotherType() {
+        assertThatThrownBy(() -> parse("{\"dryRun\": \"false\"}", Map.of())).isInstanceOf(UsageException.class)
+                .hasMessage("dryRun must be true or false, got \"false\"");
+        assertThatThrownBy(() -> parse("{\"dryRun\": 1}", Map.of())).isInstanceOf(UsageException.class)
+                .hasMessage("dryRun must be true or false, got 1");
+        assertThatThrownBy(() -> parse("{\"sweeps\": [\"moc-purge\", {}]}", Map.of())).isInstanceOf(UsageException.class)
+                .hasMessage("sweeps must be a list of sweep names, got [\"moc-purge\",{}]");
+        assertThatThrownBy(() -> parse("{\"sweeps\": [\" \"]}", Map.of())).isInstanceOf(UsageException.class)
+                .hasMessage("sweeps must be a list of sweep names, got [\" \"]");
+        assertThatThrownBy(() -> parse("{\"sweeps\": [null]}", Map.of())).isInstanceOf(UsageException.class)
+                .hasMessage("sweeps must be a list of sweep names, got [null]");
+        assertThatThrownBy(() -> parse("{\"dryrun\": true}", Map.of())).isInstanceOf(UsageException.class)
+                .hasMessage("unknown input field 'dryrun' (expected: dryRun, sweeps, trigger)");
+    }
+
+    @Test
+    void shouldRefuseUnknownFieldsInsideTheEnvelopesDetail_butNotTheEnvelopesOwnFields() throws Exception {
+        String envelope = """
+                {"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "account": "1",
+                 "time": "2024-01-01T00:00:00Z", "region": "eu-west-1", "resources": [], "detail": %s}""";
+
+        RunRequest r = parse(envelope.formatted("{}"), Map.of());
+
+        assertThat(r.trigger()).isEqualTo("schedule:2024-01-01T00:00:00Z");
+        assertThat(r.dryRun()).isFalse();
+        assertThatThrownBy(() -> parse(envelope.formatted("{\"dry_run\": true}"), Map.of()))
+                .isInstanceOf(UsageException.class).hasMessageContaining("'dry_run'");
+        assertThatThrownBy(() -> parse(envelope.formatted("\"dryRun\""), Map.of()))
+                .isInstanceOf(UsageException.class).hasMessage("detail must be a JSON object, got STRING");
+    }
+
+    @Test
+    void shouldKeepTheEnvelopesTrigger_whenTheDetailIsEmptyOrNull() throws Exception {
+        RunRequest r = parse("""
+                {"detail-type": "Scheduled Event", "source": "aws.events", "resources": ["arn:rule/x"], "detail": null}""",
+                Map.of("RECLAIM_DRY_RUN", "yes"));
+
+        assertThat(r.trigger()).isEqualTo("schedule:arn:rule/x");
+        assertThat(r.dryRun()).isTrue();
+        assertThat(r.sweeps()).isEmpty();
+    }
 }
