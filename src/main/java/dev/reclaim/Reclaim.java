@@ -140,6 +140,11 @@ public final class Reclaim implements AutoCloseable {
         return config;
     }
 
+    /** The database pool every run and retry of this Reclaim uses. */
+    public DataSource dataSource() {
+        return dataSource;
+    }
+
     public RunReport run(RunRequest request) {
         List<Sweep> selected = new ArrayList<>();
         if (request.sweeps().isEmpty()) {

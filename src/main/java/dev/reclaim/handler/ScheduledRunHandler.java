@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
+import dev.reclaim.config.Secrets;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.Reports;
@@ -39,7 +40,8 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
 
     private static synchronized Reclaim shared() {
         if (container == null) {
-            container = Reclaim.fromEnvironment(System.getenv());
+            container = Reclaim.fromEnvironment(Secrets.resolve(System.getenv()));
+            SnapStartHook.register(container);
         }
         return container;
     }

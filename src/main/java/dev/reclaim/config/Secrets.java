@@ -1,0 +1,139 @@
+package dev.reclaim.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClientBuilder;
+import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerException;
+
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The secrets a deployment keeps in AWS Secrets Manager: its environment names each secret by ARN (or name), never its
+ * value, and {@link #resolve} reads them once, at initialisation, into the map the configuration is loaded from.
+ */
+public final class Secrets {
+    /** Each variable a secret fills, and the variable that names its secret. */
+    public static final Map<String, String> SECRET_OF;
+
+    static {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("RECLAIM_DB_PASSWORD", "RECLAIM_DB_PASSWORD_SECRET_ARN");
+        m.put("CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN");
+        m.put("SENTRY_DSN", "SENTRY_DSN_SECRET_ARN");
+        SECRET_OF = Collections.unmodifiableMap(m);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Secrets() {
+    }
+
+    /**
+     * {@code env} with every variable whose secret it names filled from Secrets Manager; {@code env} itself when it
+     * names none (no client is built). A database secret may be the password alone or the JSON that RDS-managed
+     * secrets hold ({@code {"username": ..., "password": ...}}); the other secrets are the value itself.
+     */
+    public static Map<String, String> resolve(Map<String, String> env) {
+        Map<String, String> named = new LinkedHashMap<>();
+        SECRET_OF.forEach((variable, arnVariable) -> {
+            String secretId = AwsEnvironment.firstSet(env.get(arnVariable));
+            if (secretId == null) {
+                return;
+            }
+            if (AwsEnvironment.firstSet(env.get(variable)) != null) {
+                // Two sources for one secret: whichever won, the other would be silently ignored.
+                throw new ConfigException("set " + variable + " or " + arnVariable + ", not both");
+            }
+            named.put(variable, secretId.trim());
+        });
+        if (named.isEmpty()) {
+            return env;
+        }
+        Map<String, String> out = new HashMap<>(env);
+        try (SdkHttpClient http = UrlConnectionHttpClient.builder()
+                .connectionTimeout(Duration.ofSeconds(5))
+                .socketTimeout(Duration.ofSeconds(10))
+                .build()) {
+            Map<String, SecretsManagerClient> byRegion = new HashMap<>();
+            try {
+                named.forEach((variable, secretId) -> {
+                    String region = region(secretId, env);
+                    SecretsManagerClient client = byRegion.computeIfAbsent(region, r -> client(r, env, http));
+                    out.put(variable, read(client, variable, SECRET_OF.get(variable), secretId));
+                });
+            } finally {
+                byRegion.values().forEach(SecretsManagerClient::close);
+            }
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static String read(SecretsManagerClient client, String variable, String arnVariable, String secretId) {
+        String text;
+        try {
+            text = client.getSecretValue(b -> b.secretId(secretId)).secretString();
+        } catch (SecretsManagerException e) {
+            throw new ConfigException(arnVariable + ": cannot read secret '" + secretId + "' ("
+                    + e.awsErrorDetails().errorCode() + ")", e);
+        } catch (SdkException e) {
+            throw new ConfigException(arnVariable + ": cannot read secret '" + secretId + "': " + e.getMessage(), e);
+        }
+        if (text == null) {
+            throw new ConfigException(arnVariable + ": secret '" + secretId + "' holds no text (a binary secret?)");
+        }
+        return "RECLAIM_DB_PASSWORD".equals(variable) ? password(text, arnVariable, secretId) : text.strip();
+    }
+
+    /** The password alone, or the {@code password} field of an RDS-managed secret's JSON. */
+    private static String password(String text, String arnVariable, String secretId) {
+        String t = text.strip();
+        if (!t.startsWith("{")) {
+            return text;
+        }
+        JsonNode node;
+        try {
+            node = JSON.readTree(t);
+        } catch (IOException e) {
+            return text; // a password may well start with '{'
+        }
+        JsonNode password = node.get("password");
+        if (password == null || !password.isTextual()) {
+            throw new ConfigException(arnVariable + ": secret '" + secretId
+                    + "' is JSON without a text field 'password' (the RDS-managed secret format)");
+        }
+        return password.asText();
+    }
+
+    /** The ARN's region (a secret may live in another region), else the function's. */
+    private static String region(String secretId, Map<String, String> env) {
+        String[] parts = secretId.split(":", 6);
+        if (parts.length == 6 && "arn".equals(parts[0]) && !parts[3].isBlank()) {
+            return parts[3];
+        }
+        String region = AwsEnvironment.region(env);
+        if (region == null) {
+            throw new ConfigException("AWS_REGION is not set (needed to read secret '" + secretId + "')");
+        }
+        return region;
+    }
+
+    private static SecretsManagerClient client(String region, Map<String, String> env, SdkHttpClient http) {
+        SecretsManagerClientBuilder builder = SecretsManagerClient.builder()
+                .region(Region.of(region))
+                .credentialsProvider(AwsEnvironment.credentials(env))
+                .httpClient(http);
+        String endpoint = AwsEnvironment.endpoint(env, "SECRETS_MANAGER");
+        return endpoint == null ? builder.build() : builder.endpointOverride(URI.create(endpoint)).build();
+    }
+}

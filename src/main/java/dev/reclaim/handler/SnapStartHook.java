@@ -1,0 +1,72 @@
+package dev.reclaim.handler;
+
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
+import dev.reclaim.Reclaim;
+import org.crac.Context;
+import org.crac.Core;
+import org.crac.Resource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.sql.DataSource;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * Lambda SnapStart: the configuration, the clients and the pool are built during initialisation, so they are in the
+ * snapshot; a database connection is not. Before the checkpoint the pool's connections are closed, and after every
+ * restore whatever the pool still holds is retired, so a connection opened before the snapshot (its socket long dead,
+ * or shared by every restored copy) is never used. On a JVM without CRaC the hook is registered and never called.
+ */
+public final class SnapStartHook implements Resource {
+    private static final Logger log = LoggerFactory.getLogger(SnapStartHook.class);
+    /** CRaC holds resources weakly; the hooks live as long as the container's Reclaim. */
+    private static final List<SnapStartHook> REGISTERED = new CopyOnWriteArrayList<>();
+
+    private final HikariDataSource pool;
+
+    SnapStartHook(DataSource dataSource) {
+        this.pool = hikari(dataSource);
+    }
+
+    /** Registers the hook for {@code reclaim}'s pool with the global CRaC context (once per container). */
+    static void register(Reclaim reclaim) {
+        SnapStartHook hook = new SnapStartHook(reclaim.dataSource());
+        REGISTERED.add(hook);
+        Core.getGlobalContext().register(hook);
+    }
+
+    @Override
+    public void beforeCheckpoint(Context<? extends Resource> context) {
+        retireConnections("before the snapshot");
+    }
+
+    @Override
+    public void afterRestore(Context<? extends Resource> context) {
+        retireConnections("after a restore");
+    }
+
+    /** Idle connections close now; one in use (none should be) closes when it is returned, never to be lent again. */
+    private void retireConnections(String when) {
+        if (pool == null || pool.isClosed()) {
+            return;
+        }
+        HikariPoolMXBean bean = pool.getHikariPoolMXBean();
+        if (bean != null) {
+            int total = bean.getTotalConnections();
+            bean.softEvictConnections();
+            log.info("SnapStart: retired {} database connection(s) {}", total, when);
+        }
+    }
+
+    private static HikariDataSource hikari(DataSource dataSource) {
+        try {
+            return dataSource != null && dataSource.isWrapperFor(HikariDataSource.class)
+                    ? dataSource.unwrap(HikariDataSource.class) : null;
+        } catch (SQLException e) {
+            return null;
+        }
+    }
+}

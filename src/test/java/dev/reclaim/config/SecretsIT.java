@@ -1,0 +1,109 @@
+package dev.reclaim.config;
+
+import dev.reclaim.testing.SecretsManagerFake;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Secrets named by ARN in the environment, read from a Secrets Manager on the wire (a local fake of its JSON API). */
+class SecretsIT {
+    private SecretsManagerFake secretsManager;
+    private Map<String, String> env;
+
+    @BeforeEach
+    void setUp() {
+        secretsManager = SecretsManagerFake.start();
+        env = new HashMap<>();
+        env.put("AWS_REGION", SecretsManagerFake.REGION);
+        env.put("AWS_ACCESS_KEY_ID", "test");
+        env.put("AWS_SECRET_ACCESS_KEY", "test");
+        env.put("AWS_ENDPOINT_URL_SECRETS_MANAGER", secretsManager.endpoint().toString());
+        env.put("RECLAIM_DB_URL", "jdbc:postgresql://db.internal:5432/app");
+    }
+
+    @AfterEach
+    void tearDown() {
+        secretsManager.close();
+    }
+
+    @Test
+    void shouldFillEachVariableFromItsSecret_readingEachSecretOnce() {
+        String db = secretsManager.put("reclaim/db", "{\"username\":\"reclaim\",\"password\":\"pg-Secret-42\",\"engine\":\"postgres\"}");
+        String cloudinary = secretsManager.put("reclaim/cloudinary", "cloudinary://key:cl-Secret-7@demo\n");
+        String sentry = secretsManager.put("reclaim/sentry", "https://publickey@o1.ingest.sentry.io/42");
+        env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", db);
+        env.put("CLOUDINARY_URL_SECRET_ARN", cloudinary);
+        env.put("SENTRY_DSN_SECRET_ARN", sentry);
+
+        Map<String, String> resolved = Secrets.resolve(env);
+
+        assertThat(resolved)
+                .containsEntry("RECLAIM_DB_PASSWORD", "pg-Secret-42")
+                .containsEntry("CLOUDINARY_URL", "cloudinary://key:cl-Secret-7@demo")
+                .containsEntry("SENTRY_DSN", "https://publickey@o1.ingest.sentry.io/42")
+                .containsEntry("RECLAIM_DB_URL", "jdbc:postgresql://db.internal:5432/app");
+        assertThat(secretsManager.requestedSecretIds()).containsExactlyInAnyOrder(db, cloudinary, sentry);
+        assertThat(env).doesNotContainKeys("RECLAIM_DB_PASSWORD", "CLOUDINARY_URL", "SENTRY_DSN");
+    }
+
+    @Test
+    void shouldTakeThePasswordAsItIs_whenTheDatabaseSecretIsNotJson() {
+        env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db-plain", "{not-json pass"));
+
+        assertThat(Secrets.resolve(env)).containsEntry("RECLAIM_DB_PASSWORD", "{not-json pass");
+    }
+
+    @Test
+    void shouldFindTheSecretByName_whenTheVariableHoldsANameRatherThanAnArn() {
+        secretsManager.put("reclaim/sentry", "https://publickey@o1.ingest.sentry.io/42");
+        env.put("SENTRY_DSN_SECRET_ARN", "reclaim/sentry");
+
+        assertThat(Secrets.resolve(env)).containsEntry("SENTRY_DSN", "https://publickey@o1.ingest.sentry.io/42");
+    }
+
+    @Test
+    void shouldLeaveTheEnvironmentAsItIs_andCallNothing_whenNoSecretIsNamed() {
+        env.put("SENTRY_DSN_SECRET_ARN", " ");
+
+        assertThat(Secrets.resolve(env)).isSameAs(env);
+        assertThat(secretsManager.requestedSecretIds()).isEmpty();
+    }
+
+    @Test
+    void shouldFailNamingTheVariableAndTheError_whenTheSecretDoesNotExist() {
+        String missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:reclaim/gone-AbCdEf";
+        env.put("CLOUDINARY_URL_SECRET_ARN", missing);
+
+        assertThatThrownBy(() -> Secrets.resolve(env))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("CLOUDINARY_URL_SECRET_ARN: cannot read secret '" + missing + "' (ResourceNotFoundException)");
+        assertThat(secretsManager.requestedSecretIds()).containsExactly(missing);
+    }
+
+    @Test
+    void shouldRefuse_whenAVariableIsSetBothAsAValueAndAsASecret() {
+        env.put("RECLAIM_DB_PASSWORD", "plain");
+        env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db", "pg-Secret-42"));
+
+        assertThatThrownBy(() -> Secrets.resolve(env))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("set RECLAIM_DB_PASSWORD or RECLAIM_DB_PASSWORD_SECRET_ARN, not both");
+        assertThat(secretsManager.requestedSecretIds()).isEmpty();
+    }
+
+    @Test
+    void shouldRefuseAJsonDatabaseSecretWithoutAPassword_withoutShowingItsContent() {
+        env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db", "{\"pass\":\"pg-Secret-42\"}"));
+
+        assertThatThrownBy(() -> Secrets.resolve(env))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("without a text field 'password'")
+                .hasMessageNotContaining("pg-Secret-42");
+    }
+}

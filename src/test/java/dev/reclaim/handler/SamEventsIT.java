@@ -1,0 +1,177 @@
+package dev.reclaim.handler;
+
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import com.amazonaws.services.lambda.runtime.tests.EventLoader;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.reclaim.Reclaim;
+import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.run.Reports;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.ReferenceData;
+import dev.reclaim.testing.SamTemplate;
+import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.TestSqs;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import software.amazon.awssdk.services.sqs.model.Message;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+/**
+ * Every file in events/ (what {@code sam local invoke -e} sends), loaded with aws-lambda-java-tests and handed to the
+ * handler template.yaml maps it to, against the local services; each file's outcome is asserted.
+ */
+class SamEventsIT {
+    private static final SamTemplate TEMPLATE = SamTemplate.load();
+    /** Not an event: the variables for {@code sam local invoke --env-vars}. */
+    private static final String ENV_FILE = "env.json";
+
+    private ReclaimFixture fx;
+    private TestSqs.QueuePair queues;
+
+    static Stream<String> eventFiles() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("events"))) {
+            List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> !n.equals(ENV_FILE)).sorted().toList();
+            assertThat(names).hasSizeGreaterThanOrEqualTo(7);
+            return names.stream();
+        }
+    }
+
+    @BeforeEach
+    void setUp() {
+        fx = ReclaimFixture.create();
+        queues = TestSqs.createQueuePair("reclaim-retry", 3);
+        fx.env().putAll(TestSqs.environment());
+        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
+        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    @ParameterizedTest
+    @MethodSource("eventFiles")
+    void shouldGiveTheExpectedOutcome_whenTheHandlerTheTemplateMapsTheFileToIsInvokedWithIt(String name) throws Exception {
+        String file = "events/" + name;
+        boolean sqs = "aws:sqs".equals(Reports.JSON.readTree(Path.of(file).toFile()).path("Records").path(0).path("eventSource").asText());
+        String handler = TEMPLATE.handlerClass(TEMPLATE.functionTriggeredBy(sqs ? "SQS" : "ScheduleV2"));
+
+        if (handler.equals(RetryHandler.class.getName())) {
+            retry(name, EventLoader.loadSQSEvent(file));
+        } else if (handler.equals(ScheduledRunHandler.class.getName())) {
+            scheduled(name, Reports.JSON.valueToTree(EventLoader.loadEvent(file, Map.class)));
+        } else {
+            fail("template.yaml maps " + file + " to " + handler + ", which this test does not know");
+        }
+    }
+
+    private void scheduled(String name, JsonNode event) throws Exception {
+        fx.sampleData(20, 9);
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+        JsonNode report;
+        try (Reclaim reclaim = fx.reclaim()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            new ScheduledRunHandler(reclaim, Map.of()).handleRequest(
+                    new ByteArrayInputStream(Reports.JSON.writeValueAsBytes(event)), out, null);
+            report = Reports.JSON.readTree(out.toByteArray());
+        }
+        assertThat(report.path("outcome").asText()).isEqualTo("completed");
+        switch (name) {
+            case "scheduled-event.json" -> {
+                assertThat(report.path("trigger").asText()).isEqualTo("schedule:arn:aws:events:us-east-1:123456789012:rule/reclaim-daily");
+                assertThat(report.path("dryRun").asBoolean()).isFalse();
+                assertThat(report.path("sweeps")).hasSize(4);
+            }
+            case "schedule-input.json" -> {
+                assertThat(report.path("trigger").asText()).isEqualTo("schedule:2026-11-24T03:00:00Z");
+                assertThat(report.path("dryRun").asBoolean()).isFalse();
+                assertThat(report.path("sweeps").path(0).path("purged").asLong()).isEqualTo(6);
+            }
+            case "dry-run.json" -> {
+                assertThat(report.path("dryRun").asBoolean()).isTrue();
+                assertThat(report.path("sweeps").path(0).path("purged").asLong()).isEqualTo(6);
+                assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+            }
+            case "run-moc-purge.json" -> {
+                assertThat(report.path("sweeps")).hasSize(1);
+                assertThat(report.path("sweeps").path(0).path("name").asText()).isEqualTo("moc-purge");
+                assertThat(fx.count("SELECT count(*) FROM render_jobs")).isEqualTo(9);
+            }
+            default -> fail("events/" + name + " has no expected outcome in " + getClass().getSimpleName() + ": add one");
+        }
+    }
+
+    private void retry(String name, SQSEvent event) throws Exception {
+        for (SQSEvent.SQSMessage m : event.getRecords()) {
+            JsonNode body = readOrNull(m.getBody());
+            if (body != null && "record".equals(body.path("kind").asText())) {
+                String id = body.path("itemId").asText();
+                String title = name.equals("retry-batch.json") && id.startsWith("9b2e") ? "poison" : "Castle";
+                fx.execute("INSERT INTO moc_instructions (id, user_id, title, deleted_at) VALUES ('" + id
+                        + "', gen_random_uuid(), '" + title + "', now() - interval '40 days')");
+            } else if (body != null && "deletion".equals(body.path("kind").asText())) {
+                body.path("keys").forEach(k -> TestS3.put(fx.mocBucket, k.asText()));
+            }
+        }
+        fx.execute("""
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
+                  RETURN OLD;
+                END $$;
+                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+                """);
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
+        }
+
+        List<String> failed = response.getBatchItemFailures().stream().map(SQSBatchResponse.BatchItemFailure::getItemIdentifier).toList();
+        switch (name) {
+            case "retry-batch.json" -> {
+                assertThat(failed).containsExactly("c1d2e3f4-0002-4a5b-8c9d-0e1f2a3b4c5d");
+                assertThat(fx.count("SELECT count(*) FROM moc_instructions")).isEqualTo(1);
+            }
+            case "retry-good.json" -> {
+                assertThat(failed).isEmpty();
+                assertThat(fx.count("SELECT count(*) FROM moc_instructions")).isZero();
+                assertThat(TestS3.keys(fx.mocBucket)).isEmpty();
+            }
+            case "retry-malformed.json" -> {
+                assertThat(failed).as("a malformed message never fails its neighbours").isEmpty();
+                assertThat(fx.count("SELECT count(*) FROM moc_instructions")).isZero();
+                List<Message> parked = TestSqs.drain(queues.deadLetterQueueUrl(), 1, Duration.ofSeconds(5));
+                assertThat(parked).hasSize(1);
+                assertThat(parked.get(0).body()).isEqualTo(event.getRecords().get(0).getBody());
+                assertThat(parked.get(0).messageAttributes()).containsKey("reason");
+            }
+            default -> fail("events/" + name + " has no expected outcome in " + getClass().getSimpleName() + ": add one");
+        }
+    }
+
+    private static JsonNode readOrNull(String body) {
+        try {
+            return Reports.JSON.readTree(body);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+}
