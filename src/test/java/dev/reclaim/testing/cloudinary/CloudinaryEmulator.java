@@ -456,6 +456,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
 
     private void handle(HttpExchange ex) {
         peakInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+        unanswered.add(ex);
         try {
             serve(ex);
         } catch (Throwable t) {
@@ -465,8 +466,21 @@ public final class CloudinaryEmulator implements AutoCloseable {
                 // client gone
             }
         } finally {
-            inFlight.decrementAndGet();
+            answered(ex);
             ex.close();
+        }
+    }
+
+    // Exchanges counted in flight (not exchange attributes: on JDK 17 those belong to the whole context).
+    private final java.util.Set<HttpExchange> unanswered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * A request stops counting as in flight before its answer goes out: once the client has it, it may reuse the
+     * connection at once, and that next request must not overlap this one in the count.
+     */
+    private void answered(HttpExchange ex) {
+        if (unanswered.remove(ex)) {
+            inFlight.decrementAndGet();
         }
     }
 
@@ -1032,12 +1046,13 @@ public final class CloudinaryEmulator implements AutoCloseable {
         });
     }
 
-    private static void send(HttpExchange ex, Reply reply, long[] budget) throws IOException {
+    private void send(HttpExchange ex, Reply reply, long[] budget) throws IOException {
         var headers = ex.getResponseHeaders();
         headers.set("Content-Type", "application/json; charset=utf-8");
         headers.set("X-FeatureRateLimit-Limit", Long.toString(budget[0]));
         headers.set("X-FeatureRateLimit-Remaining", Long.toString(budget[1]));
         headers.set("X-FeatureRateLimit-Reset", RFC_1123.format(Instant.ofEpochSecond(budget[2])));
+        answered(ex);
         ex.sendResponseHeaders(reply.status, reply.body.length);
         try (OutputStream os = ex.getResponseBody()) {
             os.write(reply.body);
