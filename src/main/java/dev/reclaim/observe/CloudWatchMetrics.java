@@ -4,6 +4,7 @@ import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.Booleans;
 import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Durations;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
@@ -11,6 +12,7 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.report.SweepReport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.services.cloudwatch.CloudWatchClient;
 import software.amazon.awssdk.services.cloudwatch.model.Dimension;
 import software.amazon.awssdk.services.cloudwatch.model.MetricDatum;
@@ -55,7 +57,8 @@ public final class CloudWatchMetrics implements RunEvents {
 
     /**
      * The listener the environment asks for: {@code RECLAIM_METRICS} ({@code false}: none), the namespace
-     * {@code RECLAIM_METRICS_NAMESPACE} (default {@code Reclaim}), {@code RECLAIM_METRICS_IN_DRY_RUN}, the region and
+     * {@code RECLAIM_METRICS_NAMESPACE} (default {@code Reclaim}), {@code RECLAIM_METRICS_IN_DRY_RUN},
+     * {@code RECLAIM_METRICS_TIMEOUT} (per PutMetricData call, retries included; default 10s), the region and
      * {@code AWS_ENDPOINT_URL_CLOUDWATCH} / {@code AWS_ENDPOINT_URL}. A value that cannot be read is a configuration
      * error (nothing runs).
      */
@@ -82,7 +85,8 @@ public final class CloudWatchMetrics implements RunEvents {
         } catch (IllegalArgumentException e) {
             throw new ConfigException("AWS_ENDPOINT_URL_CLOUDWATCH: '" + endpoint + "' is not a URL");
         }
-        return new CloudWatchMetrics(aws.cloudWatch(region, endpointUri, CALL_TIMEOUT), namespace, inDryRun);
+        Duration timeout = Durations.fromEnvironment(env, "RECLAIM_METRICS_TIMEOUT", CALL_TIMEOUT);
+        return new CloudWatchMetrics(aws.cloudWatch(region, endpointUri, timeout), namespace, inDryRun);
     }
 
     private static boolean flag(Map<String, String> env, String name, boolean dflt) {
@@ -218,12 +222,20 @@ public final class CloudWatchMetrics implements RunEvents {
                 sent += request.size();
             } catch (RuntimeException e) {
                 log.error("CloudWatch metrics of {} not published ({} of {} datums lost; the report and the ledger "
-                                + "have the figures): {}", what, datums.size() - sent, datums.size(), e.toString(), e);
+                                + "have the figures): {}", what, datums.size() - sent, datums.size(), describe(e), e);
                 return;
             }
         }
         log.info("published {} CloudWatch metrics of {} to namespace {} in {} request(s)", sent, what, namespace,
                 requests.size());
+    }
+
+    /** The service's error code (Throttling, AccessDenied ...) when CloudWatch answered, else the client's error. */
+    private static String describe(RuntimeException e) {
+        if (e instanceof AwsServiceException s && s.awsErrorDetails() != null) {
+            return s.awsErrorDetails().errorCode() + " (HTTP " + s.statusCode() + "): " + s.awsErrorDetails().errorMessage();
+        }
+        return e.toString();
     }
 
     /** Consecutive slices of at most {@code max} datums, in order. */

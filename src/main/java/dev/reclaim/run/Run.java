@@ -186,6 +186,7 @@ public final class Run {
                     if (request.deadline().passed()) {
                         events.emit(new RunEvent.SweepStarted(sweep.name(), null, null));
                         events.emit(new RunEvent.SweepStopped(sweep.name(), "timeBudget", null, null));
+                        sweep.notStarted(ctx);
                         events.emit(new RunEvent.SweepFinished(sweep.name()));
                         continue;
                     }

@@ -104,6 +104,14 @@ public final class RecordSweep implements Sweep {
         events.emit(new RunEvent.SweepFinished(config.name()));
     }
 
+    @Override
+    public void notStarted(SweepContext ctx) throws SQLException {
+        try (Connection c = ctx.dataSource().getConnection()) {
+            c.setAutoCommit(true);
+            countBacklog(c, ctx.now().minus(config.olderThan()).atOffset(ZoneOffset.UTC), ctx.events());
+        }
+    }
+
     /** What is still eligible as the sweep ends (left by a cap, the time budget, failures), up to the bound. */
     private void countBacklog(Connection c, OffsetDateTime cutoff, RunEvents events) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(backlogSql)) {

@@ -60,6 +60,7 @@ public final class TestCloudWatch implements AutoCloseable {
     private final List<Request> accepted = new ArrayList<>();
     private final AtomicInteger calls = new AtomicInteger();
     private volatile boolean throttling;
+    private volatile boolean hanging;
 
     private TestCloudWatch(int kept) {
         this.kept = kept;
@@ -101,6 +102,11 @@ public final class TestCloudWatch implements AutoCloseable {
         throttling = on;
     }
 
+    /** Accept requests and never answer them (an endpoint that does not respond), until told otherwise or closed. */
+    public void hang(boolean on) {
+        hanging = on;
+    }
+
     /** Requests received, accepted or not (retries included). */
     public int calls() {
         return calls.get();
@@ -122,6 +128,9 @@ public final class TestCloudWatch implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         calls.incrementAndGet();
         try (ex) {
+            for (long waited = 0; hanging && waited < 60_000; waited += 50) {
+                sleep();
+            }
             if (!"POST".equals(ex.getRequestMethod())) {
                 error(ex, 405, "InvalidAction", "Query requests are POSTed");
                 return;
@@ -257,9 +266,18 @@ public final class TestCloudWatch implements AutoCloseable {
         ex.getResponseBody().write(bytes);
     }
 
+    private static void sleep() {
+        try {
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Stops the server: later calls find nothing listening (connection refused). */
     @Override
     public void close() {
+        hanging = false;
         server.stop(0);
     }
 }
