@@ -187,6 +187,35 @@ class CloudWatchMetricsIT {
         assertThat(age.value()).isBetween(7200.0, 7200.0 + 600);
     }
 
+    @Test
+    void shouldPublishRunCompletedZero_whenTheRunFailsBecauseTheDatabaseIsUnreachable() {
+        fx.env().put("RECLAIM_DB_URL", "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2");
+        fx.env().put("RECLAIM_DB_CONNECT_TIMEOUT", "1s");
+
+        RunReport report = run(false, "moc-purge");
+
+        assertThat(report.outcome()).isEqualTo(Outcome.FAILED);
+        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration");
+        assertDatum("RunCompleted", RUN, 0, "Count");
+    }
+
+    @Test
+    void shouldPublishAnInterruptedRun_whenItIsStoppedBySigterm() throws Exception {
+        fx.sampleData(40, 0);
+        Deadline deadline = Deadline.none();
+        deadline.stop("SIGTERM", Duration.ofSeconds(1));
+
+        RunReport report;
+        try (Reclaim reclaim = fx.reclaim()) {
+            report = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), deadline));
+        }
+
+        assertThat(report.outcome()).isEqualTo(Outcome.INTERRUPTED);
+        assertDatum("RunCompleted", RUN, 0, "Count");
+        assertDatum("Incomplete", MOCS, 1, "Count");
+        assertDatum("Backlog", MOCS, 12, "Count");
+    }
+
     @ParameterizedTest
     @Event(value = "events/retry-batch.json", type = SQSEvent.class)
     void shouldPublishTheRetryHandlersFiguresOnce_atTheEndOfTheBatch(SQSEvent event) throws Exception {
