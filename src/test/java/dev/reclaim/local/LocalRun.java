@@ -107,6 +107,9 @@ public final class LocalRun {
             after = counts(db, mocBucket, renderBucket);
             after.put("cloudinary users/*/temp/ photos", cloudinary.publicIds().stream().filter(k -> k.contains("/temp/")).count());
             printTable(before, after);
+            TestCloudWatch cloudWatch = TestCloudWatch.shared();
+            System.out.printf("CloudWatch (local PutMetricData server): %d metrics received in %d requests "
+                    + "(the dry run publishes none).%n", cloudWatch.datums().size(), cloudWatch.requests().size());
             cloudinary.close();
             if (real.outcome() == Outcome.FAILED) {
                 System.exit(1);
