@@ -11,6 +11,8 @@ import dev.reclaim.failure.Failures;
 import dev.reclaim.failure.Retries;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.failure.RetryQueue;
+import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.observe.CloudWatchMetrics;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.ProgressLog;
 import dev.reclaim.report.RunEvents;
@@ -92,7 +94,8 @@ public final class Reclaim implements AutoCloseable {
         Stores stores = Stores.build(config, env, aws);
         RetryQueue queue = RetryQueue.configured(env, aws);
         HikariDataSource pool = Database.pool(env);
-        return new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws);
+        return new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
+                .listen(CloudWatchMetrics.fromEnvironment(env, aws));
     }
 
     /** Adds a listener to every later run's events (and retries'). */
@@ -118,6 +121,11 @@ public final class Reclaim implements AutoCloseable {
     /** The retry dispatch a {@link dev.reclaim.failure.RetryWorker} hands each message to. */
     public Retries retries() {
         return retries;
+    }
+
+    /** A worker for the retry queue's messages, heard by this Reclaim's listeners (metrics per batch). */
+    public RetryWorker retryWorker() {
+        return new RetryWorker(retries, retryQueue, RunEvents.of(listeners));
     }
 
     /**

@@ -196,7 +196,7 @@ public final class ReclaimCli {
                 if (queue == null) {
                     return retryFromTable(reclaim, dry);
                 }
-                RetryWorker worker = new RetryWorker(reclaim.retries(), queue);
+                RetryWorker worker = reclaim.retryWorker();
                 while (processed < maxMessages) {
                     var messages = queue.receive(Math.min(10, maxMessages - processed), java.time.Duration.ofSeconds(1));
                     if (messages.isEmpty()) {
@@ -212,6 +212,7 @@ public final class ReclaimCli {
                         processed++;
                     }
                 }
+                worker.batchFinished(processed, dry); // the retry metrics, once for the whole command
             }
             spec.commandLine().getOut().printf("Retried %d messages: done %d, failed again %d (left on the queue), "
                             + "dead-lettered %d, deferred %d%s%n", processed,

@@ -6,6 +6,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.cloudwatch.CloudWatchClient;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.utils.SdkAutoCloseable;
@@ -60,6 +61,15 @@ public final class AwsClients implements AutoCloseable {
     /** A new SQS client for the region, at {@code endpoint} (null: AWS's). */
     public synchronized SqsClient sqs(String region, URI endpoint) {
         return remember(configured(SqsClient.builder(), region, endpoint).build());
+    }
+
+    /**
+     * A new CloudWatch client for the region, at {@code endpoint} (null: AWS's); each call, retries included, ends
+     * within {@code callTimeout}, so publishing never holds up the run or the handler for long.
+     */
+    public synchronized CloudWatchClient cloudWatch(String region, URI endpoint, Duration callTimeout) {
+        return remember(configured(CloudWatchClient.builder(), region, endpoint)
+                .overrideConfiguration(o -> o.apiCallTimeout(callTimeout)).build());
     }
 
     /** Region, credentials, the shared HTTP client (when there is one) and the endpoint (when not AWS's). */

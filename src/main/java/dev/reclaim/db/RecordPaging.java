@@ -18,6 +18,11 @@ public final class RecordPaging {
         return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible WHERE id > ? ORDER BY id LIMIT ?";
     }
 
+    /** How many rows are eligible, counted up to a bound (the last parameter): the count stops there. */
+    public static String boundedCount(SqlTemplate eligible) {
+        return "SELECT count(*) FROM (SELECT 1 FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible LIMIT ?) AS bounded";
+    }
+
     private static String strip(String sql) {
         String s = sql.strip();
         while (s.endsWith(";")) {

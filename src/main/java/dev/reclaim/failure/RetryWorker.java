@@ -3,6 +3,8 @@ package dev.reclaim.failure;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.StoreThrottled;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,54 +30,85 @@ public final class RetryWorker {
 
     private final Retries retries;
     private final RetryQueue queue;
+    private final RunEvents events;
 
     public RetryWorker(Retries retries, RetryQueue queue) {
+        this(retries, queue, RunEvents.none());
+    }
+
+    /** {@code events} hears what became of each message, and the end of each batch. */
+    public RetryWorker(Retries retries, RetryQueue queue, RunEvents events) {
         this.retries = retries;
         this.queue = queue;
+        this.events = events;
     }
 
     public Result process(String messageId, String body, int receiveCount, boolean dryRun) {
         MDC.put("messageId", messageId);
         try {
-            Failure failure;
+            Failure failure = null;
+            String malformed = null;
             try {
                 failure = STRICT.readValue(body, Failure.class);
+                if (failure == null) { // the JSON literal null: malformed, and must not fail the rest of the batch
+                    malformed = "the body is null";
+                }
             } catch (Exception e) {
-                return deadLetter(body, "not a Reclaim failure message: " + e.getMessage(), null);
+                malformed = e.getMessage();
             }
-            if (failure == null) { // the JSON literal null: malformed, and must not fail the rest of the batch
-                return deadLetter(body, "not a Reclaim failure message: the body is null", null);
-            }
-            MDC.put("correlationId", String.valueOf(failure.correlationId()));
-            int retryCount = failure.retryCount() + Math.max(1, receiveCount);
-            log.info("retrying {} failure of sweep {} (retry {}, first failed {})", failure.kind(), failure.sweep(),
-                    retryCount, failure.firstFailedAt());
-            String error;
-            try {
-                error = retries.retry(failure, dryRun);
-            } catch (InvalidFailure e) {
-                return deadLetter(body, e.getMessage(), failure);
-            } catch (StoreThrottled e) {
-                log.warn("store quota reached ({}); the message waits {} and keeps its retry count", e.getMessage(), DEFER);
-                return defer(body, failure);
-            } catch (Exception e) {
-                log.warn("retry {} failed again: {}", retryCount, e.toString());
-                return Result.FAILED_AGAIN;
-            }
-            if (error != null) {
-                log.warn("retry {} failed again: {}", retryCount, error);
-                return Result.FAILED_AGAIN;
-            }
-            if (dryRun) {
-                log.info("dry run: the retry would succeed; the message goes back on the queue unchanged");
-                return defer(body, failure);
-            }
-            log.info("retry {} succeeded", retryCount);
-            return Result.DONE;
+            Result result = malformed != null
+                    ? deadLetter(body, "not a Reclaim failure message: " + malformed, null)
+                    : retry(failure, body, receiveCount, dryRun);
+            events.emit(new RunEvent.RetryProcessed(failure == null ? null : failure.kind(),
+                    failure == null ? null : failure.sweep(), outcome(result)));
+            return result;
         } finally {
             MDC.remove("messageId");
             MDC.remove("correlationId");
         }
+    }
+
+    /** Called once the messages of a batch have all been processed (metrics are published per batch). */
+    public void batchFinished(int messages, boolean dryRun) {
+        events.emit(new RunEvent.RetryBatchFinished(messages, dryRun));
+    }
+
+    private static String outcome(Result result) {
+        return switch (result) {
+            case DONE -> "succeeded";
+            case FAILED_AGAIN -> "failedAgain";
+            case DEAD_LETTERED -> "deadLettered";
+            case DEFERRED -> "deferred";
+        };
+    }
+
+    private Result retry(Failure failure, String body, int receiveCount, boolean dryRun) {
+        MDC.put("correlationId", String.valueOf(failure.correlationId()));
+        int retryCount = failure.retryCount() + Math.max(1, receiveCount);
+        log.info("retrying {} failure of sweep {} (retry {}, first failed {})", failure.kind(), failure.sweep(),
+                retryCount, failure.firstFailedAt());
+        String error;
+        try {
+            error = retries.retry(failure, dryRun);
+        } catch (InvalidFailure e) {
+            return deadLetter(body, e.getMessage(), failure);
+        } catch (StoreThrottled e) {
+            log.warn("store quota reached ({}); the message waits {} and keeps its retry count", e.getMessage(), DEFER);
+            return defer(body, failure);
+        } catch (Exception e) {
+            log.warn("retry {} failed again: {}", retryCount, e.toString());
+            return Result.FAILED_AGAIN;
+        }
+        if (error != null) {
+            log.warn("retry {} failed again: {}", retryCount, error);
+            return Result.FAILED_AGAIN;
+        }
+        if (dryRun) {
+            log.info("dry run: the retry would succeed; the message goes back on the queue unchanged");
+            return defer(body, failure);
+        }
+        log.info("retry {} succeeded", retryCount);
+        return Result.DONE;
     }
 
     private Result deadLetter(String body, String reason, Failure failure) {

@@ -41,7 +41,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
             if (reclaim.retryQueue() == null) {
                 throw new IllegalStateException("RECLAIM_RETRY_QUEUE_URL is not set");
             }
-            container = new RetryWorker(reclaim.retries(), reclaim.retryQueue());
+            container = reclaim.retryWorker();
         }
         return container;
     }
@@ -57,6 +57,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
                     failed.add(SQSBatchResponse.BatchItemFailure.builder().withItemIdentifier(m.getMessageId()).build());
                 }
             }
+            worker.batchFinished(event.getRecords().size(), dryRun);
         }
         return SQSBatchResponse.builder().withBatchItemFailures(failed).build();
     }

@@ -166,6 +166,17 @@ public final class Outbox {
         return out;
     }
 
+    /** How long the oldest pending key has waited (by the database's clock), or null when none is pending. */
+    public java.time.Duration oldestPendingAge(Connection c) throws SQLException {
+        // ids follow creation, so the primary key finds the oldest without a scan
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT extract(epoch FROM now() - created_at)
+                  FROM reclaim.pending_deletions ORDER BY id LIMIT 1""");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() ? java.time.Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(1) * 1000))) : null;
+        }
+    }
+
     /** The first keys pending per store (for a dry run's report). */
     public Map<String, List<String>> sample(Connection c, int perStore) throws SQLException {
         Map<String, List<String>> out = new TreeMap<>();

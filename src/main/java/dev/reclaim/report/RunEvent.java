@@ -107,4 +107,16 @@ public sealed interface RunEvent {
     /** A retry-queue message processed: {@code outcome} is succeeded, failedAgain, deadLettered or deferred. */
     record RetryProcessed(String kind, String sweep, String outcome) implements RunEvent {
     }
+
+    /** The outbox at the end of a run: keys still pending, and how long the oldest has waited (null when none). */
+    record PendingDeletionsCounted(long pending, java.time.Duration oldestAge) implements RunEvent {
+    }
+
+    /** Items a records sweep still found eligible when it ended, counted up to {@code bound}. */
+    record BacklogCounted(String sweep, long eligible, long bound) implements RunEvent {
+    }
+
+    /** The retry handler (or the retry command) finished a batch of retry-queue messages. */
+    record RetryBatchFinished(int messages, boolean dryRun) implements RunEvent {
+    }
 }

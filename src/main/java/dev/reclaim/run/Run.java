@@ -186,6 +186,7 @@ public final class Run {
                     if (request.deadline().passed()) {
                         events.emit(new RunEvent.SweepStarted(sweep.name(), null, null));
                         events.emit(new RunEvent.SweepStopped(sweep.name(), "timeBudget", null, null));
+                        sweep.notStarted(ctx);
                         events.emit(new RunEvent.SweepFinished(sweep.name()));
                         continue;
                     }
@@ -202,6 +203,7 @@ public final class Run {
             if (outboxReady) {
                 ctx.flushFailures(lockConn);
                 pending = outbox.pending(lockConn).values().stream().mapToLong(Long::longValue).sum();
+                events.emit(new RunEvent.PendingDeletionsCounted(pending, outbox.oldestPendingAge(lockConn)));
                 failuresPending = failures.pending(lockConn);
             }
             RunReport.OutboxReport ob = tally.outboxReport(pending, null);
@@ -220,7 +222,7 @@ public final class Run {
                     report.purged(), report.failed(), report.keysDeleted());
             return report;
         } catch (SQLException | RuntimeException e) {
-            return failedPartWay(runId, request, started, e, tally, outboxReady);
+            return failedPartWay(runId, request, started, e, tally, events, outboxReady);
         }
     }
 
@@ -230,7 +232,7 @@ public final class Run {
      * outbox deleted, and what is still pending when the database can still be asked.
      */
     private RunReport failedPartWay(UUID runId, RunRequest request, Instant started, Exception e, RunTally tally,
-                                    boolean outboxReady) {
+                                    RunEvents events, boolean outboxReady) {
         String reason;
         if (e instanceof RunLockLost) {
             reason = e.getMessage();
@@ -251,6 +253,7 @@ public final class Run {
             boolean done = afterFailure("count the keys still pending", c -> {
                 counted[0] = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
                 counted[1] = failures.pending(c);
+                events.emit(new RunEvent.PendingDeletionsCounted(counted[0], outbox.oldestPendingAge(c)));
             });
             pending = done ? counted[0] : null;
             failuresPending = done ? counted[1] : null;

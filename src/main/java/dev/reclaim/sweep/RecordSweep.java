@@ -35,15 +35,21 @@ import java.util.Map;
  */
 public final class RecordSweep implements Sweep {
     private static final Logger log = LoggerFactory.getLogger(RecordSweep.class);
+    /** The backlog is counted up to this many items: enough to see a sweep falling behind, cheap to count. */
+    static final long BACKLOG_BOUND = 1_000_000;
+    /** The backlog count must not hold up the end of the run; without it the metric is simply not published. */
+    static final int BACKLOG_TIMEOUT_SECONDS = 10;
 
     private final SweepConfig.Records config;
     private final String firstPageSql;
     private final String nextPageSql;
+    private final String backlogSql;
 
     public RecordSweep(SweepConfig.Records config) {
         this.config = config;
         this.firstPageSql = RecordPaging.firstPage(config.eligible());
         this.nextPageSql = RecordPaging.nextPage(config.eligible());
+        this.backlogSql = RecordPaging.boundedCount(config.eligible());
     }
 
     @Override
@@ -93,8 +99,36 @@ public final class RecordSweep implements Sweep {
             }
             drainIfPurged(c, ctx, purged, drainedAt);
             ctx.flushFailures(c);
+            countBacklog(c, cutoffParam, events);
         }
         events.emit(new RunEvent.SweepFinished(config.name()));
+    }
+
+    @Override
+    public void notStarted(SweepContext ctx) throws SQLException {
+        try (Connection c = ctx.dataSource().getConnection()) {
+            c.setAutoCommit(true);
+            countBacklog(c, ctx.now().minus(config.olderThan()).atOffset(ZoneOffset.UTC), ctx.events());
+        }
+    }
+
+    /** What is still eligible as the sweep ends (left by a cap, the time budget, failures), up to the bound. */
+    private void countBacklog(Connection c, OffsetDateTime cutoff, RunEvents events) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(backlogSql)) {
+            int i = bind(ps, config.eligible(), Map.of("cutoff", cutoff));
+            ps.setLong(++i, BACKLOG_BOUND);
+            ps.setQueryTimeout(BACKLOG_TIMEOUT_SECONDS);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                events.emit(new RunEvent.BacklogCounted(config.name(), rs.getLong(1), BACKLOG_BOUND));
+            }
+        } catch (SQLException e) {
+            if (Database.isConnectionFailure(e)) {
+                throw e;
+            }
+            log.warn("could not count the backlog of sweep {} within {}s: {}", config.name(), BACKLOG_TIMEOUT_SECONDS,
+                    e.getMessage());
+        }
     }
 
     private void stop(RunEvents events, String reason) {

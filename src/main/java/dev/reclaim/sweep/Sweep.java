@@ -10,4 +10,11 @@ public interface Sweep {
 
     /** Reports what it does as events to {@link SweepContext#events()}. */
     void run(SweepContext ctx) throws SQLException;
+
+    /**
+     * For a sweep the run did not start (its time budget was spent): reports what is left to do, where a sweep can
+     * count it cheaply (a records sweep's backlog); nothing else.
+     */
+    default void notStarted(SweepContext ctx) throws SQLException {
+    }
 }

@@ -6,6 +6,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.reclaim.failure.Retries.AssetRetry;
 import dev.reclaim.failure.Retries.RecordRetry;
+import dev.reclaim.report.RunEvent;
 import dev.reclaim.store.StoreThrottled;
 import dev.reclaim.store.Stores;
 import org.junit.jupiter.api.AfterEach;
@@ -269,6 +270,25 @@ class RetryWorkerTest {
         worker.process("msg-1", RECORD, 0, false);
 
         assertThat(messages()).contains("retry 3 failed again: still locked");
+    }
+
+    @Test
+    void shouldTellItsListenerEachMessagesOutcomeAndTheEndOfTheBatch() {
+        List<RunEvent> heard = new ArrayList<>();
+        RetryWorker worker = new RetryWorker(recordRetry((id, dry) -> "42".equals(id) ? null : "still locked"),
+                queue(), heard::add);
+        String failing = RECORD.replace("\"itemId\":\"42\"", "\"itemId\":\"43\"");
+
+        worker.process("msg-1", RECORD, 1, false);
+        worker.process("msg-2", failing, 1, false);
+        worker.process("msg-3", "not json {", 1, false);
+        worker.batchFinished(3, false);
+
+        assertThat(heard).containsExactly(
+                new RunEvent.RetryProcessed("record", "mocs", "succeeded"),
+                new RunEvent.RetryProcessed("record", "mocs", "failedAgain"),
+                new RunEvent.RetryProcessed(null, null, "deadLettered"),
+                new RunEvent.RetryBatchFinished(3, false));
     }
 
     private RetryQueue queue() {

@@ -8,6 +8,7 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReferenceData;
+import dev.reclaim.testing.TestCloudWatch;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.TestS3;
 import dev.reclaim.testing.TestSqs;
@@ -50,6 +51,7 @@ public final class LocalRun {
         env.put("RECLAIM_CONFIG", "config/reclaim.yaml");
         env.put("AWS_REGION", "us-east-1");
         env.put("AWS_ENDPOINT_URL_S3", TestS3.endpoint().toString());
+        env.put("AWS_ENDPOINT_URL_CLOUDWATCH", TestCloudWatch.shared().endpoint().toString());
         env.put("AWS_ACCESS_KEY_ID", "local");
         env.put("AWS_SECRET_ACCESS_KEY", "local");
         env.put("RECLAIM_S3_PATH_STYLE", "true");
@@ -105,6 +107,9 @@ public final class LocalRun {
             after = counts(db, mocBucket, renderBucket);
             after.put("cloudinary users/*/temp/ photos", cloudinary.publicIds().stream().filter(k -> k.contains("/temp/")).count());
             printTable(before, after);
+            TestCloudWatch cloudWatch = TestCloudWatch.shared();
+            System.out.printf("CloudWatch (local PutMetricData server): %d metrics received in %d requests "
+                    + "(the dry run publishes none).%n", cloudWatch.datums().size(), cloudWatch.requests().size());
             cloudinary.close();
             if (real.outcome() == Outcome.FAILED) {
                 System.exit(1);

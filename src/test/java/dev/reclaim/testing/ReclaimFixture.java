@@ -35,6 +35,8 @@ public final class ReclaimFixture implements AutoCloseable {
         env.put("RECLAIM_CONFIG", "config/reclaim.yaml");
         env.put("AWS_REGION", "us-east-1");
         env.put("AWS_ENDPOINT_URL_S3", TestS3.endpoint().toString());
+        // metrics go to a local CloudWatch, never to AWS; a test that reads them points this at its own
+        env.put("AWS_ENDPOINT_URL_CLOUDWATCH", TestCloudWatch.shared().endpoint().toString());
         env.put("AWS_ACCESS_KEY_ID", "test");
         env.put("AWS_SECRET_ACCESS_KEY", "test");
         env.put("RECLAIM_S3_PATH_STYLE", "true");
