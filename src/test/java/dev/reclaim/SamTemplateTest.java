@@ -44,6 +44,8 @@ class SamTemplateTest {
             Map.entry("RECLAIM_OUTBOX_RETRY_PERIOD", "default 24h"),
             Map.entry("RECLAIM_LOG_LEVEL", "default INFO"),
             Map.entry("RECLAIM_METRICS_IN_DRY_RUN", "default false: a dry run publishes nothing"),
+            Map.entry("RECLAIM_METRICS", "default true: Lambda always publishes"),
+            Map.entry("RECLAIM_METRICS_TIMEOUT", "default 10s"),
             Map.entry("RECLAIM_CLOUDINARY_RESERVE", "default 20% in config/reclaim.yaml"),
             Map.entry("RECLAIM_CLOUDINARY_RETRY_DELAY", "default in config/reclaim.yaml"),
             Map.entry("RECLAIM_CLOUDINARY_TIMEOUT", "default in config/reclaim.yaml"),
