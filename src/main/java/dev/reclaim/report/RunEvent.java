@@ -107,4 +107,11 @@ public sealed interface RunEvent {
     /** A retry-queue message processed: {@code outcome} is succeeded, failedAgain, deadLettered or deferred. */
     record RetryProcessed(String kind, String sweep, String outcome) implements RunEvent {
     }
+
+    /**
+     * Right after {@link RunStarted}: when the run stops taking new items ({@code deadline}, null when it has no time
+     * budget), for progress lines that say how much time is left.
+     */
+    record TimeBudget(Instant deadline) implements RunEvent {
+    }
 }

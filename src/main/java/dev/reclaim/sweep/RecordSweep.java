@@ -8,8 +8,6 @@ import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.Store;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 import java.sql.Array;
@@ -34,8 +32,6 @@ import java.util.Map;
  * each page the outbox is drained, so files go only after the commit that removed their rows.
  */
 public final class RecordSweep implements Sweep {
-    private static final Logger log = LoggerFactory.getLogger(RecordSweep.class);
-
     private final SweepConfig.Records config;
     private final String firstPageSql;
     private final String nextPageSql;
@@ -164,6 +160,11 @@ public final class RecordSweep implements Sweep {
     private String purge(Connection c, Object id, OffsetDateTime cutoff, SweepContext ctx) throws SQLException {
         String item = String.valueOf(id);
         MDC.put("item", item);
+        // A retry keeps the correlation id of the failure it retries; a run's item gets the failure pipeline's own.
+        boolean correlated = MDC.get("correlationId") == null;
+        if (correlated) {
+            MDC.put("correlationId", ctx.runId() + "/" + item);
+        }
         String step = "claim";
         Failure failure = null;
         String error;
@@ -175,7 +176,6 @@ public final class RecordSweep implements Sweep {
             if (!claim(c, params)) {
                 c.rollback();
                 ctx.events().emit(new RunEvent.ItemSkipped(config.name(), item));
-                log.info("skipped {}: no longer eligible or locked by the application", item);
                 return SKIPPED;
             }
             Map<String, Long> figures = new LinkedHashMap<>();
@@ -202,7 +202,6 @@ public final class RecordSweep implements Sweep {
             error = e.getMessage();
             ctx.events().emit(new RunEvent.ItemFailed(config.name(), item, step, error, e.getClass().getName(),
                     e instanceof ItemRefused));
-            log.warn("failed to purge {} at step {}: {}", item, step, error);
             if (!(id instanceof UntypedId)) { // a retry's failure stays with its message, not a new one
                 failure = Failure.record(config.name(), item, e, "step " + step + ": " + error,
                         ctx.runId().toString(), ctx.now());
@@ -210,6 +209,9 @@ public final class RecordSweep implements Sweep {
         } finally {
             c.setAutoCommit(true);
             MDC.remove("item");
+            if (correlated) {
+                MDC.remove("correlationId");
+            }
         }
         if (failure != null) {
             ctx.recordFailure(c, failure);
