@@ -19,7 +19,12 @@ final class Invocation implements AutoCloseable {
 
     /** {@code runId}: the invocation's own, for work outside a run (retries); null when a run sets its own. */
     static Invocation start(Context context, String runId) {
-        boolean cold = FIRST.getAndSet(false);
+        return start(context, runId, FIRST);
+    }
+
+    /** {@code first}: whether the container's first invocation is still to come (the tests give their own). */
+    static Invocation start(Context context, String runId, AtomicBoolean first) {
+        boolean cold = first.getAndSet(false);
         if (context != null) {
             put("awsRequestId", context.getAwsRequestId());
             put("functionName", context.getFunctionName());
