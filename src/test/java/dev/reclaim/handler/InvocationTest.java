@@ -1,10 +1,7 @@
 package dev.reclaim.handler;
 
-import com.amazonaws.services.lambda.runtime.ClientContext;
-import com.amazonaws.services.lambda.runtime.CognitoIdentity;
-import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.LambdaLogger;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.reclaim.testing.FakeLambdaContext;
 import dev.reclaim.testing.LogLines;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
@@ -22,10 +19,10 @@ class InvocationTest {
     void shouldCarryTheRequestIdFunctionAndColdStart_onEveryLineOfAnInvocation_andNothingAfterIt() {
         AtomicBoolean first = new AtomicBoolean(true);
         try (LogLines logs = LogLines.capture()) {
-            try (Invocation ignored = Invocation.start(new FakeContext("req-1"), null, first)) {
+            try (Invocation ignored = Invocation.start(new FakeLambdaContext("req-1", 900_000), null, first)) {
                 LoggerFactory.getLogger("dev.reclaim.test").info("in the first invocation");
             }
-            try (Invocation ignored = Invocation.start(new FakeContext("req-2"), "retry-run-2", first)) {
+            try (Invocation ignored = Invocation.start(new FakeLambdaContext("req-2", 900_000), "retry-run-2", first)) {
                 LoggerFactory.getLogger("dev.reclaim.test").info("in the second invocation");
             }
 
@@ -40,19 +37,5 @@ class InvocationTest {
             assertThat(lines.get(1).path("runId").asText()).isEqualTo("retry-run-2");
         }
         assertThat(MDC.getCopyOfContextMap()).as("cleared at the end").isNullOrEmpty();
-    }
-
-    private record FakeContext(String requestId) implements Context {
-        @Override public String getAwsRequestId() { return requestId; }
-        @Override public String getLogGroupName() { return "/aws/lambda/reclaim"; }
-        @Override public String getLogStreamName() { return "test"; }
-        @Override public String getFunctionName() { return "reclaim"; }
-        @Override public String getFunctionVersion() { return "$LATEST"; }
-        @Override public String getInvokedFunctionArn() { return "arn:aws:lambda:us-east-1:123456789012:function:reclaim"; }
-        @Override public CognitoIdentity getIdentity() { return null; }
-        @Override public ClientContext getClientContext() { return null; }
-        @Override public int getRemainingTimeInMillis() { return 900_000; }
-        @Override public int getMemoryLimitInMB() { return 512; }
-        @Override public LambdaLogger getLogger() { return null; }
     }
 }

@@ -2,7 +2,9 @@ package dev.reclaim.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
+import dev.reclaim.handler.ScheduledRunHandler;
 import dev.reclaim.run.RunRequest;
+import dev.reclaim.testing.FakeLambdaContext;
 import dev.reclaim.testing.LogLines;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
@@ -11,6 +13,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
@@ -87,6 +91,25 @@ class RunLogsIT {
         assertThat(lines.stream().filter(message("progress of moc-purge"))).hasSizeGreaterThanOrEqualTo(2); // 6 expired, 4 a page
         JsonNode finished = lines.stream().filter(message("run finished")).findFirst().orElseThrow();
         assertThat(finished.path("report").path("runId").asText()).isEqualTo(report.runId());
+    }
+
+    @Test
+    void shouldCarryTheLambdaInvocationsFields_onEveryLineOfAScheduledRun() throws Exception {
+        fx.sampleData(10, 2);
+        try (Reclaim reclaim = fx.reclaim()) {
+            new ScheduledRunHandler(reclaim, fx.env()).handleRequest(new ByteArrayInputStream("{}".getBytes()),
+                    new ByteArrayOutputStream(), new FakeLambdaContext("req-77", 900_000));
+        }
+
+        List<JsonNode> lines = logs.reclaimLines();
+        assertThat(lines).hasSizeGreaterThan(5).allSatisfy(l -> {
+            assertThat(l.path("awsRequestId").asText()).isEqualTo("req-77");
+            assertThat(l.path("functionName").asText()).isEqualTo("reclaim");
+            assertThat(l.path("coldStart").asText()).isIn("true", "false");
+            assertThat(l.path("runId").asText()).isNotEmpty();
+        });
+        assertThat(lines.stream().filter(message("run started")).findFirst().orElseThrow()
+                .path("timeLeftSeconds").asLong()).as("the Lambda's time less the margin").isBetween(700L, 840L);
     }
 
     @Test
