@@ -2,6 +2,7 @@ package dev.reclaim;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.config.AwsClients;
+import dev.reclaim.config.ConfigInForce;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.SweepConfig;
@@ -14,6 +15,7 @@ import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.CloudWatchMetrics;
 import dev.reclaim.report.Reports;
+import dev.reclaim.report.DeletionLog;
 import dev.reclaim.report.ProgressLog;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.run.Run;
@@ -45,8 +47,12 @@ public final class Reclaim implements AutoCloseable {
     private final Retries retries;
     private final AutoCloseable[] owned;
     private final DataSource dataSource;
-    /** Who hears every run's events besides its report: progress lines, then whatever {@link #listen} adds. */
-    private final List<RunEvents> listeners = new CopyOnWriteArrayList<>(List.of(new ProgressLog()));
+    private final ProgressLog progress = new ProgressLog();
+    /**
+     * Who hears every run's events besides its report: progress lines, a line per hard delete, then whatever
+     * {@link #listen} adds.
+     */
+    private final List<RunEvents> listeners = new CopyOnWriteArrayList<>(List.of(progress, new DeletionLog()));
 
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, AutoCloseable... owned) {
         this(config, dataSource, stores, null, owned);
@@ -62,6 +68,7 @@ public final class Reclaim implements AutoCloseable {
                    Outbox.Policy outboxPolicy, AutoCloseable... owned) {
         this.config = config;
         this.dataSource = dataSource;
+        this.progress.inForce(ConfigInForce.of(config, Map.of()));
         this.sweeps = sweeps(config);
         this.failures = new Failures(retryQueue, Reports.JSON);
         this.retryQueue = retryQueue;
@@ -94,8 +101,10 @@ public final class Reclaim implements AutoCloseable {
         Stores stores = Stores.build(config, env, aws);
         RetryQueue queue = RetryQueue.configured(env, aws);
         HikariDataSource pool = Database.pool(env);
-        return new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
+        Reclaim reclaim = new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
                 .listen(CloudWatchMetrics.fromEnvironment(env, aws));
+        reclaim.progress.inForce(ConfigInForce.of(config, env));
+        return reclaim;
     }
 
     /** Adds a listener to every later run's events (and retries'). */

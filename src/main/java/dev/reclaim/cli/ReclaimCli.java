@@ -184,6 +184,13 @@ public final class ReclaimCli {
 
         @Override
         public Integer call() throws Exception {
+            // Retries run outside a run: the command is their run, and its lines carry one id.
+            try (var ignored = org.slf4j.MDC.putCloseable("runId", java.util.UUID.randomUUID().toString())) {
+                return retry();
+            }
+        }
+
+        private Integer retry() throws Exception {
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -15,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -50,8 +52,8 @@ public final class Failures {
                 ps.setString(3, f.sweep());
                 ps.setString(4, f.itemId());
                 if (ps.executeUpdate() > 0) {
-                    log.warn("failure recorded again: sweep={} kind={} item={} error={}", f.sweep(), f.kind(),
-                            f.itemId(), f.errorMessage());
+                    about(f, () -> log.warn("failure recorded again: sweep={} kind={} item={} error={}", f.sweep(),
+                            f.kind(), f.itemId(), f.errorMessage()));
                     return;
                 }
             }
@@ -73,8 +75,26 @@ public final class Failures {
             ps.setInt(11, f.retryCount());
             ps.executeUpdate();
         }
-        log.warn("failure recorded: sweep={} kind={} item={} store={} keys={} error={}", f.sweep(), f.kind(),
-                f.itemId(), f.store(), f.keys() == null ? 0 : f.keys().size(), f.errorMessage());
+        about(f, () -> log.warn("failure recorded: sweep={} kind={} item={} store={} keys={} error={}", f.sweep(),
+                f.kind(), f.itemId(), f.store(), f.keys() == null ? 0 : f.keys().size(), f.errorMessage()));
+    }
+
+    /** A line about a failed item, with its correlation id, sweep and id (or first key) in the MDC. */
+    private static void about(Failure f, Runnable line) {
+        Map<String, String> before = MDC.getCopyOfContextMap();
+        try {
+            MDC.put("correlationId", f.correlationId());
+            MDC.put("sweep", f.sweep());
+            if (f.itemId() != null) {
+                MDC.put("item", f.itemId());
+            } else if (f.keys() != null && !f.keys().isEmpty()) {
+                MDC.put("store", f.store());
+                MDC.put("key", f.keys().get(0));
+            }
+            line.run();
+        } finally {
+            MDC.setContextMap(before == null ? Map.of() : before);
+        }
     }
 
     /** Sends every pending failure to the retry queue; returns how many SQS accepted. {@code c} in auto-commit. */
@@ -175,10 +195,18 @@ public final class Failures {
             after = id;
             tried++;
             String error;
+            String outer = MDC.get("correlationId");
+            MDC.put("correlationId", f.correlationId()); // the retry's lines join those of the failure it retries
             try {
                 error = retry.retry(f);
             } catch (Exception e) {
                 error = e.getClass().getSimpleName() + ": " + e.getMessage();
+            } finally {
+                if (outer == null) {
+                    MDC.remove("correlationId");
+                } else {
+                    MDC.put("correlationId", outer);
+                }
             }
             try (Connection c = ds.getConnection()) {
                 if (error == null) {
@@ -187,8 +215,9 @@ public final class Failures {
                         ps.executeUpdate();
                     }
                     succeeded++;
-                    log.info("stored failure retried and done: sweep={} kind={} correlationId={}", f.sweep(), f.kind(),
-                            f.correlationId());
+                    Failure done = f;
+                    about(f, () -> log.info("stored failure retried and done: sweep={} kind={} correlationId={}",
+                            done.sweep(), done.kind(), done.correlationId()));
                 } else {
                     try (PreparedStatement ps = c.prepareStatement(
                             "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ? WHERE id = ?")) {
@@ -196,8 +225,10 @@ public final class Failures {
                         ps.setLong(2, id);
                         ps.executeUpdate();
                     }
-                    log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
-                            f.retryCount() + 1, f.sweep(), f.kind(), f.correlationId(), error);
+                    Failure again = f;
+                    String why = error;
+                    about(f, () -> log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
+                            again.retryCount() + 1, again.sweep(), again.kind(), again.correlationId(), why));
                 }
             }
         }

@@ -63,8 +63,22 @@ public final class RetryWorker {
                     failure == null ? null : failure.sweep(), outcome(result)));
             return result;
         } finally {
-            MDC.remove("messageId");
-            MDC.remove("correlationId");
+            for (String field : new String[] {"messageId", "correlationId", "sweep", "item", "store", "key"}) {
+                MDC.remove(field);
+            }
+        }
+    }
+
+    /** The sweep and the item's id (or its store and first key) on every line about the message. */
+    private static void about(Failure failure) {
+        if (failure.sweep() != null) {
+            MDC.put("sweep", failure.sweep());
+        }
+        if (failure.itemId() != null) {
+            MDC.put("item", failure.itemId());
+        } else if (failure.keys() != null && !failure.keys().isEmpty()) {
+            MDC.put("store", String.valueOf(failure.store()));
+            MDC.put("key", failure.keys().get(0));
         }
     }
 
@@ -84,6 +98,7 @@ public final class RetryWorker {
 
     private Result retry(Failure failure, String body, int receiveCount, boolean dryRun) {
         MDC.put("correlationId", String.valueOf(failure.correlationId()));
+        about(failure);
         int retryCount = failure.retryCount() + Math.max(1, receiveCount);
         log.info("retrying {} failure of sweep {} (retry {}, first failed {})", failure.kind(), failure.sweep(),
                 retryCount, failure.firstFailedAt());

@@ -48,6 +48,12 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
 
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
+        try (Invocation ignored = Invocation.start(context, java.util.UUID.randomUUID().toString())) {
+            return retry(event);
+        }
+    }
+
+    private SQSBatchResponse retry(SQSEvent event) {
         List<SQSBatchResponse.BatchItemFailure> failed = new ArrayList<>();
         if (event != null && event.getRecords() != null) {
             for (SQSEvent.SQSMessage m : event.getRecords()) {

@@ -48,6 +48,12 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
+        try (Invocation ignored = Invocation.start(context, null)) {
+            run(input, output, context);
+        }
+    }
+
+    private void run(InputStream input, OutputStream output, Context context) throws IOException {
         byte[] body = input.readAllBytes();
         JsonNode json = body.length == 0 ? null : Reports.JSON.readTree(body);
         RunRequest request = RunInput.parse(json, env, deadline(context));

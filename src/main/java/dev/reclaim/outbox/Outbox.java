@@ -204,11 +204,10 @@ public final class Outbox {
             (store.guard().allows(p.key()) ? allowed : refused).add(p);
         }
         if (!refused.isEmpty()) {
-            for (PendingDeletion p : refused) {
-                log.warn("refused to delete {} from store {}: outside its allowed prefixes {}", p.key(), store.name(),
-                        store.guard().prefixes());
-                events.emit(new RunEvent.KeysRefused(p.sweep(), store.name(), List.of(p.key()), RunEvent.Source.OUTBOX));
-            }
+            Map<String, List<String>> refusedBySweep = new TreeMap<>();
+            refused.forEach(p -> refusedBySweep.computeIfAbsent(p.sweep(), s -> new ArrayList<>()).add(p.key()));
+            refusedBySweep.forEach((sweep, keys) -> events.emit(
+                    new RunEvent.KeysRefused(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
             markFailed(c, refused, Map.of(), "refused: outside the store's allowed prefixes", runId);
         }
         if (allowed.isEmpty()) {
@@ -224,7 +223,6 @@ public final class Outbox {
         } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
             throw e;
         } catch (RuntimeException e) {
-            log.warn("delete of {} keys from store {} failed: {}", byKey.size(), store.name(), e.toString());
             result = BatchResult.allFailed(new ArrayList<>(byKey.keySet()), e.getClass().getSimpleName() + ": " + e.getMessage());
             errorClass = (e.getCause() != null ? e.getCause() : e).getClass().getName();
         } finally {
@@ -250,8 +248,6 @@ public final class Outbox {
             if (p != null) {
                 done.add(p.id());
                 keptBySweep.computeIfAbsent(p.sweep(), x -> new ArrayList<>()).add(k);
-                log.info("kept {} in store {}: another row still references it (item {} of sweep {} no longer does)",
-                        k, store.name(), p.itemId(), p.sweep());
             }
         }
         remove(c, done);
@@ -261,7 +257,6 @@ public final class Outbox {
             if (p != null) {
                 failed.add(p);
                 failedBySweep.computeIfAbsent(p.sweep(), x -> new LinkedHashMap<>()).put(k, why);
-                log.warn("delete of {} from store {} failed (attempt {}): {}", k, store.name(), p.attempts() + 1, why);
             }
         });
         deletedBySweep.forEach((sweep, keys) -> events.emit(
@@ -308,11 +303,10 @@ public final class Outbox {
 
     private void fail(Connection c, List<PendingDeletion> batch, String reason, RunEvents events, UUID runId)
             throws SQLException {
-        for (PendingDeletion p : batch) {
-            events.emit(new RunEvent.KeysFailed(p.sweep(), p.store(), Map.of(p.key(), reason), "StoreNotConfigured",
-                    RunEvent.Source.OUTBOX));
-        }
-        log.warn("{} pending deletions cannot be processed: {}", batch.size(), reason);
+        Map<String, Map<String, String>> bySweep = new TreeMap<>();
+        batch.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new LinkedHashMap<>()).put(p.key(), reason));
+        bySweep.forEach((sweep, reasons) -> events.emit(
+                new RunEvent.KeysFailed(sweep, batch.get(0).store(), reasons, "StoreNotConfigured", RunEvent.Source.OUTBOX)));
         markFailed(c, batch, Map.of(), reason, runId);
     }
 

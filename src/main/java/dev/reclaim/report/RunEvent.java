@@ -119,4 +119,11 @@ public sealed interface RunEvent {
     /** The retry handler (or the retry command) finished a batch of retry-queue messages. */
     record RetryBatchFinished(int messages, boolean dryRun) implements RunEvent {
     }
+
+    /**
+     * Right after {@link RunStarted}: when the run stops taking new items ({@code deadline}, null when it has no time
+     * budget), for progress lines that say how much time is left.
+     */
+    record TimeBudget(Instant deadline) implements RunEvent {
+    }
 }

@@ -96,24 +96,28 @@ public final class Run {
 
     public synchronized RunReport execute(RunRequest request, List<Sweep> sweeps) {
         UUID runId = UUID.randomUUID();
+        String outer = MDC.get("runId"); // an entry point's own id (a retry invocation) comes back after the run
         MDC.put("runId", runId.toString());
         RunTally tally = new RunTally(request.dryRun());
         RunEvents events = RunEvents.of(List.of(tally, listeners));
         events.emit(new RunEvent.RunStarted(runId, request.trigger(), request.dryRun(),
                 sweeps.stream().map(Sweep::name).toList()));
+        events.emit(new RunEvent.TimeBudget(request.deadline().at()));
         try {
             RunReport report = execute(runId, request, sweeps, tally, events);
             events.emit(new RunEvent.RunFinished(report));
             return report;
         } finally {
-            MDC.remove("runId");
+            if (outer == null) {
+                MDC.remove("runId");
+            } else {
+                MDC.put("runId", outer);
+            }
         }
     }
 
     private RunReport execute(UUID runId, RunRequest request, List<Sweep> sweeps, RunTally tally, RunEvents events) {
         Instant started = Instant.now();
-        log.info("run started: trigger={} dryRun={} sweeps={}", request.trigger(), request.dryRun(),
-                sweeps.stream().map(Sweep::name).toList());
         try {
             prepare(request.dryRun());
             events.emit(new RunEvent.Phase("lock", null));
@@ -121,7 +125,6 @@ public final class Run {
             if (lock.isEmpty()) {
                 RunReport skipped = report(runId, request, started, Outcome.SKIPPED, "another run holds the lock",
                         List.of(), null, null);
-                log.info("run skipped: another run holds the lock");
                 if (!request.dryRun()) {
                     try (Connection c = dataSource.getConnection()) {
                         ledger.finished(c, skipped);
@@ -218,8 +221,6 @@ public final class Run {
             if (!request.dryRun()) {
                 ledger.finished(lockConn, report);
             }
-            log.info("run finished: outcome={} purged={} failed={} keysDeleted={}", report.outcome().label(),
-                    report.purged(), report.failed(), report.keysDeleted());
             return report;
         } catch (SQLException | RuntimeException e) {
             return failedPartWay(runId, request, started, e, tally, events, outboxReady);

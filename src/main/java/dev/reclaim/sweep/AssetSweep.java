@@ -140,18 +140,19 @@ public final class AssetSweep implements Sweep {
             progress.listed += page.assets().size();
             events.emit(new RunEvent.PageListed(config.name(), store.name(), page.assets().size()));
             List<StoredAsset> candidates = new ArrayList<>();
+            List<String> refused = new ArrayList<>();
             for (StoredAsset a : page.assets()) {
                 // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
                 if (matches(a.path()) && a.createdAt().isBefore(cutoff)) {
                     if (store.guard().allows(a.path())) {
                         candidates.add(a);
                     } else {
-                        events.emit(new RunEvent.KeysRefused(config.name(), store.name(), List.of(a.key()),
-                                RunEvent.Source.SWEEP));
-                        log.warn("refused {}: outside the allowed prefixes {} of store {}", a.path(),
-                                store.guard().prefixes(), store.name());
+                        refused.add(a.key());
                     }
                 }
+            }
+            if (!refused.isEmpty()) { // one event a page: a prefix misconfigured is a line per page, not per asset
+                events.emit(new RunEvent.KeysRefused(config.name(), store.name(), refused, RunEvent.Source.SWEEP));
             }
             progress.eligible += candidates.size();
             events.emit(new RunEvent.ItemsEligible(config.name(), candidates.size()));
@@ -222,7 +223,6 @@ public final class AssetSweep implements Sweep {
 
             @Override
             public boolean failedWhole(List<String> batch, RuntimeException e) throws SQLException {
-                log.warn("delete of {} assets from {} failed: {}", batch.size(), store.name(), e.toString());
                 settle(ctx, store, BatchResult.allFailed(batch, e.getClass().getSimpleName() + ": " + e.getMessage()),
                         sizes, (e.getCause() != null ? e.getCause() : e).getClass().getName(), progress);
                 return true;
@@ -243,8 +243,6 @@ public final class AssetSweep implements Sweep {
         RunEvents events = ctx.events();
         if (!result.kept().isEmpty()) {
             events.emit(new RunEvent.KeysKept(config.name(), store.name(), result.kept(), RunEvent.Source.SWEEP));
-            log.info("kept {} assets the store's reference check found still in use, e.g. {}", result.kept().size(),
-                    result.kept().get(0));
         }
         progress.deleted += result.deleted().size();
         events.emit(new RunEvent.KeysDeleted(config.name(), store.name(), result.deleted(),

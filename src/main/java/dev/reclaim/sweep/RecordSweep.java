@@ -198,6 +198,11 @@ public final class RecordSweep implements Sweep {
     private String purge(Connection c, Object id, OffsetDateTime cutoff, SweepContext ctx) throws SQLException {
         String item = String.valueOf(id);
         MDC.put("item", item);
+        // A retry keeps the correlation id of the failure it retries; a run's item gets the failure pipeline's own.
+        boolean correlated = MDC.get("correlationId") == null;
+        if (correlated) {
+            MDC.put("correlationId", ctx.runId() + "/" + item);
+        }
         String step = "claim";
         Failure failure = null;
         String error;
@@ -209,7 +214,6 @@ public final class RecordSweep implements Sweep {
             if (!claim(c, params)) {
                 c.rollback();
                 ctx.events().emit(new RunEvent.ItemSkipped(config.name(), item));
-                log.info("skipped {}: no longer eligible or locked by the application", item);
                 return SKIPPED;
             }
             Map<String, Long> figures = new LinkedHashMap<>();
@@ -236,7 +240,6 @@ public final class RecordSweep implements Sweep {
             error = e.getMessage();
             ctx.events().emit(new RunEvent.ItemFailed(config.name(), item, step, error, e.getClass().getName(),
                     e instanceof ItemRefused));
-            log.warn("failed to purge {} at step {}: {}", item, step, error);
             if (!(id instanceof UntypedId)) { // a retry's failure stays with its message, not a new one
                 failure = Failure.record(config.name(), item, e, "step " + step + ": " + error,
                         ctx.runId().toString(), ctx.now());
@@ -244,6 +247,9 @@ public final class RecordSweep implements Sweep {
         } finally {
             c.setAutoCommit(true);
             MDC.remove("item");
+            if (correlated) {
+                MDC.remove("correlationId");
+            }
         }
         if (failure != null) {
             ctx.recordFailure(c, failure);

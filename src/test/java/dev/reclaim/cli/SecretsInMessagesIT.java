@@ -1,18 +1,12 @@
 package dev.reclaim.cli;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.ThrowableProxyUtil;
-import ch.qos.logback.core.read.ListAppender;
+import dev.reclaim.testing.LogLines;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestSqs;
 import dev.reclaim.testing.cloudinary.Asset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -33,8 +27,7 @@ class SecretsInMessagesIT {
     private static final String UNREACHABLE = "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2";
 
     private ReclaimFixture fx;
-    private ListAppender<ILoggingEvent> logs;
-    private Level reclaimLevel;
+    private LogLines logs;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
 
@@ -44,21 +37,12 @@ class SecretsInMessagesIT {
         fx.env().putAll(TestSqs.environment());
         fx.env().put("RECLAIM_RETRY_QUEUE_URL", TestSqs.freshQueue("secrets"));
         fx.env().put("SENTRY_DSN", "https://" + SENTRY_KEY + "@o1.ingest.sentry.io/1");
-        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        logs = new ListAppender<>();
-        logs.setContext(context);
-        logs.start();
-        context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(logs);
-        Logger reclaim = context.getLogger("dev.reclaim");
-        reclaimLevel = reclaim.getLevel();
-        reclaim.setLevel(Level.INFO); // what a deployment logs, not the tests' WARN
+        logs = LogLines.capture(); // each line as the JSON appender writes it: structured fields and stack traces too
     }
 
     @AfterEach
     void tearDown() {
-        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
-        context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).detachAppender(logs);
-        context.getLogger("dev.reclaim").setLevel(reclaimLevel);
+        logs.close();
         fx.close();
     }
 
@@ -79,13 +63,8 @@ class SecretsInMessagesIT {
             seen.append(args).append(" exit ").append(code).append('\n');
         }
         seen.append("stdout:\n").append(out).append("\nstderr:\n").append(err).append("\nlogs:\n");
-        for (ILoggingEvent e : logs.list) {
-            seen.append(e.getLevel()).append(' ').append(e.getLoggerName()).append(' ').append(e.getFormattedMessage())
-                    .append(' ').append(e.getMDCPropertyMap()).append('\n');
-            if (e.getThrowableProxy() != null) {
-                seen.append(ThrowableProxyUtil.asString(e.getThrowableProxy())).append('\n');
-            }
-        }
+        logs.lines(); // every line is JSON
+        logs.raw().forEach(seen::append);
         return seen.toString();
     }
 
@@ -143,6 +122,7 @@ class SecretsInMessagesIT {
         String seen = everything(Map.of("CLOUDINARY_URL", url, "RECLAIM_BOBBLEHEAD_RETENTION", "1ms"));
 
         assertThat(seen).contains("api_secret mismatch"); // the emulator saw the secret and refused it
+        assertThat(seen).contains("\"configuration\"", "\"CLOUDINARY_URL\":\"cloudinary://***@"); // what runs with
         assertNoSecret(seen, "CLOUDSECRET7seven");
         assertThat(String.join("\n", fx.strings("SELECT coalesce(reason, '') || report::text FROM reclaim.runs")))
                 .doesNotContain("CLOUDSECRET7seven", SENTRY_KEY);

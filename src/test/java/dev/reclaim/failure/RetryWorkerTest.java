@@ -41,7 +41,13 @@ class RetryWorkerTest {
     private final ScriptedSqs sqs = new ScriptedSqs();
     private final List<String> retriedItems = new ArrayList<>();
     private final List<Boolean> dryRunsSeen = new ArrayList<>();
-    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    private final ListAppender<ILoggingEvent> logs = new ListAppender<>() {
+        @Override
+        protected void append(ILoggingEvent e) {
+            e.prepareForDeferredProcessing(); // the MDC as it is when the line is written
+            super.append(e);
+        }
+    };
     private final Logger workerLog = (Logger) LoggerFactory.getLogger(RetryWorker.class);
     private Level levelBefore;
 
@@ -289,6 +295,18 @@ class RetryWorkerTest {
                 new RunEvent.RetryProcessed("record", "mocs", "failedAgain"),
                 new RunEvent.RetryProcessed(null, null, "deadLettered"),
                 new RunEvent.RetryBatchFinished(3, false));
+    }
+
+    @Test
+    void shouldPutTheCorrelationIdSweepAndItemOnEveryLineAboutTheMessage_andTakeThemOffAfter() {
+        RetryWorker worker = worker(recordRetry((id, dry) -> "still locked"), queue());
+
+        worker.process("msg-1", RECORD, 1, false);
+
+        assertThat(logs.list).isNotEmpty().allSatisfy(e -> assertThat(e.getMDCPropertyMap())
+                .containsEntry("messageId", "msg-1").containsEntry("sweep", "mocs").containsEntry("item", "42")
+                .containsKey("correlationId"));
+        assertThat(org.slf4j.MDC.getCopyOfContextMap()).isNullOrEmpty();
     }
 
     private RetryQueue queue() {

@@ -1,5 +1,7 @@
 package dev.reclaim.local;
 
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.joran.JoranConfigurator;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
 import dev.reclaim.db.Database;
@@ -15,6 +17,7 @@ import dev.reclaim.testing.TestSqs;
 
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
+import org.slf4j.LoggerFactory;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -37,6 +40,7 @@ public final class LocalRun {
     }
 
     public static void main(String[] args) throws Exception {
+        logAsDeployed();
         int mocs = intArg(args, "--mocs", 500);
         int renderJobs = intArg(args, "--render-jobs", 150);
         boolean faults = List.of(args).contains("--faults");
@@ -190,6 +194,37 @@ public final class LocalRun {
     private static void printTable(Map<String, Long> before, Map<String, Long> after) {
         System.out.printf("%-34s %10s %10s%n", "rows / objects", "before", "after");
         before.forEach((k, v) -> System.out.printf("%-34s %10d %10d%n", k, v, after.get(k)));
+    }
+
+    /**
+     * Stderr carries only Reclaim's JSON lines, as in a deployment: the test classpath's logback-test.xml is replaced,
+     * and the services' logs, java.util.logging's (Tomcat's) included, go to target/local-run-services.log.
+     */
+    private static void logAsDeployed() throws Exception {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        context.reset();
+        JoranConfigurator configurator = new JoranConfigurator();
+        configurator.setContext(context);
+        configurator.doConfigure(LocalRun.class.getResource("logback-local.xml"));
+        java.util.logging.LogManager.getLogManager().reset();
+        java.util.logging.Logger.getLogger("").addHandler(new java.util.logging.Handler() {
+            private final java.util.logging.Formatter format = new java.util.logging.SimpleFormatter();
+
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                String name = r.getLoggerName() == null ? "jul" : r.getLoggerName();
+                LoggerFactory.getLogger(name.startsWith("dev.reclaim") ? "jul." + name : name)
+                        .info(format.formatMessage(r));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        });
     }
 
     private static int intArg(String[] args, String name, int dflt) {

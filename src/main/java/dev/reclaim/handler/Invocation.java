@@ -1,0 +1,49 @@
+package dev.reclaim.handler;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import org.slf4j.MDC;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The log fields of one Lambda invocation, as Powertools Logging sets them: {@code awsRequestId}, {@code functionName}
+ * and {@code coldStart} (true only for the container's first invocation) in the MDC from the start of the invocation
+ * to its end, so every line it logs carries them.
+ */
+final class Invocation implements AutoCloseable {
+    private static final AtomicBoolean FIRST = new AtomicBoolean(true);
+    private static final String[] FIELDS = {"awsRequestId", "functionName", "coldStart", "runId"};
+
+    private Invocation() {
+    }
+
+    /** {@code runId}: the invocation's own, for work outside a run (retries); null when a run sets its own. */
+    static Invocation start(Context context, String runId) {
+        return start(context, runId, FIRST);
+    }
+
+    /** {@code first}: whether the container's first invocation is still to come (the tests give their own). */
+    static Invocation start(Context context, String runId, AtomicBoolean first) {
+        boolean cold = first.getAndSet(false);
+        if (context != null) {
+            put("awsRequestId", context.getAwsRequestId());
+            put("functionName", context.getFunctionName());
+        }
+        MDC.put("coldStart", Boolean.toString(cold));
+        put("runId", runId);
+        return new Invocation();
+    }
+
+    private static void put(String name, String value) {
+        if (value != null) {
+            MDC.put(name, value);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (String f : FIELDS) {
+            MDC.remove(f);
+        }
+    }
+}
