@@ -1,7 +1,7 @@
 package dev.reclaim.failure;
 
 /** A retry message that can never succeed (unknown sweep, kind or store, missing fields). */
-public final class InvalidFailure extends RuntimeException {
+final class InvalidFailure extends RuntimeException {
     public InvalidFailure(String message) {
         super(message);
     }

@@ -20,7 +20,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * restore whatever the pool still holds is retired, so a connection opened before the snapshot (its socket long dead,
  * or shared by every restored copy) is never used. On a JVM without CRaC the hook is registered and never called.
  */
-public final class SnapStartHook implements Resource {
+final class SnapStartHook implements Resource {
     private static final Logger log = LoggerFactory.getLogger(SnapStartHook.class);
     /** CRaC holds resources weakly; the hooks live as long as the container's Reclaim. */
     private static final List<SnapStartHook> REGISTERED = new CopyOnWriteArrayList<>();

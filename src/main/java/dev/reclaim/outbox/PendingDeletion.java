@@ -1,5 +1,5 @@
 package dev.reclaim.outbox;
 
 /** A key whose rows are gone (committed) and whose file must still be deleted from its store. */
-public record PendingDeletion(long id, String store, String key, String sweep, String itemId, int attempts) {
+record PendingDeletion(long id, String store, String key, String sweep, String itemId, int attempts) {
 }

@@ -15,6 +15,7 @@ import dev.reclaim.report.RunTally;
 import dev.reclaim.report.SweepReport;
 import dev.reclaim.store.Stores;
 import dev.reclaim.sweep.Sweep;
+import dev.reclaim.sweep.SweepContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -149,7 +150,7 @@ public final class Run {
      * A context for retrying single items outside a scheduled run (no run lock: every item is claimed on its own).
      * Reclaim's schema must exist unless this is a dry run.
      */
-    public synchronized RunContext retryContext(boolean dryRun) throws SQLException {
+    public synchronized SweepContext retryContext(boolean dryRun) throws SQLException {
         prepare(dryRun);
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);

@@ -20,7 +20,7 @@ import java.util.UUID;
  * the application server's clock never matters), dry run, the deadline, the pool, the stores and the outbox, and
  * where the drains are, the run's events, and its {@link RunControl} (its lock and its ledger row).
  */
-public record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
+record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                          Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
                          Failures failures, RunEvents events, RunControl control)
         implements SweepContext {

@@ -9,7 +9,7 @@ import java.util.UUID;
  * What a run's sweeps answer to while they work: the run lock, verified before each page and each drain; and the
  * run's counts in its ledger row, kept current from its tally so that a killed run's row still says what it did.
  */
-public final class RunControl {
+final class RunControl {
     private final RunLock lock;
     private final RunLedger ledger;
     private final UUID runId;

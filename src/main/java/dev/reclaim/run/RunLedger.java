@@ -15,7 +15,7 @@ import java.util.UUID;
  * {@code reclaim.runs}: a row when a run starts, its counts kept current page by page, completed with its outcome,
  * counts and report when it ends.
  */
-public final class RunLedger {
+final class RunLedger {
     private final ObjectMapper json;
 
     public RunLedger(ObjectMapper json) {

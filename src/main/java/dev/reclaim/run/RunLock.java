@@ -15,7 +15,7 @@ import java.util.Optional;
  * its own connection for the whole run. A crashed run's lock goes with its connection, and so does a live run's when
  * that connection dies: the run {@link #verify() verifies} it before each page and each drain.
  */
-public final class RunLock implements AutoCloseable {
+final class RunLock implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RunLock.class);
 
     /** "RECLAIM" in ASCII: the advisory lock key. */

@@ -6,7 +6,7 @@ package dev.reclaim.store;
  * batch may be sent again (deleting a key that is already gone succeeds). {@link #settled()} tells what was done, for
  * callers that report it.
  */
-public final class BatchCutShort extends StoreDeadlinePassed {
+final class BatchCutShort extends StoreDeadlinePassed {
     private final BatchResult settled;
 
     BatchCutShort(String message, BatchResult settled, StoreDeadlinePassed cause) {

@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * capped by the time left, and no attempt or backoff starts that would end after the deadline
  * ({@link StoreDeadlinePassed}).
  */
-public final class CloudinaryStore implements Store {
+final class CloudinaryStore implements Store {
     public static final int MAX_BATCH = 100;
     public static final int MAX_LIST_PAGE = 500;
     /** Refused ids isolated per batch before a 400 is taken as not about the ids (every call costs hourly quota). */

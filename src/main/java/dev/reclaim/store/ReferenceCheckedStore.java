@@ -20,7 +20,7 @@ import java.util.Set;
  * leaves, whichever path sent it (an assets sweep, an outbox drain, a retry), so a step that collected a shared file
  * or a sweep query that checks the wrong column cannot delete a file still in use.
  */
-public final class ReferenceCheckedStore implements Store {
+final class ReferenceCheckedStore implements Store {
     private final Store store;
     private final ReferenceQuery referenced;
     private final DataSource dataSource;

@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * keys S3 refuses alone fail ({@link Bisection}). Every call's total time, the SDK's own retries included, is capped
  * by the time left before the deadline it is given.
  */
-public final class S3Store implements Store {
+final class S3Store implements Store {
     public static final int MAX_BATCH = 1000;
     public static final int MAX_LIST_PAGE = 1000;
     /** Refused keys isolated per batch before a refusal is taken as not about the keys (calls are cheap on S3). */

@@ -12,7 +12,6 @@ import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.report.SweepReport;
 import dev.reclaim.run.Deadline;
-import dev.reclaim.run.RunLock;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestCloudWatch;
@@ -155,11 +154,12 @@ class CloudWatchMetricsIT {
     void shouldPublishOnlyTheRunsDurationAndRunCompletedZero_whenAnotherRunHoldsTheLock() throws Exception {
         RunReport report;
         try (Reclaim reclaim = fx.reclaim()) {
-            Optional<RunLock> held = RunLock.tryAcquire(fx.db);
-            try {
+            // Another process's run: the advisory lock "RECLAIM" held on a session of its own.
+            try (java.sql.Connection other = fx.db.getConnection();
+                 java.sql.Statement st = other.createStatement()) {
+                st.execute("SELECT pg_advisory_lock(x'5245434C41494D'::bigint)");
                 report = reclaim.run(new RunRequest("test", false, List.of(), null));
-            } finally {
-                held.orElseThrow().close();
+                st.execute("SELECT pg_advisory_unlock(x'5245434C41494D'::bigint)");
             }
         }
 
