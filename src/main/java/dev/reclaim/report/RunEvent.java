@@ -107,4 +107,11 @@ public sealed interface RunEvent {
     /** A retry-queue message processed: {@code outcome} is succeeded, failedAgain, deadLettered or deferred. */
     record RetryProcessed(String kind, String sweep, String outcome) implements RunEvent {
     }
+
+    /**
+     * The run failed as a whole ({@code reason} as its report gives it), with the exception that failed it. Before
+     * {@link RunFinished}; the only event after {@link RunStarted} when an exception escapes the run.
+     */
+    record RunFailed(String reason, Throwable error) implements RunEvent {
+    }
 }

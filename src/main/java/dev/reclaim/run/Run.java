@@ -105,6 +105,9 @@ public final class Run {
             RunReport report = execute(runId, request, sweeps, tally, events);
             events.emit(new RunEvent.RunFinished(report));
             return report;
+        } catch (RuntimeException e) {
+            events.emit(new RunEvent.RunFailed(e.toString(), e)); // e.g. a configured statement that no longer prepares
+            throw e;
         } finally {
             MDC.remove("runId");
         }
@@ -136,6 +139,7 @@ public final class Run {
             boolean unreachable = e instanceof java.sql.SQLTransientConnectionException || Database.isConnectionFailure(e);
             String reason = (unreachable ? "cannot reach the database: " : "database error: ") + rootMessage(e);
             log.error("run failed: {}", reason, e);
+            events.emit(new RunEvent.RunFailed(reason, e));
             RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null, null);
             recordFailure(request, failed);
             return failed;
@@ -220,7 +224,7 @@ public final class Run {
                     report.purged(), report.failed(), report.keysDeleted());
             return report;
         } catch (SQLException | RuntimeException e) {
-            return failedPartWay(runId, request, started, e, tally, outboxReady);
+            return failedPartWay(runId, request, started, e, tally, events, outboxReady);
         }
     }
 
@@ -230,7 +234,7 @@ public final class Run {
      * outbox deleted, and what is still pending when the database can still be asked.
      */
     private RunReport failedPartWay(UUID runId, RunRequest request, Instant started, Exception e, RunTally tally,
-                                    boolean outboxReady) {
+                                    RunEvents events, boolean outboxReady) {
         String reason;
         if (e instanceof RunLockLost) {
             reason = e.getMessage();
@@ -242,6 +246,7 @@ public final class Run {
             reason = "unexpected error: " + e;
         }
         log.error("run failed: {}", reason, e);
+        events.emit(new RunEvent.RunFailed(reason, e));
         tally.runFailed();
         List<SweepReport> reports = tally.sweepReports(false);
         Long pending = 0L;
