@@ -11,6 +11,7 @@ import dev.reclaim.failure.Failures;
 import dev.reclaim.failure.Retries;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.failure.RetryQueue;
+import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.ProgressLog;
 import dev.reclaim.report.RunEvents;
@@ -28,6 +29,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -84,15 +86,18 @@ public final class Reclaim implements AutoCloseable {
 
     /**
      * Reads {@code RECLAIM_CONFIG} (default {@code config/reclaim.yaml}), the database and AWS variables, and
-     * {@code RECLAIM_RETRY_QUEUE_URL} / {@code RECLAIM_DLQ_URL}.
+     * {@code RECLAIM_RETRY_QUEUE_URL} / {@code RECLAIM_DLQ_URL}, and {@code SENTRY_DSN} (see {@link SentryReporter}).
      */
     public static Reclaim fromEnvironment(Map<String, String> env) {
+        Optional<SentryReporter> sentry = SentryReporter.fromEnvironment(env); // SENTRY_DSN; none: Sentry stays off
         ReclaimConfig config = ConfigLoader.load(env);
         AwsClients aws = new AwsClients(env);
         Stores stores = Stores.build(config, env, aws);
         RetryQueue queue = RetryQueue.configured(env, aws);
         HikariDataSource pool = Database.pool(env);
-        return new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws);
+        Reclaim reclaim = new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws);
+        sentry.ifPresent(reclaim::listen);
+        return reclaim;
     }
 
     /** Adds a listener to every later run's events (and retries'). */

@@ -6,6 +6,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import dev.reclaim.Reclaim;
 import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.RunRequest;
 
 import java.util.ArrayList;
@@ -56,6 +57,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
                 }
             }
         }
+        SentryReporter.flush(); // Lambda freezes the process once the handler returns
         return SQSBatchResponse.builder().withBatchItemFailures(failed).build();
     }
 
