@@ -33,6 +33,7 @@ public final class SentryIngest implements AutoCloseable {
     private final HttpServer server;
     private final List<Item> items = new ArrayList<>();
     private final List<String> authHeaders = new ArrayList<>();
+    private volatile Duration latency = Duration.ZERO;
 
     private SentryIngest() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -53,6 +54,11 @@ public final class SentryIngest implements AutoCloseable {
         return "http://publickey@127.0.0.1:" + server.getAddress().getPort() + "/1";
     }
 
+    /** How long each envelope takes to be received: a test can tell a flushed envelope from one still on its way. */
+    public void latency(Duration latency) {
+        this.latency = latency;
+    }
+
     private void envelope(HttpExchange exchange) throws IOException {
         try (exchange) {
             if (!"POST".equals(exchange.getRequestMethod())) {
@@ -66,6 +72,7 @@ public final class SentryIngest implements AutoCloseable {
                 }
             }
             List<Item> parsed = parse(body);
+            Thread.sleep(latency.toMillis());
             synchronized (this) {
                 authHeaders.add(exchange.getRequestHeaders().getFirst("X-Sentry-Auth"));
                 items.addAll(parsed);
@@ -75,6 +82,8 @@ public final class SentryIngest implements AutoCloseable {
             exchange.getResponseHeaders().add("Content-Type", "application/json");
             exchange.sendResponseHeaders(200, answer.length);
             exchange.getResponseBody().write(answer);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -148,6 +157,7 @@ public final class SentryIngest implements AutoCloseable {
     }
 
     public synchronized void clear() {
+        latency = Duration.ZERO;
         items.clear();
         authHeaders.clear();
     }
