@@ -5,7 +5,10 @@ import com.amazonaws.services.lambda.runtime.CognitoIdentity;
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.LambdaLogger;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import com.amazonaws.services.lambda.runtime.tests.EventLoader;
 import dev.reclaim.Reclaim;
+import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.report.Reports;
 import dev.reclaim.store.BatchResult;
@@ -14,6 +17,7 @@ import dev.reclaim.store.Stores;
 import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.SentryIngest;
+import dev.reclaim.testing.TestSqs;
 import io.sentry.Sentry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -209,6 +213,69 @@ class SentryHandlersIT {
         assertThat(report.get("outcome").asText()).isEqualTo("completed");
         assertThat(report.get("sweeps").get(0).get("purged").asLong()).isEqualTo(12);
         assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(30_000);
+    }
+
+    @Test
+    void shouldHaveSentTheRetryThatFailedAgain_byTheTimeTheRetryHandlerReturns() throws Exception {
+        String poison = "9b2e1d63-4e5f-4c9b-8d0e-2f3a4b5c6d7e"; // the second message of events/retry-batch.json
+        TestSqs.QueuePair queues = TestSqs.createQueuePair("reclaim-retry-sentry", 3);
+        fx.env().putAll(TestSqs.environment());
+        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
+        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        fx.execute("INSERT INTO moc_instructions (id, user_id, title, deleted_at) VALUES "
+                + "('" + poison + "', gen_random_uuid(), 'poison', now() - interval '40 days')");
+        fx.execute("""
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
+                  RETURN OLD;
+                END $$;
+                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+                """);
+        SQSEvent event = EventLoader.loadSQSEvent("events/retry-batch.json");
+        ingest.latency(Duration.ofMillis(700));
+
+        List<JsonNode> events;
+        try (Reclaim reclaim = fx.reclaim()) {
+            new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
+            events = ingest.events(); // no waiting: the handler flushed before it returned
+        }
+
+        assertThat(events).hasSize(1);
+        JsonNode failed = events.get(0);
+        assertThat(failed.get("tags").get("sweep").asText()).isEqualTo("moc-purge");
+        assertThat(failed.get("tags").get("kind").asText()).isEqualTo("record");
+        assertThat(failed.get("tags").has("runId")).isFalse(); // a retry belongs to no run
+        assertThat(failed.get("extra").get("item").asText()).isEqualTo(poison);
+        assertThat(failed.get("exception").get("values").get(0).get("value").asText()).contains("poison MOC");
+        assertThat(ingest.checkIns()).isEmpty();
+    }
+
+    @Test
+    void shouldHaveSentTheFailedItem_byTheTimeTheCliReturns() throws Exception {
+        fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = (SELECT id FROM moc_instructions "
+                + "WHERE deleted_at < now() - interval '30 days' ORDER BY id LIMIT 1)");
+        fx.execute("""
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
+                  RETURN OLD;
+                END $$;
+                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+                """);
+        ingest.latency(Duration.ofMillis(700));
+        java.io.StringWriter out = new java.io.StringWriter();
+
+        int code = dev.reclaim.cli.ReclaimCli.execute(new String[] {"run", "--sweep", "moc-purge", "--json"}, fx.env(),
+                new java.io.PrintWriter(out), new java.io.PrintWriter(new java.io.StringWriter()));
+        List<JsonNode> events = ingest.events(); // no waiting: the CLI flushed before it returned
+
+        assertThat(code).isZero();
+        assertThat(events).hasSize(1);
+        assertThat(events.get(0).get("tags").get("runId").asText())
+                .isEqualTo(Reports.JSON.readTree(out.toString()).get("runId").asText());
+        assertThat(events.get(0).get("tags").get("trigger").asText()).isEqualTo("cli");
+        assertThat(ingest.checkIns()).isEmpty(); // the CLI's runs are not the schedule's
     }
 
     /** As a failover or an idle timeout would: the backend holding Reclaim's advisory lock goes away. */
