@@ -254,7 +254,7 @@ class SentryHandlersIT {
     @Test
     void shouldHaveSentTheFailedItem_byTheTimeTheCliReturns() throws Exception {
         fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = (SELECT id FROM moc_instructions "
-                + "WHERE deleted_at < now() - interval '30 days' ORDER BY id LIMIT 1)");
+                + "WHERE deleted_at < now() - interval '30 days' ORDER BY id DESC LIMIT 1)"); // the run's last item
         fx.execute("""
                 CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
@@ -263,7 +263,7 @@ class SentryHandlersIT {
                 END $$;
                 CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
                 """);
-        ingest.latency(Duration.ofMillis(700));
+        ingest.latency(Duration.ofMillis(2_000));
         java.io.StringWriter out = new java.io.StringWriter();
 
         int code = dev.reclaim.cli.ReclaimCli.execute(new String[] {"run", "--sweep", "moc-purge", "--json"}, fx.env(),
