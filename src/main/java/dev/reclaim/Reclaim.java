@@ -14,6 +14,7 @@ import dev.reclaim.outbox.Outbox;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.CloudWatchMetrics;
+import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.DeletionLog;
 import dev.reclaim.report.ProgressLog;
@@ -32,6 +33,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -93,9 +95,10 @@ public final class Reclaim implements AutoCloseable {
 
     /**
      * Reads {@code RECLAIM_CONFIG} (default {@code config/reclaim.yaml}), the database and AWS variables, and
-     * {@code RECLAIM_RETRY_QUEUE_URL} / {@code RECLAIM_DLQ_URL}.
+     * {@code RECLAIM_RETRY_QUEUE_URL} / {@code RECLAIM_DLQ_URL}, and {@code SENTRY_DSN} (see {@link SentryReporter}).
      */
     public static Reclaim fromEnvironment(Map<String, String> env) {
+        Optional<SentryReporter> sentry = SentryReporter.fromEnvironment(env); // SENTRY_DSN; none: Sentry stays off
         ReclaimConfig config = ConfigLoader.load(env);
         AwsClients aws = new AwsClients(env);
         Stores stores = Stores.build(config, env, aws);
@@ -104,6 +107,7 @@ public final class Reclaim implements AutoCloseable {
         Reclaim reclaim = new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
                 .listen(CloudWatchMetrics.fromEnvironment(env, aws));
         reclaim.progress.inForce(ConfigInForce.of(config, env));
+        sentry.ifPresent(reclaim::listen);
         return reclaim;
     }
 

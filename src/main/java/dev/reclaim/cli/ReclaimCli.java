@@ -6,6 +6,7 @@ import dev.reclaim.config.Durations;
 import dev.reclaim.config.Redaction;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.Reports;
@@ -64,6 +65,7 @@ public final class ReclaimCli {
             return RUN_FAILED;
         });
         int code = cli.execute(args);
+        SentryReporter.flush(); // bounded by RECLAIM_SENTRY_FLUSH_TIMEOUT
         out.flush();
         err.flush();
         return code;

@@ -7,6 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Secrets;
 import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.RunRequest;
 
 import java.util.ArrayList;
@@ -65,6 +66,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
             }
             worker.batchFinished(event.getRecords().size(), dryRun);
         }
+        SentryReporter.flush(); // Lambda freezes the process once the handler returns
         return SQSBatchResponse.builder().withBatchItemFailures(failed).build();
     }
 

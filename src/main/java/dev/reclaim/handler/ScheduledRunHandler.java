@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
 import dev.reclaim.config.Secrets;
+import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.Reports;
@@ -57,7 +58,12 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         byte[] body = input.readAllBytes();
         JsonNode json = body.length == 0 ? null : Reports.JSON.readTree(body);
         RunRequest request = RunInput.parse(json, env, deadline(context));
-        RunReport report = reclaim.run(request);
+        RunReport report;
+        try {
+            report = reclaim.run(request);
+        } finally {
+            SentryReporter.flush(); // Lambda freezes the process once the handler returns
+        }
         if (report.outcome() == Outcome.FAILED) {
             // The ledger row holds the full report; the error says what was done up to the failure.
             throw new IllegalStateException("Reclaim run " + report.runId() + " failed: " + report.reason() + ". "

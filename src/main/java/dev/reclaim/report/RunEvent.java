@@ -126,4 +126,11 @@ public sealed interface RunEvent {
      */
     record TimeBudget(Instant deadline) implements RunEvent {
     }
+
+    /**
+     * The run failed as a whole ({@code reason} as its report gives it), with the exception that failed it. Before
+     * {@link RunFinished}; the only event after {@link RunStarted} when an exception escapes the run.
+     */
+    record RunFailed(String reason, Throwable error) implements RunEvent {
+    }
 }

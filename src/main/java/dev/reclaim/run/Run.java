@@ -108,6 +108,9 @@ public final class Run {
             RunReport report = execute(runId, request, sweeps, tally, events);
             events.emit(new RunEvent.RunFinished(report));
             return report;
+        } catch (RuntimeException e) {
+            events.emit(new RunEvent.RunFailed(e.toString(), e)); // e.g. a configured statement that no longer prepares
+            throw e;
         } finally {
             if (outer == null) {
                 MDC.remove("runId");
@@ -140,6 +143,7 @@ public final class Run {
             boolean unreachable = e instanceof java.sql.SQLTransientConnectionException || Database.isConnectionFailure(e);
             String reason = (unreachable ? "cannot reach the database: " : "database error: ") + rootMessage(e);
             log.error("run failed: {}", reason, e);
+            events.emit(new RunEvent.RunFailed(reason, e));
             RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null, null);
             recordFailure(request, failed);
             return failed;
@@ -246,6 +250,7 @@ public final class Run {
             reason = "unexpected error: " + e;
         }
         log.error("run failed: {}", reason, e);
+        events.emit(new RunEvent.RunFailed(reason, e));
         tally.runFailed();
         List<SweepReport> reports = tally.sweepReports(false);
         Long pending = 0L;

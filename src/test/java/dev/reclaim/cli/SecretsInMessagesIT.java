@@ -2,9 +2,13 @@ package dev.reclaim.cli;
 
 import dev.reclaim.testing.LogLines;
 import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.SentryIngest;
 import dev.reclaim.testing.TestSqs;
 import dev.reclaim.testing.cloudinary.Asset;
+import io.sentry.Sentry;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -26,23 +30,38 @@ class SecretsInMessagesIT {
     private static final String SENTRY_KEY = "PUBLICKEY0sentry";
     private static final String UNREACHABLE = "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2";
 
+    /** What reaches Sentry is checked too: events quote exceptions, and exceptions may quote credentials. */
+    private static SentryIngest sentry;
+
     private ReclaimFixture fx;
     private LogLines logs;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
+
+    @BeforeAll
+    static void startSentry() {
+        sentry = SentryIngest.start();
+    }
+
+    @AfterAll
+    static void stopSentry() {
+        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
+        sentry.close();
+    }
 
     @BeforeEach
     void setUp() {
         fx = ReclaimFixture.create();
         fx.env().putAll(TestSqs.environment());
         fx.env().put("RECLAIM_RETRY_QUEUE_URL", TestSqs.freshQueue("secrets"));
-        fx.env().put("SENTRY_DSN", "https://" + SENTRY_KEY + "@o1.ingest.sentry.io/1");
+        fx.env().put("SENTRY_DSN", sentry.dsn().replace("publickey", SENTRY_KEY));
         logs = LogLines.capture(); // each line as the JSON appender writes it: structured fields and stack traces too
     }
 
     @AfterEach
     void tearDown() {
         logs.close();
+        sentry.clear();
         fx.close();
     }
 
@@ -62,7 +81,9 @@ class SecretsInMessagesIT {
             int code = ReclaimCli.execute(args.toArray(String[]::new), env, new PrintWriter(out, true), new PrintWriter(err, true));
             seen.append(args).append(" exit ").append(code).append('\n');
         }
-        seen.append("stdout:\n").append(out).append("\nstderr:\n").append(err).append("\nlogs:\n");
+        seen.append("stdout:\n").append(out).append("\nstderr:\n").append(err).append("\nsentry:\n");
+        sentry.items().forEach(i -> seen.append(i.payload()).append('\n')); // the CLI flushed before it returned
+        seen.append("\nlogs:\n");
         logs.lines(); // every line is JSON
         logs.raw().forEach(seen::append);
         return seen.toString();

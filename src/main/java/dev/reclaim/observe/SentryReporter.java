@@ -1,0 +1,377 @@
+package dev.reclaim.observe;
+
+import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Durations;
+import dev.reclaim.config.Redaction;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
+import dev.reclaim.report.RunReport;
+import io.sentry.Breadcrumb;
+import io.sentry.CheckIn;
+import io.sentry.CheckInStatus;
+import io.sentry.Sentry;
+import io.sentry.SentryEvent;
+import io.sentry.SentryLevel;
+import io.sentry.SentryOptions;
+import io.sentry.protocol.Message;
+import io.sentry.protocol.SentryException;
+import io.sentry.protocol.SentryId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Errors and cron check-ins to Sentry ({@code SENTRY_DSN}), from the run-event stream. Failed items are grouped by
+ * fingerprint (sweep, kind, error class), and only the first of each fingerprint is sent per run: a broken dependency
+ * makes one issue with one event per run, whatever the number of items; the report and metrics carry the counts.
+ * A failed run, a reference check that cannot be trusted and a lost run lock are errors of their own; each phase
+ * leaves a breadcrumb. Scheduled runs check in to a Sentry Crons monitor ({@link CronMonitor}).
+ */
+public final class SentryReporter implements RunEvents {
+    private static final Logger log = LoggerFactory.getLogger(SentryReporter.class);
+    static final Duration DEFAULT_FLUSH_TIMEOUT = Duration.ofSeconds(2);
+    /** Outside a run (retries), the first of each fingerprint is sent once per this window. */
+    static final Duration OUTSIDE_RUN_WINDOW = Duration.ofHours(1);
+    /** Failed keys named in an event's extras: enough to find them in the logs. */
+    private static final int KEYS_SHOWN = 5;
+
+    private static volatile long flushMillis = DEFAULT_FLUSH_TIMEOUT.toMillis();
+
+    private final CronMonitor monitor;
+
+    /** The run in progress, or null between runs. */
+    private RunEvent.RunStarted run;
+    private long runStartedNanos;
+    /** The open check-in of a scheduled run, until it is closed ok or error. */
+    private SentryId checkIn;
+    /** Failures seen per fingerprint in this run (or window, outside a run); only the first of each was sent. */
+    private final Map<List<String>, Long> seen = new LinkedHashMap<>();
+    private Instant windowStarted = Instant.now();
+    private boolean runFailureCaptured;
+    /** Activity since the last breadcrumb, summed into one "purge" breadcrumb (one per item would crowd out the rest). */
+    private long purged;
+    private long keysDeleted;
+    private long failed;
+
+    SentryReporter(CronMonitor monitor) {
+        this.monitor = monitor;
+    }
+
+    /**
+     * Starts the SDK and returns its listener, or nothing when {@code SENTRY_DSN} is unset or empty (the SDK is then
+     * left untouched: disabled unless something else started it). Reads {@code SENTRY_ENVIRONMENT},
+     * {@code RECLAIM_SENTRY_FLUSH_TIMEOUT} (2s) and the monitor's variables ({@link CronMonitor#fromEnvironment});
+     * an invalid value is a {@link ConfigException}. The release is Reclaim's version ({@link Release}).
+     */
+    public static Optional<SentryReporter> fromEnvironment(Map<String, String> env) {
+        String dsn = env.get("SENTRY_DSN");
+        if (dsn == null || dsn.isBlank()) {
+            return Optional.empty();
+        }
+        CronMonitor monitor = CronMonitor.fromEnvironment(env);
+        Duration flush = Durations.fromEnvironment(env, "RECLAIM_SENTRY_FLUSH_TIMEOUT", DEFAULT_FLUSH_TIMEOUT);
+        Redaction redaction = Redaction.of(env);
+        SentryOptions options = new SentryOptions();
+        options.setDsn(dsn.trim());
+        String environment = env.get("SENTRY_ENVIRONMENT");
+        if (environment != null && !environment.isBlank()) {
+            options.setEnvironment(environment.trim());
+        }
+        options.setRelease(Release.current());
+        // Every wait on Sentry is bounded by the flush timeout: the handler's flush, and the JVM's shutdown hook.
+        options.setFlushTimeoutMillis(flush.toMillis());
+        options.setShutdownTimeoutMillis(flush.toMillis());
+        // Reclaim reports what it knows from its events; Lambda and picocli catch everything else themselves.
+        options.setEnableUncaughtExceptionHandler(false);
+        // One scope for every thread: a run's breadcrumbs reach its events whichever thread emits them.
+        options.setGlobalHubMode(true);
+        options.setBeforeSend((event, hint) -> scrub(event, redaction));
+        try {
+            Sentry.init(options);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("SENTRY_DSN: " + redaction.apply(e.getMessage())
+                    + " (expected https://KEY@HOST/PROJECT, or empty to disable Sentry)");
+        }
+        flushMillis = flush.toMillis();
+        return Optional.of(new SentryReporter(monitor));
+    }
+
+    /**
+     * Sends what is queued, waiting at most {@code RECLAIM_SENTRY_FLUSH_TIMEOUT}: call before a handler returns (Lambda
+     * freezes the process after) and before the CLI exits. Nothing when Sentry is disabled.
+     */
+    public static void flush() {
+        if (Sentry.isEnabled()) {
+            Sentry.flush(flushMillis);
+        }
+    }
+
+    @Override
+    public synchronized void emit(RunEvent event) {
+        if (event instanceof RunEvent.RunStarted e) {
+            started(e);
+        } else if (event instanceof RunEvent.RunFailed e) {
+            runFailed(e);
+        } else if (event instanceof RunEvent.RunFinished e) {
+            finished(e.report());
+        } else if (event instanceof RunEvent.ItemFailed e) {
+            itemFailed(e);
+        } else if (event instanceof RunEvent.KeysFailed e) {
+            keysFailed(e);
+        } else if (event instanceof RunEvent.SweepStopped e) {
+            sweepStopped(e);
+        } else if (event instanceof RunEvent.DrainStopped e) {
+            drainStopped(e);
+        } else if (event instanceof RunEvent.Phase e) {
+            breadcrumb("phase", e.detail() == null ? e.name() : e.name() + ": " + e.detail(), SentryLevel.INFO,
+                    Map.of("phase", e.name()));
+        } else if (event instanceof RunEvent.SweepStarted e) {
+            breadcrumb("sweep", "sweep " + e.sweep() + " started", SentryLevel.INFO,
+                    data("sweep", e.sweep(), "kind", e.kind(), "cutoff", e.cutoff()));
+        } else if (event instanceof RunEvent.PageListed e) {
+            breadcrumb("page", "page of " + e.listed() + (e.store() == null ? " eligible ids" : " assets from " + e.store()),
+                    SentryLevel.INFO, data("sweep", e.sweep(), "store", e.store(), "listed", e.listed()));
+        } else if (event instanceof RunEvent.SweepFinished e) {
+            breadcrumb("sweep", "sweep " + e.sweep() + " finished", SentryLevel.INFO, Map.of("sweep", e.sweep()));
+        } else if (event instanceof RunEvent.FailuresSent e) {
+            breadcrumb("publish", e.count() + " failures sent to the retry queue", SentryLevel.INFO,
+                    Map.of("count", e.count()));
+        } else if (event instanceof RunEvent.ItemPurged) {
+            purged++;
+        } else if (event instanceof RunEvent.KeysDeleted e) {
+            keysDeleted += e.keys().size();
+        }
+    }
+
+    private void started(RunEvent.RunStarted e) {
+        run = e;
+        runStartedNanos = System.nanoTime();
+        runFailureCaptured = false;
+        seen.clear();
+        purged = keysDeleted = failed = 0;
+        Sentry.configureScope(scope -> scope.clearBreadcrumbs()); // a warm container's last run is not this one's
+        breadcrumb("run", "run started", SentryLevel.INFO, data("runId", e.runId(), "trigger", e.trigger(),
+                "dryRun", e.dryRun(), "sweeps", String.join(",", e.sweeps())));
+        if (CronMonitor.checksIn(e.trigger())) {
+            CheckIn inProgress = new CheckIn(monitor.slug(), CheckInStatus.IN_PROGRESS);
+            inProgress.setMonitorConfig(monitor.config());
+            Sentry.captureCheckIn(inProgress);
+            checkIn = inProgress.getCheckInId();
+        }
+    }
+
+    /** Captured with its exception; closes the check-in now, as no {@code RunFinished} follows an escaped exception. */
+    private void runFailed(RunEvent.RunFailed e) {
+        String errorClass = e.error() == null ? "RunFailed" : e.error().getClass().getName();
+        List<String> fingerprint = List.of("run-failed", errorClass);
+        Map<String, String> tags = runTags();
+        // run.RunLockLost, known by name: this package sits below run
+        tags.put("failure", errorClass.endsWith(".RunLockLost") ? "lostRunLock" : "runFailed");
+        if (e.error() != null) {
+            Sentry.captureException(e.error(), scope -> {
+                scope.setLevel(SentryLevel.ERROR);
+                scope.setFingerprint(fingerprint);
+                tags.forEach(scope::setTag);
+                scope.setExtra("reason", e.reason());
+            });
+        } else {
+            capture(message("run failed: " + e.reason(), null, null), fingerprint, tags, Map.of());
+        }
+        runFailureCaptured = true;
+        closeCheckIn(CheckInStatus.ERROR);
+    }
+
+    private void finished(RunReport report) {
+        breadcrumbsOfActivity();
+        if (report.outcome() == Outcome.FAILED && !runFailureCaptured) {
+            capture(message("run failed: " + report.reason(), null, null), List.of("run-failed", "RunFailed"),
+                    runTags(), Map.of("reason", String.valueOf(report.reason())));
+        }
+        closeCheckIn(report.outcome() == Outcome.FAILED || report.outcome() == Outcome.INTERRUPTED
+                ? CheckInStatus.ERROR : CheckInStatus.OK);
+        seen.forEach((fingerprint, count) -> {
+            if (count > 1) {
+                log.info("sentry: {} failures of kind {} in this run, the first one sent", count, fingerprint);
+            }
+        });
+        run = null;
+        seen.clear();
+        windowStarted = Instant.now();
+    }
+
+    private void closeCheckIn(CheckInStatus status) {
+        if (checkIn == null) {
+            return;
+        }
+        CheckIn done = new CheckIn(checkIn, monitor.slug(), status);
+        done.setDuration((System.nanoTime() - runStartedNanos) / 1e9);
+        done.setMonitorConfig(monitor.config());
+        Sentry.captureCheckIn(done);
+        checkIn = null;
+    }
+
+    private void itemFailed(RunEvent.ItemFailed e) {
+        failed++;
+        String errorClass = e.refused() ? "ItemRefused" : e.errorClass();
+        Map<String, String> tags = runTags();
+        tags.put("sweep", e.sweep());
+        tags.put("kind", "record");
+        Map<String, Object> extras = new LinkedHashMap<>();
+        extras.put("item", e.item());
+        extras.put("step", e.step());
+        failure(List.of("item-failed", e.sweep(), "record", errorClass),
+                message("item " + e.item() + " of sweep " + e.sweep() + " failed at step " + e.step(), errorClass,
+                        e.error()), tags, extras);
+    }
+
+    private void keysFailed(RunEvent.KeysFailed e) {
+        failed += e.reasons().size();
+        String kind = e.source() == RunEvent.Source.OUTBOX ? "deletion" : "asset";
+        Map<String, String> tags = runTags();
+        tags.put("sweep", String.valueOf(e.sweep()));
+        tags.put("store", e.store());
+        tags.put("kind", kind);
+        Map<String, Object> extras = new LinkedHashMap<>();
+        extras.put("keys", e.reasons().size());
+        Map<String, String> shown = new LinkedHashMap<>();
+        e.reasons().entrySet().stream().limit(KEYS_SHOWN).forEach(r -> shown.put(r.getKey(), r.getValue()));
+        extras.put("firstKeys", shown);
+        String firstReason = e.reasons().isEmpty() ? null : e.reasons().values().iterator().next();
+        failure(List.of("item-failed", String.valueOf(e.sweep()), kind, e.errorClass()),
+                message(e.reasons().size() + " keys of store " + e.store() + " failed to delete", e.errorClass(),
+                        firstReason), tags, extras);
+    }
+
+    private void sweepStopped(RunEvent.SweepStopped e) {
+        breadcrumb("sweep", "sweep " + e.sweep() + " stopped: " + e.reason(), SentryLevel.WARNING,
+                data("sweep", e.sweep(), "reason", e.reason()));
+        if ("referenceCheckFailed".equals(e.reason())) {
+            Map<String, String> tags = runTags();
+            tags.put("sweep", e.sweep());
+            tags.put("failure", "referenceCheckFailed");
+            failure(List.of("reference-check-failed", "sweep", e.sweep()),
+                    message("reference check of sweep " + e.sweep() + " cannot be trusted: its deletes stopped",
+                            "ReferenceCheckFailed", e.error()), tags, Map.of());
+        }
+    }
+
+    private void drainStopped(RunEvent.DrainStopped e) {
+        Map<String, String> tags = runTags();
+        tags.put("store", e.store());
+        tags.put("failure", "referenceCheckFailed");
+        failure(List.of("reference-check-failed", "store", e.store()),
+                message("reference check of store " + e.store() + " cannot be trusted: its outbox deletes stopped",
+                        "ReferenceCheckFailed", e.error()), tags, Map.of());
+    }
+
+    /** Sends the first failure of each fingerprint in this run (or window) and counts the others. */
+    private void failure(List<String> fingerprint, SentryEvent event, Map<String, String> tags,
+                         Map<String, Object> extras) {
+        if (run == null && Instant.now().isAfter(windowStarted.plus(OUTSIDE_RUN_WINDOW))) {
+            seen.clear();
+            windowStarted = Instant.now();
+        }
+        long count = seen.merge(fingerprint, 1L, Long::sum);
+        if (count == 1) {
+            capture(event, fingerprint, tags, extras);
+        }
+    }
+
+    private void capture(SentryEvent event, List<String> fingerprint, Map<String, String> tags,
+                         Map<String, Object> extras) {
+        breadcrumbsOfActivity();
+        event.setLevel(SentryLevel.ERROR);
+        event.setFingerprints(fingerprint);
+        tags.forEach(event::setTag);
+        extras.forEach(event::setExtra);
+        Sentry.captureEvent(event);
+    }
+
+    /** An event titled like the exception it stands for (type and message), though only its class name is known. */
+    private static SentryEvent message(String text, String errorClass, String error) {
+        SentryEvent event = new SentryEvent();
+        Message m = new Message();
+        m.setFormatted(text);
+        event.setMessage(m);
+        if (errorClass != null) {
+            SentryException ex = new SentryException();
+            int dot = errorClass.lastIndexOf('.');
+            ex.setType(dot < 0 ? errorClass : errorClass.substring(dot + 1));
+            if (dot > 0) {
+                ex.setModule(errorClass.substring(0, dot));
+            }
+            ex.setValue(error == null ? text : error);
+            event.setExceptions(List.of(ex));
+        }
+        return event;
+    }
+
+    private Map<String, String> runTags() {
+        Map<String, String> tags = new LinkedHashMap<>();
+        if (run != null) {
+            tags.put("runId", run.runId().toString());
+            tags.put("trigger", run.trigger());
+            tags.put("dryRun", String.valueOf(run.dryRun()));
+        }
+        return tags;
+    }
+
+    private void breadcrumb(String category, String message, SentryLevel level, Map<String, ?> data) {
+        if (!"purge".equals(category)) {
+            breadcrumbsOfActivity();
+        }
+        Breadcrumb b = new Breadcrumb();
+        b.setCategory(category);
+        b.setMessage(message);
+        b.setLevel(level);
+        data.forEach(b::setData);
+        Sentry.addBreadcrumb(b);
+    }
+
+    /** What was purged, deleted and failed since the last breadcrumb, as one. */
+    private void breadcrumbsOfActivity() {
+        if (purged + keysDeleted + failed == 0) {
+            return;
+        }
+        Map<String, Object> d = data("purged", purged, "keysDeleted", keysDeleted, "failed", failed);
+        SentryLevel level = failed > 0 ? SentryLevel.WARNING : SentryLevel.INFO;
+        purged = keysDeleted = failed = 0;
+        breadcrumb("purge", "purged " + d.get("purged") + " items, deleted " + d.get("keysDeleted") + " keys, "
+                + d.get("failed") + " failed", level, d);
+    }
+
+    /** Pairs of name and value; null values left out. */
+    private static Map<String, Object> data(Object... pairs) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < pairs.length; i += 2) {
+            if (pairs[i + 1] != null) {
+                d.put((String) pairs[i], pairs[i + 1] instanceof Instant || pairs[i + 1] instanceof java.util.UUID
+                        ? pairs[i + 1].toString() : pairs[i + 1]);
+            }
+        }
+        return d;
+    }
+
+    /** Credentials out of what leaves for Sentry: messages and exception values may quote a URL. */
+    private static SentryEvent scrub(SentryEvent event, Redaction redaction) {
+        if (event.getMessage() != null) {
+            event.getMessage().setFormatted(redaction.apply(event.getMessage().getFormatted()));
+            event.getMessage().setMessage(redaction.apply(event.getMessage().getMessage()));
+        }
+        List<SentryException> exceptions = event.getExceptions();
+        if (exceptions != null) {
+            for (SentryException ex : new ArrayList<>(exceptions)) {
+                ex.setValue(redaction.apply(ex.getValue()));
+            }
+        }
+        return event;
+    }
+}
