@@ -215,6 +215,7 @@ public final class CloudWatchMetrics implements RunEvents {
      */
     private void publish(List<MetricDatum> datums, String what) {
         List<List<MetricDatum>> requests = batches(datums, MAX_DATUMS_PER_REQUEST);
+        io.sentry.Sentry.addBreadcrumb("publish " + datums.size() + " CloudWatch metrics of " + what, "phase");
         int sent = 0;
         for (List<MetricDatum> request : requests) {
             try {
@@ -223,6 +224,11 @@ public final class CloudWatchMetrics implements RunEvents {
             } catch (RuntimeException e) {
                 log.error("CloudWatch metrics of {} not published ({} of {} datums lost; the report and the ledger "
                                 + "have the figures): {}", what, datums.size() - sent, datums.size(), describe(e), e);
+                // One Sentry issue however often it happens (a no-op when Sentry is off).
+                io.sentry.Sentry.captureException(e, scope -> {
+                    scope.setTag("failure", "metricsNotPublished");
+                    scope.setFingerprint(List.of("metrics-not-published", e.getClass().getName()));
+                });
                 return;
             }
         }

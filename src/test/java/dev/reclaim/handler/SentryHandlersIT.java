@@ -108,6 +108,21 @@ class SentryHandlersIT {
     }
 
     @Test
+    void shouldReportToSentry_whenTheRunsMetricsCannotBePublished_andStillCompleteTheRun() throws Exception {
+        fx.env().put("AWS_ENDPOINT_URL_CLOUDWATCH", "http://127.0.0.1:1"); // nothing listens there
+        fx.env().put("RECLAIM_METRICS_TIMEOUT", "2s");
+        JsonNode report;
+        try (Reclaim reclaim = fx.reclaim()) {
+            report = invoke(reclaim, fx.env(), SCHEDULED_MOC_PURGE);
+        }
+
+        assertThat(report.get("outcome").asText()).isEqualTo("completed");
+        assertThat(ingest.events()).anySatisfy(e ->
+                assertThat(e.get("tags").get("failure").asText()).isEqualTo("metricsNotPublished"));
+        assertThat(ingest.checkIns()).extracting(c -> c.get("status").asText()).containsExactly("in_progress", "ok");
+    }
+
+    @Test
     void shouldSendOneEvent_whenEveryDeleteOfAStoreFailsTheSameWay() throws Exception {
         Stores real = Stores.build(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
