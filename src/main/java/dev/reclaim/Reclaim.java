@@ -5,6 +5,7 @@ import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.ConfigInForce;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.Secrets;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
@@ -97,18 +98,25 @@ public final class Reclaim implements AutoCloseable {
      * Reads {@code RECLAIM_CONFIG} (default {@code config/reclaim.yaml}), the database and AWS variables, and
      * {@code RECLAIM_RETRY_QUEUE_URL} / {@code RECLAIM_DLQ_URL}, and {@code SENTRY_DSN} (see {@link SentryReporter}).
      */
-    public static Reclaim fromEnvironment(Map<String, String> env) {
-        Optional<SentryReporter> sentry = SentryReporter.fromEnvironment(env); // SENTRY_DSN; none: Sentry stays off
-        ReclaimConfig config = ConfigLoader.load(env);
-        AwsClients aws = new AwsClients(env);
-        Stores stores = Stores.build(config, env, aws);
-        RetryQueue queue = RetryQueue.configured(env, aws);
-        HikariDataSource pool = Database.pool(env);
-        Reclaim reclaim = new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
-                .listen(CloudWatchMetrics.fromEnvironment(env, aws));
-        reclaim.progress.inForce(ConfigInForce.of(config, env));
-        sentry.ifPresent(reclaim::listen);
-        return reclaim;
+    public static Reclaim fromEnvironment(Map<String, String> environment) {
+        AwsClients aws = new AwsClients(environment);
+        try {
+            // Secrets named by ARN (Lambda) are read once, here, before anything reads the variables they fill.
+            Map<String, String> env = Secrets.resolve(environment, aws);
+            Optional<SentryReporter> sentry = SentryReporter.fromEnvironment(env); // SENTRY_DSN; none: Sentry stays off
+            ReclaimConfig config = ConfigLoader.load(env);
+            Stores stores = Stores.build(config, env, aws);
+            RetryQueue queue = RetryQueue.configured(env, aws);
+            HikariDataSource pool = Database.pool(env);
+            Reclaim reclaim = new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
+                    .listen(CloudWatchMetrics.fromEnvironment(env, aws));
+            reclaim.progress.inForce(ConfigInForce.of(config, env));
+            sentry.ifPresent(reclaim::listen);
+            return reclaim;
+        } catch (RuntimeException e) {
+            aws.close(); // a configuration error: nothing else holds the clients
+            throw e;
+        }
     }
 
     /** Adds a listener to every later run's events (and retries'). */

@@ -4,6 +4,7 @@ import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
 import software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.http.SdkHttpClient;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudwatch.CloudWatchClient;
@@ -70,6 +71,11 @@ public final class AwsClients implements AutoCloseable {
     public synchronized CloudWatchClient cloudWatch(String region, URI endpoint, Duration callTimeout) {
         return remember(configured(CloudWatchClient.builder(), region, endpoint)
                 .overrideConfiguration(o -> o.apiCallTimeout(callTimeout)).build());
+    }
+
+    /** A new Secrets Manager client for the region, at {@code endpoint} (null: AWS's). */
+    public synchronized SecretsManagerClient secretsManager(String region, URI endpoint) {
+        return remember(configured(SecretsManagerClient.builder(), region, endpoint).build());
     }
 
     /** Region, credentials, the shared HTTP client (when there is one) and the endpoint (when not AWS's). */

@@ -3,16 +3,11 @@ package dev.reclaim.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
-import software.amazon.awssdk.services.secretsmanager.SecretsManagerClientBuilder;
 import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerException;
 
 import java.io.IOException;
 import java.net.URI;
-import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -45,6 +40,13 @@ public final class Secrets {
      * secrets hold ({@code {"username": ..., "password": ...}}); the other secrets are the value itself.
      */
     public static Map<String, String> resolve(Map<String, String> env) {
+        try (AwsClients aws = new AwsClients(env)) {
+            return resolve(env, aws);
+        }
+    }
+
+    /** The same, on {@code aws}'s clients (one HTTP client for every AWS call Reclaim makes). */
+    public static Map<String, String> resolve(Map<String, String> env, AwsClients aws) {
         Map<String, String> named = new LinkedHashMap<>();
         SECRET_OF.forEach((variable, arnVariable) -> {
             String secretId = AwsEnvironment.firstSet(env.get(arnVariable));
@@ -61,21 +63,13 @@ public final class Secrets {
             return env;
         }
         Map<String, String> out = new HashMap<>(env);
-        try (SdkHttpClient http = UrlConnectionHttpClient.builder()
-                .connectionTimeout(Duration.ofSeconds(5))
-                .socketTimeout(Duration.ofSeconds(10))
-                .build()) {
-            Map<String, SecretsManagerClient> byRegion = new HashMap<>();
-            try {
-                named.forEach((variable, secretId) -> {
-                    String region = region(secretId, env);
-                    SecretsManagerClient client = byRegion.computeIfAbsent(region, r -> client(r, env, http));
-                    out.put(variable, read(client, variable, SECRET_OF.get(variable), secretId));
-                });
-            } finally {
-                byRegion.values().forEach(SecretsManagerClient::close);
-            }
-        }
+        String endpoint = AwsEnvironment.endpoint(env, "SECRETS_MANAGER");
+        Map<String, SecretsManagerClient> byRegion = new HashMap<>();
+        named.forEach((variable, secretId) -> {
+            SecretsManagerClient client = byRegion.computeIfAbsent(region(secretId, env),
+                    r -> aws.secretsManager(r, endpoint == null ? null : URI.create(endpoint)));
+            out.put(variable, read(client, variable, SECRET_OF.get(variable), secretId));
+        });
         return Collections.unmodifiableMap(out);
     }
 
@@ -126,14 +120,5 @@ public final class Secrets {
             throw new ConfigException("AWS_REGION is not set (needed to read secret '" + secretId + "')");
         }
         return region;
-    }
-
-    private static SecretsManagerClient client(String region, Map<String, String> env, SdkHttpClient http) {
-        SecretsManagerClientBuilder builder = SecretsManagerClient.builder()
-                .region(Region.of(region))
-                .credentialsProvider(AwsEnvironment.credentials(env))
-                .httpClient(http);
-        String endpoint = AwsEnvironment.endpoint(env, "SECRETS_MANAGER");
-        return endpoint == null ? builder.build() : builder.endpointOverride(URI.create(endpoint)).build();
     }
 }

@@ -5,7 +5,6 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import dev.reclaim.Reclaim;
-import dev.reclaim.config.Secrets;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.RunRequest;
@@ -37,7 +36,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
 
     private static synchronized RetryWorker shared() {
         if (container == null) {
-            Reclaim reclaim = Reclaim.fromEnvironment(Secrets.resolve(System.getenv()));
+            Reclaim reclaim = Reclaim.fromEnvironment(System.getenv());
             SnapStartHook.register(reclaim);
             if (reclaim.retryQueue() == null) {
                 throw new IllegalStateException("RECLAIM_RETRY_QUEUE_URL is not set");

@@ -5,7 +5,6 @@ import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
-import dev.reclaim.config.Secrets;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
@@ -41,7 +40,7 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
 
     private static synchronized Reclaim shared() {
         if (container == null) {
-            container = Reclaim.fromEnvironment(Secrets.resolve(System.getenv()));
+            container = Reclaim.fromEnvironment(System.getenv());
             SnapStartHook.register(container);
         }
         return container;

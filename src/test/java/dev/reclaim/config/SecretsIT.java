@@ -53,6 +53,21 @@ class SecretsIT {
     }
 
     @Test
+    void shouldReadTheSecretsBeforeTheConfiguration_whenReclaimIsBuiltFromTheEnvironment() throws Exception {
+        try (dev.reclaim.testing.ReclaimFixture fx = dev.reclaim.testing.ReclaimFixture.create()) {
+            String cloudinaryUrl = fx.env().remove("CLOUDINARY_URL"); // without it the Cloudinary store cannot be built
+            fx.env().put("CLOUDINARY_URL_SECRET_ARN", secretsManager.put("reclaim/cloudinary", cloudinaryUrl));
+            fx.env().put("AWS_ENDPOINT_URL_SECRETS_MANAGER", secretsManager.endpoint().toString());
+
+            try (dev.reclaim.Reclaim reclaim = dev.reclaim.Reclaim.fromEnvironment(fx.env())) {
+                var report = reclaim.run(new dev.reclaim.run.RunRequest("test", true, java.util.List.of(), null));
+                assertThat(report.outcome()).isEqualTo(dev.reclaim.report.Outcome.COMPLETED);
+            }
+            assertThat(secretsManager.requestedSecretIds()).hasSize(1);
+        }
+    }
+
+    @Test
     void shouldTakeThePasswordAsItIs_whenTheDatabaseSecretIsNotJson() {
         env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db-plain", "{not-json pass"));
 
