@@ -1,9 +1,10 @@
 package dev.reclaim.handler;
 
-import com.amazonaws.services.lambda.runtime.ClientContext;
-import com.amazonaws.services.lambda.runtime.CognitoIdentity;
-import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.LambdaLogger;
+import dev.reclaim.testing.FakeLambdaContext;
+
+
+
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.report.Reports;
@@ -52,7 +53,7 @@ class ScheduledRunHandlerIT {
     private JsonNode invoke(String eventFile, Map<String, String> env) throws Exception {
         ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, env);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        handler.handleRequest(new ByteArrayInputStream(eventBytes(eventFile)), out, new FakeContext(900_000));
+        handler.handleRequest(new ByteArrayInputStream(eventBytes(eventFile)), out, new FakeLambdaContext("test-request", 900_000));
         return Reports.JSON.readTree(out.toByteArray());
     }
 
@@ -123,11 +124,11 @@ class ScheduledRunHandlerIT {
         ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, Map.of());
 
         assertThatThrownBy(() -> handler.handleRequest(new ByteArrayInputStream("{\"dryrun\": true}".getBytes()),
-                new ByteArrayOutputStream(), new FakeContext(900_000)))
+                new ByteArrayOutputStream(), new FakeLambdaContext("test-request", 900_000)))
                 .isInstanceOf(UsageException.class)
                 .hasMessageContaining("unknown input field 'dryrun'");
         assertThatThrownBy(() -> handler.handleRequest(new ByteArrayInputStream("{\"dryRun\": \"yes\"}".getBytes()),
-                new ByteArrayOutputStream(), new FakeContext(900_000)))
+                new ByteArrayOutputStream(), new FakeLambdaContext("test-request", 900_000)))
                 .isInstanceOf(UsageException.class)
                 .hasMessageContaining("dryRun must be true or false");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
@@ -155,20 +156,5 @@ class ScheduledRunHandlerIT {
                 .isInstanceOf(UsageException.class)
                 .hasMessageContaining("RECLAIM_DRY_RUN: '" + value + "' is not a boolean");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
-    }
-
-    /** The Lambda context: only the remaining time matters to the handler. */
-    private record FakeContext(int remainingMillis) implements Context {
-        @Override public String getAwsRequestId() { return "test-request"; }
-        @Override public String getLogGroupName() { return "/aws/lambda/reclaim"; }
-        @Override public String getLogStreamName() { return "test"; }
-        @Override public String getFunctionName() { return "reclaim"; }
-        @Override public String getFunctionVersion() { return "$LATEST"; }
-        @Override public String getInvokedFunctionArn() { return "arn:aws:lambda:us-east-1:123456789012:function:reclaim"; }
-        @Override public CognitoIdentity getIdentity() { return null; }
-        @Override public ClientContext getClientContext() { return null; }
-        @Override public int getRemainingTimeInMillis() { return remainingMillis; }
-        @Override public int getMemoryLimitInMB() { return 512; }
-        @Override public LambdaLogger getLogger() { return null; }
     }
 }

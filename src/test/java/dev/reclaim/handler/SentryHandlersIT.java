@@ -1,9 +1,10 @@
 package dev.reclaim.handler;
 
-import com.amazonaws.services.lambda.runtime.ClientContext;
-import com.amazonaws.services.lambda.runtime.CognitoIdentity;
-import com.amazonaws.services.lambda.runtime.Context;
-import com.amazonaws.services.lambda.runtime.LambdaLogger;
+import dev.reclaim.testing.FakeLambdaContext;
+
+
+
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
@@ -83,7 +84,7 @@ class SentryHandlersIT {
     private static JsonNode invoke(Reclaim reclaim, Map<String, String> env, String input) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         new ScheduledRunHandler(reclaim, env).handleRequest(
-                new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)), out, new FakeContext(900_000));
+                new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)), out, new FakeLambdaContext("test-request", 900_000));
         return Reports.JSON.readTree(out.toByteArray());
     }
 
@@ -305,20 +306,5 @@ class SentryHandlersIT {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /** The Lambda context: only the remaining time matters to the handler. */
-    private record FakeContext(int remainingMillis) implements Context {
-        @Override public String getAwsRequestId() { return "test-request"; }
-        @Override public String getLogGroupName() { return "/aws/lambda/reclaim"; }
-        @Override public String getLogStreamName() { return "test"; }
-        @Override public String getFunctionName() { return "reclaim"; }
-        @Override public String getFunctionVersion() { return "$LATEST"; }
-        @Override public String getInvokedFunctionArn() { return "arn:aws:lambda:us-east-1:123456789012:function:reclaim"; }
-        @Override public CognitoIdentity getIdentity() { return null; }
-        @Override public ClientContext getClientContext() { return null; }
-        @Override public int getRemainingTimeInMillis() { return remainingMillis; }
-        @Override public int getMemoryLimitInMB() { return 512; }
-        @Override public LambdaLogger getLogger() { return null; }
     }
 }
