@@ -290,7 +290,8 @@ final class CloudinaryStore implements Store {
 
     /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */
     private Map<String, Object> options(Duration left) {
-        int millis = (int) Math.max(1, TimeLeft.cap(timeout, left).toMillis()); // 0 would mean no timeout at all
+        // Rounded up: a timeout cut to the time left must not fire before the deadline (0 would mean no timeout).
+        int millis = (int) Math.max(1, (TimeLeft.cap(timeout, left).toNanos() + 999_999) / 1_000_000);
         Map<String, Object> o = new HashMap<>();
         o.put("resource_type", resourceType);
         o.put("type", deliveryType);
