@@ -101,7 +101,7 @@ public final class RetryQueue implements AutoCloseable {
     private RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, AwsClients ownClients) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
-        this.deadLetterQueueUrl = blankToNull(deadLetterQueueUrl);
+        this.deadLetterQueueUrl = AwsEnvironment.firstSet(deadLetterQueueUrl);
         this.ownClients = ownClients;
     }
 
@@ -123,28 +123,25 @@ public final class RetryQueue implements AutoCloseable {
      * {@code AWS_ENDPOINT_URL}; keys from the map when present, else the SDK's default chain.
      */
     public static RetryQueue configured(Map<String, String> env, AwsClients aws) {
-        String queueUrl = blankToNull(env.get("RECLAIM_RETRY_QUEUE_URL"));
+        String queueUrl = AwsEnvironment.firstSet(env.get("RECLAIM_RETRY_QUEUE_URL"));
         if (queueUrl == null) {
             return null;
         }
-        URI queueUri;
-        try {
-            queueUri = URI.create(queueUrl);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: '" + queueUrl + "' is not a URL");
-        }
+        URI queueUri = url("RECLAIM_RETRY_QUEUE_URL", queueUrl);
         String region = AwsEnvironment.firstSet(AwsEnvironment.region(env), regionOf(queueUri));
         if (region == null) {
             throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
         }
-        String endpoint = AwsEnvironment.endpoint(env, "SQS");
-        URI endpointUri;
+        URI endpoint = url("AWS_ENDPOINT_URL_SQS", AwsEnvironment.endpoint(env, "SQS"));
+        return new RetryQueue(aws.sqs(region, endpoint), queueUrl, env.get("RECLAIM_DLQ_URL"));
+    }
+
+    private static URI url(String variable, String value) {
         try {
-            endpointUri = endpoint == null ? null : URI.create(endpoint);
+            return value == null ? null : URI.create(value);
         } catch (IllegalArgumentException e) {
-            throw new ConfigException("AWS_ENDPOINT_URL_SQS: '" + endpoint + "' is not a URL");
+            throw new ConfigException(variable + ": '" + value + "' is not a URL");
         }
-        return new RetryQueue(aws.sqs(region, endpointUri), queueUrl, env.get("RECLAIM_DLQ_URL"), null);
     }
 
     public String queueUrl() {
@@ -160,107 +157,91 @@ public final class RetryQueue implements AutoCloseable {
      * sake: when SQS cannot be reached, every message not yet accepted comes back refused.
      */
     public List<Outcome> send(List<OutgoingMessage> messages) {
-        Sending sending = new Sending(messages);
+        Outcome[] outcomes = new Outcome[messages.size()];
+        List<Pending> unsent = new ArrayList<>();
+        for (int i = 0; i < messages.size(); i++) {
+            OutgoingMessage m = messages.get(i);
+            long size = size(m);
+            String invalid = invalidBody(m.body());
+            if (invalid != null) {
+                outcomes[i] = Outcome.refused(m.id(), "InvalidMessageContents", invalid, true);
+            } else if (size > MAX_BYTES) {
+                outcomes[i] = Outcome.refused(m.id(), "MessageTooLong",
+                        "message of " + size + " bytes (body and attributes); SQS takes at most " + MAX_BYTES, true);
+            } else {
+                // Each round replaces it: an entry still unsent after the last round keeps SQS's last word.
+                outcomes[i] = Outcome.refused(m.id(), "NotSent", "not sent", false);
+                unsent.add(new Pending(i, m, size));
+            }
+        }
         try {
-            Failsafe.with(RESENDS).get(sending::round);
+            Failsafe.with(RESENDS).get(round -> round(round.getLastResult(unsent), outcomes));
         } catch (FailsafeException e) {
             if (!(e.getCause() instanceof InterruptedException)) {
                 throw e;
             }
             // Interrupted between rounds (Failsafe keeps the interrupt flag): what is unsent is reported not sent.
         }
-        return sending.outcomes();
+        return Arrays.asList(outcomes);
     }
 
-    /** A message not yet accepted or refused for good: its position in the list given to {@link #send}, SQS's last word. */
-    private record Pending(int index, OutgoingMessage message, long size, String code, String error) {
-        Pending failed(String failedCode, String failedError) {
-            return new Pending(index, message, size, failedCode, failedError);
-        }
-
+    /** A message not yet accepted or refused for good, at its position in the list given to {@link #send}. */
+    private record Pending(int index, OutgoingMessage message, long size) {
         /** Entry ids are the messages' positions in the list given to {@link #send}: unique within any request. */
         String entryId() {
             return "m" + index;
         }
+
+        Outcome refused(String code, String error, boolean senderFault) {
+            return Outcome.refused(message.id(), code, error, senderFault);
+        }
     }
 
-    /** One {@link #send}: the outcomes decided so far and the one list of entries still to send. */
-    private final class Sending {
-        private final Outcome[] outcomes;
-        private List<Pending> unsent = new ArrayList<>();
-
-        Sending(List<OutgoingMessage> messages) {
-            outcomes = new Outcome[messages.size()];
-            for (int i = 0; i < messages.size(); i++) {
-                OutgoingMessage m = messages.get(i);
-                long size = size(m);
-                String invalid = invalidBody(m.body());
-                if (invalid != null) {
-                    outcomes[i] = Outcome.refused(m.id(), "InvalidMessageContents", invalid, true);
-                } else if (size > MAX_BYTES) {
-                    outcomes[i] = Outcome.refused(m.id(), "MessageTooLong",
-                            "message of " + size + " bytes (body and attributes); SQS takes at most " + MAX_BYTES, true);
-                } else {
-                    unsent.add(new Pending(i, m, size, null, null));
+    /** Sends every unsent entry once, recording outcomes; returns those SQS failed transiently, for the next round. */
+    private List<Pending> round(List<Pending> unsent, Outcome[] outcomes) {
+        List<Pending> again = new ArrayList<>();
+        List<List<Pending>> requests = split(unsent);
+        for (int r = 0; r < requests.size(); r++) {
+            List<Pending> request = requests.get(r);
+            SendMessageBatchResponse answer;
+            try {
+                answer = sqs.sendMessageBatch(b -> b.queueUrl(queueUrl).entries(entries(request)));
+            } catch (AwsServiceException e) {
+                // The whole request was refused (the SDK has already retried throttling and 5xx answers).
+                String code = e.awsErrorDetails() == null ? "HTTP " + e.statusCode() : e.awsErrorDetails().errorCode();
+                request.forEach(p -> outcomes[p.index()] = p.refused(code, e.getMessage(), e.statusCode() < 500));
+                continue;
+            } catch (SdkException e) {
+                // SQS cannot be reached (or its answer cannot be read): stop, everything not accepted waits.
+                log.warn("retry queue unreachable: {}", e.toString());
+                again.addAll(requests.subList(r, requests.size()).stream().flatMap(List::stream).toList());
+                again.forEach(p -> outcomes[p.index()] = p.refused("Unreachable", e.toString(), false));
+                return List.of();
+            }
+            Map<String, Pending> unanswered = new LinkedHashMap<>();
+            request.forEach(p -> unanswered.put(p.entryId(), p));
+            for (SendMessageBatchResultEntry ok : answer.successful()) {
+                Pending p = unanswered.remove(ok.id());
+                if (p != null) {
+                    outcomes[p.index()] = Outcome.accepted(p.message().id(), ok.messageId());
                 }
             }
-        }
-
-        /** Sends every unsent entry once; returns those SQS failed transiently, to be sent in the next round. */
-        List<Pending> round() {
-            List<Pending> again = new ArrayList<>();
-            List<List<Pending>> requests = split(unsent);
-            for (int r = 0; r < requests.size(); r++) {
-                List<Pending> request = requests.get(r);
-                SendMessageBatchResponse answer;
-                try {
-                    answer = sqs.sendMessageBatch(b -> b.queueUrl(queueUrl).entries(entries(request)));
-                } catch (AwsServiceException e) {
-                    // The whole request was refused (the SDK has already retried throttling and 5xx answers).
-                    String code = e.awsErrorDetails() == null ? "HTTP " + e.statusCode() : e.awsErrorDetails().errorCode();
-                    request.forEach(p -> refuse(p, code, e.getMessage(), e.statusCode() < 500));
-                    continue;
-                } catch (SdkException e) {
-                    // SQS cannot be reached (or its answer cannot be read): stop, everything not accepted waits.
-                    log.warn("retry queue unreachable: {}", e.toString());
-                    again.addAll(requests.subList(r, requests.size()).stream().flatMap(List::stream).toList());
-                    again.forEach(p -> refuse(p, "Unreachable", e.toString(), false));
-                    unsent = List.of();
-                    return unsent;
-                }
-                Map<String, Pending> unanswered = new LinkedHashMap<>();
-                request.forEach(p -> unanswered.put(p.entryId(), p));
-                for (SendMessageBatchResultEntry ok : answer.successful()) {
-                    Pending p = unanswered.remove(ok.id());
-                    if (p != null) {
-                        outcomes[p.index()] = Outcome.accepted(p.message().id(), ok.messageId());
+            for (BatchResultErrorEntry failed : answer.failed()) {
+                Pending p = unanswered.remove(failed.id());
+                if (p != null) {
+                    boolean senderFault = Boolean.TRUE.equals(failed.senderFault());
+                    outcomes[p.index()] = p.refused(failed.code(), failed.message(), senderFault);
+                    if (!senderFault) {
+                        again.add(p);
                     }
                 }
-                for (BatchResultErrorEntry failed : answer.failed()) {
-                    Pending p = unanswered.remove(failed.id());
-                    if (p != null && Boolean.TRUE.equals(failed.senderFault())) {
-                        refuse(p, failed.code(), failed.message(), true);
-                    } else if (p != null) {
-                        again.add(p.failed(failed.code(), failed.message()));
-                    }
-                }
-                unanswered.values().forEach(p ->
-                        again.add(p.failed("MissingResult", "SQS answered without a result for this entry")));
             }
-            unsent = again;
-            return again;
+            for (Pending p : unanswered.values()) {
+                outcomes[p.index()] = p.refused("MissingResult", "SQS answered without a result for this entry", false);
+                again.add(p);
+            }
         }
-
-        /** One per message, in order; entries still unsent after the last round are refused with SQS's last word. */
-        List<Outcome> outcomes() {
-            unsent.forEach(p -> refuse(p, p.code() == null ? "NotSent" : p.code(),
-                    p.error() == null ? "not sent" : p.error(), false));
-            return Arrays.asList(outcomes);
-        }
-
-        private void refuse(Pending p, String code, String error, boolean senderFault) {
-            outcomes[p.index()] = Outcome.refused(p.message().id(), code, error, senderFault);
-        }
+        return again;
     }
 
     /** Puts a message back on the retry queue, unchanged, visible again after {@code delay} (at most 15 minutes). */
@@ -397,9 +378,5 @@ public final class RetryQueue implements AutoCloseable {
         }
         Matcher m = REGIONAL_HOST.matcher(queueUrl.getHost());
         return m.matches() ? m.group(1) : null;
-    }
-
-    private static String blankToNull(String s) {
-        return s == null || s.isBlank() ? null : s;
     }
 }
