@@ -27,6 +27,10 @@ import java.util.UUID;
 public final class Failures {
     private static final Logger log = LoggerFactory.getLogger(Failures.class);
     private static final int FLUSH_BATCH = 100;
+    private static final String SELECT = """
+            SELECT id, sweep, kind, item_id, store, keys, error_class, error_message, run_id, correlation_id,
+                   first_failed_at, retry_count
+            FROM reclaim.failures WHERE id > ?""";
 
     private final RetryQueue queue;
     private final ObjectMapper json;
@@ -44,37 +48,23 @@ public final class Failures {
     public void record(Connection c, Failure f) throws SQLException {
         if (Failure.RECORD.equals(f.kind()) && f.itemId() != null) {
             // An item that fails run after run is one failure waiting, not one more row per run.
-            try (PreparedStatement ps = c.prepareStatement("""
+            if (update(c, """
                     UPDATE reclaim.failures SET error_class = ?, error_message = ?
-                    WHERE kind = 'record' AND sweep = ? AND item_id = ?""")) {
-                ps.setString(1, f.errorClass());
-                ps.setString(2, truncate(f.errorMessage()));
-                ps.setString(3, f.sweep());
-                ps.setString(4, f.itemId());
-                if (ps.executeUpdate() > 0) {
-                    about(f, () -> log.warn("failure recorded again: sweep={} kind={} item={} error={}", f.sweep(),
-                            f.kind(), f.itemId(), f.errorMessage()));
-                    return;
-                }
+                    WHERE kind = 'record' AND sweep = ? AND item_id = ?""",
+                    f.errorClass(), truncate(f.errorMessage()), f.sweep(), f.itemId()) > 0) {
+                about(f, () -> log.warn("failure recorded again: sweep={} kind={} item={} error={}", f.sweep(),
+                        f.kind(), f.itemId(), f.errorMessage()));
+                return;
             }
         }
-        try (PreparedStatement ps = c.prepareStatement("""
+        update(c, """
                 INSERT INTO reclaim.failures (sweep, kind, item_id, store, keys, error_class, error_message, run_id,
                                               correlation_id, first_failed_at, retry_count)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
-            ps.setString(1, f.sweep());
-            ps.setString(2, f.kind());
-            ps.setString(3, f.itemId());
-            ps.setString(4, f.store());
-            ps.setArray(5, f.keys() == null ? null : c.createArrayOf("text", f.keys().toArray()));
-            ps.setString(6, f.errorClass());
-            ps.setString(7, truncate(f.errorMessage()));
-            ps.setObject(8, UUID.fromString(f.runId()));
-            ps.setString(9, f.correlationId());
-            ps.setTimestamp(10, Timestamp.from(f.firstFailedAt()));
-            ps.setInt(11, f.retryCount());
-            ps.executeUpdate();
-        }
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                f.sweep(), f.kind(), f.itemId(), f.store(),
+                f.keys() == null ? null : c.createArrayOf("text", f.keys().toArray()), f.errorClass(),
+                truncate(f.errorMessage()), UUID.fromString(f.runId()), f.correlationId(),
+                Timestamp.from(f.firstFailedAt()), f.retryCount());
         about(f, () -> log.warn("failure recorded: sweep={} kind={} item={} store={} keys={} error={}", f.sweep(),
                 f.kind(), f.itemId(), f.store(), f.keys() == null ? 0 : f.keys().size(), f.errorMessage()));
     }
@@ -105,27 +95,13 @@ public final class Failures {
         long sent = 0;
         long after = 0;
         while (true) {
-            List<Long> ids = new ArrayList<>();
-            List<RetryQueue.OutgoingMessage> messages = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT id, sweep, kind, item_id, store, keys, error_class, error_message, run_id, correlation_id,
-                           first_failed_at, retry_count
-                    FROM reclaim.failures WHERE id > ? ORDER BY id LIMIT ?""")) {
-                ps.setLong(1, after);
-                ps.setInt(2, FLUSH_BATCH);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        Failure f = read(rs);
-                        long id = rs.getLong("id");
-                        ids.add(id);
-                        messages.add(new RetryQueue.OutgoingMessage(Long.toString(id), body(f), f.retryCount(), f.sweep()));
-                    }
-                }
-            }
-            if (messages.isEmpty()) {
+            List<Stored> batch = select(c, " ORDER BY id LIMIT ?", after, FLUSH_BATCH);
+            if (batch.isEmpty()) {
                 return sent;
             }
-            after = ids.get(ids.size() - 1);
+            after = batch.get(batch.size() - 1).id();
+            List<RetryQueue.OutgoingMessage> messages = batch.stream().map(s -> new RetryQueue.OutgoingMessage(
+                    Long.toString(s.id()), body(s.failure()), s.failure().retryCount(), s.failure().sweep())).toList();
             List<Long> accepted = new ArrayList<>();
             boolean anyRefused = false;
             for (RetryQueue.Outcome o : queue.send(messages)) {
@@ -137,10 +113,7 @@ public final class Failures {
                 }
             }
             if (!accepted.isEmpty()) {
-                try (PreparedStatement ps = c.prepareStatement("DELETE FROM reclaim.failures WHERE id = ANY(?)")) {
-                    ps.setArray(1, c.createArrayOf("bigint", accepted.toArray()));
-                    ps.executeUpdate();
-                }
+                update(c, "DELETE FROM reclaim.failures WHERE id = ANY(?)", c.createArrayOf("bigint", accepted.toArray()));
                 sent += accepted.size();
             }
             if (anyRefused) {
@@ -166,32 +139,22 @@ public final class Failures {
      */
     public Retried retryStored(javax.sql.DataSource ds, Retry retry, Instant deadline, long max) throws SQLException {
         long upTo;
-        try (Connection c = ds.getConnection();
-             PreparedStatement ps = c.prepareStatement("SELECT coalesce(max(id), 0) FROM reclaim.failures");
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            upTo = rs.getLong(1);
+        try (Connection c = ds.getConnection()) {
+            upTo = number(c, "SELECT coalesce(max(id), 0) FROM reclaim.failures");
         }
         long after = 0;
         long tried = 0;
         long succeeded = 0;
         while (tried < max && (deadline == null || Instant.now().isBefore(deadline))) {
-            Failure f;
-            long id;
-            try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                    SELECT id, sweep, kind, item_id, store, keys, error_class, error_message, run_id, correlation_id,
-                           first_failed_at, retry_count
-                    FROM reclaim.failures WHERE id > ? AND id <= ? ORDER BY id LIMIT 1""")) {
-                ps.setLong(1, after);
-                ps.setLong(2, upTo);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        break;
-                    }
-                    f = read(rs);
-                    id = rs.getLong("id");
-                }
+            List<Stored> next;
+            try (Connection c = ds.getConnection()) {
+                next = select(c, " AND id <= ? ORDER BY id LIMIT 1", after, upTo);
             }
+            if (next.isEmpty()) {
+                break;
+            }
+            Failure f = next.get(0).failure();
+            long id = next.get(0).id();
             after = id;
             tried++;
             String error;
@@ -210,25 +173,16 @@ public final class Failures {
             }
             try (Connection c = ds.getConnection()) {
                 if (error == null) {
-                    try (PreparedStatement ps = c.prepareStatement("DELETE FROM reclaim.failures WHERE id = ?")) {
-                        ps.setLong(1, id);
-                        ps.executeUpdate();
-                    }
+                    update(c, "DELETE FROM reclaim.failures WHERE id = ?", id);
                     succeeded++;
-                    Failure done = f;
                     about(f, () -> log.info("stored failure retried and done: sweep={} kind={} correlationId={}",
-                            done.sweep(), done.kind(), done.correlationId()));
+                            f.sweep(), f.kind(), f.correlationId()));
                 } else {
-                    try (PreparedStatement ps = c.prepareStatement(
-                            "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ? WHERE id = ?")) {
-                        ps.setString(1, truncate(error));
-                        ps.setLong(2, id);
-                        ps.executeUpdate();
-                    }
-                    Failure again = f;
+                    update(c, "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ? WHERE id = ?",
+                            truncate(error), id);
                     String why = error;
                     about(f, () -> log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
-                            again.retryCount() + 1, again.sweep(), again.kind(), again.correlationId(), why));
+                            f.retryCount() + 1, f.sweep(), f.kind(), f.correlationId(), why));
                 }
             }
         }
@@ -236,10 +190,45 @@ public final class Failures {
     }
 
     public long pending(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM reclaim.failures");
-             ResultSet rs = ps.executeQuery()) {
+        return number(c, "SELECT count(*) FROM reclaim.failures");
+    }
+
+    private static long number(Connection c, String sql) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
             rs.next();
             return rs.getLong(1);
+        }
+    }
+
+    /** A failure as stored, with its row id. */
+    private record Stored(long id, Failure failure) {
+    }
+
+    /** The stored failures with an id above {@code values[0]}, narrowed and ordered by {@code rest}. */
+    private static List<Stored> select(Connection c, String rest, Object... values) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(SELECT + rest)) {
+            bind(ps, values);
+            List<Stored> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new Stored(rs.getLong("id"), read(rs)));
+                }
+            }
+            return rows;
+        }
+    }
+
+    /** Runs an INSERT, UPDATE or DELETE; returns how many rows it changed. */
+    private static int update(Connection c, String sql, Object... values) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, values);
+            return ps.executeUpdate();
+        }
+    }
+
+    private static void bind(PreparedStatement ps, Object... values) throws SQLException {
+        for (int i = 0; i < values.length; i++) {
+            ps.setObject(i + 1, values[i]);
         }
     }
 
