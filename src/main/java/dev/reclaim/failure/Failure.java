@@ -20,23 +20,13 @@ public record Failure(String sweep, String kind, String itemId, String store, Li
 
     public static Failure record(String sweep, String itemId, Throwable error, String errorMessage, String runId,
                                  Instant at) {
-        return new Failure(sweep, RECORD, itemId, null, null, errorClass(error), errorMessage, runId,
-                runId + "/" + itemId, at, 0);
+        return new Failure(sweep, RECORD, itemId, null, null, error == null ? "Error" : error.getClass().getName(),
+                errorMessage, runId, runId + "/" + itemId, at, 0);
     }
 
     public static Failure keys(String kind, String sweep, String store, List<String> keys, String errorClass,
                                String errorMessage, String runId, Instant at) {
         return new Failure(sweep, kind, null, store, List.copyOf(keys), errorClass, errorMessage, runId,
                 runId + "/" + store + "/" + keys.get(0), at, 0);
-    }
-
-    /** The same failure, retried once more. */
-    public Failure retried(String errorClass, String errorMessage) {
-        return new Failure(sweep, kind, itemId, store, keys, errorClass, errorMessage, runId, correlationId,
-                firstFailedAt, retryCount + 1);
-    }
-
-    static String errorClass(Throwable t) {
-        return t == null ? "Error" : t.getClass().getName();
     }
 }

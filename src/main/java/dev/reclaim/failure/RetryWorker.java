@@ -12,6 +12,7 @@ import org.slf4j.MDC;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Processes one retry-queue message through the same code a run uses; shared by the SQS-triggered handler and the
@@ -49,10 +50,8 @@ public final class RetryWorker {
             Failure failure = null;
             String malformed = null;
             try {
-                failure = STRICT.readValue(body, Failure.class);
-                if (failure == null) { // the JSON literal null: malformed, and must not fail the rest of the batch
-                    malformed = "the body is null";
-                }
+                // The JSON literal null is malformed too, and must not fail the rest of the batch.
+                failure = Objects.requireNonNull(STRICT.readValue(body, Failure.class), "the body is null");
             } catch (Exception e) {
                 malformed = e.getMessage();
             }
@@ -111,8 +110,7 @@ public final class RetryWorker {
             log.warn("store quota reached ({}); the message waits {} and keeps its retry count", e.getMessage(), DEFER);
             return defer(body, failure);
         } catch (Exception e) {
-            log.warn("retry {} failed again: {}", retryCount, e.toString());
-            return Result.FAILED_AGAIN;
+            error = e.toString();
         }
         if (error != null) {
             log.warn("retry {} failed again: {}", retryCount, error);
