@@ -113,7 +113,8 @@ public final class Failures {
                 }
             }
             if (!accepted.isEmpty()) {
-                update(c, "DELETE FROM reclaim.failures WHERE id = ANY(?)", c.createArrayOf("bigint", accepted.toArray()));
+                update(c, "DELETE FROM reclaim.failures WHERE id = ANY(?)",
+                        c.createArrayOf("bigint", accepted.toArray()));
                 sent += accepted.size();
             }
             if (anyRefused) {
@@ -178,8 +179,8 @@ public final class Failures {
                     about(f, () -> log.info("stored failure retried and done: sweep={} kind={} correlationId={}",
                             f.sweep(), f.kind(), f.correlationId()));
                 } else {
-                    update(c, "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ? WHERE id = ?",
-                            truncate(error), id);
+                    update(c, "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ?"
+                            + " WHERE id = ?", truncate(error), id);
                     String why = error;
                     about(f, () -> log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
                             f.retryCount() + 1, f.sweep(), f.kind(), f.correlationId(), why));
