@@ -18,15 +18,17 @@ import java.util.List;
  * the queue's {@code maxReceiveCount}, moves them to the dead-letter queue.
  */
 public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResponse> {
-    private static RetryWorker container;
-
     private final RetryWorker worker;
     private final boolean dryRun;
 
     public RetryHandler() {
         // RECLAIM_DRY_RUN first: a value that is no boolean fails the invocation before anything is built or retried.
         this.dryRun = RunRequest.dryRunForced(System.getenv());
-        this.worker = shared();
+        Reclaim reclaim = SnapStartHook.container();
+        if (reclaim.retryQueue() == null) {
+            throw new IllegalStateException("RECLAIM_RETRY_QUEUE_URL is not set");
+        }
+        this.worker = reclaim.retryWorker();
     }
 
     public RetryHandler(RetryWorker worker, boolean dryRun) {
@@ -34,39 +36,23 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
         this.dryRun = dryRun;
     }
 
-    private static synchronized RetryWorker shared() {
-        if (container == null) {
-            Reclaim reclaim = Reclaim.fromEnvironment(System.getenv());
-            SnapStartHook.register(reclaim);
-            if (reclaim.retryQueue() == null) {
-                throw new IllegalStateException("RECLAIM_RETRY_QUEUE_URL is not set");
-            }
-            container = reclaim.retryWorker();
-        }
-        return container;
-    }
-
     @Override
     public SQSBatchResponse handleRequest(SQSEvent event, Context context) {
         try (Invocation ignored = Invocation.start(context, java.util.UUID.randomUUID().toString())) {
-            return retry(event);
-        }
-    }
-
-    private SQSBatchResponse retry(SQSEvent event) {
-        List<SQSBatchResponse.BatchItemFailure> failed = new ArrayList<>();
-        if (event != null && event.getRecords() != null) {
-            for (SQSEvent.SQSMessage m : event.getRecords()) {
-                int receiveCount = receiveCount(m);
-                RetryWorker.Result r = worker.process(m.getMessageId(), m.getBody(), receiveCount, dryRun);
-                if (r == RetryWorker.Result.FAILED_AGAIN) {
-                    failed.add(SQSBatchResponse.BatchItemFailure.builder().withItemIdentifier(m.getMessageId()).build());
+            List<SQSBatchResponse.BatchItemFailure> failed = new ArrayList<>();
+            if (event != null && event.getRecords() != null) {
+                for (SQSEvent.SQSMessage m : event.getRecords()) {
+                    RetryWorker.Result r = worker.process(m.getMessageId(), m.getBody(), receiveCount(m), dryRun);
+                    if (r == RetryWorker.Result.FAILED_AGAIN) {
+                        failed.add(SQSBatchResponse.BatchItemFailure.builder()
+                                .withItemIdentifier(m.getMessageId()).build());
+                    }
                 }
+                worker.batchFinished(event.getRecords().size(), dryRun);
             }
-            worker.batchFinished(event.getRecords().size(), dryRun);
+            SentryReporter.flush(); // Lambda freezes the process once the handler returns
+            return SQSBatchResponse.builder().withBatchItemFailures(failed).build();
         }
-        SentryReporter.flush(); // Lambda freezes the process once the handler returns
-        return SQSBatchResponse.builder().withBatchItemFailures(failed).build();
     }
 
     private static int receiveCount(SQSEvent.SQSMessage m) {

@@ -16,6 +16,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,14 +25,12 @@ import java.util.Map;
  * thrown, so Lambda counts an error; failed items are in the report, not errors.
  */
 public final class ScheduledRunHandler implements RequestStreamHandler {
-    private static Reclaim container;
-
     private final Reclaim reclaim;
     private final Map<String, String> env;
 
     /** Used by Lambda: wiring is built once per container and reused by every invocation. */
     public ScheduledRunHandler() {
-        this(shared(), System.getenv());
+        this(SnapStartHook.container(), System.getenv());
     }
 
     public ScheduledRunHandler(Reclaim reclaim, Map<String, String> env) {
@@ -38,37 +38,25 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         this.env = env;
     }
 
-    private static synchronized Reclaim shared() {
-        if (container == null) {
-            container = Reclaim.fromEnvironment(System.getenv());
-            SnapStartHook.register(container);
-        }
-        return container;
-    }
-
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (Invocation ignored = Invocation.start(context, null)) {
-            run(input, output, context);
+            byte[] body = input.readAllBytes();
+            JsonNode json = body.length == 0 ? null : Reports.JSON.readTree(body);
+            RunRequest request = RunInput.parse(json, env, deadline(context));
+            RunReport report;
+            try {
+                report = reclaim.run(request);
+            } finally {
+                SentryReporter.flush(); // Lambda freezes the process once the handler returns
+            }
+            if (report.outcome() == Outcome.FAILED) {
+                // The ledger row holds the full report; the error says what was done up to the failure.
+                throw new IllegalStateException("Reclaim run " + report.runId() + " failed: " + report.reason() + ". "
+                        + Reports.doneBeforeFailure(report));
+            }
+            Reports.JSON.writeValue(output, report);
         }
-    }
-
-    private void run(InputStream input, OutputStream output, Context context) throws IOException {
-        byte[] body = input.readAllBytes();
-        JsonNode json = body.length == 0 ? null : Reports.JSON.readTree(body);
-        RunRequest request = RunInput.parse(json, env, deadline(context));
-        RunReport report;
-        try {
-            report = reclaim.run(request);
-        } finally {
-            SentryReporter.flush(); // Lambda freezes the process once the handler returns
-        }
-        if (report.outcome() == Outcome.FAILED) {
-            // The ledger row holds the full report; the error says what was done up to the failure.
-            throw new IllegalStateException("Reclaim run " + report.runId() + " failed: " + report.reason() + ". "
-                    + Reports.doneBeforeFailure(report));
-        }
-        Reports.JSON.writeValue(output, report);
     }
 
     /** Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s). */
@@ -78,9 +66,6 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         }
         Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
         Duration margin = Durations.fromEnvironment(env, "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60));
-        if (margin.compareTo(remaining.dividedBy(4)) > 0) {
-            margin = remaining.dividedBy(4);
-        }
-        return Deadline.after(remaining.minus(margin));
+        return Deadline.after(remaining.minus(Collections.min(List.of(margin, remaining.dividedBy(4)))));
     }
 }

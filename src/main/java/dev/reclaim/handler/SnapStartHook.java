@@ -24,6 +24,7 @@ final class SnapStartHook implements Resource {
     private static final Logger log = LoggerFactory.getLogger(SnapStartHook.class);
     /** CRaC holds resources weakly; the hooks live as long as the container's Reclaim. */
     private static final List<SnapStartHook> REGISTERED = new CopyOnWriteArrayList<>();
+    private static Reclaim container;
 
     private final HikariDataSource pool;
 
@@ -31,11 +32,15 @@ final class SnapStartHook implements Resource {
         this.pool = hikari(dataSource);
     }
 
-    /** Registers the hook for {@code reclaim}'s pool with the global CRaC context (once per container). */
-    static void register(Reclaim reclaim) {
-        SnapStartHook hook = new SnapStartHook(reclaim.dataSource());
-        REGISTERED.add(hook);
-        Core.getGlobalContext().register(hook);
+    /** The container's wiring, built by the first handler and reused by every invocation, its pool hooked to CRaC. */
+    static synchronized Reclaim container() {
+        if (container == null) {
+            container = Reclaim.fromEnvironment(System.getenv());
+            SnapStartHook hook = new SnapStartHook(container.dataSource());
+            REGISTERED.add(hook);
+            Core.getGlobalContext().register(hook);
+        }
+        return container;
     }
 
     @Override
