@@ -18,6 +18,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.Collectors;
 
 /**
  * Failed items, durable first: each is written to {@code reclaim.failures} (so nothing that failed is ever only in
@@ -102,22 +103,17 @@ public final class Failures {
             after = batch.get(batch.size() - 1).id();
             List<RetryQueue.OutgoingMessage> messages = batch.stream().map(s -> new RetryQueue.OutgoingMessage(
                     Long.toString(s.id()), body(s.failure()), s.failure().retryCount(), s.failure().sweep())).toList();
-            List<Long> accepted = new ArrayList<>();
-            boolean anyRefused = false;
-            for (RetryQueue.Outcome o : queue.send(messages)) {
-                if (o.accepted()) {
-                    accepted.add(Long.parseLong(o.id()));
-                } else {
-                    anyRefused = true;
-                    log.warn("retry queue did not accept failure {}: {}", o.id(), o.error());
-                }
-            }
+            Map<Boolean, List<RetryQueue.Outcome>> byAccepted = queue.send(messages).stream()
+                    .collect(Collectors.partitioningBy(RetryQueue.Outcome::accepted));
+            List<RetryQueue.Outcome> refused = byAccepted.get(false);
+            refused.forEach(o -> log.warn("retry queue did not accept failure {}: {}", o.id(), o.error()));
+            List<Long> accepted = byAccepted.get(true).stream().map(o -> Long.parseLong(o.id())).toList();
             if (!accepted.isEmpty()) {
                 update(c, "DELETE FROM reclaim.failures WHERE id = ANY(?)",
                         c.createArrayOf("bigint", accepted.toArray()));
                 sent += accepted.size();
             }
-            if (anyRefused) {
+            if (!refused.isEmpty()) {
                 return sent; // SQS is struggling: the rest waits for the next flush
             }
         }

@@ -79,10 +79,6 @@ public final class RetryQueue implements AutoCloseable {
      */
     public record Outcome(String id, boolean accepted, String messageId, String errorCode, String error,
                           boolean senderFault) {
-        static Outcome accepted(String id, String messageId) {
-            return new Outcome(id, true, messageId, null, null, false);
-        }
-
         static Outcome refused(String id, String code, String message, boolean senderFault) {
             return new Outcome(id, false, null, code, code + ": " + message, senderFault);
         }
@@ -105,11 +101,7 @@ public final class RetryQueue implements AutoCloseable {
         this.ownClients = ownClients;
     }
 
-    /**
-     * The retry queue named by {@code RECLAIM_RETRY_QUEUE_URL} (null when unset), its dead-letter queue by
-     * {@code RECLAIM_DLQ_URL}, on its own SQS client, closed with it. {@code http} stays the caller's to close (null:
-     * the SDK's default HTTP client). See {@link #configured}.
-     */
+    /** As {@link #configured}, on its own SQS client, closed with it; {@code http} stays the caller's (null: SDK's). */
     public static RetryQueue fromEnvironment(Map<String, String> env, SdkHttpClient http) {
         AwsClients aws = new AwsClients(env, http); // builds nothing when configured(...) throws
         RetryQueue queue = configured(env, aws);
@@ -142,10 +134,6 @@ public final class RetryQueue implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(variable + ": '" + value + "' is not a URL");
         }
-    }
-
-    public String queueUrl() {
-        return queueUrl;
     }
 
     public String deadLetterQueueUrl() {
@@ -223,7 +211,7 @@ public final class RetryQueue implements AutoCloseable {
             for (SendMessageBatchResultEntry ok : answer.successful()) {
                 Pending p = unanswered.remove(ok.id());
                 if (p != null) {
-                    outcomes[p.index()] = Outcome.accepted(p.message().id(), ok.messageId());
+                    outcomes[p.index()] = new Outcome(p.message().id(), true, ok.messageId(), null, null, false);
                 }
             }
             for (BatchResultErrorEntry failed : answer.failed()) {
