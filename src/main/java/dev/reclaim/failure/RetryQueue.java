@@ -54,6 +54,9 @@ public final class RetryQueue implements AutoCloseable {
     private static final Duration RESEND_PAUSE = Duration.ofMillis(200);
     private static final int MAX_DELAY_SECONDS = 900;
     private static final int MAX_REASON_CHARS = 1024;
+    /** SQS takes #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF; a lone surrogate is none of them. */
+    private static final Pattern REFUSED_CHARACTER =
+            Pattern.compile("[^\\x09\\x0A\\x0D\\x20-\\x{D7FF}\\x{E000}-\\x{FFFD}\\x{10000}-\\x{10FFFF}]");
     private static final Pattern REGIONAL_HOST = Pattern.compile("^sqs[.-]([a-z0-9-]+)\\.amazonaws\\.com(\\.cn)?$");
     private static final Logger log = LoggerFactory.getLogger(RetryQueue.class);
     /** Rounds while some entries are still unsent, {@value #MAX_ROUNDS} at most, 200 ms then 400 ms apart. */
@@ -289,19 +292,16 @@ public final class RetryQueue implements AutoCloseable {
     /** Requests of at most {@value #MAX_ENTRIES} entries and {@value #MAX_BYTES} bytes, in order. */
     private static List<List<Pending>> split(List<Pending> unsent) {
         List<List<Pending>> requests = new ArrayList<>();
-        List<Pending> current = new ArrayList<>();
+        List<Pending> current = List.of();
         long bytes = 0;
         for (Pending p : unsent) {
-            if (!current.isEmpty() && (current.size() == MAX_ENTRIES || bytes + p.size() > MAX_BYTES)) {
-                requests.add(current);
+            if (current.isEmpty() || current.size() == MAX_ENTRIES || bytes + p.size() > MAX_BYTES) {
                 current = new ArrayList<>();
+                requests.add(current);
                 bytes = 0;
             }
             current.add(p);
             bytes += p.size();
-        }
-        if (!current.isEmpty()) {
-            requests.add(current);
         }
         return requests;
     }
@@ -342,21 +342,14 @@ public final class RetryQueue implements AutoCloseable {
         return s.getBytes(StandardCharsets.UTF_8).length;
     }
 
-    /** SQS takes #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF, and no empty body. */
+    /** SQS takes no empty body. */
     private static String invalidBody(String body) {
         if (body.isEmpty()) {
             return "the body is empty";
         }
-        for (int i = 0; i < body.length(); ) {
-            int cp = body.codePointAt(i);
-            boolean ok = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF)
-                    || (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
-            if (!ok) {
-                return String.format("the body holds a character SQS refuses (U+%04X at %d)", cp, i);
-            }
-            i += Character.charCount(cp);
-        }
-        return null;
+        Matcher refused = REFUSED_CHARACTER.matcher(body);
+        return refused.find() ? String.format("the body holds a character SQS refuses (U+%04X at %d)",
+                body.codePointAt(refused.start()), refused.start()) : null;
     }
 
     /** sqs.eu-west-1.amazonaws.com/123456789012/name: the region, else null. */
