@@ -46,26 +46,15 @@ public final class Retries {
      */
     public String retry(Failure failure, boolean dryRun) throws SQLException {
         Stores prepared = stores.prepare(dryRun);
-        String sweep = failure.sweep();
-        String kind = failure.kind() == null ? "" : failure.kind();
-        switch (kind) {
+        return switch (failure.kind() == null ? "" : failure.kind()) {
             case Failure.RECORD -> {
-                RecordRetry records = sweep == null ? null : this.records.get(sweep);
-                if (records == null) {
-                    throw new InvalidFailure("no records sweep named '" + sweep + "'");
-                }
+                RecordRetry records = sweep(this.records, "records", failure.sweep());
                 if (failure.itemId() == null || failure.itemId().isBlank()) {
                     throw new InvalidFailure("a record failure needs itemId");
                 }
-                return records.retry(failure.itemId(), dryRun);
+                yield records.retry(failure.itemId(), dryRun);
             }
-            case Failure.ASSET -> {
-                AssetRetry assets = sweep == null ? null : this.assets.get(sweep);
-                if (assets == null) {
-                    throw new InvalidFailure("no assets sweep named '" + sweep + "'");
-                }
-                return assets.retry(requireKeys(failure), dryRun);
-            }
+            case Failure.ASSET -> sweep(assets, "assets", failure.sweep()).retry(requireKeys(failure), dryRun);
             case Failure.DELETION -> {
                 Store store = failure.store() == null ? null : prepared.get(failure.store());
                 if (store == null) {
@@ -77,13 +66,18 @@ public final class Retries {
                         throw new InvalidFailure("key " + k + " is outside the allowed prefixes of store " + store.name());
                     }
                 }
-                if (dryRun) {
-                    return null;
-                }
-                return BatchedDeletes.again(store, keys, null);
+                yield dryRun ? null : BatchedDeletes.again(store, keys, null);
             }
             default -> throw new InvalidFailure("unknown kind '" + failure.kind() + "' (record, asset, deletion)");
+        };
+    }
+
+    private static <T> T sweep(Map<String, T> sweeps, String type, String name) {
+        T sweep = name == null ? null : sweeps.get(name);
+        if (sweep == null) {
+            throw new InvalidFailure("no " + type + " sweep named '" + name + "'");
         }
+        return sweep;
     }
 
     private static List<String> requireKeys(Failure failure) {
