@@ -354,10 +354,7 @@ public final class RetryQueue implements AutoCloseable {
 
     /** sqs.eu-west-1.amazonaws.com/123456789012/name: the region, else null. */
     private static String regionOf(URI queueUrl) {
-        if (queueUrl.getHost() == null) {
-            return null;
-        }
-        Matcher m = REGIONAL_HOST.matcher(queueUrl.getHost());
+        Matcher m = REGIONAL_HOST.matcher(Objects.requireNonNullElse(queueUrl.getHost(), ""));
         return m.matches() ? m.group(1) : null;
     }
 }

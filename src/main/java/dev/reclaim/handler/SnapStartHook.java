@@ -11,8 +11,6 @@ import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
 import java.sql.SQLException;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Lambda SnapStart: the configuration, the clients and the pool are built during initialisation, so they are in the
@@ -22,8 +20,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class SnapStartHook implements Resource {
     private static final Logger log = LoggerFactory.getLogger(SnapStartHook.class);
-    /** CRaC holds resources weakly; the hooks live as long as the container's Reclaim. */
-    private static final List<SnapStartHook> REGISTERED = new CopyOnWriteArrayList<>();
+    /** CRaC holds resources weakly; this keeps the hook as long as the container's Reclaim. */
+    private static SnapStartHook registered;
     private static Reclaim container;
 
     private final HikariDataSource pool;
@@ -36,9 +34,8 @@ final class SnapStartHook implements Resource {
     static synchronized Reclaim container() {
         if (container == null) {
             container = Reclaim.fromEnvironment(System.getenv());
-            SnapStartHook hook = new SnapStartHook(container.dataSource());
-            REGISTERED.add(hook);
-            Core.getGlobalContext().register(hook);
+            registered = new SnapStartHook(container.dataSource());
+            Core.getGlobalContext().register(registered);
         }
         return container;
     }
