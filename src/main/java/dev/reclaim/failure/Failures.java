@@ -143,16 +143,15 @@ public final class Failures {
         long tried = 0;
         long succeeded = 0;
         while (tried < max && (deadline == null || Instant.now().isBefore(deadline))) {
-            List<Stored> next;
+            Stored next;
             try (Connection c = ds.getConnection()) {
-                next = select(c, " AND id <= ? ORDER BY id LIMIT 1", after, upTo);
+                next = select(c, " AND id <= ? ORDER BY id LIMIT 1", after, upTo).stream().findFirst().orElse(null);
             }
-            if (next.isEmpty()) {
+            if (next == null) {
                 break;
             }
-            Failure f = next.get(0).failure();
-            long id = next.get(0).id();
-            after = id;
+            Failure f = next.failure();
+            after = next.id();
             tried++;
             String error;
             String outer = MDC.get("correlationId");
@@ -170,13 +169,13 @@ public final class Failures {
             }
             try (Connection c = ds.getConnection()) {
                 if (error == null) {
-                    update(c, "DELETE FROM reclaim.failures WHERE id = ?", id);
+                    update(c, "DELETE FROM reclaim.failures WHERE id = ?", next.id());
                     succeeded++;
                     about(f, () -> log.info("stored failure retried and done: sweep={} kind={} correlationId={}",
                             f.sweep(), f.kind(), f.correlationId()));
                 } else {
                     update(c, "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ?"
-                            + " WHERE id = ?", truncate(error), id);
+                            + " WHERE id = ?", truncate(error), next.id());
                     String why = error;
                     about(f, () -> log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
                             f.retryCount() + 1, f.sweep(), f.kind(), f.correlationId(), why));
