@@ -68,19 +68,6 @@ public final class RetryWorker {
         }
     }
 
-    /** The sweep and the item's id (or its store and first key) on every line about the message. */
-    private static void about(Failure failure) {
-        if (failure.sweep() != null) {
-            MDC.put("sweep", failure.sweep());
-        }
-        if (failure.itemId() != null) {
-            MDC.put("item", failure.itemId());
-        } else if (failure.keys() != null && !failure.keys().isEmpty()) {
-            MDC.put("store", String.valueOf(failure.store()));
-            MDC.put("key", failure.keys().get(0));
-        }
-    }
-
     /** Called once the messages of a batch have all been processed (metrics are published per batch). */
     public void batchFinished(int messages, boolean dryRun) {
         events.emit(new RunEvent.RetryBatchFinished(messages, dryRun));
@@ -96,8 +83,17 @@ public final class RetryWorker {
     }
 
     private Result retry(Failure failure, String body, int receiveCount, boolean dryRun) {
+        // The correlation id, sweep and item id (or store and first key) on every line about the message.
         MDC.put("correlationId", String.valueOf(failure.correlationId()));
-        about(failure);
+        if (failure.sweep() != null) {
+            MDC.put("sweep", failure.sweep());
+        }
+        if (failure.itemId() != null) {
+            MDC.put("item", failure.itemId());
+        } else if (failure.keys() != null && !failure.keys().isEmpty()) {
+            MDC.put("store", String.valueOf(failure.store()));
+            MDC.put("key", failure.keys().get(0));
+        }
         int retryCount = failure.retryCount() + Math.max(1, receiveCount);
         log.info("retrying {} failure of sweep {} (retry {}, first failed {})", failure.kind(), failure.sweep(),
                 retryCount, failure.firstFailedAt());
