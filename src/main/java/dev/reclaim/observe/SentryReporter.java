@@ -22,7 +22,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -358,11 +357,8 @@ public final class SentryReporter implements RunEvents {
             event.getMessage().setFormatted(redaction.apply(event.getMessage().getFormatted()));
             event.getMessage().setMessage(redaction.apply(event.getMessage().getMessage()));
         }
-        List<SentryException> exceptions = event.getExceptions();
-        if (exceptions != null) {
-            for (SentryException ex : new ArrayList<>(exceptions)) {
-                ex.setValue(redaction.apply(ex.getValue()));
-            }
+        if (event.getExceptions() != null) {
+            event.getExceptions().forEach(ex -> ex.setValue(redaction.apply(ex.getValue())));
         }
         return event;
     }
