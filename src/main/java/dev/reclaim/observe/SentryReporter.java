@@ -233,15 +233,12 @@ public final class SentryReporter implements RunEvents {
         failed += e.reasons().size();
         String kind = e.source() == RunEvent.Source.OUTBOX ? "deletion" : "asset";
         Map<String, String> tags = runTags("sweep", String.valueOf(e.sweep()), "store", e.store(), "kind", kind);
-        Map<String, Object> extras = new LinkedHashMap<>();
-        extras.put("keys", e.reasons().size());
         Map<String, String> shown = new LinkedHashMap<>();
         e.reasons().entrySet().stream().limit(KEYS_SHOWN).forEach(r -> shown.put(r.getKey(), r.getValue()));
-        extras.put("firstKeys", shown);
         String firstReason = e.reasons().isEmpty() ? null : e.reasons().values().iterator().next();
         failure(List.of("item-failed", String.valueOf(e.sweep()), kind, e.errorClass()),
                 message(e.reasons().size() + " keys of store " + e.store() + " failed to delete", e.errorClass(),
-                        firstReason), tags, extras);
+                        firstReason), tags, data("keys", e.reasons().size(), "firstKeys", shown));
     }
 
     private void sweepStopped(RunEvent.SweepStopped e) {
