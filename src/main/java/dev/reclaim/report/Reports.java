@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /** Reports as JSON (handler, ledger, {@code --json}) and as a short text summary (CLI). */
 public final class Reports {
@@ -100,10 +101,7 @@ public final class Reports {
     }
 
     private static String join(Map<String, Long> m) {
-        if (m == null || m.isEmpty()) {
-            return "0";
-        }
-        return String.join(", ", m.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList());
+        return m == null || m.isEmpty() ? "0"
+                : m.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
     }
-
 }
