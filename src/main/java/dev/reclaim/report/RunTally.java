@@ -189,27 +189,27 @@ public final class RunTally implements RunEvents {
 
         void purged(RunEvent.ItemPurged e) {
             purged++;
-            sample(List.of(e.item()));
+            sample(sampleIds, List.of(e.item()));
             e.figures().forEach((k, v) -> figures.merge(k, v, Long::sum));
             e.keys().forEach((store, list) -> {
                 keysCollected.merge(store, (long) list.size(), Long::sum);
-                List<String> sample = sampleKeys.computeIfAbsent(store, s -> new ArrayList<>());
-                list.stream().limit(Math.max(0, SAMPLE - sample.size())).forEach(sample::add);
+                sample(sampleKeys.computeIfAbsent(store, s -> new ArrayList<>()), list);
             });
         }
 
         /** Deleted assets count as purged items; in a dry run they are what would be deleted. */
         void assetsDeleted(RunEvent.KeysDeleted e, boolean dryRun) {
             purged += e.keys().size();
-            sample(e.keys());
+            sample(sampleIds, e.keys());
             bytesReclaimed = plus(bytesReclaimed, e.bytes());
             if (!dryRun) {
                 add(deleted, e.store(), e.keys().size());
             }
         }
 
-        private void sample(List<String> ids) {
-            ids.stream().limit(Math.max(0, SAMPLE - sampleIds.size())).forEach(sampleIds::add);
+        /** The first ids, up to {@code SAMPLE} in all. */
+        private static void sample(List<String> sample, List<String> ids) {
+            ids.stream().limit(Math.max(0, SAMPLE - sample.size())).forEach(sample::add);
         }
 
         void stop(String reason, String why, Instant resetsAt) {
