@@ -263,8 +263,7 @@ public final class SentryReporter implements RunEvents {
             seen.clear();
             windowStarted = Instant.now();
         }
-        long count = seen.merge(fingerprint, 1L, Long::sum);
-        if (count == 1) {
+        if (seen.merge(fingerprint, 1L, Long::sum) == 1) {
             capture(event, fingerprint, tags, extras);
         }
     }
