@@ -22,10 +22,12 @@ import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * Publishes each run's figures to CloudWatch (PutMetricData) when the run finishes, whatever its outcome, and the
@@ -253,22 +255,10 @@ public final class CloudWatchMetrics implements RunEvents {
         return out;
     }
 
-    /**
-     * A step's {@code count} name as a metric name: {@code bricksReturned} becomes {@code BricksReturned}
-     * ({@code bricks_returned} and {@code bricks-returned} too).
-     */
+    /** A step's count name as a metric name: bricksReturned, bricks_returned and bricks-returned are BricksReturned. */
     static String pascalCase(String name) {
-        StringBuilder out = new StringBuilder(name.length());
-        boolean upper = true;
-        for (char ch : name.toCharArray()) {
-            if (ch == '_' || ch == '-') {
-                upper = true;
-            } else {
-                out.append(upper ? Character.toUpperCase(ch) : ch);
-                upper = false;
-            }
-        }
-        return out.toString();
+        return Arrays.stream(name.split("[_-]+")).filter(word -> !word.isEmpty())
+                .map(word -> Character.toUpperCase(word.charAt(0)) + word.substring(1)).collect(Collectors.joining());
     }
 
     private static MetricDatum datum(String name, long value, StandardUnit unit, Instant at, Dimension dimension) {

@@ -22,7 +22,6 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -129,7 +128,7 @@ public final class SentryReporter implements RunEvents {
         } else if (event instanceof RunEvent.SweepStopped e) {
             sweepStopped(e);
         } else if (event instanceof RunEvent.DrainStopped e) {
-            drainStopped(e);
+            referenceCheckFailed("store", e.store(), "outbox deletes", e.error());
         } else if (event instanceof RunEvent.Phase e) {
             breadcrumb("phase", e.detail() == null ? e.name() : e.name() + ": " + e.detail(), SentryLevel.INFO,
                     Map.of("phase", e.name()));
@@ -172,9 +171,9 @@ public final class SentryReporter implements RunEvents {
     private void runFailed(RunEvent.RunFailed e) {
         String errorClass = e.error() == null ? "RunFailed" : e.error().getClass().getName();
         List<String> fingerprint = List.of("run-failed", errorClass);
-        Map<String, String> tags = runTags();
         // run.RunLockLost, known by name: this package sits below run
-        tags.put("failure", errorClass.endsWith(".RunLockLost") ? "lostRunLock" : "runFailed");
+        String failure = errorClass.endsWith(".RunLockLost") ? "lostRunLock" : "runFailed";
+        Map<String, String> tags = runTags("failure", failure);
         if (e.error() != null) {
             Sentry.captureException(e.error(), scope -> {
                 scope.setLevel(SentryLevel.ERROR);
@@ -221,9 +220,7 @@ public final class SentryReporter implements RunEvents {
     private void itemFailed(RunEvent.ItemFailed e) {
         failed++;
         String errorClass = e.refused() ? "ItemRefused" : e.errorClass();
-        Map<String, String> tags = runTags();
-        tags.put("sweep", e.sweep());
-        tags.put("kind", "record");
+        Map<String, String> tags = runTags("sweep", e.sweep(), "kind", "record");
         Map<String, Object> extras = new LinkedHashMap<>();
         extras.put("item", e.item());
         extras.put("step", e.step());
@@ -235,41 +232,28 @@ public final class SentryReporter implements RunEvents {
     private void keysFailed(RunEvent.KeysFailed e) {
         failed += e.reasons().size();
         String kind = e.source() == RunEvent.Source.OUTBOX ? "deletion" : "asset";
-        Map<String, String> tags = runTags();
-        tags.put("sweep", String.valueOf(e.sweep()));
-        tags.put("store", e.store());
-        tags.put("kind", kind);
-        Map<String, Object> extras = new LinkedHashMap<>();
-        extras.put("keys", e.reasons().size());
+        Map<String, String> tags = runTags("sweep", String.valueOf(e.sweep()), "store", e.store(), "kind", kind);
         Map<String, String> shown = new LinkedHashMap<>();
         e.reasons().entrySet().stream().limit(KEYS_SHOWN).forEach(r -> shown.put(r.getKey(), r.getValue()));
-        extras.put("firstKeys", shown);
         String firstReason = e.reasons().isEmpty() ? null : e.reasons().values().iterator().next();
         failure(List.of("item-failed", String.valueOf(e.sweep()), kind, e.errorClass()),
                 message(e.reasons().size() + " keys of store " + e.store() + " failed to delete", e.errorClass(),
-                        firstReason), tags, extras);
+                        firstReason), tags, data("keys", e.reasons().size(), "firstKeys", shown));
     }
 
     private void sweepStopped(RunEvent.SweepStopped e) {
         breadcrumb("sweep", "sweep " + e.sweep() + " stopped: " + e.reason(), SentryLevel.WARNING,
                 data("sweep", e.sweep(), "reason", e.reason()));
         if ("referenceCheckFailed".equals(e.reason())) {
-            Map<String, String> tags = runTags();
-            tags.put("sweep", e.sweep());
-            tags.put("failure", "referenceCheckFailed");
-            failure(List.of("reference-check-failed", "sweep", e.sweep()),
-                    message("reference check of sweep " + e.sweep() + " cannot be trusted: its deletes stopped",
-                            "ReferenceCheckFailed", e.error()), tags, Map.of());
+            referenceCheckFailed("sweep", e.sweep(), "deletes", e.error());
         }
     }
 
-    private void drainStopped(RunEvent.DrainStopped e) {
-        Map<String, String> tags = runTags();
-        tags.put("store", e.store());
-        tags.put("failure", "referenceCheckFailed");
-        failure(List.of("reference-check-failed", "store", e.store()),
-                message("reference check of store " + e.store() + " cannot be trusted: its outbox deletes stopped",
-                        "ReferenceCheckFailed", e.error()), tags, Map.of());
+    /** A sweep's or a store's ({@code of}) reference check that cannot be trusted: an error of its own. */
+    private void referenceCheckFailed(String of, String name, String stopped, String error) {
+        failure(List.of("reference-check-failed", of, name),
+                message("reference check of " + of + " " + name + " cannot be trusted: its " + stopped + " stopped",
+                        "ReferenceCheckFailed", error), runTags(of, name, "failure", "referenceCheckFailed"), Map.of());
     }
 
     /** Sends the first failure of each fingerprint in this run (or window) and counts the others. */
@@ -279,8 +263,7 @@ public final class SentryReporter implements RunEvents {
             seen.clear();
             windowStarted = Instant.now();
         }
-        long count = seen.merge(fingerprint, 1L, Long::sum);
-        if (count == 1) {
+        if (seen.merge(fingerprint, 1L, Long::sum) == 1) {
             capture(event, fingerprint, tags, extras);
         }
     }
@@ -314,12 +297,16 @@ public final class SentryReporter implements RunEvents {
         return event;
     }
 
-    private Map<String, String> runTags() {
+    /** The run's tags, then the pairs of name and value given. */
+    private Map<String, String> runTags(String... pairs) {
         Map<String, String> tags = new LinkedHashMap<>();
         if (run != null) {
             tags.put("runId", run.runId().toString());
             tags.put("trigger", run.trigger());
             tags.put("dryRun", String.valueOf(run.dryRun()));
+        }
+        for (int i = 0; i + 1 < pairs.length; i += 2) {
+            tags.put(pairs[i], pairs[i + 1]);
         }
         return tags;
     }
@@ -366,11 +353,8 @@ public final class SentryReporter implements RunEvents {
             event.getMessage().setFormatted(redaction.apply(event.getMessage().getFormatted()));
             event.getMessage().setMessage(redaction.apply(event.getMessage().getMessage()));
         }
-        List<SentryException> exceptions = event.getExceptions();
-        if (exceptions != null) {
-            for (SentryException ex : new ArrayList<>(exceptions)) {
-                ex.setValue(redaction.apply(ex.getValue()));
-            }
+        if (event.getExceptions() != null) {
+            event.getExceptions().forEach(ex -> ex.setValue(redaction.apply(ex.getValue())));
         }
         return event;
     }

@@ -24,10 +24,7 @@ public final class DeletionLog implements RunEvents {
     private static final Logger log = LoggerFactory.getLogger(DeletionLog.class);
 
     private boolean dryRun;
-    /**
-     * The record each outbox key of this run came from, so a file's line carries its record's correlation id; a key
-     * leaves when it is settled, so this holds about one page's keys.
-     */
+    /** The record each unsettled outbox key of this run came from (about one page's keys), for its correlation id. */
     private final Map<String, String> owners = new HashMap<>();
 
     @Override
@@ -45,16 +42,10 @@ public final class DeletionLog implements RunEvents {
                     e.step(), e.error(), kv("outcome", e.refused() ? "refused" : "failed"), kv("step", e.step()),
                     kv("errorClass", e.errorClass())));
         } else if (event instanceof RunEvent.KeysDeleted e) {
-            String what = (e.source() == RunEvent.Source.OUTBOX ? "file " : "asset ")
-                    + (dryRun && e.source() == RunEvent.Source.SWEEP ? "would be deleted" : "deleted");
-            for (String key : e.keys()) {
-                onKey(e.sweep(), e.store(), key, e.source(), () -> log.info(what, kv("outcome", "deleted")));
-            }
+            eachKey(e.sweep(), e.store(), e.keys(), e.source(),
+                    dryRun && e.source() == RunEvent.Source.SWEEP ? "would be deleted" : "deleted", "deleted");
         } else if (event instanceof RunEvent.KeysKept e) {
-            String what = (e.source() == RunEvent.Source.OUTBOX ? "file" : "asset") + " kept: still referenced";
-            for (String key : e.keys()) {
-                onKey(e.sweep(), e.store(), key, e.source(), () -> log.info(what, kv("outcome", "keptReferenced")));
-            }
+            eachKey(e.sweep(), e.store(), e.keys(), e.source(), "kept: still referenced", "keptReferenced");
         } else if (event instanceof RunEvent.KeysRefused e) {
             batch(e.sweep(), e.store(), e.keys(), e.source(), "refused", "outside the store's allowed prefixes", null);
         } else if (event instanceof RunEvent.KeysFailed e) {
@@ -80,11 +71,15 @@ public final class DeletionLog implements RunEvents {
         withMdc(sweep, item, null, null, correlationId(item), line);
     }
 
-    /** A line about one key; an outbox key of a record purged in this run carries that record's correlation id. */
-    private void onKey(String sweep, String store, String key, RunEvent.Source source, Runnable line) {
-        String owner = source == RunEvent.Source.OUTBOX ? owners.remove(store + '\n' + key) : null;
-        withMdc(sweep, owner, store, key, owner != null ? correlationId(owner) : correlationId(store + "/" + key),
-                line);
+    /** A line per key; an outbox key of a record purged in this run carries that record's correlation id. */
+    private void eachKey(String sweep, String store, List<String> keys, RunEvent.Source source, String what,
+                         String outcome) {
+        String line = (source == RunEvent.Source.OUTBOX ? "file " : "asset ") + what;
+        for (String key : keys) {
+            String owner = source == RunEvent.Source.OUTBOX ? owners.remove(store + '\n' + key) : null;
+            withMdc(sweep, owner, store, key, correlationId(owner != null ? owner : store + "/" + key),
+                    () -> log.info(line, kv("outcome", outcome)));
+        }
     }
 
     /** One line for a batch: the count and the first keys; one key is a line like any other key's. */
@@ -98,7 +93,7 @@ public final class DeletionLog implements RunEvents {
         String owner = source == RunEvent.Source.OUTBOX && keys.size() == 1 ? owners.get(store + '\n' + keys.get(0))
                 : null;
         // The same correlation id as the failure recorded for this batch (runId/store/first key), or its record's.
-        String correlationId = owner != null ? correlationId(owner) : correlationId(store + "/" + keys.get(0));
+        String correlationId = correlationId(owner != null ? owner : store + "/" + keys.get(0));
         withMdc(sweep, owner, store, keys.size() == 1 ? keys.get(0) : null, correlationId,
                 () -> log.warn("{}{}: {}", keys.size() == 1 ? "" : keys.size() + " ", what, reason,
                         kv("outcome", outcome), kv("count", keys.size()), kv("firstKeys", first),

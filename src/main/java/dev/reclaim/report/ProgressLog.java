@@ -103,9 +103,6 @@ public final class ProgressLog implements RunEvents {
         long items = 0;
         if (event instanceof RunEvent.ItemPurged e) {
             items = 1;
-            if (sweep != null) {
-                sweep.purged++;
-            }
             if (!run.dryRun()) {
                 e.keys().forEach((store, keys) -> keys.forEach(k -> pending.add(store + '\n' + k)));
             }
@@ -113,9 +110,6 @@ public final class ProgressLog implements RunEvents {
             items = 1;
         } else if (event instanceof RunEvent.KeysDeleted e) {
             items = settled(e.source(), e.store(), e.keys());
-            if (e.source() == RunEvent.Source.SWEEP && sweep != null) {
-                sweep.purged += e.keys().size();
-            }
         } else if (event instanceof RunEvent.KeysKept e) {
             items = settled(e.source(), e.store(), e.keys());
         } else if (event instanceof RunEvent.KeysFailed e) {
@@ -124,6 +118,9 @@ public final class ProgressLog implements RunEvents {
             items = e.source() == RunEvent.Source.SWEEP ? e.keys().size() : 0;
         }
         if (items > 0 && sweep != null) {
+            if (event instanceof RunEvent.ItemPurged || event instanceof RunEvent.KeysDeleted) {
+                sweep.purged += items; // a record purged, or a sweep's assets deleted
+            }
             sweep.items += items;
             if (!clock.instant().isBefore(sweep.lastLine.plus(EVERY))) {
                 progress("working");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /** Reports as JSON (handler, ledger, {@code --json}) and as a short text summary (CLI). */
 public final class Reports {
@@ -17,95 +18,73 @@ public final class Reports {
 
     public static String summary(RunReport r) {
         StringBuilder sb = new StringBuilder();
-        sb.append("Reclaim run ").append(r.runId()).append(r.dryRun() ? " (DRY RUN: nothing was written or deleted)" : "")
-                .append('\n');
-        sb.append("  outcome: ").append(r.outcome().label());
-        if (r.reason() != null) {
-            sb.append(" (").append(r.reason()).append(')');
-        }
-        sb.append(", ").append(r.durationMs()).append(" ms\n");
+        sb.append("Reclaim run " + r.runId() + (r.dryRun() ? " (DRY RUN: nothing was written or deleted)" : "") + '\n');
+        sb.append("  outcome: " + r.outcome().label() + (r.reason() == null ? "" : " (" + r.reason() + ")") + ", "
+                + r.durationMs() + " ms\n");
         if (r.folderModes() != null) {
             r.folderModes().forEach((store, mode) ->
-                    sb.append("  store ").append(store).append(": Cloudinary ").append(mode).append(" folder mode\n"));
+                    sb.append("  store " + store + ": Cloudinary " + mode + " folder mode\n"));
         }
         String purged = r.dryRun() ? "would purge" : "purged";
         for (SweepReport s : r.sweeps()) {
             sb.append("  sweep ").append(s.name()).append(" [").append(s.kind()).append("]")
                     .append(s.cutoff() == null ? "" : " cutoff " + s.cutoff()).append('\n');
-            sb.append("    eligible ").append(s.eligible()).append(", ").append(purged).append(' ').append(s.purged())
-                    .append(", skipped ").append(s.skipped()).append(", failed ").append(s.failed());
-            sb.append(s.complete() ? ", complete" : ", stopped by " + s.stoppedBy()).append('\n');
-            if (s.scanned() != null) {
-                sb.append("    scanned ").append(s.scanned()).append(", referenced (kept) ").append(s.referenced() == null ? 0 : s.referenced())
-                        .append(", bytes ").append(r.dryRun() ? "that would be reclaimed " : "reclaimed ")
-                        .append(s.bytesReclaimed() == null ? 0 : s.bytesReclaimed());
-                if (s.apiCalls() != null) {
-                    sb.append(", API calls: ").append(join(s.apiCalls()));
-                }
-                sb.append('\n');
-            }
-            if (s.listingWarning() != null) {
-                sb.append("    WARNING ").append(s.listingWarning()).append('\n');
-            }
-            if (s.quotaResetsAt() != null) {
-                sb.append("    rate limited: the quota resets at ").append(s.quotaResetsAt()).append("; the next run carries on\n");
-            }
-            if (!s.figures().isEmpty()) {
-                sb.append("    figures: ").append(join(s.figures())).append('\n');
-            }
-            if (!s.keysCollected().isEmpty()) {
-                sb.append("    keys ").append(r.dryRun() ? "that would be deleted" : "collected").append(": ")
-                        .append(join(s.keysCollected())).append('\n');
-            }
-            if (!s.keysDeleted().isEmpty() || !s.keysFailed().isEmpty()) {
-                sb.append("    keys deleted: ").append(join(s.keysDeleted()));
-                if (!s.keysFailed().isEmpty()) {
-                    sb.append("; failed: ").append(join(s.keysFailed()));
-                }
-                sb.append('\n');
-            }
-            if (s.keysKeptReferenced() != null) {
-                sb.append("    keys kept, still referenced by another row: ").append(join(s.keysKeptReferenced())).append('\n');
-            }
-            if (s.error() != null) {
-                sb.append("    ERROR ").append(s.error()).append('\n');
-            }
-            if (s.keysRefused() > 0) {
-                sb.append("    keys refused by a prefix guard: ").append(s.keysRefused()).append('\n');
-            }
-            if (r.dryRun() && !s.sampleIds().isEmpty()) {
-                sb.append("    first ids: ").append(String.join(", ", s.sampleIds())).append('\n');
-                s.sampleKeys().forEach((store, keys) ->
-                        sb.append("    first keys in ").append(store).append(": ").append(String.join(", ", keys)).append('\n'));
-            }
-            for (SweepReport.Failure f : s.failures()) {
-                sb.append("    FAILED ").append(f.item()).append(" at ").append(f.step()).append(": ").append(f.error()).append('\n');
-            }
-        }
-        if (r.outbox() != null) {
-            sb.append("  outbox: deleted ").append(join(r.outbox().deleted()))
-                    .append(", failed ").append(join(r.outbox().failed()))
-                    .append(", pending ").append(Boolean.TRUE.equals(r.outbox().pendingUnknown())
-                            ? "unknown (the database could not be asked)" : String.valueOf(r.outbox().pending()));
-            if (r.outbox().keptReferenced() != null && !r.outbox().keptReferenced().isEmpty()) {
-                sb.append(", kept as still referenced ").append(join(r.outbox().keptReferenced()));
-            }
-            sb.append('\n');
-            if (r.outbox().errors() != null) {
-                r.outbox().errors().forEach(e -> sb.append("  outbox ERROR ").append(e).append('\n'));
-            }
-        }
-        if (r.failures() != null && r.failures().retried() > 0) {
-            sb.append("  stored failures retried: ").append(r.failures().retried()).append(", succeeded ")
-                    .append(r.failures().retriedOk()).append('\n');
-        }
-        if (r.failures() != null && (r.failures().recorded() > 0 || r.failures().pending() > 0)) {
-            sb.append("  failures: recorded ").append(r.failures().recorded()).append(", sent to the retry queue ")
-                    .append(r.failures().sent()).append(", waiting in reclaim.failures ").append(r.failures().pending())
-                    .append(r.failures().queueConfigured() ? "" : " (no RECLAIM_RETRY_QUEUE_URL: the next run retries them)")
+            sb.append("    eligible " + s.eligible() + ", " + purged + ' ' + s.purged() + ", skipped " + s.skipped()
+                    + ", failed " + s.failed() + (s.complete() ? ", complete" : ", stopped by " + s.stoppedBy()))
                     .append('\n');
+            line(sb, s.scanned() != null, "    scanned " + s.scanned() + ", referenced (kept) "
+                    + (s.referenced() == null ? 0 : s.referenced()) + ", bytes "
+                    + (r.dryRun() ? "that would be reclaimed " : "reclaimed ")
+                    + (s.bytesReclaimed() == null ? 0 : s.bytesReclaimed())
+                    + (s.apiCalls() == null ? "" : ", API calls: " + join(s.apiCalls())));
+            line(sb, s.listingWarning() != null, "    WARNING " + s.listingWarning());
+            line(sb, s.quotaResetsAt() != null,
+                    "    rate limited: the quota resets at " + s.quotaResetsAt() + "; the next run carries on");
+            line(sb, !s.figures().isEmpty(), "    figures: " + join(s.figures()));
+            line(sb, !s.keysCollected().isEmpty(), "    keys " + (r.dryRun() ? "that would be deleted" : "collected")
+                    + ": " + join(s.keysCollected()));
+            line(sb, !s.keysDeleted().isEmpty() || !s.keysFailed().isEmpty(), "    keys deleted: "
+                    + join(s.keysDeleted()) + (s.keysFailed().isEmpty() ? "" : "; failed: " + join(s.keysFailed())));
+            line(sb, s.keysKeptReferenced() != null,
+                    "    keys kept, still referenced by another row: " + join(s.keysKeptReferenced()));
+            line(sb, s.error() != null, "    ERROR " + s.error());
+            line(sb, s.keysRefused() > 0, "    keys refused by a prefix guard: " + s.keysRefused());
+            if (r.dryRun() && !s.sampleIds().isEmpty()) {
+                sb.append("    first ids: " + String.join(", ", s.sampleIds()) + '\n');
+                s.sampleKeys().forEach((store, keys) ->
+                        sb.append("    first keys in " + store + ": " + String.join(", ", keys) + '\n'));
+            }
+            s.failures().forEach(f -> sb.append("    FAILED " + f.item() + " at " + f.step() + ": " + f.error())
+                    .append('\n'));
+        }
+        RunReport.OutboxReport outbox = r.outbox();
+        if (outbox != null) {
+            sb.append("  outbox: deleted " + join(outbox.deleted()) + ", failed " + join(outbox.failed())
+                    + ", pending " + (Boolean.TRUE.equals(outbox.pendingUnknown())
+                            ? "unknown (the database could not be asked)" : String.valueOf(outbox.pending()))
+                    + (outbox.keptReferenced() == null || outbox.keptReferenced().isEmpty() ? ""
+                            : ", kept as still referenced " + join(outbox.keptReferenced())) + '\n');
+            if (outbox.errors() != null) {
+                outbox.errors().forEach(e -> sb.append("  outbox ERROR " + e + '\n'));
+            }
+        }
+        RunReport.FailureReport failures = r.failures();
+        if (failures != null) {
+            line(sb, failures.retried() > 0, "  stored failures retried: " + failures.retried() + ", succeeded "
+                    + failures.retriedOk());
+            line(sb, failures.recorded() > 0 || failures.pending() > 0, "  failures: recorded " + failures.recorded()
+                    + ", sent to the retry queue " + failures.sent() + ", waiting in reclaim.failures "
+                    + failures.pending()
+                    + (failures.queueConfigured() ? "" : " (no RECLAIM_RETRY_QUEUE_URL: the next run retries them)"));
         }
         return sb.toString();
+    }
+
+    /** A line of the summary, when it applies. */
+    private static void line(StringBuilder sb, boolean applies, String text) {
+        if (applies) {
+            sb.append(text).append('\n');
+        }
     }
 
     /**
@@ -122,10 +101,7 @@ public final class Reports {
     }
 
     private static String join(Map<String, Long> m) {
-        if (m == null || m.isEmpty()) {
-            return "0";
-        }
-        return String.join(", ", m.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList());
+        return m == null || m.isEmpty() ? "0"
+                : m.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
     }
-
 }

@@ -45,10 +45,7 @@ public sealed interface RunEvent {
     record ItemSkipped(String sweep, String item) implements RunEvent {
     }
 
-    /**
-     * An item that failed and was rolled back; {@code refused} when a guard refused it (keys outside a store's
-     * prefixes) rather than an error.
-     */
+    /** An item failed and was rolled back; {@code refused}: a guard refused it (keys outside a store's prefixes). */
     record ItemFailed(String sweep, String item, String step, String error, String errorClass, boolean refused)
             implements RunEvent {
     }
@@ -120,10 +117,7 @@ public sealed interface RunEvent {
     record RetryBatchFinished(int messages, boolean dryRun) implements RunEvent {
     }
 
-    /**
-     * Right after {@link RunStarted}: when the run stops taking new items ({@code deadline}, null when it has no time
-     * budget), for progress lines that say how much time is left.
-     */
+    /** Right after {@link RunStarted}: when the run stops taking new items (null: no time budget), for time left. */
     record TimeBudget(Instant deadline) implements RunEvent {
     }
 

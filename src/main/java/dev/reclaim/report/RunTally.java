@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 
 /**
  * The listener that turns a run's events into its report: one count per sweep, the outbox's keys by store, the
@@ -20,10 +21,8 @@ public final class RunTally implements RunEvents {
 
     private final boolean dryRun;
     private final Map<String, SweepCount> sweeps = new LinkedHashMap<>();
-    private final Map<String, Long> outboxDeleted = new TreeMap<>();
-    private final Map<String, Long> outboxFailed = new TreeMap<>();
-    private final Map<String, Long> outboxKept = new TreeMap<>();
-    private long outboxRefused;
+    /** What the outbox did for each sweep's keys (counted apart: the sweep may not be part of this run). */
+    private final Map<String, SweepCount> outboxBySweep = new TreeMap<>();
     private final List<String> drainErrors = new ArrayList<>();
     private long failuresRecorded;
     private long failuresSent;
@@ -51,42 +50,25 @@ public final class RunTally implements RunEvents {
             sweep(e.sweep()).skipped++;
         } else if (event instanceof RunEvent.ItemFailed e) {
             sweep(e.sweep()).failed(e.item(), e.step(), e.error());
+        } else if (event instanceof RunEvent.KeysDeleted e && e.source() == Source.SWEEP) {
+            sweep(e.sweep()).assetsDeleted(e, dryRun);
         } else if (event instanceof RunEvent.KeysDeleted e) {
-            if (e.source() == Source.OUTBOX) {
-                SweepCount o = outbox(e.sweep());
-                o.add(o.deleted, e.store(), e.keys().size());
-                outboxDeleted.merge(e.store(), (long) e.keys().size(), Long::sum);
-            } else {
-                sweep(e.sweep()).assetsDeleted(e, dryRun);
-            }
+            add(outbox(e.sweep()).deleted, e.store(), e.keys().size());
         } else if (event instanceof RunEvent.KeysFailed e) {
             SweepCount s = e.source() == Source.OUTBOX ? outbox(e.sweep()) : sweep(e.sweep());
-            s.add(s.keysFailed, e.store(), e.reasons().size());
-            if (e.source() == Source.OUTBOX) {
-                outboxFailed.merge(e.store(), (long) e.reasons().size(), Long::sum);
-            } else {
+            add(s.keysFailed, e.store(), e.reasons().size());
+            if (e.source() == Source.SWEEP) {
                 e.reasons().forEach((key, why) -> s.failed(key, "delete", why));
             }
         } else if (event instanceof RunEvent.KeysRefused e) {
             (e.source() == Source.OUTBOX ? outbox(e.sweep()) : sweep(e.sweep())).keysRefused += e.keys().size();
-            if (e.source() == Source.OUTBOX) {
-                outboxRefused += e.keys().size();
-            }
-        } else if (event instanceof RunEvent.KeysKept e) {
-            if (e.source() == Source.OUTBOX) {
-                SweepCount o = outbox(e.sweep());
-                o.add(o.kept, e.store(), e.keys().size());
-                outboxKept.merge(e.store(), (long) e.keys().size(), Long::sum);
-            } else {
-                SweepCount s = sweep(e.sweep());
-                s.referenced = plus(s.referenced, e.keys().size());
-            }
-        } else if (event instanceof RunEvent.ApiCalls e && e.sweep() != null) {
+        } else if (event instanceof RunEvent.KeysKept e && e.source() == Source.SWEEP) {
             SweepCount s = sweep(e.sweep());
-            if (s.apiCalls == null) {
-                s.apiCalls = new TreeMap<>();
-            }
-            s.apiCalls.merge(e.store(), e.calls(), Long::sum);
+            s.referenced = plus(s.referenced, e.keys().size());
+        } else if (event instanceof RunEvent.KeysKept e) {
+            add(outbox(e.sweep()).kept, e.store(), e.keys().size());
+        } else if (event instanceof RunEvent.ApiCalls e && e.sweep() != null) {
+            sweep(e.sweep()).apiCalls.merge(e.store(), e.calls(), Long::sum);
         } else if (event instanceof RunEvent.ListingWarned e) {
             sweep(e.sweep()).listingWarning = e.warning();
         } else if (event instanceof RunEvent.DrainStopped e) {
@@ -101,7 +83,7 @@ public final class RunTally implements RunEvents {
 
     /** The sweeps' reports, in the order they started; {@code stopRequested}: the run was asked to stop (SIGTERM). */
     public synchronized List<SweepReport> sweepReports(boolean stopRequested) {
-        return sweeps.values().stream().map(s -> s.report(stopRequested, outboxBy(s.name))).toList();
+        return sweeps.values().stream().map(s -> s.report(stopRequested, outbox(s.name))).toList();
     }
 
     /** A run that failed: every sweep that had started and not finished stopped because of it. */
@@ -110,8 +92,10 @@ public final class RunTally implements RunEvents {
     }
 
     public synchronized RunReport.OutboxReport outboxReport(long pending, Boolean pendingUnknown) {
-        return new RunReport.OutboxReport(new TreeMap<>(outboxDeleted), new TreeMap<>(outboxFailed), outboxRefused,
-                pending, pendingUnknown, new TreeMap<>(outboxKept), List.copyOf(drainErrors));
+        return new RunReport.OutboxReport(sum(outboxBySweep.values().stream().map(o -> o.deleted)),
+                sum(outboxBySweep.values().stream().map(o -> o.keysFailed)),
+                outboxBySweep.values().stream().mapToLong(o -> o.keysRefused).sum(), pending, pendingUnknown,
+                sum(outboxBySweep.values().stream().map(o -> o.kept)), List.copyOf(drainErrors));
     }
 
     public synchronized long failuresRecorded() {
@@ -133,26 +117,32 @@ public final class RunTally implements RunEvents {
 
     /** Keys the outbox deleted so far. */
     public synchronized long keysDeleted() {
-        return outboxDeleted.values().stream().mapToLong(Long::longValue).sum();
+        return outboxBySweep.values().stream().flatMap(o -> o.deleted.values().stream()).mapToLong(n -> n).sum();
     }
 
     private SweepCount sweep(String name) {
         return sweeps.computeIfAbsent(name, n -> new SweepCount(n, null, null));
     }
 
-    private final Map<String, SweepCount> outboxBySweep = new TreeMap<>();
-
-    /** What the outbox did for a sweep's keys (counted apart: the sweep may not be part of this run). */
     private SweepCount outbox(String sweep) {
         return outboxBySweep.computeIfAbsent(String.valueOf(sweep), n -> new SweepCount(n, null, null));
     }
 
-    private SweepCount outboxBy(String sweep) {
-        return outboxBySweep.get(sweep);
-    }
-
     private static Long plus(Long a, long n) {
         return (a == null ? 0 : a) + n;
+    }
+
+    private static void add(Map<String, Long> byStore, String store, long n) {
+        if (n > 0) {
+            byStore.merge(store, n, Long::sum);
+        }
+    }
+
+    /** Counts by store, added up. */
+    private static Map<String, Long> sum(Stream<Map<String, Long>> byStore) {
+        Map<String, Long> total = new TreeMap<>();
+        byStore.forEach(m -> m.forEach((store, n) -> total.merge(store, n, Long::sum)));
+        return total;
     }
 
     /** One sweep's counts. */
@@ -178,7 +168,7 @@ public final class RunTally implements RunEvents {
         private Long scanned;
         private Long referenced;
         private Long bytesReclaimed;
-        private Map<String, Long> apiCalls;
+        private final Map<String, Long> apiCalls = new TreeMap<>();
         private String stoppedBy;
         private Instant quotaResetsAt;
         private String error;
@@ -199,33 +189,27 @@ public final class RunTally implements RunEvents {
 
         void purged(RunEvent.ItemPurged e) {
             purged++;
-            sample(List.of(e.item()));
+            sample(sampleIds, List.of(e.item()));
             e.figures().forEach((k, v) -> figures.merge(k, v, Long::sum));
             e.keys().forEach((store, list) -> {
                 keysCollected.merge(store, (long) list.size(), Long::sum);
-                List<String> sample = sampleKeys.computeIfAbsent(store, s -> new ArrayList<>());
-                list.stream().limit(Math.max(0, SAMPLE - sample.size())).forEach(sample::add);
+                sample(sampleKeys.computeIfAbsent(store, s -> new ArrayList<>()), list);
             });
         }
 
         /** Deleted assets count as purged items; in a dry run they are what would be deleted. */
         void assetsDeleted(RunEvent.KeysDeleted e, boolean dryRun) {
             purged += e.keys().size();
-            sample(e.keys());
+            sample(sampleIds, e.keys());
             bytesReclaimed = plus(bytesReclaimed, e.bytes());
             if (!dryRun) {
                 add(deleted, e.store(), e.keys().size());
             }
         }
 
-        private void sample(List<String> ids) {
-            ids.stream().limit(Math.max(0, SAMPLE - sampleIds.size())).forEach(sampleIds::add);
-        }
-
-        void add(Map<String, Long> m, String store, long n) {
-            if (n > 0) {
-                m.merge(store, n, Long::sum);
-            }
+        /** The first ids, up to {@code SAMPLE} in all. */
+        private static void sample(List<String> sample, List<String> ids) {
+            ids.stream().limit(Math.max(0, SAMPLE - sample.size())).forEach(sample::add);
         }
 
         void stop(String reason, String why, Instant resetsAt) {
@@ -242,23 +226,14 @@ public final class RunTally implements RunEvents {
 
         SweepReport report(boolean stopRequested, SweepCount outbox) {
             String stopped = stopRequested && "timeBudget".equals(stoppedBy) ? "stopRequested" : stoppedBy;
-            Map<String, Long> allDeleted = new TreeMap<>(deleted);
-            Map<String, Long> allFailed = new TreeMap<>(keysFailed);
-            long refused = keysRefused;
-            Map<String, Long> keptByOutbox = Map.of();
-            if (outbox != null) {
-                outbox.deleted.forEach((k, v) -> allDeleted.merge(k, v, Long::sum));
-                outbox.keysFailed.forEach((k, v) -> allFailed.merge(k, v, Long::sum));
-                refused += outbox.keysRefused;
-                keptByOutbox = outbox.kept;
-            }
             return new SweepReport(name, kind, cutoff == null ? null : cutoff.toString(), eligible, purged, skipped,
                     failed, List.copyOf(failures), new LinkedHashMap<>(figures), new LinkedHashMap<>(keysCollected),
-                    allDeleted, allFailed, refused, List.copyOf(sampleIds), new LinkedHashMap<>(sampleKeys),
+                    sum(Stream.of(deleted, outbox.deleted)), sum(Stream.of(keysFailed, outbox.keysFailed)),
+                    keysRefused + outbox.keysRefused, List.copyOf(sampleIds), new LinkedHashMap<>(sampleKeys),
                     stopped == null, stopped, (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced,
-                    bytesReclaimed, apiCalls == null ? null : new LinkedHashMap<>(apiCalls),
+                    bytesReclaimed, apiCalls.isEmpty() ? null : new LinkedHashMap<>(apiCalls),
                     quotaResetsAt == null ? null : quotaResetsAt.toString(),
-                    keptByOutbox.isEmpty() ? null : new TreeMap<>(keptByOutbox), error, listingWarning);
+                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning);
         }
     }
 }
