@@ -7,7 +7,6 @@ import dev.reclaim.failure.Failures;
 import dev.reclaim.outbox.DrainState;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.Outcome;
-import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.report.RunReport;
@@ -45,7 +44,7 @@ public final class Run {
     private final Stores stores;
     private final Outbox outbox;
     private final Failures failures;
-    private final RunLedger ledger = new RunLedger(Reports.JSON);
+    private final RunLedger ledger = new RunLedger();
     private boolean sqlChecked;
     private boolean migrated;
 
@@ -159,7 +158,7 @@ public final class Run {
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
-                    outbox, ready, failures, listeners);
+                    outbox, new DrainState(), ready, failures, listeners, RunControl.none());
         }
     }
 

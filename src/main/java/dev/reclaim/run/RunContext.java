@@ -25,13 +25,6 @@ record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, Da
                          Failures failures, RunEvents events, RunControl control)
         implements SweepContext {
 
-    /** Outside a run (no lock, no ledger row). */
-    public RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
-                      Stores stores, Outbox outbox, boolean outboxReady, Failures failures, RunEvents events) {
-        this(runId, now, dryRun, deadline, dataSource, stores, outbox, new DrainState(), outboxReady, failures,
-                events, RunControl.none());
-    }
-
     @Override
     public boolean deadlinePassed() {
         return deadline.passed();
@@ -50,20 +43,13 @@ record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, Da
         control.check();
     }
 
-    /**
-     * The deadline of an outbox drain: the run's, or after a stop was requested (SIGTERM), a few seconds' grace so
-     * the keys of the items already purged are deleted if they can be.
-     */
-    public Deadline drainDeadline() {
-        return deadline.grace();
-    }
-
     /** Deletes every pending key now (not in a dry run, nor before Reclaim's schema exists); checks the lock first. */
     public void drainOutbox(Connection c) throws SQLException {
         checkRunLock();
         if (!dryRun && outboxReady) {
             events.emit(new RunEvent.Phase("drain", null));
-            outbox.drain(c, drains, runId, events, drainDeadline().at());
+            // After a stop was requested (SIGTERM), a few seconds' grace: the keys of the items purged go if they can.
+            outbox.drain(c, drains, runId, events, deadline.grace().at());
         }
     }
 
