@@ -36,6 +36,7 @@ public final class AssetSweep implements Sweep {
     private static final Logger log = LoggerFactory.getLogger(AssetSweep.class);
 
     private final SweepConfig.Assets config;
+    /** On the key string itself (no file system, no locale): never throws, so no key is ever silently dropped. */
     private final KeyGlob match;
     private final ReferenceQuery referenced;
 
@@ -143,7 +144,7 @@ public final class AssetSweep implements Sweep {
             List<String> refused = new ArrayList<>();
             for (StoredAsset a : page.assets()) {
                 // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
-                if (matches(a.path()) && a.createdAt().isBefore(cutoff)) {
+                if (match.matches(a.path()) && a.createdAt().isBefore(cutoff)) {
                     if (store.guard().allows(a.path())) {
                         candidates.add(a);
                     } else {
@@ -273,7 +274,7 @@ public final class AssetSweep implements Sweep {
         }
         List<StoredAsset> candidates = new ArrayList<>();
         for (String k : keys) {
-            if (!store.guard().allows(k) || !matches(k)) {
+            if (!store.guard().allows(k) || !match.matches(k)) {
                 return "key " + k + " is outside the sweep's glob or the store's allowed prefixes";
             }
             candidates.add(new StoredAsset(k, Instant.EPOCH, 0));
@@ -302,10 +303,5 @@ public final class AssetSweep implements Sweep {
         try (Connection c = ctx.dataSource().getConnection()) {
             return referenced.stillReferenced(c, candidates.stream().map(StoredAsset::key).toList(), cutoff, 0);
         }
-    }
-
-    /** On the key string itself (no file system, no locale): never throws, so no key is ever silently dropped. */
-    private boolean matches(String key) {
-        return match.matches(key);
     }
 }

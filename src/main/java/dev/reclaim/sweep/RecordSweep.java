@@ -18,7 +18,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -326,8 +325,6 @@ public final class RecordSweep implements Sweep {
                 ps.setArray(++i, a);
             } else if (v instanceof UntypedId u) {
                 ps.setObject(++i, u.value(), java.sql.Types.OTHER);
-            } else if (v instanceof Timestamp t) {
-                ps.setTimestamp(++i, t);
             } else {
                 ps.setObject(++i, v);
             }
