@@ -181,24 +181,6 @@ public final class Outbox {
         }
     }
 
-    /** The first keys pending per store (for a dry run's report). */
-    public Map<String, List<String>> sample(Connection c, int perStore) throws SQLException {
-        Map<String, List<String>> out = new TreeMap<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT store, key FROM (
-                  SELECT store, key, row_number() OVER (PARTITION BY store ORDER BY id) AS n
-                  FROM reclaim.pending_deletions) p
-                WHERE n <= ? ORDER BY store, n""")) {
-            ps.setInt(1, perStore);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.computeIfAbsent(rs.getString(1), s -> new ArrayList<>()).add(rs.getString(2));
-                }
-            }
-        }
-        return out;
-    }
-
     /** Deletes one batch: every key is deleted, kept as still referenced, refused, or marked failed. */
     private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, RunEvents events, UUID runId,
                              Instant deadline) throws SQLException {
@@ -265,7 +247,8 @@ public final class Outbox {
     private static void emitFailed(RunEvents events, String store, List<PendingDeletion> rows,
                                    Function<String, String> why, String errorClass) {
         Map<String, Map<String, String>> bySweep = new TreeMap<>();
-        rows.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new LinkedHashMap<>()).put(p.key(), why.apply(p.key())));
+        rows.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new LinkedHashMap<>())
+                .put(p.key(), why.apply(p.key())));
         bySweep.forEach((sweep, reasons) -> events.emit(
                 new RunEvent.KeysFailed(sweep, store, reasons, errorClass, RunEvent.Source.OUTBOX)));
     }

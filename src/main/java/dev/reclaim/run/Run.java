@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /**
@@ -51,10 +52,7 @@ public final class Run {
     private final Failures.Retry storedFailureRetry;
     private final RunEvents listeners;
 
-    /**
-     * {@code storedFailureRetry} retries a failure kept in {@code reclaim.failures}: without a retry queue each run
-     * retries them itself before its sweeps, so nothing waits where nothing will ever retry it.
-     */
+    /** {@code storedFailureRetry}: how a run without a retry queue retries the failures kept in the database. */
     public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures, Outbox.Policy policy,
                Failures.Retry storedFailureRetry, RunEvents listeners) {
         this.listeners = listeners;
@@ -238,16 +236,11 @@ public final class Run {
      */
     private RunReport failedPartWay(UUID runId, RunRequest request, Instant started, Exception e, RunTally tally,
                                     RunEvents events, boolean outboxReady) {
-        String reason;
-        if (e instanceof RunLockLost) {
-            reason = e.getMessage();
-        } else if (e instanceof SQLException sql && Database.isConnectionFailure(sql)) {
-            reason = "lost its database connection: " + rootMessage(e);
-        } else if (e instanceof SQLException) {
-            reason = "database error: " + rootMessage(e);
-        } else {
-            reason = "unexpected error: " + e;
-        }
+        String reason = e instanceof RunLockLost ? e.getMessage()
+                : e instanceof SQLException sql && Database.isConnectionFailure(sql)
+                ? "lost its database connection: " + rootMessage(e)
+                : e instanceof SQLException ? "database error: " + rootMessage(e)
+                : "unexpected error: " + e;
         log.error("run failed: {}", reason, e);
         events.emit(new RunEvent.RunFailed(reason, e));
         tally.runFailed();
@@ -316,12 +309,9 @@ public final class Run {
                                     List<SweepReport> sweeps, RunReport.OutboxReport outbox,
                                     RunReport.FailureReport failures) {
         Instant finished = Instant.now();
-        java.util.Map<String, String> folderModes = new java.util.TreeMap<>();
-        stores.all().forEach((name, store) -> {
-            if (store.folderMode() != null) {
-                folderModes.put(name, store.folderMode());
-            }
-        });
+        Map<String, String> folderModes = new TreeMap<>();
+        stores.all().forEach((name, store) -> Optional.ofNullable(store.folderMode())
+                .ifPresent(mode -> folderModes.put(name, mode)));
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
                 outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures,

@@ -35,10 +35,7 @@ record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, Da
         return deadline.at();
     }
 
-    /**
-     * Call before each page and each drain: throws {@link RunLockLost} (the run must end) when the run no longer
-     * holds its lock, and keeps the ledger row's counts current. One query; nothing outside a run.
-     */
+    @Override
     public void checkRunLock() throws SQLException {
         control.check();
     }
