@@ -306,8 +306,7 @@ public final class Run {
     }
 
     private RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,
-                                    List<SweepReport> sweeps, RunReport.OutboxReport outbox,
-                                    RunReport.FailureReport failures) {
+                             List<SweepReport> sweeps, RunReport.OutboxReport outbox, RunReport.FailureReport failures) {
         Instant finished = Instant.now();
         Map<String, String> folderModes = new TreeMap<>();
         stores.all().forEach((name, store) -> Optional.ofNullable(store.folderMode())

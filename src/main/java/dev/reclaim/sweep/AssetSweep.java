@@ -186,14 +186,9 @@ public final class AssetSweep implements Sweep {
     private List<StoredAsset> deleteOrphans(SweepContext ctx, Store store, Instant cutoff, List<StoredAsset> pending,
                                             boolean flush, Progress progress) throws SQLException {
         RunEvents events = ctx.events();
-        Set<String> referenced = referenced(ctx, cutoff, pending);
+        Set<String> referenced = referenced(ctx, cutoff, pending.stream().map(StoredAsset::key).toList());
         events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(referenced), RunEvent.Source.SWEEP));
-        List<StoredAsset> orphans = new ArrayList<>(pending.size());
-        for (StoredAsset a : pending) {
-            if (!referenced.contains(a.key())) {
-                orphans.add(a);
-            }
-        }
+        List<StoredAsset> orphans = pending.stream().filter(a -> !referenced.contains(a.key())).toList();
         int now = flush ? orphans.size() : orphans.size() / store.maxBatch() * store.maxBatch();
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
@@ -272,16 +267,14 @@ public final class AssetSweep implements Sweep {
                     config.name());
             return null;
         }
-        List<StoredAsset> candidates = new ArrayList<>();
         for (String k : keys) {
             if (!store.guard().allows(k) || !match.matches(k)) {
                 return "key " + k + " is outside the sweep's glob or the store's allowed prefixes";
             }
-            candidates.add(new StoredAsset(k, Instant.EPOCH, 0));
         }
         Set<String> referenced;
         try {
-            referenced = referenced(ctx, ctx.now().minus(config.olderThan()), candidates);
+            referenced = referenced(ctx, ctx.now().minus(config.olderThan()), keys);
         } catch (ReferenceCheckFailed e) {
             return e.getMessage();
         }
@@ -296,12 +289,12 @@ public final class AssetSweep implements Sweep {
      * One query for the whole page: which of these keys does the application still reference? Every value it returns
      * must be one of the keys it was given, or it is checking something else and the sweep stops.
      */
-    private Set<String> referenced(SweepContext ctx, Instant cutoff, List<StoredAsset> candidates) throws SQLException {
+    private Set<String> referenced(SweepContext ctx, Instant cutoff, List<String> keys) throws SQLException {
         if (referenced == null) {
             return Set.of(); // the store's own reference check runs before every delete call
         }
         try (Connection c = ctx.dataSource().getConnection()) {
-            return referenced.stillReferenced(c, candidates.stream().map(StoredAsset::key).toList(), cutoff, 0);
+            return referenced.stillReferenced(c, keys, cutoff, 0);
         }
     }
 }
