@@ -187,13 +187,8 @@ public final class Reclaim implements AutoCloseable {
 
     private static Map<String, Sweep> sweeps(ReclaimConfig config) {
         Map<String, Sweep> out = new LinkedHashMap<>();
-        for (SweepConfig sc : config.sweeps().values()) {
-            if (sc instanceof SweepConfig.Records r) {
-                out.put(sc.name(), new RecordSweep(r));
-            } else if (sc instanceof SweepConfig.Assets a) {
-                out.put(sc.name(), new AssetSweep(a));
-            }
-        }
+        config.sweeps().values().forEach(sc -> out.put(sc.name(), sc instanceof SweepConfig.Records r
+                ? new RecordSweep(r) : new AssetSweep((SweepConfig.Assets) sc)));
         return out;
     }
 
