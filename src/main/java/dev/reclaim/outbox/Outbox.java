@@ -304,14 +304,9 @@ public final class Outbox {
         if (rows.isEmpty()) {
             return List.of();
         }
-        List<Long> ids = new ArrayList<>(rows.size());
-        List<String> errors = new ArrayList<>(rows.size());
-        List<Long> delays = new ArrayList<>(rows.size());
-        for (PendingDeletion p : rows) {
-            ids.add(p.id());
-            errors.add(truncate(why.apply(p.key())));
-            delays.add(policy.delayAfter(p.attempts()).toMillis());
-        }
+        List<Long> ids = rows.stream().map(PendingDeletion::id).toList();
+        List<String> errors = rows.stream().map(p -> truncate(why.apply(p.key()))).toList();
+        List<Long> delays = rows.stream().map(p -> policy.delayAfter(p.attempts()).toMillis()).toList();
         List<Long> due = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE reclaim.pending_deletions p

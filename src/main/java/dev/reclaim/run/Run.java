@@ -245,23 +245,15 @@ public final class Run {
         events.emit(new RunEvent.RunFailed(reason, e));
         tally.runFailed();
         List<SweepReport> reports = tally.sweepReports(false);
-        Long pending = 0L;
-        Long failuresPending = 0L;
-        if (outboxReady) {
-            Long[] counted = new Long[2];
-            boolean done = afterFailure("count the keys still pending", c -> {
-                counted[0] = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
-                counted[1] = failures.pending(c);
-                events.emit(new RunEvent.PendingDeletionsCounted(counted[0], outbox.oldestPendingAge(c)));
-            });
-            pending = done ? counted[0] : null;
-            failuresPending = done ? counted[1] : null;
-        }
-        RunReport.OutboxReport ob = tally.outboxReport(pending == null ? 0 : pending,
-                pending == null ? Boolean.TRUE : null);
-        RunReport.FailureReport fr = failuresPending == null ? null : new RunReport.FailureReport(
-                tally.failuresRecorded(), tally.failuresSent(), failuresPending, failures.queueConfigured(),
-                0, 0);
+        long[] counted = new long[2]; // keys pending, failures pending
+        boolean known = !outboxReady || afterFailure("count the keys still pending", c -> {
+            counted[0] = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
+            counted[1] = failures.pending(c);
+            events.emit(new RunEvent.PendingDeletionsCounted(counted[0], outbox.oldestPendingAge(c)));
+        });
+        RunReport.OutboxReport ob = tally.outboxReport(known ? counted[0] : 0, known ? null : Boolean.TRUE);
+        RunReport.FailureReport fr = known ? new RunReport.FailureReport(tally.failuresRecorded(),
+                tally.failuresSent(), counted[1], failures.queueConfigured(), 0, 0) : null;
         RunReport failed = report(runId, request, started, Outcome.FAILED, reason, reports, ob, fr);
         recordFailure(request, failed);
         return failed;
