@@ -25,6 +25,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Deletes abandoned uploads. Pages through the store under the configured prefix (memory is one page); per page,
@@ -140,18 +142,12 @@ public final class AssetSweep implements Sweep {
             Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadlineAt());
             progress.listed += page.assets().size();
             events.emit(new RunEvent.PageListed(config.name(), store.name(), page.assets().size()));
-            List<StoredAsset> candidates = new ArrayList<>();
-            List<String> refused = new ArrayList<>();
-            for (StoredAsset a : page.assets()) {
-                // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
-                if (match.matches(a.path()) && a.createdAt().isBefore(cutoff)) {
-                    if (store.guard().allows(a.path())) {
-                        candidates.add(a);
-                    } else {
-                        refused.add(a.key());
-                    }
-                }
-            }
+            // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
+            Map<Boolean, List<StoredAsset>> allowed = page.assets().stream()
+                    .filter(a -> match.matches(a.path()) && a.createdAt().isBefore(cutoff))
+                    .collect(Collectors.partitioningBy(a -> store.guard().allows(a.path())));
+            List<StoredAsset> candidates = allowed.get(true);
+            List<String> refused = allowed.get(false).stream().map(StoredAsset::key).toList();
             if (!refused.isEmpty()) { // one event a page: a prefix misconfigured is a line per page, not per asset
                 events.emit(new RunEvent.KeysRefused(config.name(), store.name(), refused, RunEvent.Source.SWEEP));
             }
@@ -162,9 +158,7 @@ public final class AssetSweep implements Sweep {
             if (capped) {
                 candidates = candidates.subList(0, (int) Math.max(0, room));
             }
-            List<StoredAsset> pending = new ArrayList<>(carry.size() + candidates.size());
-            pending.addAll(carry);
-            pending.addAll(candidates);
+            List<StoredAsset> pending = Stream.concat(carry.stream(), candidates.stream()).toList();
             boolean lastPage = page.nextCursor() == null || capped;
             carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, lastPage, progress);
             if (carry == null) {
