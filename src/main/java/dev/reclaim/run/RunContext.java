@@ -16,9 +16,8 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * What every sweep of one run shares: its id, the database's clock at the start (cutoffs are computed from it, so
- * the application server's clock never matters), dry run, the deadline, the pool, the stores and the outbox, and
- * where the drains are, the run's events, and its {@link RunControl} (its lock and its ledger row).
+ * What every sweep of one run shares. {@code now} is the database's clock at the start: cutoffs are computed from it,
+ * so the application server's clock never matters.
  */
 record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                          Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,

@@ -10,10 +10,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.UUID;
 
-/**
- * {@code reclaim.runs}: a row when a run starts, its counts kept current page by page, completed with its outcome,
- * counts and report when it ends.
- */
+/** {@code reclaim.runs}: a row when a run starts, its counts kept current page by page, completed when it ends. */
 final class RunLedger {
     public void started(Connection c, UUID runId, String trigger, Instant startedAt) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
