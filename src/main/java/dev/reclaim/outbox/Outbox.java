@@ -128,13 +128,12 @@ public final class Outbox {
                         break;
                     }
                     cursor.read(batch.get(0).id(), batch.get(batch.size() - 1).id());
-                    if (store == null) {
-                        fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
-                        cursor.tried();
-                        continue;
-                    }
                     try {
-                        deleteBatch(c, store, batch, events, runId, deadline);
+                        if (store == null) {
+                            fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
+                        } else {
+                            deleteBatch(c, store, batch, events, runId, deadline);
+                        }
                         cursor.tried();
                     } catch (StoreThrottled e) {
                         // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
@@ -227,7 +226,7 @@ public final class Outbox {
         emitFailed(events, store.name(), failed, result.failed()::get, errorClass);
         Map<String, String> reasons = result.failed();
         List<Long> due = markFailed(c, failed, k -> reasons.getOrDefault(k, "failed"), runId);
-        if (!due.isEmpty() && failures != null && failures.queueConfigured()) {
+        if (!due.isEmpty() && failures.queueConfigured()) {
             Set<Long> dueIds = new HashSet<>(due);
             handOver(c, store.name(), failed.stream().filter(p -> dueIds.contains(p.id())).toList(), reasons,
                     runId, events);

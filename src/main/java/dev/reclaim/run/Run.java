@@ -211,9 +211,8 @@ public final class Run {
                 failuresPending = failures.pending(lockConn);
             }
             RunReport.OutboxReport ob = tally.outboxReport(pending, null);
-            RunReport.FailureReport fr = new RunReport.FailureReport(tally.failuresRecorded(),
-                    tally.failuresSent(), failuresPending, failures.queueConfigured(), retried.tried(),
-                    retried.succeeded());
+            RunReport.FailureReport fr = new RunReport.FailureReport(tally.failuresRecorded(), tally.failuresSent(),
+                    failuresPending, failures.queueConfigured(), retried.tried(), retried.succeeded());
             Outcome outcome = stopped ? Outcome.INTERRUPTED : outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED;
             String reason = stopped
                     ? "stopped by " + request.deadline().stopReason() + ": the item in hand was finished; the next run carries on"
