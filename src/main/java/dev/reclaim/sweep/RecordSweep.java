@@ -291,8 +291,7 @@ public final class RecordSweep implements Sweep {
                         }
                     }
                     if (kept != null) {
-                        Array array = c.createArrayOf(md.getColumnTypeName(1), kept.toArray());
-                        params.put(s.keep(), array);
+                        params.put(s.keep(), c.createArrayOf(md.getColumnTypeName(1), kept.toArray()));
                     }
                 }
             } else {
