@@ -30,7 +30,6 @@ import dev.reclaim.sweep.RecordSweep;
 import dev.reclaim.sweep.Sweep;
 
 import javax.sql.DataSource;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,10 +50,7 @@ public final class Reclaim implements AutoCloseable {
     private final AutoCloseable[] owned;
     private final DataSource dataSource;
     private final ProgressLog progress = new ProgressLog();
-    /**
-     * Who hears every run's events besides its report: progress lines, a line per hard delete, then whatever
-     * {@link #listen} adds.
-     */
+    /** Who hears every run's events besides its report: progress lines, a line per hard delete, {@link #listen}'s. */
     private final List<RunEvents> listeners = new CopyOnWriteArrayList<>(List.of(progress, new DeletionLog()));
 
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, AutoCloseable... owned) {
@@ -175,33 +171,24 @@ public final class Reclaim implements AutoCloseable {
     }
 
     public RunReport run(RunRequest request) {
-        List<Sweep> selected = new ArrayList<>();
-        if (request.sweeps().isEmpty()) {
-            selected.addAll(sweeps.values());
-        } else {
-            for (String name : request.sweeps()) {
-                Sweep s = sweeps.get(name);
-                if (s == null) {
-                    throw new UsageException("unknown sweep '" + name + "' (configured in " + config.source() + ": "
-                            + String.join(", ", sweeps.keySet()) + ")");
-                }
-                if (!selected.contains(s)) {
-                    selected.add(s);
-                }
-            }
-        }
+        List<Sweep> selected = request.sweeps().isEmpty() ? List.copyOf(sweeps.values())
+                : request.sweeps().stream().distinct().map(this::sweep).toList();
         return run.execute(request, selected);
+    }
+
+    private Sweep sweep(String name) {
+        Sweep s = sweeps.get(name);
+        if (s == null) {
+            throw new UsageException("unknown sweep '" + name + "' (configured in " + config.source() + ": "
+                    + String.join(", ", sweeps.keySet()) + ")");
+        }
+        return s;
     }
 
     private static Map<String, Sweep> sweeps(ReclaimConfig config) {
         Map<String, Sweep> out = new LinkedHashMap<>();
-        for (SweepConfig sc : config.sweeps().values()) {
-            if (sc instanceof SweepConfig.Records r) {
-                out.put(sc.name(), new RecordSweep(r));
-            } else if (sc instanceof SweepConfig.Assets a) {
-                out.put(sc.name(), new AssetSweep(a));
-            }
-        }
+        config.sweeps().values().forEach(sc -> out.put(sc.name(), sc instanceof SweepConfig.Records r
+                ? new RecordSweep(r) : new AssetSweep((SweepConfig.Assets) sc)));
         return out;
     }
 

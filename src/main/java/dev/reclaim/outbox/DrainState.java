@@ -60,12 +60,11 @@ public final class DrainState {
         resumeAfter.put(store, cursor.resumePoint());
     }
 
-    boolean storesChecked() {
-        return storesChecked;
-    }
-
-    void storesChecked(boolean checked) {
-        storesChecked = checked;
+    /** True for the run's first drain only. */
+    boolean firstDrain() {
+        boolean first = !storesChecked;
+        storesChecked = true;
+        return first;
     }
 
     void stop(String store) {

@@ -23,11 +23,16 @@ import java.time.Instant;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The durable outbox of file deletions ({@code reclaim.pending_deletions}). Keys are added in the same transaction
@@ -104,8 +109,7 @@ public final class Outbox {
         long upTo = lastId(c);
         // The first drain of a run looks for every store with keys (a store removed from the configuration is
         // reported); later drains only visit configured stores, without scanning the table.
-        List<String> storeNames = state.storesChecked() ? new ArrayList<>(stores.all().keySet()) : storesWithPending(c, upTo);
-        state.storesChecked(true);
+        List<String> storeNames = state.firstDrain() ? storesWithPending(c, upTo) : new ArrayList<>(stores.all().keySet());
         for (String storeName : storeNames) {
             if (state.stopped(storeName)) {
                 continue;
@@ -124,13 +128,12 @@ public final class Outbox {
                         break;
                     }
                     cursor.read(batch.get(0).id(), batch.get(batch.size() - 1).id());
-                    if (store == null) {
-                        fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
-                        cursor.tried();
-                        continue;
-                    }
                     try {
-                        deleteBatch(c, store, batch, events, runId, deadline);
+                        if (store == null) {
+                            fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
+                        } else {
+                            deleteBatch(c, store, batch, events, runId, deadline);
+                        }
                         cursor.tried();
                     } catch (StoreThrottled e) {
                         // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
@@ -177,24 +180,6 @@ public final class Outbox {
         }
     }
 
-    /** The first keys pending per store (for a dry run's report). */
-    public Map<String, List<String>> sample(Connection c, int perStore) throws SQLException {
-        Map<String, List<String>> out = new TreeMap<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT store, key FROM (
-                  SELECT store, key, row_number() OVER (PARTITION BY store ORDER BY id) AS n
-                  FROM reclaim.pending_deletions) p
-                WHERE n <= ? ORDER BY store, n""")) {
-            ps.setInt(1, perStore);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.computeIfAbsent(rs.getString(1), s -> new ArrayList<>()).add(rs.getString(2));
-                }
-            }
-        }
-        return out;
-    }
-
     /** Deletes one batch: every key is deleted, kept as still referenced, refused, or marked failed. */
     private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, RunEvents events, UUID runId,
                              Instant deadline) throws SQLException {
@@ -204,11 +189,9 @@ public final class Outbox {
             (store.guard().allows(p.key()) ? allowed : refused).add(p);
         }
         if (!refused.isEmpty()) {
-            Map<String, List<String>> refusedBySweep = new TreeMap<>();
-            refused.forEach(p -> refusedBySweep.computeIfAbsent(p.sweep(), s -> new ArrayList<>()).add(p.key()));
-            refusedBySweep.forEach((sweep, keys) -> events.emit(
+            keysBySweep(refused).forEach((sweep, keys) -> events.emit(
                     new RunEvent.KeysRefused(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
-            markFailed(c, refused, Map.of(), "refused: outside the store's allowed prefixes", runId);
+            markFailed(c, refused, k -> "refused: outside the store's allowed prefixes", runId);
         }
         if (allowed.isEmpty()) {
             return;
@@ -232,46 +215,41 @@ public final class Outbox {
                 events.emit(quota);
             }
         }
-        Map<String, List<String>> deletedBySweep = new TreeMap<>();
-        Map<String, List<String>> keptBySweep = new TreeMap<>();
-        Map<String, Map<String, String>> failedBySweep = new TreeMap<>();
-        List<Long> done = new ArrayList<>(result.deleted().size() + result.kept().size());
-        for (String k : result.deleted()) {
-            PendingDeletion p = byKey.get(k);
-            if (p != null) {
-                done.add(p.id());
-                deletedBySweep.computeIfAbsent(p.sweep(), x -> new ArrayList<>()).add(k);
-            }
-        }
-        for (String k : result.kept()) {
-            PendingDeletion p = byKey.get(k);
-            if (p != null) {
-                done.add(p.id());
-                keptBySweep.computeIfAbsent(p.sweep(), x -> new ArrayList<>()).add(k);
-            }
-        }
-        remove(c, done);
-        List<PendingDeletion> failed = new ArrayList<>();
-        result.failed().forEach((k, why) -> {
-            PendingDeletion p = byKey.get(k);
-            if (p != null) {
-                failed.add(p);
-                failedBySweep.computeIfAbsent(p.sweep(), x -> new LinkedHashMap<>()).put(k, why);
-            }
-        });
-        deletedBySweep.forEach((sweep, keys) -> events.emit(
+        List<PendingDeletion> deleted = rows(result.deleted(), byKey);
+        List<PendingDeletion> kept = rows(result.kept(), byKey);
+        remove(c, Stream.concat(deleted.stream(), kept.stream()).map(PendingDeletion::id).toList());
+        List<PendingDeletion> failed = rows(result.failed().keySet(), byKey);
+        keysBySweep(deleted).forEach((sweep, keys) -> events.emit(
                 new RunEvent.KeysDeleted(sweep, store.name(), keys, 0, RunEvent.Source.OUTBOX)));
-        keptBySweep.forEach((sweep, keys) -> events.emit(
+        keysBySweep(kept).forEach((sweep, keys) -> events.emit(
                 new RunEvent.KeysKept(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
-        String failureClass = errorClass;
-        failedBySweep.forEach((sweep, reasons) -> events.emit(
-                new RunEvent.KeysFailed(sweep, store.name(), reasons, failureClass, RunEvent.Source.OUTBOX)));
-        List<Long> due = markFailed(c, failed, result.failed(), null, runId);
-        if (!due.isEmpty() && failures != null && failures.queueConfigured()) {
+        emitFailed(events, store.name(), failed, result.failed()::get, errorClass);
+        Map<String, String> reasons = result.failed();
+        List<Long> due = markFailed(c, failed, k -> reasons.getOrDefault(k, "failed"), runId);
+        if (!due.isEmpty() && failures.queueConfigured()) {
             Set<Long> dueIds = new HashSet<>(due);
-            handOver(c, store.name(), failed.stream().filter(p -> dueIds.contains(p.id())).toList(), result.failed(),
+            handOver(c, store.name(), failed.stream().filter(p -> dueIds.contains(p.id())).toList(), reasons,
                     runId, events);
         }
+    }
+
+    /** The rows of {@code keys} (those of this batch), in the order of {@code keys}. */
+    private static List<PendingDeletion> rows(Collection<String> keys, Map<String, PendingDeletion> byKey) {
+        return keys.stream().map(byKey::get).filter(Objects::nonNull).toList();
+    }
+
+    private static Map<String, List<String>> keysBySweep(List<PendingDeletion> rows) {
+        return rows.stream().collect(Collectors.groupingBy(PendingDeletion::sweep, TreeMap::new,
+                Collectors.mapping(PendingDeletion::key, Collectors.toList())));
+    }
+
+    private static void emitFailed(RunEvents events, String store, List<PendingDeletion> rows,
+                                   Function<String, String> why, String errorClass) {
+        Map<String, Map<String, String>> bySweep = new TreeMap<>();
+        rows.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new LinkedHashMap<>())
+                .put(p.key(), why.apply(p.key())));
+        bySweep.forEach((sweep, reasons) -> events.emit(
+                new RunEvent.KeysFailed(sweep, store, reasons, errorClass, RunEvent.Source.OUTBOX)));
     }
 
     /**
@@ -280,12 +258,11 @@ public final class Outbox {
      */
     private void handOver(Connection c, String store, List<PendingDeletion> exhausted, Map<String, String> reasons,
                           UUID runId, RunEvents events) throws SQLException {
-        Map<String, List<PendingDeletion>> bySweep = new TreeMap<>();
-        exhausted.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new ArrayList<>()).add(p));
+        Map<String, List<String>> bySweep = keysBySweep(exhausted);
         c.setAutoCommit(false);
         try {
-            for (Map.Entry<String, List<PendingDeletion>> e : bySweep.entrySet()) {
-                List<String> keys = e.getValue().stream().map(PendingDeletion::key).toList();
+            for (Map.Entry<String, List<String>> e : bySweep.entrySet()) {
+                List<String> keys = e.getValue();
                 String why = reasons.getOrDefault(keys.get(0), "failed");
                 failures.record(c, Failure.keys(Failure.DELETION, e.getKey(), store, keys, "OutboxDeleteFailed",
                         why + " (failing for " + policy.retryPeriod() + " or more)", runId.toString(), Instant.now()));
@@ -303,11 +280,8 @@ public final class Outbox {
 
     private void fail(Connection c, List<PendingDeletion> batch, String reason, RunEvents events, UUID runId)
             throws SQLException {
-        Map<String, Map<String, String>> bySweep = new TreeMap<>();
-        batch.forEach(p -> bySweep.computeIfAbsent(p.sweep(), s -> new LinkedHashMap<>()).put(p.key(), reason));
-        bySweep.forEach((sweep, reasons) -> events.emit(
-                new RunEvent.KeysFailed(sweep, batch.get(0).store(), reasons, "StoreNotConfigured", RunEvent.Source.OUTBOX)));
-        markFailed(c, batch, Map.of(), reason, runId);
+        emitFailed(events, batch.get(0).store(), batch, k -> reason, "StoreNotConfigured");
+        markFailed(c, batch, k -> reason, runId);
     }
 
     private static void remove(Connection c, List<Long> ids) throws SQLException {
@@ -324,19 +298,14 @@ public final class Outbox {
      * Counts an attempt on each row and pushes its next one back (the first delay doubling per attempt, capped);
      * returns the ids whose failures have now lasted the retry period.
      */
-    private List<Long> markFailed(Connection c, List<PendingDeletion> rows, Map<String, String> reasons,
-                                  String reason, UUID runId) throws SQLException {
+    private List<Long> markFailed(Connection c, List<PendingDeletion> rows, Function<String, String> why, UUID runId)
+            throws SQLException {
         if (rows.isEmpty()) {
             return List.of();
         }
-        List<Long> ids = new ArrayList<>(rows.size());
-        List<String> errors = new ArrayList<>(rows.size());
-        List<Long> delays = new ArrayList<>(rows.size());
-        for (PendingDeletion p : rows) {
-            ids.add(p.id());
-            errors.add(truncate(reason != null ? reason : reasons.getOrDefault(p.key(), "failed")));
-            delays.add(policy.delayAfter(p.attempts()).toMillis());
-        }
+        List<Long> ids = rows.stream().map(PendingDeletion::id).toList();
+        List<String> errors = rows.stream().map(p -> truncate(why.apply(p.key()))).toList();
+        List<Long> delays = rows.stream().map(p -> policy.delayAfter(p.attempts()).toMillis()).toList();
         List<Long> due = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE reclaim.pending_deletions p

@@ -12,11 +12,10 @@ public final class Deadline {
     private final Instant at;
     private final Instant onSystemClock;
     private final Clock clock;
-    // Set once, from another thread (a shutdown hook).
-    private volatile Instant stopAt;
-    private volatile Instant stopAtOnSystemClock;
-    private volatile Duration grace;
-    private volatile String stopReason;
+    private volatile Stop stop; // set once, from another thread (a shutdown hook)
+
+    private record Stop(String reason, Duration grace, Instant onSystemClock, Instant at) {
+    }
 
     private Deadline(Instant at, Instant onSystemClock, Clock clock) {
         this.at = at;
@@ -42,25 +41,23 @@ public final class Deadline {
      * current item, the outbox drain) gets at most {@code grace} ({@link #grace()}).
      */
     public void stop(String reason, Duration grace) {
-        if (stopAt == null) {
-            this.grace = grace;
-            this.stopReason = reason;
-            this.stopAtOnSystemClock = Instant.now();
-            this.stopAt = clock.instant();
+        if (stop == null) {
+            stop = new Stop(reason, grace, Instant.now(), clock.instant());
         }
     }
 
     public boolean stopRequested() {
-        return stopAt != null;
+        return stop != null;
     }
 
     /** Why the run was asked to stop, or null. */
     public String stopReason() {
-        return stopReason;
+        Stop s = stop;
+        return s == null ? null : s.reason();
     }
 
     public boolean passed() {
-        return stopAt != null || (at != null && !clock.instant().isBefore(at));
+        return stop != null || (at != null && !clock.instant().isBefore(at));
     }
 
     /**
@@ -76,13 +73,12 @@ public final class Deadline {
      * (never later than this deadline).
      */
     public Deadline grace() {
-        Instant stoppedAt = stopAt;
-        if (stoppedAt == null) {
+        Stop s = stop;
+        if (s == null) {
             return this;
         }
-        Instant end = stoppedAt.plus(grace);
-        Instant endOnSystemClock = stopAtOnSystemClock.plus(grace);
+        Instant end = s.at().plus(s.grace());
         boolean ownFirst = at != null && at.isBefore(end);
-        return new Deadline(ownFirst ? at : end, ownFirst ? onSystemClock : endOnSystemClock, clock);
+        return new Deadline(ownFirst ? at : end, ownFirst ? onSystemClock : s.onSystemClock().plus(s.grace()), clock);
     }
 }

@@ -7,7 +7,6 @@ import dev.reclaim.failure.Failures;
 import dev.reclaim.outbox.DrainState;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.Outcome;
-import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.report.RunReport;
@@ -26,10 +25,10 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 
 /**
@@ -45,17 +44,14 @@ public final class Run {
     private final Stores stores;
     private final Outbox outbox;
     private final Failures failures;
-    private final RunLedger ledger = new RunLedger(Reports.JSON);
+    private final RunLedger ledger = new RunLedger();
     private boolean sqlChecked;
     private boolean migrated;
 
     private final Failures.Retry storedFailureRetry;
     private final RunEvents listeners;
 
-    /**
-     * {@code storedFailureRetry} retries a failure kept in {@code reclaim.failures}: without a retry queue each run
-     * retries them itself before its sweeps, so nothing waits where nothing will ever retry it.
-     */
+    /** {@code storedFailureRetry}: how a run without a retry queue retries the failures kept in the database. */
     public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures, Outbox.Policy policy,
                Failures.Retry storedFailureRetry, RunEvents listeners) {
         this.listeners = listeners;
@@ -159,7 +155,7 @@ public final class Run {
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
-                    outbox, ready, failures, listeners);
+                    outbox, new DrainState(), ready, failures, listeners, RunControl.none());
         }
     }
 
@@ -215,9 +211,8 @@ public final class Run {
                 failuresPending = failures.pending(lockConn);
             }
             RunReport.OutboxReport ob = tally.outboxReport(pending, null);
-            RunReport.FailureReport fr = new RunReport.FailureReport(tally.failuresRecorded(),
-                    tally.failuresSent(), failuresPending, failures.queueConfigured(), retried.tried(),
-                    retried.succeeded());
+            RunReport.FailureReport fr = new RunReport.FailureReport(tally.failuresRecorded(), tally.failuresSent(),
+                    failuresPending, failures.queueConfigured(), retried.tried(), retried.succeeded());
             Outcome outcome = stopped ? Outcome.INTERRUPTED : outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED;
             String reason = stopped
                     ? "stopped by " + request.deadline().stopReason() + ": the item in hand was finished; the next run carries on"
@@ -239,37 +234,24 @@ public final class Run {
      */
     private RunReport failedPartWay(UUID runId, RunRequest request, Instant started, Exception e, RunTally tally,
                                     RunEvents events, boolean outboxReady) {
-        String reason;
-        if (e instanceof RunLockLost) {
-            reason = e.getMessage();
-        } else if (e instanceof SQLException sql && Database.isConnectionFailure(sql)) {
-            reason = "lost its database connection: " + rootMessage(e);
-        } else if (e instanceof SQLException) {
-            reason = "database error: " + rootMessage(e);
-        } else {
-            reason = "unexpected error: " + e;
-        }
+        String reason = e instanceof RunLockLost ? e.getMessage()
+                : e instanceof SQLException sql && Database.isConnectionFailure(sql)
+                ? "lost its database connection: " + rootMessage(e)
+                : e instanceof SQLException ? "database error: " + rootMessage(e)
+                : "unexpected error: " + e;
         log.error("run failed: {}", reason, e);
         events.emit(new RunEvent.RunFailed(reason, e));
         tally.runFailed();
         List<SweepReport> reports = tally.sweepReports(false);
-        Long pending = 0L;
-        Long failuresPending = 0L;
-        if (outboxReady) {
-            Long[] counted = new Long[2];
-            boolean done = afterFailure("count the keys still pending", c -> {
-                counted[0] = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
-                counted[1] = failures.pending(c);
-                events.emit(new RunEvent.PendingDeletionsCounted(counted[0], outbox.oldestPendingAge(c)));
-            });
-            pending = done ? counted[0] : null;
-            failuresPending = done ? counted[1] : null;
-        }
-        RunReport.OutboxReport ob = tally.outboxReport(pending == null ? 0 : pending,
-                pending == null ? Boolean.TRUE : null);
-        RunReport.FailureReport fr = failuresPending == null ? null : new RunReport.FailureReport(
-                tally.failuresRecorded(), tally.failuresSent(), failuresPending, failures.queueConfigured(),
-                0, 0);
+        long[] counted = new long[2]; // keys pending, failures pending
+        boolean known = !outboxReady || afterFailure("count the keys still pending", c -> {
+            counted[0] = outbox.pending(c).values().stream().mapToLong(Long::longValue).sum();
+            counted[1] = failures.pending(c);
+            events.emit(new RunEvent.PendingDeletionsCounted(counted[0], outbox.oldestPendingAge(c)));
+        });
+        RunReport.OutboxReport ob = tally.outboxReport(known ? counted[0] : 0, known ? null : Boolean.TRUE);
+        RunReport.FailureReport fr = known ? new RunReport.FailureReport(tally.failuresRecorded(),
+                tally.failuresSent(), counted[1], failures.queueConfigured(), 0, 0) : null;
         RunReport failed = report(runId, request, started, Outcome.FAILED, reason, reports, ob, fr);
         recordFailure(request, failed);
         return failed;
@@ -314,15 +296,11 @@ public final class Run {
     }
 
     private RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,
-                                    List<SweepReport> sweeps, RunReport.OutboxReport outbox,
-                                    RunReport.FailureReport failures) {
+                             List<SweepReport> sweeps, RunReport.OutboxReport outbox, RunReport.FailureReport failures) {
         Instant finished = Instant.now();
-        java.util.Map<String, String> folderModes = new java.util.TreeMap<>();
-        stores.all().forEach((name, store) -> {
-            if (store.folderMode() != null) {
-                folderModes.put(name, store.folderMode());
-            }
-        });
+        Map<String, String> folderModes = new TreeMap<>();
+        stores.all().forEach((name, store) -> Optional.ofNullable(store.folderMode())
+                .ifPresent(mode -> folderModes.put(name, mode)));
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
                 outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures,

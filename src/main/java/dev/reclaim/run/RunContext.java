@@ -16,21 +16,13 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * What every sweep of one run shares: its id, the database's clock at the start (cutoffs are computed from it, so
- * the application server's clock never matters), dry run, the deadline, the pool, the stores and the outbox, and
- * where the drains are, the run's events, and its {@link RunControl} (its lock and its ledger row).
+ * What every sweep of one run shares. {@code now} is the database's clock at the start: cutoffs are computed from it,
+ * so the application server's clock never matters.
  */
 record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                          Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
                          Failures failures, RunEvents events, RunControl control)
         implements SweepContext {
-
-    /** Outside a run (no lock, no ledger row). */
-    public RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
-                      Stores stores, Outbox outbox, boolean outboxReady, Failures failures, RunEvents events) {
-        this(runId, now, dryRun, deadline, dataSource, stores, outbox, new DrainState(), outboxReady, failures,
-                events, RunControl.none());
-    }
 
     @Override
     public boolean deadlinePassed() {
@@ -42,20 +34,9 @@ record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, Da
         return deadline.at();
     }
 
-    /**
-     * Call before each page and each drain: throws {@link RunLockLost} (the run must end) when the run no longer
-     * holds its lock, and keeps the ledger row's counts current. One query; nothing outside a run.
-     */
+    @Override
     public void checkRunLock() throws SQLException {
         control.check();
-    }
-
-    /**
-     * The deadline of an outbox drain: the run's, or after a stop was requested (SIGTERM), a few seconds' grace so
-     * the keys of the items already purged are deleted if they can be.
-     */
-    public Deadline drainDeadline() {
-        return deadline.grace();
     }
 
     /** Deletes every pending key now (not in a dry run, nor before Reclaim's schema exists); checks the lock first. */
@@ -63,7 +44,8 @@ record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, Da
         checkRunLock();
         if (!dryRun && outboxReady) {
             events.emit(new RunEvent.Phase("drain", null));
-            outbox.drain(c, drains, runId, events, drainDeadline().at());
+            // After a stop was requested (SIGTERM), a few seconds' grace: the keys of the items purged go if they can.
+            outbox.drain(c, drains, runId, events, deadline.grace().at());
         }
     }
 

@@ -14,9 +14,10 @@ final class RunControl {
     private final RunLedger ledger;
     private final UUID runId;
     private final RunTally tally;
-    private long purgedRecorded;
-    private long failedRecorded;
-    private long keysDeletedRecorded;
+    private Counts recorded = new Counts(0, 0, 0);
+
+    private record Counts(long purged, long failed, long keysDeleted) {
+    }
 
     /** {@code ledger} null: no ledger row to keep current (a dry run). */
     RunControl(RunLock lock, RunLedger ledger, UUID runId, RunTally tally) {
@@ -40,14 +41,10 @@ final class RunControl {
         if (ledger == null) {
             return;
         }
-        long purged = tally.purged();
-        long failed = tally.failed();
-        long keysDeleted = tally.keysDeleted();
-        if (purged != purgedRecorded || failed != failedRecorded || keysDeleted != keysDeletedRecorded) {
-            ledger.progress(lock.connection(), runId, purged, failed, keysDeleted);
-            purgedRecorded = purged;
-            failedRecorded = failed;
-            keysDeletedRecorded = keysDeleted;
+        Counts now = new Counts(tally.purged(), tally.failed(), tally.keysDeleted());
+        if (!now.equals(recorded)) {
+            ledger.progress(lock.connection(), runId, now.purged(), now.failed(), now.keysDeleted());
+            recorded = now;
         }
     }
 }

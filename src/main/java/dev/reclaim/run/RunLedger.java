@@ -2,7 +2,6 @@ package dev.reclaim.run;
 
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -11,17 +10,8 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.UUID;
 
-/**
- * {@code reclaim.runs}: a row when a run starts, its counts kept current page by page, completed with its outcome,
- * counts and report when it ends.
- */
+/** {@code reclaim.runs}: a row when a run starts, its counts kept current page by page, completed when it ends. */
 final class RunLedger {
-    private final ObjectMapper json;
-
-    public RunLedger(ObjectMapper json) {
-        this.json = json;
-    }
-
     public void started(Connection c, UUID runId, String trigger, Instant startedAt) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO reclaim.runs (id, trigger, started_at, outcome) VALUES (?, ?, ?, 'running')")) {
@@ -60,7 +50,7 @@ final class RunLedger {
     public void finished(Connection c, RunReport report) throws SQLException {
         String body;
         try {
-            body = json.writeValueAsString(report);
+            body = Reports.JSON.writeValueAsString(report);
         } catch (Exception e) {
             body = null;
         }

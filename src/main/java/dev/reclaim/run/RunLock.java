@@ -34,20 +34,19 @@ final class RunLock implements AutoCloseable {
 
     public static Optional<RunLock> tryAcquire(DataSource ds) throws SQLException {
         Connection c = ds.getConnection();
+        boolean locked = false;
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_try_advisory_lock(?)")) {
             ps.setLong(1, KEY);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                if (rs.getBoolean(1)) {
-                    return Optional.of(new RunLock(c));
-                }
+                locked = rs.getBoolean(1);
             }
-        } catch (SQLException e) {
-            c.close();
-            throw e;
+        } finally {
+            if (!locked) {
+                c.close();
+            }
         }
-        c.close();
-        return Optional.empty();
+        return locked ? Optional.of(new RunLock(c)) : Optional.empty();
     }
 
     /** The connection that holds the lock; usable for short bookkeeping statements. */

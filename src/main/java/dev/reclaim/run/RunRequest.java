@@ -4,10 +4,7 @@ import dev.reclaim.config.Booleans;
 
 import java.util.List;
 
-/**
- * What one run should do: who triggered it, whether it only reports, which sweeps (empty: all configured), and when
- * it must stop taking new work.
- */
+/** What one run should do; {@code sweeps} empty: every configured sweep. */
 public record RunRequest(String trigger, boolean dryRun, List<String> sweeps, Deadline deadline) {
 
     public RunRequest {

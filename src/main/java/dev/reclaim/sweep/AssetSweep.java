@@ -25,6 +25,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Deletes abandoned uploads. Pages through the store under the configured prefix (memory is one page); per page,
@@ -36,6 +38,7 @@ public final class AssetSweep implements Sweep {
     private static final Logger log = LoggerFactory.getLogger(AssetSweep.class);
 
     private final SweepConfig.Assets config;
+    /** On the key string itself (no file system, no locale): never throws, so no key is ever silently dropped. */
     private final KeyGlob match;
     private final ReferenceQuery referenced;
 
@@ -139,18 +142,12 @@ public final class AssetSweep implements Sweep {
             Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadlineAt());
             progress.listed += page.assets().size();
             events.emit(new RunEvent.PageListed(config.name(), store.name(), page.assets().size()));
-            List<StoredAsset> candidates = new ArrayList<>();
-            List<String> refused = new ArrayList<>();
-            for (StoredAsset a : page.assets()) {
-                // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
-                if (matches(a.path()) && a.createdAt().isBefore(cutoff)) {
-                    if (store.guard().allows(a.path())) {
-                        candidates.add(a);
-                    } else {
-                        refused.add(a.key());
-                    }
-                }
-            }
+            // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
+            Map<Boolean, List<StoredAsset>> allowed = page.assets().stream()
+                    .filter(a -> match.matches(a.path()) && a.createdAt().isBefore(cutoff))
+                    .collect(Collectors.partitioningBy(a -> store.guard().allows(a.path())));
+            List<StoredAsset> candidates = allowed.get(true);
+            List<String> refused = allowed.get(false).stream().map(StoredAsset::key).toList();
             if (!refused.isEmpty()) { // one event a page: a prefix misconfigured is a line per page, not per asset
                 events.emit(new RunEvent.KeysRefused(config.name(), store.name(), refused, RunEvent.Source.SWEEP));
             }
@@ -161,9 +158,7 @@ public final class AssetSweep implements Sweep {
             if (capped) {
                 candidates = candidates.subList(0, (int) Math.max(0, room));
             }
-            List<StoredAsset> pending = new ArrayList<>(carry.size() + candidates.size());
-            pending.addAll(carry);
-            pending.addAll(candidates);
+            List<StoredAsset> pending = Stream.concat(carry.stream(), candidates.stream()).toList();
             boolean lastPage = page.nextCursor() == null || capped;
             carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, lastPage, progress);
             if (carry == null) {
@@ -185,14 +180,9 @@ public final class AssetSweep implements Sweep {
     private List<StoredAsset> deleteOrphans(SweepContext ctx, Store store, Instant cutoff, List<StoredAsset> pending,
                                             boolean flush, Progress progress) throws SQLException {
         RunEvents events = ctx.events();
-        Set<String> referenced = referenced(ctx, cutoff, pending);
+        Set<String> referenced = referenced(ctx, cutoff, pending.stream().map(StoredAsset::key).toList());
         events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(referenced), RunEvent.Source.SWEEP));
-        List<StoredAsset> orphans = new ArrayList<>(pending.size());
-        for (StoredAsset a : pending) {
-            if (!referenced.contains(a.key())) {
-                orphans.add(a);
-            }
-        }
+        List<StoredAsset> orphans = pending.stream().filter(a -> !referenced.contains(a.key())).toList();
         int now = flush ? orphans.size() : orphans.size() / store.maxBatch() * store.maxBatch();
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
@@ -271,16 +261,14 @@ public final class AssetSweep implements Sweep {
                     config.name());
             return null;
         }
-        List<StoredAsset> candidates = new ArrayList<>();
         for (String k : keys) {
-            if (!store.guard().allows(k) || !matches(k)) {
+            if (!store.guard().allows(k) || !match.matches(k)) {
                 return "key " + k + " is outside the sweep's glob or the store's allowed prefixes";
             }
-            candidates.add(new StoredAsset(k, Instant.EPOCH, 0));
         }
         Set<String> referenced;
         try {
-            referenced = referenced(ctx, ctx.now().minus(config.olderThan()), candidates);
+            referenced = referenced(ctx, ctx.now().minus(config.olderThan()), keys);
         } catch (ReferenceCheckFailed e) {
             return e.getMessage();
         }
@@ -295,17 +283,12 @@ public final class AssetSweep implements Sweep {
      * One query for the whole page: which of these keys does the application still reference? Every value it returns
      * must be one of the keys it was given, or it is checking something else and the sweep stops.
      */
-    private Set<String> referenced(SweepContext ctx, Instant cutoff, List<StoredAsset> candidates) throws SQLException {
+    private Set<String> referenced(SweepContext ctx, Instant cutoff, List<String> keys) throws SQLException {
         if (referenced == null) {
             return Set.of(); // the store's own reference check runs before every delete call
         }
         try (Connection c = ctx.dataSource().getConnection()) {
-            return referenced.stillReferenced(c, candidates.stream().map(StoredAsset::key).toList(), cutoff, 0);
+            return referenced.stillReferenced(c, keys, cutoff, 0);
         }
-    }
-
-    /** On the key string itself (no file system, no locale): never throws, so no key is ever silently dropped. */
-    private boolean matches(String key) {
-        return match.matches(key);
     }
 }

@@ -18,7 +18,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -292,8 +291,7 @@ public final class RecordSweep implements Sweep {
                         }
                     }
                     if (kept != null) {
-                        Array array = c.createArrayOf(md.getColumnTypeName(1), kept.toArray());
-                        params.put(s.keep(), array);
+                        params.put(s.keep(), c.createArrayOf(md.getColumnTypeName(1), kept.toArray()));
                     }
                 }
             } else {
@@ -326,8 +324,6 @@ public final class RecordSweep implements Sweep {
                 ps.setArray(++i, a);
             } else if (v instanceof UntypedId u) {
                 ps.setObject(++i, u.value(), java.sql.Types.OTHER);
-            } else if (v instanceof Timestamp t) {
-                ps.setTimestamp(++i, t);
             } else {
                 ps.setObject(++i, v);
             }

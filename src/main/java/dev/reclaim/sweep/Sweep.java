@@ -1,11 +1,9 @@
 package dev.reclaim.sweep;
 
-
 import java.sql.SQLException;
 
 /** One kind of cleanup over one configured target. Item failures are reported; an SQLException ends the run. */
 public interface Sweep {
-
     String name();
 
     /** Reports what it does as events to {@link SweepContext#events()}. */
