@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -91,7 +92,11 @@ public final class ConfigLoader {
             throw new ConfigException(file + ": expected a mapping with 'stores' and 'sweeps'");
         }
         ConfigLoader loader = new ConfigLoader(file, env);
-        loader.substitute(root, "");
+        // Substitutes every text of the tree and numbers its paths in file order.
+        walk(root, "", (node, path) -> {
+            loader.order.putIfAbsent(path, loader.order.size());
+            return node.isTextual() ? TextNode.valueOf(loader.expand(node.textValue(), path)) : node;
+        });
         ConfigFile bound = loader.bind((ObjectNode) root);
         ReclaimConfig config = bound == null ? null : loader.convert(bound);
         if (!loader.problems.isEmpty()) {
@@ -397,23 +402,20 @@ public final class ConfigLoader {
 
     // ---- the tree, before binding ---------------------------------------------------------------------------
 
-    /** Substitutes every text of the tree and numbers its paths in file order. */
-    private JsonNode substitute(JsonNode node, String path) {
-        order.putIfAbsent(path, order.size());
-        if (node.isTextual()) {
-            return TextNode.valueOf(expand(node.textValue(), path));
-        }
-        if (node instanceof ArrayNode list) {
+    /** Walks the tree in file order, giving every node and its path to {@code visit}, whose result replaces it. */
+    static JsonNode walk(JsonNode node, String path, BiFunction<JsonNode, String, JsonNode> visit) {
+        JsonNode out = visit.apply(node, path);
+        if (out instanceof ArrayNode list) {
             for (int i = 0; i < list.size(); i++) {
-                list.set(i, substitute(list.get(i), path + "[" + i + "]"));
+                list.set(i, walk(list.get(i), path + "[" + i + "]", visit));
             }
         }
-        if (node instanceof ObjectNode map) {
+        if (out instanceof ObjectNode map) {
             List<String> names = new ArrayList<>();
             map.fieldNames().forEachRemaining(names::add);
-            names.forEach(n -> map.set(n, substitute(map.get(n), path.isEmpty() ? n : path + "." + n)));
+            names.forEach(n -> map.set(n, walk(map.get(n), path.isEmpty() ? n : path + "." + n, visit)));
         }
-        return node;
+        return out;
     }
 
     private String expand(String value, String path) {
