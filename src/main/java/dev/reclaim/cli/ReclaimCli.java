@@ -45,13 +45,23 @@ public final class ReclaimCli {
     /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
     static final Duration STOP_WAIT = Duration.ofSeconds(20);
 
+    private final Map<String, String> env;
+    private final PrintWriter out;
+    private final PrintWriter err;
+
+    private ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
+        this.env = env;
+        this.out = out;
+        this.err = err;
+    }
+
     public static void main(String[] args) {
         System.exit(execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
     /** Runs the CLI against the given environment (tests pass their own). */
     public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
-        CommandLine cli = new CommandLine(new ReclaimCli(), new Factory(env));
+        CommandLine cli = new CommandLine(new ReclaimCli(env, out, err));
         cli.setOut(out);
         cli.setErr(err);
         Redaction redaction = Redaction.of(env);
@@ -74,8 +84,6 @@ public final class ReclaimCli {
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Runs the configured sweeps once against the services the environment names.")
     static final class RunCommand implements Callable<Integer> {
-        private final Map<String, String> env;
-
         @Option(names = "--dry-run", description = "Write and delete nothing; report what would be deleted. Also RECLAIM_DRY_RUN=true.")
         boolean dryRun;
 
@@ -92,16 +100,12 @@ public final class ReclaimCli {
         @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
         String config;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        RunCommand(Map<String, String> env) {
-            this.env = env;
-        }
+        @CommandLine.ParentCommand
+        ReclaimCli cli;
 
         @Override
         public Integer call() throws Exception {
-            Map<String, String> effective = withConfig(env, config);
+            Map<String, String> effective = cli.withConfig(config);
             Deadline deadline = Deadline.none();
             if (maxDuration != null) {
                 try {
@@ -118,17 +122,16 @@ public final class ReclaimCli {
                 try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
                     report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
                 }
-                PrintWriter out = spec.commandLine().getOut();
                 if (json) {
-                    out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+                    cli.out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
                 } else {
-                    out.print(Reports.summary(report));
+                    cli.out.print(Reports.summary(report));
                 }
-                out.flush();
+                cli.out.flush();
                 if (report.outcome() == Outcome.FAILED) {
-                    PrintWriter err = spec.commandLine().getErr();
-                    err.println("reclaim: the run failed: " + report.reason() + ". " + Reports.doneBeforeFailure(report));
-                    err.flush();
+                    cli.err.println("reclaim: the run failed: " + report.reason() + ". "
+                            + Reports.doneBeforeFailure(report));
+                    cli.err.flush();
                     return RUN_FAILED;
                 }
                 return OK;
@@ -166,8 +169,6 @@ public final class ReclaimCli {
     @Command(name = "retry", mixinStandardHelpOptions = true,
             description = "Polls the retry queue (RECLAIM_RETRY_QUEUE_URL) and retries each failed item once; without a queue, retries the failures stored in reclaim.failures.")
     static final class RetryCommand implements Callable<Integer> {
-        private final Map<String, String> env;
-
         @Option(names = "--max-messages", paramLabel = "N", description = "Stop after this many messages (default 100).")
         int maxMessages = 100;
 
@@ -177,12 +178,8 @@ public final class ReclaimCli {
         @Option(names = "--config", paramLabel = "PATH", description = "Configuration file.")
         String config;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        RetryCommand(Map<String, String> env) {
-            this.env = env;
-        }
+        @CommandLine.ParentCommand
+        ReclaimCli cli;
 
         @Override
         public Integer call() throws Exception {
@@ -196,7 +193,7 @@ public final class ReclaimCli {
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }
-            Map<String, String> effective = withConfig(env, config);
+            Map<String, String> effective = cli.withConfig(config);
             boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
             Map<RetryWorker.Result, Integer> results = new java.util.EnumMap<>(RetryWorker.Result.class);
             int processed = 0;
@@ -223,7 +220,7 @@ public final class ReclaimCli {
                 }
                 worker.batchFinished(processed, dry); // the retry metrics, once for the whole command
             }
-            spec.commandLine().getOut().printf("Retried %d messages: done %d, failed again %d (left on the queue), "
+            cli.out.printf("Retried %d messages: done %d, failed again %d (left on the queue), "
                             + "dead-lettered %d, deferred %d%s%n", processed,
                     results.getOrDefault(RetryWorker.Result.DONE, 0), results.getOrDefault(RetryWorker.Result.FAILED_AGAIN, 0),
                     results.getOrDefault(RetryWorker.Result.DEAD_LETTERED, 0), results.getOrDefault(RetryWorker.Result.DEFERRED, 0),
@@ -233,14 +230,13 @@ public final class ReclaimCli {
 
         /** No retry queue: the failures wait in reclaim.failures, and are retried from there. */
         private int retryFromTable(Reclaim reclaim, boolean dry) throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
             if (dry) {
-                out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): %d failures wait in reclaim.failures; "
+                cli.out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): %d failures wait in reclaim.failures; "
                         + "nothing retried (dry run)%n", reclaim.storedFailures());
                 return OK;
             }
             var retried = reclaim.retryStoredFailures(maxMessages);
-            out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): retried %d failures from reclaim.failures: done %d, "
+            cli.out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): retried %d failures from reclaim.failures: done %d, "
                             + "failed again %d (left in the table for the next run or retry)%n", retried.tried(),
                     retried.succeeded(), retried.tried() - retried.succeeded());
             return OK;
@@ -248,26 +244,11 @@ public final class ReclaimCli {
     }
 
     /** The environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
-    static Map<String, String> withConfig(Map<String, String> env, String config) {
+    private Map<String, String> withConfig(String config) {
         Map<String, String> effective = new HashMap<>(env);
         if (config != null) {
             effective.put("RECLAIM_CONFIG", config);
         }
         return effective;
     }
-
-    /** Gives subcommands the environment the CLI was started with. */
-    private record Factory(Map<String, String> env) implements CommandLine.IFactory {
-        @Override
-        public <K> K create(Class<K> cls) throws Exception {
-            if (cls == RunCommand.class) {
-                return cls.cast(new RunCommand(env));
-            }
-            if (cls == RetryCommand.class) {
-                return cls.cast(new RetryCommand(env));
-            }
-            return CommandLine.defaultFactory().create(cls);
-        }
-    }
-
 }
