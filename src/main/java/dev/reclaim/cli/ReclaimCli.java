@@ -6,6 +6,7 @@ import dev.reclaim.config.Durations;
 import dev.reclaim.config.Redaction;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.failure.RetryWorker.Result;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
@@ -13,6 +14,7 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.UsageException;
+import org.slf4j.MDC;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,9 +22,11 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -32,11 +36,12 @@ import java.util.concurrent.TimeUnit;
  * stdout carries the summary or the JSON report. Exit 0: the run completed (failed items included), was cut short by
  * its time budget, or was skipped for another run; 1: the run failed; 2: invalid usage or configuration. On SIGTERM
  * the run finishes the item in hand, records {@code interrupted} and prints its summary before the JVM exits (143).
+ * The subcommands work with the CLI's environment and writers.
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
         description = "Deletes abandoned uploads and expired soft-deleted records.",
         subcommands = {ReclaimCli.RunCommand.class, ReclaimCli.RetryCommand.class})
-public final class ReclaimCli {
+public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;
     public static final int USAGE = 2;
@@ -44,16 +49,6 @@ public final class ReclaimCli {
     static final Duration DRAIN_GRACE = Duration.ofSeconds(5);
     /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
     static final Duration STOP_WAIT = Duration.ofSeconds(20);
-
-    private final Map<String, String> env;
-    private final PrintWriter out;
-    private final PrintWriter err;
-
-    private ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
-        this.env = env;
-        this.out = out;
-        this.err = err;
-    }
 
     public static void main(String[] args) {
         System.exit(execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -183,35 +178,30 @@ public final class ReclaimCli {
 
         @Override
         public Integer call() throws Exception {
-            // Retries run outside a run: the command is their run, and its lines carry one id.
-            try (var ignored = org.slf4j.MDC.putCloseable("runId", java.util.UUID.randomUUID().toString())) {
-                return retry();
-            }
-        }
-
-        private Integer retry() throws Exception {
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }
             Map<String, String> effective = cli.withConfig(config);
             boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
-            Map<RetryWorker.Result, Integer> results = new java.util.EnumMap<>(RetryWorker.Result.class);
+            Map<Result, Integer> results = new EnumMap<>(Result.class);
             int processed = 0;
-            try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+            // Retries run outside a run: the command is their run, and its lines carry one id.
+            try (var ignored = MDC.putCloseable("runId", UUID.randomUUID().toString());
+                 Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
                 RetryQueue queue = reclaim.retryQueue();
                 if (queue == null) {
                     return retryFromTable(reclaim, dry);
                 }
                 RetryWorker worker = reclaim.retryWorker();
                 while (processed < maxMessages) {
-                    var messages = queue.receive(Math.min(10, maxMessages - processed), java.time.Duration.ofSeconds(1));
+                    var messages = queue.receive(Math.min(10, maxMessages - processed), Duration.ofSeconds(1));
                     if (messages.isEmpty()) {
                         break;
                     }
                     for (var m : messages) {
                         int receiveCount = Integer.parseInt(m.attributesAsStrings().getOrDefault("ApproximateReceiveCount", "1"));
-                        RetryWorker.Result r = worker.process(m.messageId(), m.body(), receiveCount, dry);
-                        if (r != RetryWorker.Result.FAILED_AGAIN) {
+                        Result r = worker.process(m.messageId(), m.body(), receiveCount, dry);
+                        if (r != Result.FAILED_AGAIN) {
                             queue.delete(m);
                         }
                         results.merge(r, 1, Integer::sum);
@@ -220,11 +210,10 @@ public final class ReclaimCli {
                 }
                 worker.batchFinished(processed, dry); // the retry metrics, once for the whole command
             }
-            cli.out.printf("Retried %d messages: done %d, failed again %d (left on the queue), "
-                            + "dead-lettered %d, deferred %d%s%n", processed,
-                    results.getOrDefault(RetryWorker.Result.DONE, 0), results.getOrDefault(RetryWorker.Result.FAILED_AGAIN, 0),
-                    results.getOrDefault(RetryWorker.Result.DEAD_LETTERED, 0), results.getOrDefault(RetryWorker.Result.DEFERRED, 0),
-                    dry ? " (dry run)" : "");
+            cli.out.printf("Retried %d messages: done %d, failed again %d (left on the queue), dead-lettered %d, "
+                    + "deferred %d%s%n", processed, results.getOrDefault(Result.DONE, 0),
+                    results.getOrDefault(Result.FAILED_AGAIN, 0), results.getOrDefault(Result.DEAD_LETTERED, 0),
+                    results.getOrDefault(Result.DEFERRED, 0), dry ? " (dry run)" : "");
             return OK;
         }
 
