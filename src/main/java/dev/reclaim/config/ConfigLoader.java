@@ -231,7 +231,7 @@ public final class ConfigLoader {
         long pageSize = value(path + ".pageSize", sweep.pageSize(), false, 100L, between(1, 10_000));
         long cap = value(path + ".maxDeletesPerRun", sweep.maxDeletesPerRun(), false, Long.MAX_VALUE,
                 between(1, Long.MAX_VALUE));
-        SqlTemplate eligible = sql(path + ".eligible", sweep.eligible(), List.of("cutoff"));
+        SqlTemplate eligible = sql(path + ".eligible", sweep.eligible(), List.of("cutoff"), null, null);
         SqlTemplate claim = sql(path + ".claim", sweep.claim(), List.of("id", "cutoff"), "id",
                 "the claim query must lock the item by :id (e.g. ... WHERE id = :id ... FOR UPDATE)");
         List<ConfigFile.Step> declared = Objects.requireNonNullElse(sweep.steps(), List.of());
@@ -252,7 +252,7 @@ public final class ConfigLoader {
             if (stepName != null && !stepNames.add(stepName)) {
                 error(sp + ".name", "duplicate step name '" + stepName + "'");
             }
-            SqlTemplate sql = sql(sp + ".sql", step.sql(), known);
+            SqlTemplate sql = sql(sp + ".sql", step.sql(), known, null, null);
             // A step that names neither the item nor what earlier steps found for it acts on every row of its table.
             if (sql != null && sql.parameters().stream().allMatch("cutoff"::equals)) {
                 error(sp + ".sql", sp + (stepName == null ? "" : " (" + stepName + ")") + ".sql", "uses neither :id nor a value an earlier step"
@@ -312,10 +312,6 @@ public final class ConfigLoader {
     }
 
     // ---- values: an error says what is wrong and the value's default stands in, so checking goes on ----------
-
-    private SqlTemplate sql(String path, String text, Collection<String> allowed) {
-        return sql(path, text, allowed, null, null);
-    }
 
     /** A query using only {@code allowed} parameters, and {@code needed} (unless null), else {@code howTo} is the error. */
     private SqlTemplate sql(String path, String text, Collection<String> allowed, String needed, String howTo) {

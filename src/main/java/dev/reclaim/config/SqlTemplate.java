@@ -65,18 +65,12 @@ public record SqlTemplate(String source, String jdbcSql, List<String> parameters
     }
 
     private static int skipQuoted(String sql, int start, char quote) {
-        int i = start + 1;
-        while (i < sql.length()) {
-            if (sql.charAt(i) == quote) {
-                if (i + 1 < sql.length() && sql.charAt(i + 1) == quote) {
-                    i += 2; // doubled quote inside the literal
-                    continue;
-                }
-                return i + 1;
-            }
-            i++;
+        String close = String.valueOf(quote);
+        int end = after(sql, close, start + 1);
+        while (end < sql.length() && sql.charAt(end) == quote) { // a doubled quote inside the literal
+            end = after(sql, close, end + 1);
         }
-        return sql.length();
+        return end;
     }
 
     /** Just past the first {@code close} at or after {@code from}; the end of the text when it is never closed. */
