@@ -321,7 +321,7 @@ public final class ConfigLoader {
                 throw new IllegalArgumentException("unknown parameter :" + p + " (known here: "
                         + allowed.stream().map(a -> ":" + a).collect(Collectors.joining(", ")) + ")");
             });
-            if (needed != null && !sql.uses(needed)) {
+            if (needed != null && !sql.parameters().contains(needed)) {
                 throw new IllegalArgumentException(howTo);
             }
             return sql;

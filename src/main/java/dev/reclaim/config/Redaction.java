@@ -47,9 +47,7 @@ public final class Redaction {
     /** A redaction that also removes the exact secret values {@code env} holds. */
     public static Redaction of(Map<String, String> env) {
         List<String> values = new ArrayList<>();
-        for (String name : SECRET_VARIABLES) {
-            add(values, env.get(name));
-        }
+        SECRET_VARIABLES.forEach(name -> add(values, env.get(name)));
         for (String name : SECRET_URLS) {
             String url = Objects.requireNonNullElse(env.get(name), ""); // unset: nothing to find
             USER_INFO.matcher(url).results().map(m -> m.group(2)).forEach(info -> {

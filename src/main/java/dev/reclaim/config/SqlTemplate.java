@@ -60,10 +60,6 @@ public record SqlTemplate(String source, String jdbcSql, List<String> parameters
         return source.strip();
     }
 
-    public boolean uses(String name) {
-        return parameters.contains(name);
-    }
-
     private static int skipQuoted(String sql, int start, char quote) {
         String close = String.valueOf(quote);
         int end = after(sql, close, start + 1);
@@ -85,9 +81,7 @@ public record SqlTemplate(String source, String jdbcSql, List<String> parameters
         while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
             j++;
         }
-        if (j < sql.length() && sql.charAt(j) == '$' && (j == i + 1 || !Character.isDigit(sql.charAt(i + 1)))) {
-            return j + 1;
-        }
-        return -1;
+        return j < sql.length() && sql.charAt(j) == '$' && (j == i + 1 || !Character.isDigit(sql.charAt(i + 1)))
+                ? j + 1 : -1;
     }
 }
