@@ -6,6 +6,7 @@ import dev.reclaim.config.Durations;
 import dev.reclaim.config.Redaction;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.failure.RetryWorker.Result;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
@@ -13,6 +14,7 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.UsageException;
+import org.slf4j.MDC;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,9 +22,11 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -32,11 +36,12 @@ import java.util.concurrent.TimeUnit;
  * stdout carries the summary or the JSON report. Exit 0: the run completed (failed items included), was cut short by
  * its time budget, or was skipped for another run; 1: the run failed; 2: invalid usage or configuration. On SIGTERM
  * the run finishes the item in hand, records {@code interrupted} and prints its summary before the JVM exits (143).
+ * The subcommands work with the CLI's environment and writers.
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
         description = "Deletes abandoned uploads and expired soft-deleted records.",
         subcommands = {ReclaimCli.RunCommand.class, ReclaimCli.RetryCommand.class})
-public final class ReclaimCli {
+public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;
     public static final int USAGE = 2;
@@ -51,7 +56,7 @@ public final class ReclaimCli {
 
     /** Runs the CLI against the given environment (tests pass their own). */
     public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
-        CommandLine cli = new CommandLine(new ReclaimCli(), new Factory(env));
+        CommandLine cli = new CommandLine(new ReclaimCli(env, out, err));
         cli.setOut(out);
         cli.setErr(err);
         Redaction redaction = Redaction.of(env);
@@ -74,8 +79,6 @@ public final class ReclaimCli {
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Runs the configured sweeps once against the services the environment names.")
     static final class RunCommand implements Callable<Integer> {
-        private final Map<String, String> env;
-
         @Option(names = "--dry-run", description = "Write and delete nothing; report what would be deleted. Also RECLAIM_DRY_RUN=true.")
         boolean dryRun;
 
@@ -92,16 +95,12 @@ public final class ReclaimCli {
         @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
         String config;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        RunCommand(Map<String, String> env) {
-            this.env = env;
-        }
+        @CommandLine.ParentCommand
+        ReclaimCli cli;
 
         @Override
         public Integer call() throws Exception {
-            Map<String, String> effective = withConfig(env, config);
+            Map<String, String> effective = cli.withConfig(config);
             Deadline deadline = Deadline.none();
             if (maxDuration != null) {
                 try {
@@ -118,17 +117,16 @@ public final class ReclaimCli {
                 try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
                     report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
                 }
-                PrintWriter out = spec.commandLine().getOut();
                 if (json) {
-                    out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+                    cli.out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
                 } else {
-                    out.print(Reports.summary(report));
+                    cli.out.print(Reports.summary(report));
                 }
-                out.flush();
+                cli.out.flush();
                 if (report.outcome() == Outcome.FAILED) {
-                    PrintWriter err = spec.commandLine().getErr();
-                    err.println("reclaim: the run failed: " + report.reason() + ". " + Reports.doneBeforeFailure(report));
-                    err.flush();
+                    cli.err.println("reclaim: the run failed: " + report.reason() + ". "
+                            + Reports.doneBeforeFailure(report));
+                    cli.err.flush();
                     return RUN_FAILED;
                 }
                 return OK;
@@ -166,8 +164,6 @@ public final class ReclaimCli {
     @Command(name = "retry", mixinStandardHelpOptions = true,
             description = "Polls the retry queue (RECLAIM_RETRY_QUEUE_URL) and retries each failed item once; without a queue, retries the failures stored in reclaim.failures.")
     static final class RetryCommand implements Callable<Integer> {
-        private final Map<String, String> env;
-
         @Option(names = "--max-messages", paramLabel = "N", description = "Stop after this many messages (default 100).")
         int maxMessages = 100;
 
@@ -177,44 +173,35 @@ public final class ReclaimCli {
         @Option(names = "--config", paramLabel = "PATH", description = "Configuration file.")
         String config;
 
-        @CommandLine.Spec
-        CommandLine.Model.CommandSpec spec;
-
-        RetryCommand(Map<String, String> env) {
-            this.env = env;
-        }
+        @CommandLine.ParentCommand
+        ReclaimCli cli;
 
         @Override
         public Integer call() throws Exception {
-            // Retries run outside a run: the command is their run, and its lines carry one id.
-            try (var ignored = org.slf4j.MDC.putCloseable("runId", java.util.UUID.randomUUID().toString())) {
-                return retry();
-            }
-        }
-
-        private Integer retry() throws Exception {
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }
-            Map<String, String> effective = withConfig(env, config);
+            Map<String, String> effective = cli.withConfig(config);
             boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
-            Map<RetryWorker.Result, Integer> results = new java.util.EnumMap<>(RetryWorker.Result.class);
+            Map<Result, Integer> results = new EnumMap<>(Result.class);
             int processed = 0;
-            try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+            // Retries run outside a run: the command is their run, and its lines carry one id.
+            try (var ignored = MDC.putCloseable("runId", UUID.randomUUID().toString());
+                 Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
                 RetryQueue queue = reclaim.retryQueue();
                 if (queue == null) {
                     return retryFromTable(reclaim, dry);
                 }
                 RetryWorker worker = reclaim.retryWorker();
                 while (processed < maxMessages) {
-                    var messages = queue.receive(Math.min(10, maxMessages - processed), java.time.Duration.ofSeconds(1));
+                    var messages = queue.receive(Math.min(10, maxMessages - processed), Duration.ofSeconds(1));
                     if (messages.isEmpty()) {
                         break;
                     }
                     for (var m : messages) {
                         int receiveCount = Integer.parseInt(m.attributesAsStrings().getOrDefault("ApproximateReceiveCount", "1"));
-                        RetryWorker.Result r = worker.process(m.messageId(), m.body(), receiveCount, dry);
-                        if (r != RetryWorker.Result.FAILED_AGAIN) {
+                        Result r = worker.process(m.messageId(), m.body(), receiveCount, dry);
+                        if (r != Result.FAILED_AGAIN) {
                             queue.delete(m);
                         }
                         results.merge(r, 1, Integer::sum);
@@ -223,24 +210,22 @@ public final class ReclaimCli {
                 }
                 worker.batchFinished(processed, dry); // the retry metrics, once for the whole command
             }
-            spec.commandLine().getOut().printf("Retried %d messages: done %d, failed again %d (left on the queue), "
-                            + "dead-lettered %d, deferred %d%s%n", processed,
-                    results.getOrDefault(RetryWorker.Result.DONE, 0), results.getOrDefault(RetryWorker.Result.FAILED_AGAIN, 0),
-                    results.getOrDefault(RetryWorker.Result.DEAD_LETTERED, 0), results.getOrDefault(RetryWorker.Result.DEFERRED, 0),
-                    dry ? " (dry run)" : "");
+            cli.out.printf("Retried %d messages: done %d, failed again %d (left on the queue), dead-lettered %d, "
+                    + "deferred %d%s%n", processed, results.getOrDefault(Result.DONE, 0),
+                    results.getOrDefault(Result.FAILED_AGAIN, 0), results.getOrDefault(Result.DEAD_LETTERED, 0),
+                    results.getOrDefault(Result.DEFERRED, 0), dry ? " (dry run)" : "");
             return OK;
         }
 
         /** No retry queue: the failures wait in reclaim.failures, and are retried from there. */
         private int retryFromTable(Reclaim reclaim, boolean dry) throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
             if (dry) {
-                out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): %d failures wait in reclaim.failures; "
+                cli.out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): %d failures wait in reclaim.failures; "
                         + "nothing retried (dry run)%n", reclaim.storedFailures());
                 return OK;
             }
             var retried = reclaim.retryStoredFailures(maxMessages);
-            out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): retried %d failures from reclaim.failures: done %d, "
+            cli.out.printf("No retry queue (RECLAIM_RETRY_QUEUE_URL): retried %d failures from reclaim.failures: done %d, "
                             + "failed again %d (left in the table for the next run or retry)%n", retried.tried(),
                     retried.succeeded(), retried.tried() - retried.succeeded());
             return OK;
@@ -248,26 +233,11 @@ public final class ReclaimCli {
     }
 
     /** The environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
-    static Map<String, String> withConfig(Map<String, String> env, String config) {
+    private Map<String, String> withConfig(String config) {
         Map<String, String> effective = new HashMap<>(env);
         if (config != null) {
             effective.put("RECLAIM_CONFIG", config);
         }
         return effective;
     }
-
-    /** Gives subcommands the environment the CLI was started with. */
-    private record Factory(Map<String, String> env) implements CommandLine.IFactory {
-        @Override
-        public <K> K create(Class<K> cls) throws Exception {
-            if (cls == RunCommand.class) {
-                return cls.cast(new RunCommand(env));
-            }
-            if (cls == RetryCommand.class) {
-                return cls.cast(new RetryCommand(env));
-            }
-            return CommandLine.defaultFactory().create(cls);
-        }
-    }
-
 }

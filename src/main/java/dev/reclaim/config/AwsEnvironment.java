@@ -6,6 +6,7 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The standard AWS variables, read from the environment map Reclaim was given (the process environment in Lambda,
@@ -36,11 +37,6 @@ public final class AwsEnvironment {
     }
 
     public static String firstSet(String... values) {
-        for (String v : values) {
-            if (v != null && !v.isBlank()) {
-                return v;
-            }
-        }
-        return null;
+        return Stream.of(values).filter(v -> v != null && !v.isBlank()).findFirst().orElse(null);
     }
 }

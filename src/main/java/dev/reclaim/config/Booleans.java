@@ -8,8 +8,6 @@ import java.util.Locale;
  * {@code RECLAIM_DRY_RUN} must never become a real run.
  */
 public final class Booleans {
-    public static final String SPELLINGS = "true/false, 1/0 or yes/no";
-
     private Booleans() {
     }
 
@@ -24,7 +22,7 @@ public final class Booleans {
         return switch (text.trim().toLowerCase(Locale.ROOT)) {
             case "true", "1", "yes" -> true;
             case "false", "0", "no" -> false;
-            default -> throw new IllegalArgumentException("'" + text + "' is not a boolean (" + SPELLINGS + ")");
+            default -> throw new IllegalArgumentException("'" + text + "' is not a boolean (true/false, 1/0 or yes/no)");
         };
     }
 }

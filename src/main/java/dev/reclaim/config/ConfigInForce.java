@@ -1,18 +1,11 @@
 package dev.reclaim.config;
 
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.SerializerProvider;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
-import java.io.IOException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,12 +24,6 @@ public final class ConfigInForce {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .registerModule(new JavaTimeModule())
-            .registerModule(new SimpleModule().addSerializer(SqlTemplate.class, new JsonSerializer<>() {
-                @Override
-                public void serialize(SqlTemplate sql, JsonGenerator g, SerializerProvider p) throws IOException {
-                    g.writeString(sql.source().strip()); // the statement as written, not its JDBC form
-                }
-            }))
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
 
@@ -47,7 +34,8 @@ public final class ConfigInForce {
     public static ObjectNode of(ReclaimConfig config, Map<String, String> env) {
         Redaction redaction = Redaction.of(env);
         ObjectNode out = JSON.createObjectNode();
-        out.set("config", redacted(JSON.valueToTree(config), redaction));
+        out.set("config", ConfigLoader.walk(JSON.valueToTree(config), "",
+                (node, path) -> node.isTextual() ? TextNode.valueOf(redaction.apply(node.textValue())) : node));
         ObjectNode shown = out.putObject("environment");
         new TreeMap<>(env).forEach((name, value) -> {
             if (value == null || SHOWN.stream().noneMatch(name::startsWith)) {
@@ -58,21 +46,5 @@ public final class ConfigInForce {
             shown.put(name, secret ? (value.isEmpty() ? "" : Redaction.MASK) : redaction.apply(value));
         });
         return out;
-    }
-
-    private static JsonNode redacted(JsonNode node, Redaction redaction) {
-        if (node.isTextual()) {
-            return TextNode.valueOf(redaction.apply(node.asText()));
-        }
-        if (node instanceof ObjectNode o) {
-            List<String> names = new java.util.ArrayList<>();
-            o.fieldNames().forEachRemaining(names::add);
-            names.forEach(f -> o.set(f, redacted(o.get(f), redaction)));
-        } else if (node instanceof ArrayNode a) {
-            for (int i = 0; i < a.size(); i++) {
-                a.set(i, redacted(a.get(i), redaction));
-            }
-        }
-        return node;
     }
 }

@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -91,7 +92,11 @@ public final class ConfigLoader {
             throw new ConfigException(file + ": expected a mapping with 'stores' and 'sweeps'");
         }
         ConfigLoader loader = new ConfigLoader(file, env);
-        loader.substitute(root, "");
+        // Substitutes every text of the tree and numbers its paths in file order.
+        walk(root, "", (node, path) -> {
+            loader.order.putIfAbsent(path, loader.order.size());
+            return node.isTextual() ? TextNode.valueOf(loader.expand(node.textValue(), path)) : node;
+        });
         ConfigFile bound = loader.bind((ObjectNode) root);
         ReclaimConfig config = bound == null ? null : loader.convert(bound);
         if (!loader.problems.isEmpty()) {
@@ -226,7 +231,7 @@ public final class ConfigLoader {
         long pageSize = value(path + ".pageSize", sweep.pageSize(), false, 100L, between(1, 10_000));
         long cap = value(path + ".maxDeletesPerRun", sweep.maxDeletesPerRun(), false, Long.MAX_VALUE,
                 between(1, Long.MAX_VALUE));
-        SqlTemplate eligible = sql(path + ".eligible", sweep.eligible(), List.of("cutoff"));
+        SqlTemplate eligible = sql(path + ".eligible", sweep.eligible(), List.of("cutoff"), null, null);
         SqlTemplate claim = sql(path + ".claim", sweep.claim(), List.of("id", "cutoff"), "id",
                 "the claim query must lock the item by :id (e.g. ... WHERE id = :id ... FOR UPDATE)");
         List<ConfigFile.Step> declared = Objects.requireNonNullElse(sweep.steps(), List.of());
@@ -247,7 +252,7 @@ public final class ConfigLoader {
             if (stepName != null && !stepNames.add(stepName)) {
                 error(sp + ".name", "duplicate step name '" + stepName + "'");
             }
-            SqlTemplate sql = sql(sp + ".sql", step.sql(), known);
+            SqlTemplate sql = sql(sp + ".sql", step.sql(), known, null, null);
             // A step that names neither the item nor what earlier steps found for it acts on every row of its table.
             if (sql != null && sql.parameters().stream().allMatch("cutoff"::equals)) {
                 error(sp + ".sql", sp + (stepName == null ? "" : " (" + stepName + ")") + ".sql", "uses neither :id nor a value an earlier step"
@@ -308,10 +313,6 @@ public final class ConfigLoader {
 
     // ---- values: an error says what is wrong and the value's default stands in, so checking goes on ----------
 
-    private SqlTemplate sql(String path, String text, Collection<String> allowed) {
-        return sql(path, text, allowed, null, null);
-    }
-
     /** A query using only {@code allowed} parameters, and {@code needed} (unless null), else {@code howTo} is the error. */
     private SqlTemplate sql(String path, String text, Collection<String> allowed, String needed, String howTo) {
         return value(path, text, true, null, source -> {
@@ -320,7 +321,7 @@ public final class ConfigLoader {
                 throw new IllegalArgumentException("unknown parameter :" + p + " (known here: "
                         + allowed.stream().map(a -> ":" + a).collect(Collectors.joining(", ")) + ")");
             });
-            if (needed != null && !sql.uses(needed)) {
+            if (needed != null && !sql.parameters().contains(needed)) {
                 throw new IllegalArgumentException(howTo);
             }
             return sql;
@@ -397,23 +398,20 @@ public final class ConfigLoader {
 
     // ---- the tree, before binding ---------------------------------------------------------------------------
 
-    /** Substitutes every text of the tree and numbers its paths in file order. */
-    private JsonNode substitute(JsonNode node, String path) {
-        order.putIfAbsent(path, order.size());
-        if (node.isTextual()) {
-            return TextNode.valueOf(expand(node.textValue(), path));
-        }
-        if (node instanceof ArrayNode list) {
+    /** Walks the tree in file order, giving every node and its path to {@code visit}, whose result replaces it. */
+    static JsonNode walk(JsonNode node, String path, BiFunction<JsonNode, String, JsonNode> visit) {
+        JsonNode out = visit.apply(node, path);
+        if (out instanceof ArrayNode list) {
             for (int i = 0; i < list.size(); i++) {
-                list.set(i, substitute(list.get(i), path + "[" + i + "]"));
+                list.set(i, walk(list.get(i), path + "[" + i + "]", visit));
             }
         }
-        if (node instanceof ObjectNode map) {
+        if (out instanceof ObjectNode map) {
             List<String> names = new ArrayList<>();
             map.fieldNames().forEachRemaining(names::add);
-            names.forEach(n -> map.set(n, substitute(map.get(n), path.isEmpty() ? n : path + "." + n)));
+            names.forEach(n -> map.set(n, walk(map.get(n), path.isEmpty() ? n : path + "." + n, visit)));
         }
-        return node;
+        return out;
     }
 
     private String expand(String value, String path) {

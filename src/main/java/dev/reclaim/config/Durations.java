@@ -3,12 +3,16 @@ package dev.reclaim.config;
 import java.time.Duration;
 import java.time.Period;
 import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Retention periods as people write them: {@code 30d}, {@code 1h}, {@code 15m}, {@code 90s}, or ISO-8601 {@code P30D}, {@code PT1H}. */
 public final class Durations {
     private static final Pattern SHORT = Pattern.compile("(\\d+)\\s*(d|h|m|s|ms)");
+    private static final Map<String, ChronoUnit> UNITS = Map.of("d", ChronoUnit.DAYS, "h", ChronoUnit.HOURS,
+            "m", ChronoUnit.MINUTES, "s", ChronoUnit.SECONDS, "ms", ChronoUnit.MILLIS);
 
     private Durations() {
     }
@@ -17,14 +21,7 @@ public final class Durations {
         String t = text == null ? "" : text.trim();
         Matcher m = SHORT.matcher(t);
         if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            return switch (m.group(2)) {
-                case "d" -> Duration.ofDays(n);
-                case "h" -> Duration.ofHours(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "s" -> Duration.ofSeconds(n);
-                default -> Duration.ofMillis(n);
-            };
+            return Duration.of(Long.parseLong(m.group(1)), UNITS.get(m.group(2)));
         }
         if (t.startsWith("P") || t.startsWith("p")) {
             try {
@@ -44,7 +41,7 @@ public final class Durations {
     }
 
     /** {@code name} from the environment, {@code dflt} when unset or blank; a configuration error naming it else. */
-    public static Duration fromEnvironment(java.util.Map<String, String> env, String name, Duration dflt) {
+    public static Duration fromEnvironment(Map<String, String> env, String name, Duration dflt) {
         String v = env.get(name);
         if (v == null || v.isBlank()) {
             return dflt;
@@ -54,18 +51,5 @@ public final class Durations {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(name + ": " + e.getMessage());
         }
-    }
-
-    public static String format(Duration d) {
-        if (d.toDays() > 0 && d.equals(Duration.ofDays(d.toDays()))) {
-            return d.toDays() + "d";
-        }
-        if (d.toHours() > 0 && d.equals(Duration.ofHours(d.toHours()))) {
-            return d.toHours() + "h";
-        }
-        if (d.toMinutes() > 0 && d.equals(Duration.ofMinutes(d.toMinutes()))) {
-            return d.toMinutes() + "m";
-        }
-        return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
     }
 }

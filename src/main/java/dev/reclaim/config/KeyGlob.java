@@ -8,19 +8,11 @@ import java.util.regex.Pattern;
  * paths, with {@code /} as the folder separator: {@code *} matches within one folder, {@code **} across folders,
  * {@code ?} one character other than {@code /}, {@code [a-z]} / {@code [!a-z]} one character of (not of) a class,
  * {@code {a,b}} one of the alternatives (not nested), and {@code \} makes the next character literal.
+ * {@code literalStart} is the text before the first wildcard ({@code * ? [ {}), escapes resolved: every key that
+ * matches starts with it.
  */
-public final class KeyGlob {
+public record KeyGlob(String literalStart, Pattern pattern) {
     private static final String REGEX_SPECIAL = "\\^$.|?*+()[]{}";
-
-    private final String glob;
-    private final String literalStart;
-    private final Pattern pattern;
-
-    private KeyGlob(String glob, String literalStart, Pattern pattern) {
-        this.glob = glob;
-        this.literalStart = literalStart;
-        this.pattern = pattern;
-    }
 
     /** Compiles {@code glob}; throws {@link IllegalArgumentException} saying what is wrong and where. */
     public static KeyGlob compile(String glob) {
@@ -32,58 +24,53 @@ public final class KeyGlob {
         int i = 0;
         while (i < n) {
             char c = glob.charAt(i++);
-            switch (c) {
-                case '\\' -> {
-                    if (i == n) {
-                        throw invalid(glob, i - 1, "nothing follows the escape character \\");
+            if (c == '\\') {
+                if (i == n) {
+                    throw invalid(glob, i - 1, "nothing follows the escape character \\");
+                }
+                c = glob.charAt(i++);
+            } else if ("*?[{".indexOf(c) >= 0 || inGroup && (c == ',' || c == '}')) {
+                switch (c) {
+                    case '*' -> {
+                        if (i < n && glob.charAt(i) == '*') {
+                            regex.append(".*");
+                            i++;
+                        } else {
+                            regex.append("[^/]*");
+                        }
                     }
-                    literalChar(regex, literalOpen ? literal : null, glob.charAt(i++));
-                    continue;
-                }
-                case '*' -> {
-                    if (i < n && glob.charAt(i) == '*') {
-                        regex.append(".*");
-                        i++;
-                    } else {
-                        regex.append("[^/]*");
+                    case '?' -> regex.append("[^/]");
+                    case '[' -> i = charClass(glob, i, regex);
+                    case '{' -> {
+                        if (inGroup) {
+                            throw invalid(glob, i - 1, "{...} groups cannot be nested");
+                        }
+                        regex.append("(?:(?:");
+                        inGroup = true;
                     }
-                }
-                case '?' -> regex.append("[^/]");
-                case '[' -> i = charClass(glob, i, regex);
-                case '{' -> {
-                    if (inGroup) {
-                        throw invalid(glob, i - 1, "{...} groups cannot be nested");
+                    case '}' -> {
+                        regex.append("))");
+                        inGroup = false;
                     }
-                    regex.append("(?:(?:");
-                    inGroup = true;
+                    default -> regex.append(")|(?:"); // ',' between alternatives
                 }
-                case '}' -> {
-                    if (!inGroup) {
-                        literalChar(regex, literalOpen ? literal : null, c);
-                        continue;
-                    }
-                    regex.append("))");
-                    inGroup = false;
-                }
-                case ',' -> {
-                    if (!inGroup) {
-                        literalChar(regex, literalOpen ? literal : null, c);
-                        continue;
-                    }
-                    regex.append(")|(?:");
-                }
-                default -> {
-                    literalChar(regex, literalOpen ? literal : null, c);
-                    continue;
-                }
+                literalOpen = false;
+                continue;
             }
-            literalOpen = false; // only wildcards and group syntax reach here
+            // A character that stands for itself: it extends the literal start while no wildcard came before it.
+            if (REGEX_SPECIAL.indexOf(c) >= 0) {
+                regex.append('\\');
+            }
+            regex.append(c);
+            if (literalOpen) {
+                literal.append(c);
+            }
         }
         if (inGroup) {
             throw invalid(glob, n, "a { is never closed by }");
         }
         // DOTALL: a key holding a newline or another control character must still match * and **.
-        return new KeyGlob(glob, literal.toString(), Pattern.compile(regex.toString(), Pattern.DOTALL));
+        return new KeyGlob(literal.toString(), Pattern.compile(regex.toString(), Pattern.DOTALL));
     }
 
     /** Parses a class whose '[' precedes {@code start}; returns the index after its ']'. */
@@ -148,17 +135,6 @@ public final class KeyGlob {
         throw invalid(glob, start - 1, "a [ is never closed by ]");
     }
 
-    /** A character that stands for itself; it extends the literal start while no wildcard came before it. */
-    private static void literalChar(StringBuilder regex, StringBuilder literalStart, char c) {
-        if (REGEX_SPECIAL.indexOf(c) >= 0) {
-            regex.append('\\');
-        }
-        regex.append(c);
-        if (literalStart != null) {
-            literalStart.append(c);
-        }
-    }
-
     private static IllegalArgumentException invalid(String glob, int index, String why) {
         return new IllegalArgumentException(why + " (at index " + index + " of " + glob + ")");
     }
@@ -166,24 +142,5 @@ public final class KeyGlob {
     /** Whether the whole key matches. Never throws: any string, of any characters, can be tested. */
     public boolean matches(String key) {
         return key != null && pattern.matcher(key).matches();
-    }
-
-    /** The text before the first wildcard ({@code * ? [ {}), escapes resolved: every key that matches starts with it. */
-    public String literalStart() {
-        return literalStart;
-    }
-
-    public String glob() {
-        return glob;
-    }
-
-    /** The regular expression the glob compiles to (for tests and messages). */
-    public Pattern pattern() {
-        return pattern;
-    }
-
-    @Override
-    public String toString() {
-        return glob;
     }
 }

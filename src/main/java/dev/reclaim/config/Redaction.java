@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -46,27 +47,14 @@ public final class Redaction {
     /** A redaction that also removes the exact secret values {@code env} holds. */
     public static Redaction of(Map<String, String> env) {
         List<String> values = new ArrayList<>();
-        for (String name : SECRET_VARIABLES) {
-            add(values, env.get(name));
-        }
+        SECRET_VARIABLES.forEach(name -> add(values, env.get(name)));
         for (String name : SECRET_URLS) {
-            String url = env.get(name);
-            if (url == null) {
-                continue;
-            }
-            Matcher userInfo = USER_INFO.matcher(url);
-            while (userInfo.find()) {
-                String info = userInfo.group(2);
+            String url = Objects.requireNonNullElse(env.get(name), ""); // unset: nothing to find
+            USER_INFO.matcher(url).results().map(m -> m.group(2)).forEach(info -> {
                 add(values, info);
-                int colon = info.indexOf(':');
-                if (colon >= 0) {
-                    add(values, info.substring(colon + 1));
-                }
-            }
-            Matcher parameter = SECRET_PARAMETER.matcher(url);
-            while (parameter.find()) {
-                add(values, parameter.group(2));
-            }
+                add(values, info.substring(info.indexOf(':') + 1)); // the password alone (no colon: info again)
+            });
+            SECRET_PARAMETER.matcher(url).results().forEach(m -> add(values, m.group(2)));
         }
         values.sort(Comparator.comparingInt(String::length).reversed()); // longest first: no half-masked secret
         return new Redaction(List.copyOf(values));

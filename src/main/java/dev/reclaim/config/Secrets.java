@@ -95,13 +95,12 @@ public final class Secrets {
         if (!t.startsWith("{")) {
             return text;
         }
-        JsonNode node;
+        JsonNode password;
         try {
-            node = JSON.readTree(t);
+            password = JSON.readTree(t).get("password");
         } catch (IOException e) {
             return text; // a password may well start with '{'
         }
-        JsonNode password = node.get("password");
         if (password == null || !password.isTextual()) {
             throw new ConfigException(arnVariable + ": secret '" + secretId
                     + "' is JSON without a text field 'password' (the RDS-managed secret format)");

@@ -1,5 +1,7 @@
 package dev.reclaim.config;
 
+import com.fasterxml.jackson.annotation.JsonValue;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -15,46 +17,34 @@ public record SqlTemplate(String source, String jdbcSql, List<String> parameters
     public static SqlTemplate parse(String sql) {
         StringBuilder out = new StringBuilder(sql.length());
         List<String> params = new ArrayList<>();
-        int i = 0;
         int n = sql.length();
+        int i = 0;
         while (i < n) {
             char c = sql.charAt(i);
+            char next = i + 1 < n ? sql.charAt(i + 1) : 0;
+            int tagEnd = c == '$' ? dollarTagEnd(sql, i) : -1;
+            int end = i + 1; // [i, end) is copied as written
             if (c == '\'' || c == '"') {
-                int end = skipQuoted(sql, i, c);
-                out.append(sql, i, end);
-                i = end;
-            } else if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
-                int end = sql.indexOf('\n', i);
-                end = end < 0 ? n : end;
-                out.append(sql, i, end);
-                i = end;
-            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
-                int end = sql.indexOf("*/", i + 2);
-                end = end < 0 ? n : end + 2;
-                out.append(sql, i, end);
-                i = end;
-            } else if (c == '$' && dollarTagEnd(sql, i) > 0) {
-                int tagEnd = dollarTagEnd(sql, i);
-                String tag = sql.substring(i, tagEnd);
-                int close = sql.indexOf(tag, tagEnd);
-                int end = close < 0 ? n : close + tag.length();
-                out.append(sql, i, end);
-                i = end;
-            } else if (c == ':' && i + 1 < n && sql.charAt(i + 1) == ':') {
-                out.append("::");
-                i += 2;
-            } else if (c == ':' && i + 1 < n && Character.isJavaIdentifierStart(sql.charAt(i + 1))) {
-                int end = i + 1;
+                end = skipQuoted(sql, i, c);
+            } else if (c == '-' && next == '-') {
+                end = after(sql, "\n", i + 2);
+            } else if (c == '/' && next == '*') {
+                end = after(sql, "*/", i + 2);
+            } else if (tagEnd > 0) {
+                end = after(sql, sql.substring(i, tagEnd), tagEnd);
+            } else if (c == ':' && next == ':') {
+                end = i + 2;
+            } else if (c == ':' && Character.isJavaIdentifierStart(next)) {
                 while (end < n && Character.isJavaIdentifierPart(sql.charAt(end))) {
                     end++;
                 }
                 params.add(sql.substring(i + 1, end));
                 out.append('?');
                 i = end;
-            } else {
-                out.append(c);
-                i++;
+                continue;
             }
+            out.append(sql, i, end);
+            i = end;
         }
         return new SqlTemplate(sql, out.toString(), List.copyOf(params));
     }
@@ -64,23 +54,25 @@ public record SqlTemplate(String source, String jdbcSql, List<String> parameters
         return new TreeSet<>(parameters);
     }
 
-    public boolean uses(String name) {
-        return parameters.contains(name);
+    /** In JSON (the configuration in force), the statement as written, not its JDBC form. */
+    @JsonValue
+    String asWritten() {
+        return source.strip();
     }
 
     private static int skipQuoted(String sql, int start, char quote) {
-        int i = start + 1;
-        while (i < sql.length()) {
-            if (sql.charAt(i) == quote) {
-                if (i + 1 < sql.length() && sql.charAt(i + 1) == quote) {
-                    i += 2; // doubled quote inside the literal
-                    continue;
-                }
-                return i + 1;
-            }
-            i++;
+        String close = String.valueOf(quote);
+        int end = after(sql, close, start + 1);
+        while (end < sql.length() && sql.charAt(end) == quote) { // a doubled quote inside the literal
+            end = after(sql, close, end + 1);
         }
-        return sql.length();
+        return end;
+    }
+
+    /** Just past the first {@code close} at or after {@code from}; the end of the text when it is never closed. */
+    private static int after(String sql, String close, int from) {
+        int at = sql.indexOf(close, from);
+        return at < 0 ? sql.length() : at + close.length();
     }
 
     /** End (exclusive) of a dollar-quote tag such as $$ or $body$ starting at i, or -1. */
@@ -89,9 +81,7 @@ public record SqlTemplate(String source, String jdbcSql, List<String> parameters
         while (j < sql.length() && (Character.isLetterOrDigit(sql.charAt(j)) || sql.charAt(j) == '_')) {
             j++;
         }
-        if (j < sql.length() && sql.charAt(j) == '$' && (j == i + 1 || !Character.isDigit(sql.charAt(i + 1)))) {
-            return j + 1;
-        }
-        return -1;
+        return j < sql.length() && sql.charAt(j) == '$' && (j == i + 1 || !Character.isDigit(sql.charAt(i + 1)))
+                ? j + 1 : -1;
     }
 }

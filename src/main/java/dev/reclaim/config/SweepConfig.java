@@ -1,6 +1,5 @@
 package dev.reclaim.config;
 
-
 import java.time.Duration;
 import java.util.List;
 
