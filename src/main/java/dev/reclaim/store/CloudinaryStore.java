@@ -27,7 +27,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -41,7 +40,7 @@ import java.util.regex.Pattern;
  * capped by the time left, and no attempt or backoff starts that would end after the deadline
  * ({@link StoreDeadlinePassed}).
  */
-final class CloudinaryStore implements Store {
+final class CloudinaryStore extends ApiStore {
     public static final int MAX_BATCH = 100;
     public static final int MAX_LIST_PAGE = 500;
     /** Refused ids isolated per batch before a 400 is taken as not about the ids (every call costs hourly quota). */
@@ -50,10 +49,8 @@ final class CloudinaryStore implements Store {
     private static final Logger log = LoggerFactory.getLogger(CloudinaryStore.class);
     private static final Pattern UNEXPECTED_STATUS = Pattern.compile("unexpected status code - (\\d{3})");
 
-    private final String name;
     private final String resourceType;
     private final String deliveryType;
-    private final PrefixGuard guard;
     private final Api api;
     private final Cloudinary cloudinary;
     private final StoreConfig.FolderMode configuredMode;
@@ -62,15 +59,14 @@ final class CloudinaryStore implements Store {
     private final Retries retries;
     private final Duration timeout;
     private final Clock clock;
-    private final AtomicLong calls = new AtomicLong();
     private final CloudinaryQuota quota;
 
     public CloudinaryStore(StoreConfig.Cloudinary config, Cloudinary cloudinary, Retries retries, Clock clock) {
-        this.name = config.name();
+        super(config, MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
+                "Cloudinary deletes at most " + MAX_BATCH + " public ids a call");
         this.resourceType = config.resourceType();
         this.deliveryType = config.deliveryType();
         this.quota = new CloudinaryQuota(config.quotaReserve(), clock);
-        this.guard = new PrefixGuard(config.allowedPrefixes());
         this.api = cloudinary.api();
         this.cloudinary = cloudinary;
         this.configuredMode = config.folderMode();
@@ -91,31 +87,6 @@ final class CloudinaryStore implements Store {
         }
     }
 
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int maxBatch() {
-        return MAX_BATCH;
-    }
-
-    @Override
-    public int maxListPage() {
-        return MAX_LIST_PAGE;
-    }
-
-    @Override
-    public PrefixGuard guard() {
-        return guard;
-    }
-
-    @Override
-    public long apiCalls() {
-        return calls.get();
-    }
-
     /** Asks the account its folder mode ({@code GET /config?settings=true}); an explicit mode must agree with it. */
     @Override
     public void prepare(Instant deadline) {
@@ -131,16 +102,17 @@ final class CloudinaryStore implements Store {
         StoreConfig.FolderMode mode = "dynamic".equals(reported) ? StoreConfig.FolderMode.DYNAMIC
                 : "fixed".equals(reported) ? StoreConfig.FolderMode.FIXED : null;
         if (mode == null) {
-            throw new ConfigException("stores." + name + ".folderMode: the Cloudinary account did not report its folder"
-                    + " mode (settings.folder_mode: " + reported + "); set folderMode: fixed or dynamic");
+            throw new ConfigException("stores." + name() + ".folderMode: the Cloudinary account did not report its"
+                    + " folder mode (settings.folder_mode: " + reported + "); set folderMode: fixed or dynamic");
         }
         if (configuredMode != StoreConfig.FolderMode.AUTO && configuredMode != mode) {
             // A photo moved in the Media Library keeps its public id: read in the wrong mode, it would look like a temp photo.
-            throw new ConfigException("stores." + name + ".folderMode: " + configuredMode.label() + ", but the Cloudinary"
-                    + " account reports " + mode.label() + " folder mode; set folderMode: " + mode.label() + " or auto");
+            throw new ConfigException("stores." + name() + ".folderMode: " + configuredMode.label() + ", but the"
+                    + " Cloudinary account reports " + mode.label() + " folder mode; set folderMode: " + mode.label()
+                    + " or auto");
         }
         accountMode = mode;
-        log.info("Cloudinary store {}: the account is in {} folder mode", name, mode.label());
+        log.info("Cloudinary store {}: the account is in {} folder mode", name(), mode.label());
     }
 
     @Override
@@ -245,19 +217,9 @@ final class CloudinaryStore implements Store {
         return next == null || next.toString().isBlank() ? null : next.toString();
     }
 
-    @Override
-    public BatchResult delete(List<String> keys, Instant deadline) {
-        if (keys.size() > MAX_BATCH) {
-            throw new IllegalArgumentException("Cloudinary deletes at most " + MAX_BATCH + " public ids a call, got " + keys.size());
-        }
-        if (keys.isEmpty()) {
-            return new BatchResult(List.of(), Map.of());
-        }
-        return Bisection.delete(keys, MAX_REFUSED_KEYS, part -> deleteResources(part, deadline));
-    }
-
     /** One delete call; {@link BatchRefused} when Cloudinary answers 400 to it as a whole. */
-    private BatchResult deleteResources(List<String> keys, Instant deadline) {
+    @Override
+    BatchResult deleteCall(List<String> keys, Instant deadline) {
         ApiResponse response;
         try {
             response = call("delete", deadline, options -> api.deleteResources(keys, options));
@@ -285,7 +247,7 @@ final class CloudinaryStore implements Store {
 
     @Override
     public dev.reclaim.report.RunEvent.QuotaSeen quotaSeen() {
-        return quota.asEvent(name);
+        return quota.asEvent(name());
     }
 
     /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */
