@@ -11,6 +11,7 @@ import dev.failsafe.ExecutionContext;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
+import dev.failsafe.function.CheckedFunction;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.StoreConfig;
 import org.slf4j.Logger;
@@ -162,17 +163,15 @@ final class CloudinaryStore extends ApiStore {
             return api.getStrategy().callApi(Api.HttpMethod.POST, List.of("resources", "search"), query, options);
         });
         List<StoredAsset> assets = new ArrayList<>();
-        if (response.get("resources") instanceof List<?> list) {
-            for (Object o : list) {
-                if (o instanceof Map<?, ?> m && resourceType.equals(text(m, "resource_type", resourceType))
-                        && deliveryType.equals(text(m, "type", deliveryType))) {
-                    String publicId = String.valueOf(m.get("public_id"));
-                    String folder = text(m, "asset_folder", "");
-                    String displayName = text(m, "display_name", publicId);
-                    String path = folder.isEmpty() ? displayName : folder + "/" + displayName;
-                    if (path.startsWith(prefix)) {
-                        assets.add(new StoredAsset(publicId, createdAt(m), bytes(m), path));
-                    }
+        for (Map<?, ?> m : resources(response)) {
+            if (resourceType.equals(text(m, "resource_type", resourceType))
+                    && deliveryType.equals(text(m, "type", deliveryType))) {
+                String publicId = String.valueOf(m.get("public_id"));
+                String folder = text(m, "asset_folder", "");
+                String displayName = text(m, "display_name", publicId);
+                String path = folder.isEmpty() ? displayName : folder + "/" + displayName;
+                if (path.startsWith(prefix)) {
+                    assets.add(new StoredAsset(publicId, createdAt(m), bytes(m), path));
                 }
             }
         }
@@ -188,15 +187,14 @@ final class CloudinaryStore extends ApiStore {
             }
             return api.resources(options);
         });
-        List<StoredAsset> assets = new ArrayList<>();
-        if (response.get("resources") instanceof List<?> list) {
-            for (Object o : list) {
-                if (o instanceof Map<?, ?> m) {
-                    assets.add(new StoredAsset(String.valueOf(m.get("public_id")), createdAt(m), bytes(m)));
-                }
-            }
-        }
-        return new Listing(assets, nextCursor(response));
+        return new Listing(resources(response).stream()
+                .map(m -> new StoredAsset(String.valueOf(m.get("public_id")), createdAt(m), bytes(m))).toList(),
+                nextCursor(response));
+    }
+
+    private static List<Map<?, ?>> resources(ApiResponse response) {
+        return response.get("resources") instanceof List<?> list
+                ? list.stream().filter(Map.class::isInstance).<Map<?, ?>>map(Map.class::cast).toList() : List.of();
     }
 
     private static Instant createdAt(Map<?, ?> resource) {
@@ -253,7 +251,8 @@ final class CloudinaryStore extends ApiStore {
     /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */
     private Map<String, Object> options(Duration left) {
         // Rounded up: a timeout cut to the time left must not fire before the deadline (0 would mean no timeout).
-        int millis = (int) Math.max(1, (TimeLeft.cap(timeout, left).toNanos() + 999_999) / 1_000_000);
+        Duration capped = left == null || timeout.compareTo(left) <= 0 ? timeout : left;
+        int millis = (int) Math.max(1, (capped.toNanos() + 999_999) / 1_000_000);
         Map<String, Object> o = new HashMap<>();
         o.put("resource_type", resourceType);
         o.put("type", deliveryType);
@@ -262,15 +261,11 @@ final class CloudinaryStore extends ApiStore {
         return o;
     }
 
-    private interface ApiCall {
-        ApiResponse run(Map<String, Object> options) throws Exception;
-    }
-
     /**
      * One API call with its retries (Failsafe). An attempt starts only with time left before {@code deadline}, and a
      * transient failure is retried only when the backoff ends before it: otherwise {@link StoreDeadlinePassed}.
      */
-    private ApiResponse call(String what, Instant deadline, ApiCall call) {
+    private ApiResponse call(String what, Instant deadline, CheckedFunction<Map<String, Object>, ApiResponse> call) {
         quota.check();
         RetryPolicy<ApiResponse> retry = RetryPolicy.<ApiResponse>builder()
                 .handleIf(CloudinaryStore::transientFailure)
@@ -291,11 +286,12 @@ final class CloudinaryStore extends ApiStore {
     }
 
     /** One attempt, its timeouts capped by the time left now; cut short by the deadline: {@link StoreDeadlinePassed}. */
-    private ApiResponse attempt(String what, Instant deadline, ApiCall call) throws Exception {
+    private ApiResponse attempt(String what, Instant deadline, CheckedFunction<Map<String, Object>, ApiResponse> call)
+            throws Throwable {
         Duration left = TimeLeft.before(deadline, clock, "Cloudinary " + what + " call");
         calls.incrementAndGet();
         try {
-            ApiResponse response = call.run(options(left));
+            ApiResponse response = call.apply(options(left));
             record(response);
             return response;
         } catch (Exception e) {

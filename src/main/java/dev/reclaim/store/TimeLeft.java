@@ -23,9 +23,4 @@ final class TimeLeft {
         }
         return left;
     }
-
-    /** {@code timeout}, or the time left when that is shorter (null left: no deadline). */
-    static Duration cap(Duration timeout, Duration left) {
-        return left == null || timeout.compareTo(left) <= 0 ? timeout : left;
-    }
 }
