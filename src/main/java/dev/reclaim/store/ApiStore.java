@@ -2,17 +2,21 @@ package dev.reclaim.store;
 
 import dev.reclaim.config.StoreConfig;
 
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * What the stores behind a provider's API (S3, Cloudinary) share: name, guard, limits, the count of calls, and a
- * delete that enforces the batch limit and splits a batch the API refuses as malformed ({@link Bisection}).
+ * What the stores behind a provider's API (S3, Cloudinary) share: name, guard, limits, the count of calls, the time
+ * left before a deadline, and a delete that enforces the batch limit and splits a batch the API refuses as malformed
+ * ({@link Bisection}).
  */
 abstract class ApiStore implements Store {
     final AtomicLong calls = new AtomicLong();
+    final Clock clock;
     private final String name;
     private final PrefixGuard guard;
     private final int maxBatch;
@@ -21,13 +25,29 @@ abstract class ApiStore implements Store {
     private final String batchLimit;
 
     /** {@code batchLimit}: the message's start when a delete is given more than {@code maxBatch} keys. */
-    ApiStore(StoreConfig config, int maxBatch, int maxListPage, int maxRefusedKeys, String batchLimit) {
+    ApiStore(StoreConfig config, Clock clock, int maxBatch, int maxListPage, int maxRefusedKeys, String batchLimit) {
+        this.clock = clock;
         this.name = config.name();
         this.guard = new PrefixGuard(config.allowedPrefixes());
         this.maxBatch = maxBatch;
         this.maxListPage = maxListPage;
         this.maxRefusedKeys = maxRefusedKeys;
         this.batchLimit = batchLimit;
+    }
+
+    /**
+     * The time {@code call} may take, what is left before {@code deadline} (null when there is none); throws
+     * {@link StoreDeadlinePassed} when none is left, so the call is not made.
+     */
+    Duration timeLeft(Instant deadline, String call) {
+        if (deadline == null) {
+            return null;
+        }
+        Duration left = Duration.between(clock.instant(), deadline);
+        if (left.compareTo(Duration.ofMillis(1)) < 0) {
+            throw new StoreDeadlinePassed(call + " not made: the run's deadline (" + deadline + ") has passed");
+        }
+        return left;
     }
 
     /** One delete call; {@link BatchRefused} when the API refuses it as a whole. */

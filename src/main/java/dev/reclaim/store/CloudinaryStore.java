@@ -50,29 +50,21 @@ final class CloudinaryStore extends ApiStore {
     private static final Logger log = LoggerFactory.getLogger(CloudinaryStore.class);
     private static final Pattern UNEXPECTED_STATUS = Pattern.compile("unexpected status code - (\\d{3})");
 
-    private final String resourceType;
-    private final String deliveryType;
+    private final StoreConfig.Cloudinary config;
     private final Api api;
     private final Cloudinary cloudinary;
-    private final StoreConfig.FolderMode configuredMode;
     // What the account reported, once per process (prepare); null until then.
     private volatile StoreConfig.FolderMode accountMode;
     private final Retries retries;
-    private final Duration timeout;
-    private final Clock clock;
     private final CloudinaryQuota quota;
 
     public CloudinaryStore(StoreConfig.Cloudinary config, Cloudinary cloudinary, Retries retries, Clock clock) {
-        super(config, MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
+        super(config, clock, MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
                 "Cloudinary deletes at most " + MAX_BATCH + " public ids a call");
-        this.resourceType = config.resourceType();
-        this.deliveryType = config.deliveryType();
+        this.config = config;
         this.quota = new CloudinaryQuota(config.quotaReserve(), clock);
         this.api = cloudinary.api();
         this.cloudinary = cloudinary;
-        this.configuredMode = config.folderMode();
-        this.timeout = config.timeout();
-        this.clock = clock;
         this.retries = retries;
     }
 
@@ -106,9 +98,9 @@ final class CloudinaryStore extends ApiStore {
             throw new ConfigException("stores." + name() + ".folderMode: the Cloudinary account did not report its"
                     + " folder mode (settings.folder_mode: " + reported + "); set folderMode: fixed or dynamic");
         }
-        if (configuredMode != StoreConfig.FolderMode.AUTO && configuredMode != mode) {
+        if (config.folderMode() != StoreConfig.FolderMode.AUTO && config.folderMode() != mode) {
             // A photo moved in the Media Library keeps its public id: read in the wrong mode, it would look like a temp photo.
-            throw new ConfigException("stores." + name() + ".folderMode: " + configuredMode.label() + ", but the"
+            throw new ConfigException("stores." + name() + ".folderMode: " + config.folderMode().label() + ", but the"
                     + " Cloudinary account reports " + mode.label() + " folder mode; set folderMode: " + mode.label()
                     + " or auto");
         }
@@ -164,8 +156,8 @@ final class CloudinaryStore extends ApiStore {
         });
         List<StoredAsset> assets = new ArrayList<>();
         for (Map<?, ?> m : resources(response)) {
-            if (resourceType.equals(text(m, "resource_type", resourceType))
-                    && deliveryType.equals(text(m, "type", deliveryType))) {
+            if (config.resourceType().equals(text(m, "resource_type", config.resourceType()))
+                    && config.deliveryType().equals(text(m, "type", config.deliveryType()))) {
                 String publicId = String.valueOf(m.get("public_id"));
                 String folder = text(m, "asset_folder", "");
                 String displayName = text(m, "display_name", publicId);
@@ -251,11 +243,11 @@ final class CloudinaryStore extends ApiStore {
     /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */
     private Map<String, Object> options(Duration left) {
         // Rounded up: a timeout cut to the time left must not fire before the deadline (0 would mean no timeout).
-        Duration capped = left == null || timeout.compareTo(left) <= 0 ? timeout : left;
+        Duration capped = left == null || config.timeout().compareTo(left) <= 0 ? config.timeout() : left;
         int millis = (int) Math.max(1, (capped.toNanos() + 999_999) / 1_000_000);
         Map<String, Object> o = new HashMap<>();
-        o.put("resource_type", resourceType);
-        o.put("type", deliveryType);
+        o.put("resource_type", config.resourceType());
+        o.put("type", config.deliveryType());
         o.put("timeout", millis);
         o.put("connect_timeout", millis);
         return o;
@@ -288,14 +280,15 @@ final class CloudinaryStore extends ApiStore {
     /** One attempt, its timeouts capped by the time left now; cut short by the deadline: {@link StoreDeadlinePassed}. */
     private ApiResponse attempt(String what, Instant deadline, CheckedFunction<Map<String, Object>, ApiResponse> call)
             throws Throwable {
-        Duration left = TimeLeft.before(deadline, clock, "Cloudinary " + what + " call");
+        Duration left = timeLeft(deadline, "Cloudinary " + what + " call");
         calls.incrementAndGet();
         try {
             ApiResponse response = call.apply(options(left));
             record(response);
             return response;
         } catch (Exception e) {
-            if (deadline != null && timedOut(e) && left.compareTo(timeout) < 0 && !clock.instant().isBefore(deadline)) {
+            if (deadline != null && timedOut(e) && left.compareTo(config.timeout()) < 0
+                    && !clock.instant().isBefore(deadline)) {
                 throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: the run's deadline (" + deadline
                         + ") passed while it waited for an answer", e);
             }

@@ -38,10 +38,9 @@ final class S3Store extends ApiStore {
 
     private final String bucket;
     private final S3Client s3;
-    private final Clock clock = Clock.systemUTC();
 
     public S3Store(StoreConfig.S3 config, S3Client s3) {
-        super(config, MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
+        super(config, Clock.systemUTC(), MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
                 "S3 DeleteObjects takes at most " + MAX_BATCH + " keys");
         this.bucket = config.bucket();
         this.s3 = s3;
@@ -103,7 +102,7 @@ final class S3Store extends ApiStore {
     private <T> T call(String what, Instant deadline,
                        Function<Consumer<AwsRequestOverrideConfiguration.Builder>, T> request) {
         String described = "S3 " + what + " on " + bucket;
-        Duration left = TimeLeft.before(deadline, clock, described);
+        Duration left = timeLeft(deadline, described);
         try {
             calls.incrementAndGet();
             return request.apply(o -> {
