@@ -23,11 +23,8 @@ public final class RecordPaging {
         return "SELECT count(*) FROM (SELECT 1 FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible LIMIT ?) AS bounded";
     }
 
+    /** Without its trailing semicolons, which a subquery may not hold. */
     private static String strip(String sql) {
-        String s = sql.strip();
-        while (s.endsWith(";")) {
-            s = s.substring(0, s.length() - 1).strip();
-        }
-        return s;
+        return sql.strip().replaceFirst("[;\\p{javaWhitespace}]+\\z", "");
     }
 }

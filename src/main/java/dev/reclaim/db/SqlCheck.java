@@ -124,10 +124,6 @@ public final class SqlCheck {
     }
 
     private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+        return s == null ? "" : s.split("\n", 2)[0];
     }
 }

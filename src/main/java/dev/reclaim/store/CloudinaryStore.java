@@ -11,6 +11,7 @@ import dev.failsafe.ExecutionContext;
 import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
+import dev.failsafe.function.CheckedFunction;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.StoreConfig;
 import org.slf4j.Logger;
@@ -27,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * capped by the time left, and no attempt or backoff starts that would end after the deadline
  * ({@link StoreDeadlinePassed}).
  */
-final class CloudinaryStore implements Store {
+final class CloudinaryStore extends ApiStore {
     public static final int MAX_BATCH = 100;
     public static final int MAX_LIST_PAGE = 500;
     /** Refused ids isolated per batch before a 400 is taken as not about the ids (every call costs hourly quota). */
@@ -50,32 +50,21 @@ final class CloudinaryStore implements Store {
     private static final Logger log = LoggerFactory.getLogger(CloudinaryStore.class);
     private static final Pattern UNEXPECTED_STATUS = Pattern.compile("unexpected status code - (\\d{3})");
 
-    private final String name;
-    private final String resourceType;
-    private final String deliveryType;
-    private final PrefixGuard guard;
+    private final StoreConfig.Cloudinary config;
     private final Api api;
     private final Cloudinary cloudinary;
-    private final StoreConfig.FolderMode configuredMode;
     // What the account reported, once per process (prepare); null until then.
     private volatile StoreConfig.FolderMode accountMode;
     private final Retries retries;
-    private final Duration timeout;
-    private final Clock clock;
-    private final AtomicLong calls = new AtomicLong();
     private final CloudinaryQuota quota;
 
     public CloudinaryStore(StoreConfig.Cloudinary config, Cloudinary cloudinary, Retries retries, Clock clock) {
-        this.name = config.name();
-        this.resourceType = config.resourceType();
-        this.deliveryType = config.deliveryType();
+        super(config, clock, MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
+                "Cloudinary deletes at most " + MAX_BATCH + " public ids a call");
+        this.config = config;
         this.quota = new CloudinaryQuota(config.quotaReserve(), clock);
-        this.guard = new PrefixGuard(config.allowedPrefixes());
         this.api = cloudinary.api();
         this.cloudinary = cloudinary;
-        this.configuredMode = config.folderMode();
-        this.timeout = config.timeout();
-        this.clock = clock;
         this.retries = retries;
     }
 
@@ -89,31 +78,6 @@ final class CloudinaryStore implements Store {
             double jitter = 1 + JITTER * (2 * ThreadLocalRandom.current().nextDouble() - 1);
             return Duration.ofNanos((long) (base * jitter));
         }
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int maxBatch() {
-        return MAX_BATCH;
-    }
-
-    @Override
-    public int maxListPage() {
-        return MAX_LIST_PAGE;
-    }
-
-    @Override
-    public PrefixGuard guard() {
-        return guard;
-    }
-
-    @Override
-    public long apiCalls() {
-        return calls.get();
     }
 
     /** Asks the account its folder mode ({@code GET /config?settings=true}); an explicit mode must agree with it. */
@@ -131,16 +95,17 @@ final class CloudinaryStore implements Store {
         StoreConfig.FolderMode mode = "dynamic".equals(reported) ? StoreConfig.FolderMode.DYNAMIC
                 : "fixed".equals(reported) ? StoreConfig.FolderMode.FIXED : null;
         if (mode == null) {
-            throw new ConfigException("stores." + name + ".folderMode: the Cloudinary account did not report its folder"
-                    + " mode (settings.folder_mode: " + reported + "); set folderMode: fixed or dynamic");
+            throw new ConfigException("stores." + name() + ".folderMode: the Cloudinary account did not report its"
+                    + " folder mode (settings.folder_mode: " + reported + "); set folderMode: fixed or dynamic");
         }
-        if (configuredMode != StoreConfig.FolderMode.AUTO && configuredMode != mode) {
+        if (config.folderMode() != StoreConfig.FolderMode.AUTO && config.folderMode() != mode) {
             // A photo moved in the Media Library keeps its public id: read in the wrong mode, it would look like a temp photo.
-            throw new ConfigException("stores." + name + ".folderMode: " + configuredMode.label() + ", but the Cloudinary"
-                    + " account reports " + mode.label() + " folder mode; set folderMode: " + mode.label() + " or auto");
+            throw new ConfigException("stores." + name() + ".folderMode: " + config.folderMode().label() + ", but the"
+                    + " Cloudinary account reports " + mode.label() + " folder mode; set folderMode: " + mode.label()
+                    + " or auto");
         }
         accountMode = mode;
-        log.info("Cloudinary store {}: the account is in {} folder mode", name, mode.label());
+        log.info("Cloudinary store {}: the account is in {} folder mode", name(), mode.label());
     }
 
     @Override
@@ -190,17 +155,15 @@ final class CloudinaryStore implements Store {
             return api.getStrategy().callApi(Api.HttpMethod.POST, List.of("resources", "search"), query, options);
         });
         List<StoredAsset> assets = new ArrayList<>();
-        if (response.get("resources") instanceof List<?> list) {
-            for (Object o : list) {
-                if (o instanceof Map<?, ?> m && resourceType.equals(text(m, "resource_type", resourceType))
-                        && deliveryType.equals(text(m, "type", deliveryType))) {
-                    String publicId = String.valueOf(m.get("public_id"));
-                    String folder = text(m, "asset_folder", "");
-                    String displayName = text(m, "display_name", publicId);
-                    String path = folder.isEmpty() ? displayName : folder + "/" + displayName;
-                    if (path.startsWith(prefix)) {
-                        assets.add(new StoredAsset(publicId, createdAt(m), bytes(m), path));
-                    }
+        for (Map<?, ?> m : resources(response)) {
+            if (config.resourceType().equals(text(m, "resource_type", config.resourceType()))
+                    && config.deliveryType().equals(text(m, "type", config.deliveryType()))) {
+                String publicId = String.valueOf(m.get("public_id"));
+                String folder = text(m, "asset_folder", "");
+                String displayName = text(m, "display_name", publicId);
+                String path = folder.isEmpty() ? displayName : folder + "/" + displayName;
+                if (path.startsWith(prefix)) {
+                    assets.add(new StoredAsset(publicId, createdAt(m), bytes(m), path));
                 }
             }
         }
@@ -216,15 +179,14 @@ final class CloudinaryStore implements Store {
             }
             return api.resources(options);
         });
-        List<StoredAsset> assets = new ArrayList<>();
-        if (response.get("resources") instanceof List<?> list) {
-            for (Object o : list) {
-                if (o instanceof Map<?, ?> m) {
-                    assets.add(new StoredAsset(String.valueOf(m.get("public_id")), createdAt(m), bytes(m)));
-                }
-            }
-        }
-        return new Listing(assets, nextCursor(response));
+        return new Listing(resources(response).stream()
+                .map(m -> new StoredAsset(String.valueOf(m.get("public_id")), createdAt(m), bytes(m))).toList(),
+                nextCursor(response));
+    }
+
+    private static List<Map<?, ?>> resources(ApiResponse response) {
+        return response.get("resources") instanceof List<?> list
+                ? list.stream().filter(Map.class::isInstance).<Map<?, ?>>map(Map.class::cast).toList() : List.of();
     }
 
     private static Instant createdAt(Map<?, ?> resource) {
@@ -245,19 +207,9 @@ final class CloudinaryStore implements Store {
         return next == null || next.toString().isBlank() ? null : next.toString();
     }
 
-    @Override
-    public BatchResult delete(List<String> keys, Instant deadline) {
-        if (keys.size() > MAX_BATCH) {
-            throw new IllegalArgumentException("Cloudinary deletes at most " + MAX_BATCH + " public ids a call, got " + keys.size());
-        }
-        if (keys.isEmpty()) {
-            return new BatchResult(List.of(), Map.of());
-        }
-        return Bisection.delete(keys, MAX_REFUSED_KEYS, part -> deleteResources(part, deadline));
-    }
-
     /** One delete call; {@link BatchRefused} when Cloudinary answers 400 to it as a whole. */
-    private BatchResult deleteResources(List<String> keys, Instant deadline) {
+    @Override
+    BatchResult deleteCall(List<String> keys, Instant deadline) {
         ApiResponse response;
         try {
             response = call("delete", deadline, options -> api.deleteResources(keys, options));
@@ -285,30 +237,27 @@ final class CloudinaryStore implements Store {
 
     @Override
     public dev.reclaim.report.RunEvent.QuotaSeen quotaSeen() {
-        return quota.asEvent(name);
+        return quota.asEvent(name());
     }
 
     /** The options of one attempt: its socket and connect timeouts are the configured timeout or the time left. */
     private Map<String, Object> options(Duration left) {
         // Rounded up: a timeout cut to the time left must not fire before the deadline (0 would mean no timeout).
-        int millis = (int) Math.max(1, (TimeLeft.cap(timeout, left).toNanos() + 999_999) / 1_000_000);
+        Duration capped = left == null || config.timeout().compareTo(left) <= 0 ? config.timeout() : left;
+        int millis = (int) Math.max(1, (capped.toNanos() + 999_999) / 1_000_000);
         Map<String, Object> o = new HashMap<>();
-        o.put("resource_type", resourceType);
-        o.put("type", deliveryType);
+        o.put("resource_type", config.resourceType());
+        o.put("type", config.deliveryType());
         o.put("timeout", millis);
         o.put("connect_timeout", millis);
         return o;
-    }
-
-    private interface ApiCall {
-        ApiResponse run(Map<String, Object> options) throws Exception;
     }
 
     /**
      * One API call with its retries (Failsafe). An attempt starts only with time left before {@code deadline}, and a
      * transient failure is retried only when the backoff ends before it: otherwise {@link StoreDeadlinePassed}.
      */
-    private ApiResponse call(String what, Instant deadline, ApiCall call) {
+    private ApiResponse call(String what, Instant deadline, CheckedFunction<Map<String, Object>, ApiResponse> call) {
         quota.check();
         RetryPolicy<ApiResponse> retry = RetryPolicy.<ApiResponse>builder()
                 .handleIf(CloudinaryStore::transientFailure)
@@ -329,15 +278,17 @@ final class CloudinaryStore implements Store {
     }
 
     /** One attempt, its timeouts capped by the time left now; cut short by the deadline: {@link StoreDeadlinePassed}. */
-    private ApiResponse attempt(String what, Instant deadline, ApiCall call) throws Exception {
-        Duration left = TimeLeft.before(deadline, clock, "Cloudinary " + what + " call");
+    private ApiResponse attempt(String what, Instant deadline, CheckedFunction<Map<String, Object>, ApiResponse> call)
+            throws Throwable {
+        Duration left = timeLeft(deadline, "Cloudinary " + what + " call");
         calls.incrementAndGet();
         try {
-            ApiResponse response = call.run(options(left));
+            ApiResponse response = call.apply(options(left));
             record(response);
             return response;
         } catch (Exception e) {
-            if (deadline != null && timedOut(e) && left.compareTo(timeout) < 0 && !clock.instant().isBefore(deadline)) {
+            if (deadline != null && timedOut(e) && left.compareTo(config.timeout()) < 0
+                    && !clock.instant().isBefore(deadline)) {
                 throw new StoreDeadlinePassed("Cloudinary " + what + " call cut short: the run's deadline (" + deadline
                         + ") passed while it waited for an answer", e);
             }

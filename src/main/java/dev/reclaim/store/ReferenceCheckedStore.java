@@ -9,7 +9,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -118,14 +117,5 @@ final class ReferenceCheckedStore implements Store {
     @Override
     public String toString() {
         return "reference-checked " + store;
-    }
-
-    static Map<String, Store> wrap(Map<String, Store> stores, Map<String, SqlTemplate> queries, DataSource ds) {
-        Map<String, Store> out = new LinkedHashMap<>();
-        stores.forEach((name, s) -> {
-            SqlTemplate q = queries.get(name);
-            out.put(name, q == null || s instanceof ReferenceCheckedStore ? s : new ReferenceCheckedStore(s, q, ds));
-        });
-        return out;
     }
 }

@@ -8,19 +8,18 @@ import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
-import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.S3Error;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * An S3 bucket. DeleteObjects takes up to 1000 keys; its per-key {@code Errors} arrive inside an HTTP 200. A request
@@ -28,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * keys S3 refuses alone fail ({@link Bisection}). Every call's total time, the SDK's own retries included, is capped
  * by the time left before the deadline it is given.
  */
-final class S3Store implements Store {
+final class S3Store extends ApiStore {
     public static final int MAX_BATCH = 1000;
     public static final int MAX_LIST_PAGE = 1000;
     /** Refused keys isolated per batch before a refusal is taken as not about the keys (calls are cheap on S3). */
@@ -37,74 +36,28 @@ final class S3Store implements Store {
     // 404 NoSuchBucket) would be refused whatever the keys: splitting would only multiply calls.
     private static final Set<String> MALFORMED = Set.of("MalformedXML", "InvalidArgument", "KeyTooLongError");
 
-    private final String name;
     private final String bucket;
-    private final PrefixGuard guard;
     private final S3Client s3;
-    private final Clock clock;
-    private final AtomicLong calls = new AtomicLong();
 
     public S3Store(StoreConfig.S3 config, S3Client s3) {
-        this(config, s3, Clock.systemUTC());
-    }
-
-    public S3Store(StoreConfig.S3 config, S3Client s3, Clock clock) {
-        this.name = config.name();
+        super(config, Clock.systemUTC(), MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
+                "S3 DeleteObjects takes at most " + MAX_BATCH + " keys");
         this.bucket = config.bucket();
-        this.guard = new PrefixGuard(config.allowedPrefixes());
         this.s3 = s3;
-        this.clock = clock;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public int maxBatch() {
-        return MAX_BATCH;
-    }
-
-    @Override
-    public PrefixGuard guard() {
-        return guard;
-    }
-
-    public String bucket() {
-        return bucket;
-    }
-
-    @Override
-    public BatchResult delete(List<String> keys, Instant deadline) {
-        if (keys.size() > MAX_BATCH) {
-            throw new IllegalArgumentException("S3 DeleteObjects takes at most " + MAX_BATCH + " keys, got " + keys.size());
-        }
-        if (keys.isEmpty()) {
-            return new BatchResult(List.of(), Map.of());
-        }
-        return Bisection.delete(keys, MAX_REFUSED_KEYS, part -> deleteObjects(part, deadline));
     }
 
     /** One DeleteObjects call; {@link BatchRefused} when S3 refuses the whole request as malformed. */
-    private BatchResult deleteObjects(List<String> keys, Instant deadline) {
-        Duration left = TimeLeft.before(deadline, clock, "S3 DeleteObjects on " + bucket);
-        List<ObjectIdentifier> objects = new ArrayList<>(keys.size());
-        for (String k : keys) {
-            objects.add(ObjectIdentifier.builder().key(k).build());
-        }
+    @Override
+    BatchResult deleteCall(List<String> keys, Instant deadline) {
+        List<ObjectIdentifier> objects = keys.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
         DeleteObjectsResponse response;
         try {
-            calls.incrementAndGet();
             // Quiet mode: the answer lists only the keys that failed.
-            response = s3.deleteObjects(b -> b.bucket(bucket)
-                    .delete(Delete.builder().objects(objects).quiet(true).build())
-                    .overrideConfiguration(o -> capped(o, left)));
-        } catch (ApiCallTimeoutException e) {
-            throw cutShort("S3 DeleteObjects on " + bucket, deadline, e);
+            response = call("DeleteObjects", deadline, capped -> s3.deleteObjects(b -> b.bucket(bucket)
+                    .delete(Delete.builder().objects(objects).quiet(true).build()).overrideConfiguration(capped)));
         } catch (S3Exception e) {
             if (refusedAsMalformed(e)) {
-                String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+                String code = errorCode(e);
                 throw new BatchRefused("refused by S3 (HTTP " + e.statusCode() + (code == null ? "" : " " + code)
                         + ") in a request of " + keys.size() + (keys.size() == 1 ? " key" : " keys"), e);
             }
@@ -114,13 +67,7 @@ final class S3Store implements Store {
         for (S3Error e : response.errors()) {
             failed.put(e.key(), e.code() + ": " + e.message());
         }
-        List<String> deleted = new ArrayList<>(keys.size() - failed.size());
-        for (String k : keys) {
-            if (!failed.containsKey(k)) {
-                deleted.add(k);
-            }
-        }
-        return new BatchResult(deleted, failed);
+        return new BatchResult(keys.stream().filter(k -> !failed.containsKey(k)).toList(), failed);
     }
 
     /**
@@ -131,46 +78,40 @@ final class S3Store implements Store {
         if (e.statusCode() != 400 || e.isThrottlingException()) {
             return false;
         }
-        String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+        String code = errorCode(e);
         return code == null || code.isEmpty() || MALFORMED.contains(code);
     }
 
     @Override
-    public int maxListPage() {
-        return MAX_LIST_PAGE;
-    }
-
-    @Override
     public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
-        Duration left = TimeLeft.before(deadline, clock, "S3 ListObjectsV2 on " + bucket);
-        ListObjectsV2Response page;
-        try {
-            calls.incrementAndGet();
-            page = s3.listObjectsV2(b -> b.bucket(bucket).prefix(prefix).maxKeys(MAX_LIST_PAGE)
-                    .continuationToken(cursor).overrideConfiguration(o -> capped(o, left)));
-        } catch (ApiCallTimeoutException e) {
-            throw cutShort("S3 ListObjectsV2 on " + bucket, deadline, e);
-        }
-        List<StoredAsset> assets = new ArrayList<>(page.contents().size());
-        for (S3Object o : page.contents()) {
-            assets.add(new StoredAsset(o.key(), o.lastModified(), o.size() == null ? 0 : o.size()));
-        }
+        ListObjectsV2Response page = call("ListObjectsV2", deadline, capped -> s3.listObjectsV2(b -> b.bucket(bucket)
+                .prefix(prefix).maxKeys(MAX_LIST_PAGE).continuationToken(cursor).overrideConfiguration(capped)));
+        List<StoredAsset> assets = page.contents().stream()
+                .map(o -> new StoredAsset(o.key(), o.lastModified(), o.size() == null ? 0 : o.size())).toList();
         return new Listing(assets, Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null);
     }
 
-    /** The call's whole time, the SDK's retries and their backoff included, ends with the time left. */
-    private static void capped(AwsRequestOverrideConfiguration.Builder o, Duration left) {
-        if (left != null) {
-            o.apiCallTimeout(left);
+    private static String errorCode(S3Exception e) {
+        return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+    }
+
+    /**
+     * One counted call, made only with time left before {@code deadline}; {@code capped} ends its whole time, the
+     * SDK's retries and their backoff included, with the time left.
+     */
+    private <T> T call(String what, Instant deadline,
+                       Function<Consumer<AwsRequestOverrideConfiguration.Builder>, T> request) {
+        String described = "S3 " + what + " on " + bucket;
+        Duration left = timeLeft(deadline, described);
+        try {
+            calls.incrementAndGet();
+            return request.apply(o -> {
+                if (left != null) {
+                    o.apiCallTimeout(left);
+                }
+            });
+        } catch (ApiCallTimeoutException e) {
+            throw new StoreDeadlinePassed(described + " cut short: the run's deadline (" + deadline + ") passed", e);
         }
-    }
-
-    private static StoreDeadlinePassed cutShort(String call, Instant deadline, ApiCallTimeoutException e) {
-        return new StoreDeadlinePassed(call + " cut short: the run's deadline (" + deadline + ") passed", e);
-    }
-
-    @Override
-    public long apiCalls() {
-        return calls.get();
     }
 }

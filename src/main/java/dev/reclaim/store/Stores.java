@@ -72,13 +72,16 @@ public final class Stores implements AutoCloseable {
      * before every delete call. The clients stay owned by this instance.
      */
     public Stores referenceChecked(ReclaimConfig config, javax.sql.DataSource dataSource) {
-        Map<String, dev.reclaim.config.SqlTemplate> queries = new LinkedHashMap<>();
-        config.stores().forEach((name, sc) -> {
-            if (sc.referenced() != null) {
-                queries.put(name, sc.referenced());
-            }
+        if (config.stores().values().stream().allMatch(sc -> sc.referenced() == null)) {
+            return this;
+        }
+        Map<String, Store> checked = new LinkedHashMap<>();
+        byName.forEach((name, s) -> {
+            StoreConfig sc = config.stores().get(name);
+            checked.put(name, sc == null || sc.referenced() == null || s instanceof ReferenceCheckedStore ? s
+                    : new ReferenceCheckedStore(s, sc.referenced(), dataSource));
         });
-        return queries.isEmpty() ? this : new Stores(ReferenceCheckedStore.wrap(byName, queries, dataSource));
+        return new Stores(checked);
     }
 
     public Store get(String name) {
