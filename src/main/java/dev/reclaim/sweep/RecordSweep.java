@@ -145,8 +145,7 @@ public final class RecordSweep implements Sweep {
 
     /**
      * Retries one item through the same claim and steps as a run (its id as text, typed by the database). Returns
-     * null when the item is purged or no longer eligible (restored, already gone): both are success. Otherwise the
-     * error.
+     * null when the item is purged or no longer eligible (restored, already gone): both are success; else the error.
      */
     public String retry(SweepContext ctx, String itemId) throws SQLException {
         OffsetDateTime cutoff = ctx.now().minus(config.olderThan()).atOffset(ZoneOffset.UTC);
