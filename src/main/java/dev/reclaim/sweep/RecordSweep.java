@@ -183,7 +183,6 @@ public final class RecordSweep implements Sweep {
         return ids;
     }
 
-    /** What {@link #purge} returns for an item no longer eligible. */
     private static final String SKIPPED = "skipped";
 
     /**
