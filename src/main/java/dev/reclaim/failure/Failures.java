@@ -196,7 +196,6 @@ public final class Failures {
         }
     }
 
-    /** A failure as stored, with its row id. */
     private record Stored(long id, Failure failure) {
     }
 
@@ -214,7 +213,6 @@ public final class Failures {
         }
     }
 
-    /** Runs an INSERT, UPDATE or DELETE; returns how many rows it changed. */
     private static int update(Connection c, String sql, Object... values) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, values);

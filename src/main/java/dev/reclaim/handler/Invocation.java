@@ -3,6 +3,7 @@ package dev.reclaim.handler;
 import com.amazonaws.services.lambda.runtime.Context;
 import org.slf4j.MDC;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -12,7 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class Invocation implements AutoCloseable {
     private static final AtomicBoolean FIRST = new AtomicBoolean(true);
-    private static final String[] FIELDS = {"awsRequestId", "functionName", "coldStart", "runId"};
+    private static final List<String> FIELDS = List.of("awsRequestId", "functionName", "coldStart", "runId");
 
     private Invocation() {
     }
@@ -42,8 +43,6 @@ final class Invocation implements AutoCloseable {
 
     @Override
     public void close() {
-        for (String f : FIELDS) {
-            MDC.remove(f);
-        }
+        FIELDS.forEach(MDC::remove);
     }
 }

@@ -33,9 +33,6 @@ final class RunInput {
     private record Options(Boolean dryRun, List<String> sweeps, String trigger) {
     }
 
-    private RunInput() {
-    }
-
     static RunRequest parse(JsonNode input, Map<String, String> env, Deadline deadline) {
         boolean envDryRun = RunRequest.dryRunForced(env);
         if (input == null || input.isNull() || input.isMissingNode()) {

@@ -10,7 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
-import java.sql.SQLException;
 
 /**
  * Lambda SnapStart: the configuration, the clients and the pool are built during initialisation, so they are in the
@@ -27,7 +26,7 @@ final class SnapStartHook implements Resource {
     private final HikariDataSource pool;
 
     SnapStartHook(DataSource dataSource) {
-        this.pool = hikari(dataSource);
+        this.pool = dataSource instanceof HikariDataSource h ? h : null; // Reclaim's pool is Database.pool's, unwrapped
     }
 
     /** The container's wiring, built by the first handler and reused by every invocation, its pool hooked to CRaC. */
@@ -55,20 +54,10 @@ final class SnapStartHook implements Resource {
         if (pool == null || pool.isClosed()) {
             return;
         }
+        // Never null: the pool is built with its HikariConfig (Database.pool), which starts it.
         HikariPoolMXBean bean = pool.getHikariPoolMXBean();
-        if (bean != null) {
-            int total = bean.getTotalConnections();
-            bean.softEvictConnections();
-            log.info("SnapStart: retired {} database connection(s) {}", total, when);
-        }
-    }
-
-    private static HikariDataSource hikari(DataSource dataSource) {
-        try {
-            return dataSource != null && dataSource.isWrapperFor(HikariDataSource.class)
-                    ? dataSource.unwrap(HikariDataSource.class) : null;
-        } catch (SQLException e) {
-            return null;
-        }
+        int total = bean.getTotalConnections();
+        bean.softEvictConnections();
+        log.info("SnapStart: retired {} database connection(s) {}", total, when);
     }
 }

@@ -86,7 +86,7 @@ public record CronMonitor(String slug, String crontab, String timezone, Duration
         return Math.max(1, (d.toSeconds() + 59) / 60);
     }
 
-    private static String value(Map<String, String> env, String name, String dflt) {
+    static String value(Map<String, String> env, String name, String dflt) {
         String v = env.get(name);
         return v == null || v.isBlank() ? dflt : v.trim();
     }

@@ -80,10 +80,7 @@ public final class SentryReporter implements RunEvents {
         Redaction redaction = Redaction.of(env);
         SentryOptions options = new SentryOptions();
         options.setDsn(dsn.trim());
-        String environment = env.get("SENTRY_ENVIRONMENT");
-        if (environment != null && !environment.isBlank()) {
-            options.setEnvironment(environment.trim());
-        }
+        options.setEnvironment(CronMonitor.value(env, "SENTRY_ENVIRONMENT", null)); // null: Sentry's default
         options.setRelease(Release.current());
         // Every wait on Sentry is bounded by the flush timeout: the handler's flush, and the JVM's shutdown hook.
         options.setFlushTimeoutMillis(flush.toMillis());
@@ -220,13 +217,10 @@ public final class SentryReporter implements RunEvents {
     private void itemFailed(RunEvent.ItemFailed e) {
         failed++;
         String errorClass = e.refused() ? "ItemRefused" : e.errorClass();
-        Map<String, String> tags = runTags("sweep", e.sweep(), "kind", "record");
-        Map<String, Object> extras = new LinkedHashMap<>();
-        extras.put("item", e.item());
-        extras.put("step", e.step());
         failure(List.of("item-failed", e.sweep(), "record", errorClass),
                 message("item " + e.item() + " of sweep " + e.sweep() + " failed at step " + e.step(), errorClass,
-                        e.error()), tags, extras);
+                        e.error()),
+                runTags("sweep", e.sweep(), "kind", "record"), data("item", e.item(), "step", e.step()));
     }
 
     private void keysFailed(RunEvent.KeysFailed e) {

@@ -57,17 +57,13 @@ public final class Reports {
             s.failures().forEach(f -> sb.append("    FAILED " + f.item() + " at " + f.step() + ": " + f.error())
                     .append('\n'));
         }
-        RunReport.OutboxReport outbox = r.outbox();
-        if (outbox != null) {
-            sb.append("  outbox: deleted " + join(outbox.deleted()) + ", failed " + join(outbox.failed())
-                    + ", pending " + (Boolean.TRUE.equals(outbox.pendingUnknown())
-                            ? "unknown (the database could not be asked)" : String.valueOf(outbox.pending()))
-                    + (outbox.keptReferenced() == null || outbox.keptReferenced().isEmpty() ? ""
-                            : ", kept as still referenced " + join(outbox.keptReferenced())) + '\n');
-            if (outbox.errors() != null) {
-                outbox.errors().forEach(e -> sb.append("  outbox ERROR " + e + '\n'));
-            }
-        }
+        RunReport.OutboxReport outbox = r.outbox(); // never null, nor its maps and errors: Run and RunTally fill them
+        sb.append("  outbox: deleted " + join(outbox.deleted()) + ", failed " + join(outbox.failed())
+                + ", pending " + (Boolean.TRUE.equals(outbox.pendingUnknown())
+                        ? "unknown (the database could not be asked)" : String.valueOf(outbox.pending()))
+                + (outbox.keptReferenced().isEmpty() ? ""
+                        : ", kept as still referenced " + join(outbox.keptReferenced())) + '\n');
+        outbox.errors().forEach(e -> sb.append("  outbox ERROR " + e + '\n'));
         RunReport.FailureReport failures = r.failures();
         if (failures != null) {
             line(sb, failures.retried() > 0, "  stored failures retried: " + failures.retried() + ", succeeded "
@@ -80,7 +76,6 @@ public final class Reports {
         return sb.toString();
     }
 
-    /** A line of the summary, when it applies. */
     private static void line(StringBuilder sb, boolean applies, String text) {
         if (applies) {
             sb.append(text).append('\n');

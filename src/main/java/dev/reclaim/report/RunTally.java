@@ -145,7 +145,6 @@ public final class RunTally implements RunEvents {
         return total;
     }
 
-    /** One sweep's counts. */
     private static final class SweepCount {
         private final String name;
         private final String kind;

@@ -134,10 +134,7 @@ public final class RecordSweep implements Sweep {
         events.emit(new RunEvent.SweepStopped(config.name(), reason, null, null));
     }
 
-    /**
-     * Drains the outbox after a page that committed something (so a failing key is retried once per page, not on
-     * every drain); returns the purge count at this drain.
-     */
+    /** Drains only after a page that purged something (a failing key is retried once per page); returns the count. */
     private static long drainIfPurged(Connection c, SweepContext ctx, long purged, long purgedAtLastDrain)
             throws SQLException {
         if (purged > purgedAtLastDrain) {
@@ -148,8 +145,7 @@ public final class RecordSweep implements Sweep {
 
     /**
      * Retries one item through the same claim and steps as a run (its id as text, typed by the database). Returns
-     * null when the item is purged or no longer eligible (restored, already gone): both are success. Otherwise the
-     * error.
+     * null when the item is purged or no longer eligible (restored, already gone): both are success; else the error.
      */
     public String retry(SweepContext ctx, String itemId) throws SQLException {
         OffsetDateTime cutoff = ctx.now().minus(config.olderThan()).atOffset(ZoneOffset.UTC);
@@ -187,7 +183,6 @@ public final class RecordSweep implements Sweep {
         return ids;
     }
 
-    /** What {@link #purge} returns for an item no longer eligible. */
     private static final String SKIPPED = "skipped";
 
     /**
@@ -232,7 +227,12 @@ public final class RecordSweep implements Sweep {
             ctx.events().emit(new RunEvent.ItemPurged(config.name(), item, figures, keys));
             return null;
         } catch (SQLException | ItemRefused e) {
-            rollbackQuietly(c, e);
+            try {
+                c.rollback();
+            } catch (SQLException r) {
+                r.addSuppressed(e);
+                throw r;
+            }
             if (e instanceof SQLException sql && Database.isConnectionFailure(sql)) {
                 throw sql;
             }
@@ -329,15 +329,6 @@ public final class RecordSweep implements Sweep {
             }
         }
         return i;
-    }
-
-    private static void rollbackQuietly(Connection c, Exception cause) throws SQLException {
-        try {
-            c.rollback();
-        } catch (SQLException e) {
-            e.addSuppressed(cause);
-            throw e;
-        }
     }
 
     /** An item whose purge would break a store's prefix guard. */
