@@ -6,6 +6,7 @@ import dev.reclaim.config.Durations;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.BatchedDeletes;
 import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
@@ -198,23 +199,14 @@ public final class Outbox {
         }
         Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
         allowed.forEach(p -> byKey.put(p.key(), p));
-        BatchResult result;
-        String errorClass = "PerKeyError";
         long callsBefore = store.apiCalls();
+        BatchedDeletes.Call call;
         try {
-            result = store.delete(new ArrayList<>(byKey.keySet()), deadline);
-        } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
-            throw e;
-        } catch (RuntimeException e) {
-            result = BatchResult.allFailed(new ArrayList<>(byKey.keySet()), e.getClass().getSimpleName() + ": " + e.getMessage());
-            errorClass = (e.getCause() != null ? e.getCause() : e).getClass().getName();
+            call = BatchedDeletes.call(store, new ArrayList<>(byKey.keySet()), deadline);
         } finally {
-            events.emit(new RunEvent.ApiCalls(null, store.name(), store.apiCalls() - callsBefore));
-            RunEvent.QuotaSeen quota = store.quotaSeen();
-            if (quota != null) {
-                events.emit(quota);
-            }
+            BatchedDeletes.reportCalls(events, null, store, callsBefore);
         }
+        BatchResult result = call.result();
         List<PendingDeletion> deleted = rows(result.deleted(), byKey);
         List<PendingDeletion> kept = rows(result.kept(), byKey);
         remove(c, Stream.concat(deleted.stream(), kept.stream()).map(PendingDeletion::id).toList());
@@ -223,7 +215,7 @@ public final class Outbox {
                 new RunEvent.KeysDeleted(sweep, store.name(), keys, 0, RunEvent.Source.OUTBOX)));
         keysBySweep(kept).forEach((sweep, keys) -> events.emit(
                 new RunEvent.KeysKept(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
-        emitFailed(events, store.name(), failed, result.failed()::get, errorClass);
+        emitFailed(events, store.name(), failed, result.failed()::get, call.errorClass());
         Map<String, String> reasons = result.failed();
         List<Long> due = markFailed(c, failed, k -> reasons.getOrDefault(k, "failed"), runId);
         if (!due.isEmpty() && failures.queueConfigured()) {
