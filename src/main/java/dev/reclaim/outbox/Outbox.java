@@ -131,7 +131,9 @@ public final class Outbox {
                     cursor.read(batch.get(0).id(), batch.get(batch.size() - 1).id());
                     try {
                         if (store == null) {
-                            fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
+                            String reason = "store '" + storeName + "' is not configured";
+                            emitFailed(events, storeName, batch, k -> reason, "StoreNotConfigured");
+                            markFailed(c, batch, k -> reason, runId);
                         } else {
                             deleteBatch(c, store, batch, events, runId, deadline);
                         }
@@ -171,13 +173,13 @@ public final class Outbox {
     }
 
     /** How long the oldest pending key has waited (by the database's clock), or null when none is pending. */
-    public java.time.Duration oldestPendingAge(Connection c) throws SQLException {
+    public Duration oldestPendingAge(Connection c) throws SQLException {
         // ids follow creation, so the primary key finds the oldest without a scan
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT extract(epoch FROM now() - created_at)
                   FROM reclaim.pending_deletions ORDER BY id LIMIT 1""");
              ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? java.time.Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(1) * 1000))) : null;
+            return rs.next() ? Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(1) * 1000))) : null;
         }
     }
 
@@ -268,12 +270,6 @@ public final class Outbox {
         } finally {
             c.setAutoCommit(true);
         }
-    }
-
-    private void fail(Connection c, List<PendingDeletion> batch, String reason, RunEvents events, UUID runId)
-            throws SQLException {
-        emitFailed(events, batch.get(0).store(), batch, k -> reason, "StoreNotConfigured");
-        markFailed(c, batch, k -> reason, runId);
     }
 
     private static void remove(Connection c, List<Long> ids) throws SQLException {
