@@ -53,15 +53,6 @@ public final class Reclaim implements AutoCloseable {
     /** Who hears every run's events besides its report: progress lines, a line per hard delete, {@link #listen}'s. */
     private final List<RunEvents> listeners = new CopyOnWriteArrayList<>(List.of(progress, new DeletionLog()));
 
-    public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, AutoCloseable... owned) {
-        this(config, dataSource, stores, null, owned);
-    }
-
-    public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, RetryQueue retryQueue,
-                   AutoCloseable... owned) {
-        this(config, dataSource, stores, retryQueue, Outbox.Policy.DEFAULT, owned);
-    }
-
     /** {@code stores}' delete calls are preceded by each store's reference check, whoever makes them. */
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, RetryQueue retryQueue,
                    Outbox.Policy outboxPolicy, AutoCloseable... owned) {
