@@ -30,6 +30,7 @@ import dev.reclaim.sweep.RecordSweep;
 import dev.reclaim.sweep.Sweep;
 
 import javax.sql.DataSource;
+import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,18 +50,9 @@ public final class Reclaim implements AutoCloseable {
     private final Retries retries;
     private final AutoCloseable[] owned;
     private final DataSource dataSource;
-    private final ProgressLog progress = new ProgressLog();
+    private final ProgressLog progress = new ProgressLog(Clock.systemUTC());
     /** Who hears every run's events besides its report: progress lines, a line per hard delete, {@link #listen}'s. */
     private final List<RunEvents> listeners = new CopyOnWriteArrayList<>(List.of(progress, new DeletionLog()));
-
-    public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, AutoCloseable... owned) {
-        this(config, dataSource, stores, null, owned);
-    }
-
-    public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, RetryQueue retryQueue,
-                   AutoCloseable... owned) {
-        this(config, dataSource, stores, retryQueue, Outbox.Policy.DEFAULT, owned);
-    }
 
     /** {@code stores}' delete calls are preceded by each store's reference check, whoever makes them. */
     public Reclaim(ReclaimConfig config, DataSource dataSource, Stores stores, RetryQueue retryQueue,

@@ -6,6 +6,7 @@ import dev.reclaim.config.Durations;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.BatchedDeletes;
 import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
@@ -130,7 +131,9 @@ public final class Outbox {
                     cursor.read(batch.get(0).id(), batch.get(batch.size() - 1).id());
                     try {
                         if (store == null) {
-                            fail(c, batch, "store '" + storeName + "' is not configured", events, runId);
+                            String reason = "store '" + storeName + "' is not configured";
+                            emitFailed(events, storeName, batch, k -> reason, "StoreNotConfigured");
+                            markFailed(c, batch, k -> reason, runId);
                         } else {
                             deleteBatch(c, store, batch, events, runId, deadline);
                         }
@@ -170,13 +173,13 @@ public final class Outbox {
     }
 
     /** How long the oldest pending key has waited (by the database's clock), or null when none is pending. */
-    public java.time.Duration oldestPendingAge(Connection c) throws SQLException {
+    public Duration oldestPendingAge(Connection c) throws SQLException {
         // ids follow creation, so the primary key finds the oldest without a scan
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT extract(epoch FROM now() - created_at)
                   FROM reclaim.pending_deletions ORDER BY id LIMIT 1""");
              ResultSet rs = ps.executeQuery()) {
-            return rs.next() ? java.time.Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(1) * 1000))) : null;
+            return rs.next() ? Duration.ofMillis(Math.max(0, Math.round(rs.getDouble(1) * 1000))) : null;
         }
     }
 
@@ -198,23 +201,14 @@ public final class Outbox {
         }
         Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
         allowed.forEach(p -> byKey.put(p.key(), p));
-        BatchResult result;
-        String errorClass = "PerKeyError";
         long callsBefore = store.apiCalls();
+        BatchedDeletes.Call call;
         try {
-            result = store.delete(new ArrayList<>(byKey.keySet()), deadline);
-        } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
-            throw e;
-        } catch (RuntimeException e) {
-            result = BatchResult.allFailed(new ArrayList<>(byKey.keySet()), e.getClass().getSimpleName() + ": " + e.getMessage());
-            errorClass = (e.getCause() != null ? e.getCause() : e).getClass().getName();
+            call = BatchedDeletes.call(store, new ArrayList<>(byKey.keySet()), deadline);
         } finally {
-            events.emit(new RunEvent.ApiCalls(null, store.name(), store.apiCalls() - callsBefore));
-            RunEvent.QuotaSeen quota = store.quotaSeen();
-            if (quota != null) {
-                events.emit(quota);
-            }
+            BatchedDeletes.reportCalls(events, null, store, callsBefore);
         }
+        BatchResult result = call.result();
         List<PendingDeletion> deleted = rows(result.deleted(), byKey);
         List<PendingDeletion> kept = rows(result.kept(), byKey);
         remove(c, Stream.concat(deleted.stream(), kept.stream()).map(PendingDeletion::id).toList());
@@ -223,7 +217,7 @@ public final class Outbox {
                 new RunEvent.KeysDeleted(sweep, store.name(), keys, 0, RunEvent.Source.OUTBOX)));
         keysBySweep(kept).forEach((sweep, keys) -> events.emit(
                 new RunEvent.KeysKept(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
-        emitFailed(events, store.name(), failed, result.failed()::get, errorClass);
+        emitFailed(events, store.name(), failed, result.failed()::get, call.errorClass());
         Map<String, String> reasons = result.failed();
         List<Long> due = markFailed(c, failed, k -> reasons.getOrDefault(k, "failed"), runId);
         if (!due.isEmpty() && failures.queueConfigured()) {
@@ -276,12 +270,6 @@ public final class Outbox {
         } finally {
             c.setAutoCommit(true);
         }
-    }
-
-    private void fail(Connection c, List<PendingDeletion> batch, String reason, RunEvents events, UUID runId)
-            throws SQLException {
-        emitFailed(events, batch.get(0).store(), batch, k -> reason, "StoreNotConfigured");
-        markFailed(c, batch, k -> reason, runId);
     }
 
     private static void remove(Connection c, List<Long> ids) throws SQLException {

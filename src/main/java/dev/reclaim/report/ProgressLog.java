@@ -52,10 +52,6 @@ public final class ProgressLog implements RunEvents {
         }
     }
 
-    public ProgressLog() {
-        this(Clock.systemUTC());
-    }
-
     public ProgressLog(Clock clock) {
         this.clock = clock;
     }

@@ -1,31 +1,24 @@
 package dev.reclaim.store;
 
 import dev.reclaim.db.ReferenceCheckFailed;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Deletes any number of keys in calls of at most {@link Store#maxBatch()}: the one loop the sweeps and the retries
- * share, so every caller sends the same batches with the same deadline and reads every result.
+ * Deletes keys in calls of at most {@link Store#maxBatch()}, the same way for the sweeps, the outbox and the retries:
+ * the same batches, the same deadline, every result read, a call that failed whole counted as every key failed.
  */
 public final class BatchedDeletes {
 
-    /** What a caller does around each call; its failures propagate (StoreThrottled, deadline, reference check too). */
-    public interface EachBatch<E extends Exception> {
-        /** Before each call: false stops here (the caller's own time budget ran out). */
-        default boolean proceed() throws E {
-            return true;
-        }
-
-        /** The call failed whole for another reason than quota, deadline or reference check: rethrown unless handled. */
-        default boolean failedWhole(List<String> batch, RuntimeException e) throws E {
-            throw e;
-        }
-
-        /** After each call: false stops before the next batch. */
-        boolean settled(List<String> batch, BatchResult result) throws E;
+    /**
+     * One call's result and the error class its failed keys report: {@code PerKeyError}, or for a call that failed
+     * whole the class of its exception (or of that exception's cause), every key failed with its message.
+     */
+    public record Call(BatchResult result, String errorClass) {
     }
 
     private BatchedDeletes() {
@@ -40,48 +33,44 @@ public final class BatchedDeletes {
         return out;
     }
 
-    /** Returns true when every batch was sent, false when {@code each} stopped the loop. */
-    public static <E extends Exception> boolean delete(Store store, List<String> keys, Instant deadline,
-                                                       EachBatch<E> each) throws E {
-        for (List<String> batch : batches(store, keys)) {
-            if (!each.proceed()) {
-                return false;
-            }
-            BatchResult result;
-            try {
-                result = store.delete(batch, deadline);
-            } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
-                throw e;
-            } catch (RuntimeException e) {
-                if (!each.failedWhole(batch, e)) {
-                    return false;
-                }
-                continue;
-            }
-            if (!each.settled(batch, result)) {
-                return false;
-            }
+    /** Deletes one batch; quota, deadline and reference check failures propagate, as they stop the caller. */
+    public static Call call(Store store, List<String> batch, Instant deadline) {
+        try {
+            return new Call(store.delete(batch, deadline), "PerKeyError");
+        } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
+            throw e;
+        } catch (RuntimeException e) {
+            return new Call(BatchResult.allFailed(batch, e.getClass().getSimpleName() + ": " + e.getMessage()),
+                    (e.getCause() != null ? e.getCause() : e).getClass().getName());
         }
-        return true;
+    }
+
+    /** The calls {@code store} made since it had made {@code callsBefore}, and the quota it last saw. */
+    public static void reportCalls(RunEvents events, String sweep, Store store, long callsBefore) {
+        events.emit(new RunEvent.ApiCalls(sweep, store.name(), store.apiCalls() - callsBefore));
+        RunEvent.QuotaSeen quota = store.quotaSeen();
+        if (quota != null) {
+            events.emit(quota);
+        }
     }
 
     /**
      * Deletes keys of a failure once more, stopping at the first batch with failed keys: null when every key was
-     * deleted (or kept as still in use), else why they failed again. A failed reference check is such a reason.
+     * deleted (or kept as still in use), else why they failed again. A failed reference check is such a reason; a
+     * call that failed whole throws.
      */
     public static String again(Store store, List<String> keys, Instant deadline) {
-        String[] why = {null};
         try {
-            delete(store, keys, deadline, (batch, r) -> {
+            for (List<String> batch : batches(store, keys)) {
+                BatchResult r = store.delete(batch, deadline);
                 if (!r.failed().isEmpty()) {
-                    why[0] = r.failed().size() + " of " + keys.size() + " keys failed again: "
+                    return r.failed().size() + " of " + keys.size() + " keys failed again: "
                             + r.failed().values().iterator().next();
                 }
-                return why[0] == null;
-            });
+            }
         } catch (ReferenceCheckFailed e) {
             return e.getMessage();
         }
-        return why[0];
+        return null;
     }
 }

@@ -92,11 +92,7 @@ public final class AssetSweep implements Sweep {
             log.info("sweep {} stopped: {}", config.name(), e.getMessage());
             stop(events, "timeBudget");
         } finally {
-            events.emit(new RunEvent.ApiCalls(config.name(), store.name(), store.apiCalls() - callsBefore));
-            RunEvent.QuotaSeen quota = store.quotaSeen();
-            if (quota != null) {
-                events.emit(quota);
-            }
+            BatchedDeletes.reportCalls(events, config.name(), store, callsBefore);
         }
         String listingWarning = listingWarning(store.name(), progress);
         if (listingWarning != null) {
@@ -201,30 +197,15 @@ public final class AssetSweep implements Sweep {
         Map<String, Long> sizes = new HashMap<>();
         orphans.subList(0, now).forEach(a -> sizes.put(a.key(), a.bytes()));
         List<String> keys = orphans.subList(0, now).stream().map(StoredAsset::key).toList();
-        boolean sent = BatchedDeletes.delete(store, keys, ctx.deadlineAt(), new BatchedDeletes.EachBatch<SQLException>() {
-            @Override
-            public boolean proceed() {
-                if (ctx.deadlinePassed()) {
-                    stop(events, "timeBudget");
-                    return false;
-                }
-                return true;
+        for (List<String> batch : BatchedDeletes.batches(store, keys)) {
+            if (ctx.deadlinePassed()) {
+                stop(events, "timeBudget");
+                return null;
             }
-
-            @Override
-            public boolean failedWhole(List<String> batch, RuntimeException e) throws SQLException {
-                settle(ctx, store, BatchResult.allFailed(batch, e.getClass().getSimpleName() + ": " + e.getMessage()),
-                        sizes, (e.getCause() != null ? e.getCause() : e).getClass().getName(), progress);
-                return true;
-            }
-
-            @Override
-            public boolean settled(List<String> batch, BatchResult result) throws SQLException {
-                settle(ctx, store, result, sizes, "PerKeyError", progress);
-                return true;
-            }
-        });
-        return sent ? later : null;
+            BatchedDeletes.Call call = BatchedDeletes.call(store, batch, ctx.deadlineAt());
+            settle(ctx, store, call.result(), sizes, call.errorClass(), progress);
+        }
+        return later;
     }
 
     /** Reports one delete call's result and records its failed keys for retry. */

@@ -10,6 +10,7 @@ import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
+import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
@@ -295,7 +296,7 @@ public final class AssetSweepBenchmark {
         RunReport report;
         long nanos;
         AssetHeapMeter meter;
-        try (Reclaim reclaim = new Reclaim(config, queries.wrap(pool), stores, pool, stores)) {
+        try (Reclaim reclaim = new Reclaim(config, queries.wrap(pool), stores, null, Outbox.Policy.DEFAULT, pool, stores)) {
             log("%s: running sweep %s", label, sweep);
             meter = AssetHeapMeter.start();
             if (sampleHeap) {

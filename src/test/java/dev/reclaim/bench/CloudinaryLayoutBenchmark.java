@@ -5,6 +5,7 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
+import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.report.SweepReport;
@@ -132,7 +133,7 @@ public final class CloudinaryLayoutBenchmark {
             log("%s: %,d assets seeded, running sweep %s", c.label(), emulator.assetCount(), SWEEP);
             long t0 = System.nanoTime();
             RunReport report;
-            try (Reclaim reclaim = new Reclaim(config, pool, stores, pool, stores)) {
+            try (Reclaim reclaim = new Reclaim(config, pool, stores, null, Outbox.Policy.DEFAULT, pool, stores)) {
                 report = reclaim.run(new RunRequest("benchmark", false, List.of(SWEEP), null));
             }
             double seconds = (System.nanoTime() - t0) / 1e9;

@@ -7,6 +7,7 @@ import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.db.RecordPaging;
+import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
@@ -290,7 +291,7 @@ public final class RecordPurgeBenchmark {
         long nanos;
         HeapMeter heap;
         CpuMeter cpu = new CpuMeter(d.pgPort);
-        try (Reclaim reclaim = new Reclaim(config, ds, stores, pool, stores)) {
+        try (Reclaim reclaim = new Reclaim(config, ds, stores, null, Outbox.Policy.DEFAULT, pool, stores)) {
             heap = HeapMeter.start();
             cpu.start();
             tally.markEvery(Math.max(1, d.expired / 10), PROFILED);

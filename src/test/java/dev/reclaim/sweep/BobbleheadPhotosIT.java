@@ -1,5 +1,6 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.SweepReport;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
@@ -134,7 +135,7 @@ class BobbleheadPhotosIT {
         HikariDataSource pool = Database.pool(fx.env());
         Stores built = Stores.build(narrowed, fx.env());
 
-        RunReport guarded = run(new Reclaim(narrowed, pool, built, pool, built), false);
+        RunReport guarded = run(new Reclaim(narrowed, pool, built, null, Outbox.Policy.DEFAULT, pool, built), false);
 
         SweepReport s = sweep(guarded);
         assertThat(s.keysRefused()).isEqualTo(5);

@@ -6,6 +6,7 @@ import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.RetryQueue;
+import dev.reclaim.outbox.Outbox;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 
@@ -75,7 +76,8 @@ public final class ReclaimFixture implements AutoCloseable {
     /** The same, with a retry queue. */
     public Reclaim reclaim(Stores stores, RetryQueue queue) {
         HikariDataSource pool = Database.pool(env);
-        return new Reclaim(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), pool, stores, queue, pool, stores, queue);
+        return new Reclaim(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), pool, stores, queue,
+                Outbox.Policy.DEFAULT, pool, stores, queue);
     }
 
     public ReclaimConfig config() {
@@ -84,7 +86,7 @@ public final class ReclaimFixture implements AutoCloseable {
 
     private Reclaim wire(ReclaimConfig config, Stores stores) {
         HikariDataSource pool = Database.pool(env);
-        return new Reclaim(config, pool, stores, pool, stores);
+        return new Reclaim(config, pool, stores, null, Outbox.Policy.DEFAULT, pool, stores);
     }
 
     /** Generates reference rows and uploads every object they own. */
