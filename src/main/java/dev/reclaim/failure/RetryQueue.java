@@ -122,21 +122,13 @@ public final class RetryQueue implements AutoCloseable {
         if (queueUrl == null) {
             return null;
         }
-        URI queueUri = url("RECLAIM_RETRY_QUEUE_URL", queueUrl);
+        URI queueUri = AwsEnvironment.url("RECLAIM_RETRY_QUEUE_URL", queueUrl);
         String region = AwsEnvironment.firstSet(AwsEnvironment.region(env), regionOf(queueUri));
         if (region == null) {
             throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
         }
-        URI endpoint = url("AWS_ENDPOINT_URL_SQS", AwsEnvironment.endpoint(env, "SQS"));
+        URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_SQS", AwsEnvironment.endpoint(env, "SQS"));
         return new RetryQueue(aws.sqs(region, endpoint), queueUrl, env.get("RECLAIM_DLQ_URL"));
-    }
-
-    private static URI url(String variable, String value) {
-        try {
-            return value == null ? null : URI.create(value);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(variable + ": '" + value + "' is not a URL");
-        }
     }
 
     public String deadLetterQueueUrl() {
