@@ -1,6 +1,7 @@
 package dev.reclaim.failure;
 
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.AwsClients;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.report.SweepReport;
@@ -89,9 +90,8 @@ class FaultInjectedRunIT {
 
         RunReport report;
         try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, blockedKey);
-             Reclaim reclaim = fx.reclaim(new Stores(stores, real),
-                     dev.reclaim.failure.RetryQueue.fromEnvironment(fx.env(),
-                             software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()))) {
+             AwsClients aws = new AwsClients(fx.env());
+             Reclaim reclaim = fx.reclaim(new Stores(stores, real), RetryQueue.configured(fx.env(), aws))) {
             report = reclaim.run(new RunRequest("test", false, List.of(), null));
         }
 

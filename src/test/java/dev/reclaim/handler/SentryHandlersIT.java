@@ -12,6 +12,7 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
@@ -253,7 +254,8 @@ class SentryHandlersIT {
 
         List<JsonNode> events;
         try (Reclaim reclaim = fx.reclaim()) {
-            new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
+            RetryWorker worker = new RetryWorker(reclaim.retries(), reclaim.retryQueue(), RunEvents.none());
+            new RetryHandler(worker, false).handleRequest(event, null);
             events = ingest.events(); // no waiting: the handler flushed before it returned
         }
 

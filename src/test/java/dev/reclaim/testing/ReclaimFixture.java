@@ -72,10 +72,10 @@ public final class ReclaimFixture implements AutoCloseable {
         return wire(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), stores);
     }
 
-    /** The same, with a retry queue. */
+    /** The same, with a retry queue (whose SQS client stays the caller's). */
     public Reclaim reclaim(Stores stores, RetryQueue queue) {
         HikariDataSource pool = Database.pool(env);
-        return new Reclaim(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), pool, stores, queue, pool, stores, queue);
+        return new Reclaim(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), pool, stores, queue, pool, stores);
     }
 
     public ReclaimConfig config() {
