@@ -407,11 +407,6 @@ public final class RecordPurgeBenchmark {
         }
 
         @Override
-        public int maxListPage() {
-            return target.maxListPage();
-        }
-
-        @Override
         public dev.reclaim.store.Listing list(String prefix, java.time.Instant createdBefore, String cursor, java.time.Instant deadline) {
             return target.list(prefix, createdBefore, cursor, deadline);
         }
