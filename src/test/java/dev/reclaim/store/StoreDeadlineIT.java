@@ -80,7 +80,7 @@ class StoreDeadlineIT {
     private static CloudinaryStore cloudinaryStore(CloudinaryEmulator emulator, Duration timeout,
                                                    CloudinaryStore.Retries retries) {
         return new CloudinaryStore(new StoreConfig.Cloudinary("bobblehead-photos", "image", "upload", 0.2, timeout,
-                retries.maxAttempts(), retries.initialDelay(), List.of("users/"), null),
+                retries.maxAttempts(), retries.initialDelay(), List.of("users/"), null, StoreConfig.FolderMode.FIXED),
                 new Cloudinary(emulator.cloudinaryUrl()), retries, Clock.systemUTC());
     }
 

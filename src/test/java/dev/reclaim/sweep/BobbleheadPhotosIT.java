@@ -129,7 +129,7 @@ class BobbleheadPhotosIT {
         Map<String, StoreConfig> stores = new LinkedHashMap<>(shipped.stores());
         stores.put(photos.name(), new StoreConfig.Cloudinary(photos.name(), photos.resourceType(), photos.deliveryType(),
                 photos.quotaReserve(), photos.timeout(), photos.maxAttempts(), photos.retryDelay(), List.of("users/u2/"),
-                photos.referenced()));
+                photos.referenced(), StoreConfig.FolderMode.FIXED));
         ReclaimConfig narrowed = new ReclaimConfig(shipped.source(), stores, shipped.sweeps());
         HikariDataSource pool = Database.pool(fx.env());
         Stores built = Stores.build(narrowed, fx.env());
