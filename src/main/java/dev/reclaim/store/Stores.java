@@ -23,12 +23,6 @@ public final class Stores implements AutoCloseable {
         this.resources = resources;
     }
 
-    /** The stores on their own AWS clients, closed with them. */
-    public static Stores build(ReclaimConfig config, Map<String, String> env) {
-        AwsClients aws = new AwsClients(env);
-        return new Stores(build(config, env, aws).byName, aws);
-    }
-
     /** The stores on {@code aws}'s clients, which stay the caller's to close. */
     public static Stores build(ReclaimConfig config, Map<String, String> env, AwsClients aws) {
         Map<String, Store> stores = new LinkedHashMap<>();

@@ -72,7 +72,7 @@ class FaultInjectedRunIT {
             photos.add(Asset.image("users/u" + (i % 7) + "/temp/p" + i, Instant.now().minus(Duration.ofDays(2)), 500));
         }
         fx.cloudinary.seed(photos);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         int[] deletes = {0};
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {

@@ -126,7 +126,7 @@ class SentryHandlersIT {
 
     @Test
     void shouldSendOneEvent_whenEveryDeleteOfAStoreFailsTheSameWay() throws Exception {
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override
@@ -158,7 +158,7 @@ class SentryHandlersIT {
     @Test
     void shouldCaptureTheLostRunLockAsAnError_andCheckInError() throws Exception {
         AtomicInteger terminated = new AtomicInteger();
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override

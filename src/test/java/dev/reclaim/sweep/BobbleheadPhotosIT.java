@@ -132,7 +132,7 @@ class BobbleheadPhotosIT {
                 photos.referenced(), StoreConfig.FolderMode.FIXED));
         ReclaimConfig narrowed = new ReclaimConfig(shipped.source(), stores, shipped.sweeps());
         HikariDataSource pool = Database.pool(fx.env());
-        Stores built = Stores.build(narrowed, fx.env());
+        Stores built = ReclaimFixture.stores(narrowed, fx.env());
 
         RunReport guarded = run(new Reclaim(narrowed, pool, built, pool, built), false);
 
@@ -242,7 +242,7 @@ class BobbleheadPhotosIT {
     @Test
     void shouldCountNotFoundAsDeleted() throws Exception {
         List<String> orphans = seedTemp("u", 10, OLD);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         // Someone else deletes half of them between our listing and our delete call.
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
@@ -293,7 +293,7 @@ class BobbleheadPhotosIT {
     @Test
     void shouldReportABatchThatKeepsFailing_andGoOn() throws Exception {
         List<String> orphans = seedTemp("u", 150, OLD);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         int[] deletes = {0};
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
@@ -319,7 +319,7 @@ class BobbleheadPhotosIT {
     void shouldKeepAPhotoReferencedBetweenListingAndDeletion() throws Exception {
         List<String> orphans = seedTemp("u", 10, OLD);
         String saved = orphans.get(3);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         // The user saves the bobblehead right after Reclaim listed the folder.
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
