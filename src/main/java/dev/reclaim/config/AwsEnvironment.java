@@ -5,6 +5,7 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
+import java.net.URI;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -34,6 +35,15 @@ public final class AwsEnvironment {
             return StaticCredentialsProvider.create(AwsBasicCredentials.create(id, secret));
         }
         return DefaultCredentialsProvider.builder().build();
+    }
+
+    /** {@code value} as a URI (null when null); {@code variable} names it when it is not one. */
+    public static URI url(String variable, String value) {
+        try {
+            return value == null ? null : URI.create(value);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(variable + ": '" + value + "' is not a URL");
+        }
     }
 
     public static String firstSet(String... values) {

@@ -37,15 +37,9 @@ public final class Secrets {
     /**
      * {@code env} with every variable whose secret it names filled from Secrets Manager; {@code env} itself when it
      * names none (no client is built). A database secret may be the password alone or the JSON that RDS-managed
-     * secrets hold ({@code {"username": ..., "password": ...}}); the other secrets are the value itself.
+     * secrets hold ({@code {"username": ..., "password": ...}}); the other secrets are the value itself. Read on
+     * {@code aws}'s clients (one HTTP client for every AWS call Reclaim makes).
      */
-    public static Map<String, String> resolve(Map<String, String> env) {
-        try (AwsClients aws = new AwsClients(env)) {
-            return resolve(env, aws);
-        }
-    }
-
-    /** The same, on {@code aws}'s clients (one HTTP client for every AWS call Reclaim makes). */
     public static Map<String, String> resolve(Map<String, String> env, AwsClients aws) {
         Map<String, String> named = new LinkedHashMap<>();
         SECRET_OF.forEach((variable, arnVariable) -> {

@@ -25,14 +25,6 @@ public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudina
     record Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
                       Duration timeout, int maxAttempts, Duration retryDelay,
                       List<String> allowedPrefixes, SqlTemplate referenced, FolderMode folderMode) implements StoreConfig {
-
-        /** A store whose account is known to be in fixed folder mode (tests that build one directly). */
-        public Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
-                          Duration timeout, int maxAttempts, Duration retryDelay,
-                          List<String> allowedPrefixes, SqlTemplate referenced) {
-            this(name, resourceType, deliveryType, quotaReserve, timeout, maxAttempts, retryDelay, allowedPrefixes,
-                    referenced, FolderMode.FIXED);
-        }
     }
 
     /**

@@ -10,7 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -41,7 +40,7 @@ import java.util.regex.Pattern;
  * rounds in all); those refused through the sender's fault are not. A request carries at most 10 entries and at most
  * 1 MiB of bodies and attributes. SQS delivers at least once: consumers must tolerate duplicates.
  */
-public final class RetryQueue implements AutoCloseable {
+public final class RetryQueue {
     public static final String RETRY_COUNT = "retryCount";
     public static final String SWEEP = "sweep";
     public static final String REASON = "reason";
@@ -90,25 +89,12 @@ public final class RetryQueue implements AutoCloseable {
     private final SqsClient sqs;
     private final String queueUrl;
     private final String deadLetterQueueUrl;
-    private final AwsClients ownClients;
 
     /** A queue on the given client, which stays the caller's to close. {@code deadLetterQueueUrl} may be null. */
     public RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl) {
-        this(sqs, queueUrl, deadLetterQueueUrl, null);
-    }
-
-    private RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl, AwsClients ownClients) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
         this.deadLetterQueueUrl = AwsEnvironment.firstSet(deadLetterQueueUrl);
-        this.ownClients = ownClients;
-    }
-
-    /** As {@link #configured}, on its own SQS client, closed with it; {@code http} stays the caller's (null: SDK's). */
-    public static RetryQueue fromEnvironment(Map<String, String> env, SdkHttpClient http) {
-        AwsClients aws = new AwsClients(env, http); // builds nothing when configured(...) throws
-        RetryQueue queue = configured(env, aws);
-        return queue == null ? null : new RetryQueue(queue.sqs, queue.queueUrl, queue.deadLetterQueueUrl, aws);
     }
 
     /**
@@ -122,21 +108,13 @@ public final class RetryQueue implements AutoCloseable {
         if (queueUrl == null) {
             return null;
         }
-        URI queueUri = url("RECLAIM_RETRY_QUEUE_URL", queueUrl);
+        URI queueUri = AwsEnvironment.url("RECLAIM_RETRY_QUEUE_URL", queueUrl);
         String region = AwsEnvironment.firstSet(AwsEnvironment.region(env), regionOf(queueUri));
         if (region == null) {
             throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
         }
-        URI endpoint = url("AWS_ENDPOINT_URL_SQS", AwsEnvironment.endpoint(env, "SQS"));
+        URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_SQS", AwsEnvironment.endpoint(env, "SQS"));
         return new RetryQueue(aws.sqs(region, endpoint), queueUrl, env.get("RECLAIM_DLQ_URL"));
-    }
-
-    private static URI url(String variable, String value) {
-        try {
-            return value == null ? null : URI.create(value);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(variable + ": '" + value + "' is not a URL");
-        }
     }
 
     public String deadLetterQueueUrl() {
@@ -279,14 +257,6 @@ public final class RetryQueue implements AutoCloseable {
 
     public void delete(Message m) {
         sqs.deleteMessage(b -> b.queueUrl(queueUrl).receiptHandle(m.receiptHandle()));
-    }
-
-    /** Closes the SQS client when this queue built it ({@link #fromEnvironment(Map, SdkHttpClient)}); never the HTTP client. */
-    @Override
-    public void close() {
-        if (ownClients != null) {
-            ownClients.close();
-        }
     }
 
     /** Requests of at most {@value #MAX_ENTRIES} entries and {@value #MAX_BYTES} bytes, in order. */

@@ -33,10 +33,6 @@ public final class RetryWorker {
     private final RetryQueue queue;
     private final RunEvents events;
 
-    public RetryWorker(Retries retries, RetryQueue queue) {
-        this(retries, queue, RunEvents.none());
-    }
-
     /** {@code events} hears what became of each message, and the end of each batch. */
     public RetryWorker(Retries retries, RetryQueue queue, RunEvents events) {
         this.retries = retries;

@@ -80,15 +80,9 @@ public final class CloudWatchMetrics implements RunEvents {
             log.warn("no AWS region (AWS_REGION): CloudWatch metrics are not published");
             return RunEvents.none();
         }
-        String endpoint = AwsEnvironment.endpoint(env, "CLOUDWATCH");
-        URI endpointUri;
-        try {
-            endpointUri = endpoint == null ? null : URI.create(endpoint);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("AWS_ENDPOINT_URL_CLOUDWATCH: '" + endpoint + "' is not a URL");
-        }
+        URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_CLOUDWATCH", AwsEnvironment.endpoint(env, "CLOUDWATCH"));
         Duration timeout = Durations.fromEnvironment(env, "RECLAIM_METRICS_TIMEOUT", CALL_TIMEOUT);
-        return new CloudWatchMetrics(aws.cloudWatch(region, endpointUri, timeout), namespace, inDryRun);
+        return new CloudWatchMetrics(aws.cloudWatch(region, endpoint, timeout), namespace, inDryRun);
     }
 
     private static boolean flag(Map<String, String> env, String name, boolean dflt) {

@@ -20,17 +20,15 @@ abstract class ApiStore implements Store {
     private final String name;
     private final PrefixGuard guard;
     private final int maxBatch;
-    private final int maxListPage;
     private final int maxRefusedKeys;
     private final String batchLimit;
 
     /** {@code batchLimit}: the message's start when a delete is given more than {@code maxBatch} keys. */
-    ApiStore(StoreConfig config, Clock clock, int maxBatch, int maxListPage, int maxRefusedKeys, String batchLimit) {
+    ApiStore(StoreConfig config, Clock clock, int maxBatch, int maxRefusedKeys, String batchLimit) {
         this.clock = clock;
         this.name = config.name();
         this.guard = new PrefixGuard(config.allowedPrefixes());
         this.maxBatch = maxBatch;
-        this.maxListPage = maxListPage;
         this.maxRefusedKeys = maxRefusedKeys;
         this.batchLimit = batchLimit;
     }
@@ -72,11 +70,6 @@ abstract class ApiStore implements Store {
     @Override
     public int maxBatch() {
         return maxBatch;
-    }
-
-    @Override
-    public int maxListPage() {
-        return maxListPage;
     }
 
     @Override

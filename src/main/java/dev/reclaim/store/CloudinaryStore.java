@@ -59,7 +59,7 @@ final class CloudinaryStore extends ApiStore {
     private final CloudinaryQuota quota;
 
     public CloudinaryStore(StoreConfig.Cloudinary config, Cloudinary cloudinary, Retries retries, Clock clock) {
-        super(config, clock, MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
+        super(config, clock, MAX_BATCH, MAX_REFUSED_KEYS,
                 "Cloudinary deletes at most " + MAX_BATCH + " public ids a call");
         this.config = config;
         this.quota = new CloudinaryQuota(config.quotaReserve(), clock);

@@ -79,11 +79,6 @@ final class ReferenceCheckedStore implements Store {
     }
 
     @Override
-    public int maxListPage() {
-        return store.maxListPage();
-    }
-
-    @Override
     public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
         return store.list(prefix, createdBefore, cursor, deadline);
     }

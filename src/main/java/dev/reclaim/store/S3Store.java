@@ -40,7 +40,7 @@ final class S3Store extends ApiStore {
     private final S3Client s3;
 
     public S3Store(StoreConfig.S3 config, S3Client s3) {
-        super(config, Clock.systemUTC(), MAX_BATCH, MAX_LIST_PAGE, MAX_REFUSED_KEYS,
+        super(config, Clock.systemUTC(), MAX_BATCH, MAX_REFUSED_KEYS,
                 "S3 DeleteObjects takes at most " + MAX_BATCH + " keys");
         this.bucket = config.bucket();
         this.s3 = s3;

@@ -36,11 +36,8 @@ public interface Store {
      */
     BatchResult delete(List<String> keys, Instant deadline);
 
-    /** The most items one listing call returns (S3: 1000, Cloudinary: 500). */
-    int maxListPage();
-
     /**
-     * One page of everything under {@code prefix}, {@link #maxListPage()} at a time; pass the previous page's cursor
+     * One page of everything under {@code prefix} (S3: 1000 items, Cloudinary: 500); pass the previous page's cursor
      * (null for the first). A store that can filter by age in its listing leaves out what was created at or after
      * {@code createdBefore} (null: no filter); the others list everything, and the caller filters. Throws {@link StoreThrottled} when the store's quota does not allow the call, and
      * {@link StoreDeadlinePassed} when {@code deadline} (null: none) passed before the call could finish.

@@ -8,7 +8,6 @@ import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;
 import software.amazon.awssdk.services.s3.S3Client;
 
-import java.net.URI;
 import java.time.Clock;
 import com.cloudinary.Cloudinary;
 import java.util.LinkedHashMap;
@@ -22,12 +21,6 @@ public final class Stores implements AutoCloseable {
     public Stores(Map<String, Store> byName, AutoCloseable... resources) {
         this.byName = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(byName)); // file order
         this.resources = resources;
-    }
-
-    /** The stores on their own AWS clients, closed with them. */
-    public static Stores build(ReclaimConfig config, Map<String, String> env) {
-        AwsClients aws = new AwsClients(env);
-        return new Stores(build(config, env, aws).byName, aws);
     }
 
     /** The stores on {@code aws}'s clients, which stay the caller's to close. */
@@ -99,13 +92,7 @@ public final class Stores implements AutoCloseable {
             throw new ConfigException(where + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
         }
         String endpoint = AwsEnvironment.firstSet(sc.endpoint(), AwsEnvironment.endpoint(env, "S3"));
-        URI uri;
-        try {
-            uri = endpoint == null ? null : URI.create(endpoint);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(where + ".endpoint: '" + endpoint + "' is not a URL");
-        }
-        return aws.s3(region, uri, sc.pathStyle());
+        return aws.s3(region, AwsEnvironment.url(where + ".endpoint", endpoint), sc.pathStyle());
     }
 
     @Override

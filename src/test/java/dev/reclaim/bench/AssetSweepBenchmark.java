@@ -17,6 +17,7 @@ import dev.reclaim.run.RunRequest;
 import dev.reclaim.report.SweepReport;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.TestS3;
 
@@ -278,7 +279,7 @@ public final class AssetSweepBenchmark {
     private static Measured runReclaim(String label, long n, long orphans, long referenced, Map<String, String> env,
                                        String sweep, String storeName, boolean sampleHeap, After after) throws Exception {
         ReclaimConfig config = ConfigLoader.load(Path.of(CONFIG), env);
-        Stores real = Stores.build(config, env);
+        Stores real = ReclaimFixture.stores(config, env);
         AssetProbeStore probe = new AssetProbeStore(real.get(storeName));
         Map<String, Store> byName = new LinkedHashMap<>(real.all());
         byName.put(storeName, probe);

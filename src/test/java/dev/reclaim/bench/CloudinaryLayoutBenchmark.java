@@ -10,6 +10,7 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.report.SweepReport;
 import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
@@ -127,7 +128,7 @@ public final class CloudinaryLayoutBenchmark {
             }
             Map<String, String> env = env(jdbcUrl, emulator.cloudinaryUrl());
             ReclaimConfig config = ConfigLoader.parse(c.layout().name().toLowerCase(Locale.ROOT) + ".yaml", yaml, env);
-            Stores stores = Stores.build(config, env);
+            Stores stores = ReclaimFixture.stores(config, env);
             HikariDataSource pool = Database.pool(env);
             emulator.resetCounters();
             log("%s: %,d assets seeded, running sweep %s", c.label(), emulator.assetCount(), SWEEP);

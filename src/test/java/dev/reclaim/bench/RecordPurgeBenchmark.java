@@ -16,6 +16,7 @@ import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.PrefixGuard;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestPostgres;
 import dev.reclaim.testing.TestS3;
@@ -281,7 +282,7 @@ public final class RecordPurgeBenchmark {
         ReclaimConfig config = ConfigLoader.load(env);
         SweepConfig.Records sweep = (SweepConfig.Records) config.sweeps().get(SWEEP);
         JdbcMeter.Tally tally = new JdbcMeter.Tally();
-        Stores real = Stores.build(config, env);
+        Stores real = ReclaimFixture.stores(config, env);
         Map<String, Store> timed = new LinkedHashMap<>();
         real.all().forEach((name, store) -> timed.put(name, new TimedStore(store, tally, stubS3)));
         Stores stores = new Stores(timed, real);
@@ -405,11 +406,6 @@ public final class RecordPurgeBenchmark {
             } finally {
                 tally.external(S3, 1, System.nanoTime() - t0);
             }
-        }
-
-        @Override
-        public int maxListPage() {
-            return target.maxListPage();
         }
 
         @Override

@@ -32,6 +32,13 @@ class SecretsIT {
         secretsManager.close();
     }
 
+    /** As Reclaim reads them: on AWS clients of its own, closed afterwards. */
+    private static Map<String, String> resolve(Map<String, String> env) {
+        try (AwsClients aws = new AwsClients(env)) {
+            return Secrets.resolve(env, aws);
+        }
+    }
+
     @Test
     void shouldFillEachVariableFromItsSecret_readingEachSecretOnce() {
         String db = secretsManager.put("reclaim/db", "{\"username\":\"reclaim\",\"password\":\"pg-Secret-42\",\"engine\":\"postgres\"}");
@@ -41,7 +48,7 @@ class SecretsIT {
         env.put("CLOUDINARY_URL_SECRET_ARN", cloudinary);
         env.put("SENTRY_DSN_SECRET_ARN", sentry);
 
-        Map<String, String> resolved = Secrets.resolve(env);
+        Map<String, String> resolved = resolve(env);
 
         assertThat(resolved)
                 .containsEntry("RECLAIM_DB_PASSWORD", "pg-Secret-42")
@@ -71,7 +78,7 @@ class SecretsIT {
     void shouldTakeThePasswordAsItIs_whenTheDatabaseSecretIsNotJson() {
         env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db-plain", "{not-json pass"));
 
-        assertThat(Secrets.resolve(env)).containsEntry("RECLAIM_DB_PASSWORD", "{not-json pass");
+        assertThat(resolve(env)).containsEntry("RECLAIM_DB_PASSWORD", "{not-json pass");
     }
 
     @Test
@@ -79,14 +86,14 @@ class SecretsIT {
         secretsManager.put("reclaim/sentry", "https://publickey@o1.ingest.sentry.io/42");
         env.put("SENTRY_DSN_SECRET_ARN", "reclaim/sentry");
 
-        assertThat(Secrets.resolve(env)).containsEntry("SENTRY_DSN", "https://publickey@o1.ingest.sentry.io/42");
+        assertThat(resolve(env)).containsEntry("SENTRY_DSN", "https://publickey@o1.ingest.sentry.io/42");
     }
 
     @Test
     void shouldLeaveTheEnvironmentAsItIs_andCallNothing_whenNoSecretIsNamed() {
         env.put("SENTRY_DSN_SECRET_ARN", " ");
 
-        assertThat(Secrets.resolve(env)).isSameAs(env);
+        assertThat(resolve(env)).isSameAs(env);
         assertThat(secretsManager.requestedSecretIds()).isEmpty();
     }
 
@@ -95,7 +102,7 @@ class SecretsIT {
         String missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:reclaim/gone-AbCdEf";
         env.put("CLOUDINARY_URL_SECRET_ARN", missing);
 
-        assertThatThrownBy(() -> Secrets.resolve(env))
+        assertThatThrownBy(() -> resolve(env))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("CLOUDINARY_URL_SECRET_ARN: cannot read secret '" + missing + "' (ResourceNotFoundException)");
         assertThat(secretsManager.requestedSecretIds()).containsExactly(missing);
@@ -106,7 +113,7 @@ class SecretsIT {
         env.put("RECLAIM_DB_PASSWORD", "plain");
         env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db", "pg-Secret-42"));
 
-        assertThatThrownBy(() -> Secrets.resolve(env))
+        assertThatThrownBy(() -> resolve(env))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("set RECLAIM_DB_PASSWORD or RECLAIM_DB_PASSWORD_SECRET_ARN, not both");
         assertThat(secretsManager.requestedSecretIds()).isEmpty();
@@ -116,7 +123,7 @@ class SecretsIT {
     void shouldRefuseAJsonDatabaseSecretWithoutAPassword_withoutShowingItsContent() {
         env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db", "{\"pass\":\"pg-Secret-42\"}"));
 
-        assertThatThrownBy(() -> Secrets.resolve(env))
+        assertThatThrownBy(() -> resolve(env))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("without a text field 'password'")
                 .hasMessageNotContaining("pg-Secret-42");

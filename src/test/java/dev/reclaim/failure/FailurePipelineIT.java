@@ -7,6 +7,7 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.cli.ReclaimCli;
 import dev.reclaim.handler.RetryHandler;
 import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
@@ -98,7 +99,8 @@ class FailurePipelineIT {
     }
 
     private SQSBatchResponse handle(Reclaim reclaim, SQSEvent event) {
-        return new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
+        RetryWorker worker = new RetryWorker(reclaim.retries(), reclaim.retryQueue(), RunEvents.none());
+        return new RetryHandler(worker, false).handleRequest(event, null);
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.reclaim.failure;
 
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.AwsClients;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.report.SweepReport;
@@ -71,7 +72,7 @@ class FaultInjectedRunIT {
             photos.add(Asset.image("users/u" + (i % 7) + "/temp/p" + i, Instant.now().minus(Duration.ofDays(2)), 500));
         }
         fx.cloudinary.seed(photos);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         int[] deletes = {0};
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
@@ -89,9 +90,8 @@ class FaultInjectedRunIT {
 
         RunReport report;
         try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, blockedKey);
-             Reclaim reclaim = fx.reclaim(new Stores(stores, real),
-                     dev.reclaim.failure.RetryQueue.fromEnvironment(fx.env(),
-                             software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()))) {
+             AwsClients aws = new AwsClients(fx.env());
+             Reclaim reclaim = fx.reclaim(new Stores(stores, real), RetryQueue.configured(fx.env(), aws))) {
             report = reclaim.run(new RunRequest("test", false, List.of(), null));
         }
 

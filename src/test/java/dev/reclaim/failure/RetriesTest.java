@@ -187,11 +187,6 @@ class RetriesTest {
         }
 
         @Override
-        public int maxListPage() {
-            return 100;
-        }
-
-        @Override
         public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
             return new Listing(List.of(), null);
         }

@@ -7,6 +7,7 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.reclaim.failure.Retries.AssetRetry;
 import dev.reclaim.failure.Retries.RecordRetry;
 import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.StoreThrottled;
 import dev.reclaim.store.Stores;
 import org.junit.jupiter.api.AfterEach;
@@ -103,7 +104,7 @@ class RetryWorkerTest {
             throw new SQLException("database unreachable");
         });
 
-        assertThat(new RetryWorker(retries, queue()).process("msg-1", RECORD, 1, false))
+        assertThat(worker(retries, queue()).process("msg-1", RECORD, 1, false))
                 .isEqualTo(RetryWorker.Result.FAILED_AGAIN);
         assertThat(retriedItems).isEmpty();
         assertThat(sqs.sent).isEmpty();
@@ -246,7 +247,7 @@ class RetryWorkerTest {
         String body = """
                 {"sweep":"temp","kind":"asset","store":"photos","keys":["tmp/a.jpg"],"retryCount":0}""";
 
-        RetryWorker.Result result = new RetryWorker(retries, queue()).process("msg-1", body, 1, true);
+        RetryWorker.Result result = worker(retries, queue()).process("msg-1", body, 1, true);
 
         assertThat(result).isEqualTo(RetryWorker.Result.DEFERRED);
         assertThat(assetDryRuns).containsExactly(true);
@@ -314,7 +315,7 @@ class RetryWorkerTest {
     }
 
     private RetryWorker worker(Retries retries, RetryQueue queue) {
-        return new RetryWorker(retries, queue);
+        return new RetryWorker(retries, queue, RunEvents.none());
     }
 
     /** Retries with one records sweep, {@code mocs}, and no stores. */

@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.annotations.Event;
 import dev.reclaim.Reclaim;
 import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestSqs;
 import org.junit.jupiter.api.AfterEach;
@@ -55,7 +56,8 @@ class RetryHandlerIT {
 
         SQSBatchResponse response;
         try (Reclaim reclaim = fx.reclaim()) {
-            response = new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
+            RetryWorker worker = new RetryWorker(reclaim.retries(), reclaim.retryQueue(), RunEvents.none());
+            response = new RetryHandler(worker, false).handleRequest(event, null);
         }
 
         assertThat(response.getBatchItemFailures()).extracting(SQSBatchResponse.BatchItemFailure::getItemIdentifier)

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.SamTemplate;
@@ -140,7 +141,8 @@ class SamEventsIT {
 
         SQSBatchResponse response;
         try (Reclaim reclaim = fx.reclaim()) {
-            response = new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
+            RetryWorker worker = new RetryWorker(reclaim.retries(), reclaim.retryQueue(), RunEvents.none());
+            response = new RetryHandler(worker, false).handleRequest(event, null);
         }
 
         List<String> failed = response.getBatchItemFailures().stream().map(SQSBatchResponse.BatchItemFailure::getItemIdentifier).toList();

@@ -12,6 +12,7 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.report.Reports;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
@@ -125,7 +126,7 @@ class SentryHandlersIT {
 
     @Test
     void shouldSendOneEvent_whenEveryDeleteOfAStoreFailsTheSameWay() throws Exception {
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override
@@ -157,7 +158,7 @@ class SentryHandlersIT {
     @Test
     void shouldCaptureTheLostRunLockAsAnError_andCheckInError() throws Exception {
         AtomicInteger terminated = new AtomicInteger();
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override
@@ -253,7 +254,8 @@ class SentryHandlersIT {
 
         List<JsonNode> events;
         try (Reclaim reclaim = fx.reclaim()) {
-            new RetryHandler(new RetryWorker(reclaim.retries(), reclaim.retryQueue()), false).handleRequest(event, null);
+            RetryWorker worker = new RetryWorker(reclaim.retries(), reclaim.retryQueue(), RunEvents.none());
+            new RetryHandler(worker, false).handleRequest(event, null);
             events = ingest.events(); // no waiting: the handler flushed before it returned
         }
 

@@ -69,7 +69,7 @@ class OutboxRetryIT {
         List<String> expiredFiles = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id WHERE m." + EXPIRED);
         Map<String, Integer> attempts = new ConcurrentHashMap<>();
         AtomicBoolean s3Down = new AtomicBoolean(true);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override
@@ -141,7 +141,7 @@ class OutboxRetryIT {
     void shouldMakeNoStoreCallAfterTheDeadline_andLeaveWhatIsLeftInTheOutbox() throws Exception {
         List<Instant> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
         dev.reclaim.run.Deadline[] deadline = new dev.reclaim.run.Deadline[1];
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override

@@ -58,7 +58,7 @@ class RunAccountingIT {
     @Test
     void aRunWhoseConnectionsAreTerminatedMidRun_shouldReportAndRecordWhatItPurgedUpToTheFailure() throws Exception {
         AtomicInteger killed = new AtomicInteger(-1);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override

@@ -45,7 +45,7 @@ class RunLockLossIT {
     void shouldEndFailedWithLostTheRunLock_andPurgeNothingMore_whenTheLockConnectionIsTerminatedAfterTheFirstPage()
             throws Exception {
         AtomicInteger terminated = new AtomicInteger();
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         // The first page's drain is the first delete call: the lock's backend dies right then.
         stores.put("moc-files", new ForwardingStore(real.get("moc-files")) {

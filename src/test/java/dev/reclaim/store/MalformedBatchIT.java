@@ -98,7 +98,7 @@ class MalformedBatchIT {
             String bad = ids.get(42);
             CloudinaryStore store = new CloudinaryStore(
                     new StoreConfig.Cloudinary("bobblehead-photos", "image", "upload", 0.2, Duration.ofSeconds(5), 4,
-                            Duration.ofMillis(50), List.of("users/"), null),
+                            Duration.ofMillis(50), List.of("users/"), null, StoreConfig.FolderMode.FIXED),
                     new Cloudinary(emulator.cloudinaryUrl()), CloudinaryStore.Retries.DEFAULT, Clock.systemUTC());
 
             BatchResult result = store.delete(ids, null);

@@ -3,6 +3,7 @@ package dev.reclaim.store;
 import com.cloudinary.Cloudinary;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;
+import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 import org.junit.jupiter.api.Test;
@@ -73,14 +74,14 @@ class StoreDeadlineIT {
     private static Stores s3Stores(String endpoint) {
         StoreConfig.S3 config = new StoreConfig.S3("moc-files", "moc-instructions", "us-east-1", endpoint, true,
                 List.of("uploads/"), null);
-        return Stores.build(new ReclaimConfig("test", Map.of("moc-files", config), Map.of()),
+        return ReclaimFixture.stores(new ReclaimConfig("test", Map.of("moc-files", config), Map.of()),
                 Map.of("AWS_ACCESS_KEY_ID", "test", "AWS_SECRET_ACCESS_KEY", "test", "AWS_REGION", "us-east-1"));
     }
 
     private static CloudinaryStore cloudinaryStore(CloudinaryEmulator emulator, Duration timeout,
                                                    CloudinaryStore.Retries retries) {
         return new CloudinaryStore(new StoreConfig.Cloudinary("bobblehead-photos", "image", "upload", 0.2, timeout,
-                retries.maxAttempts(), retries.initialDelay(), List.of("users/"), null),
+                retries.maxAttempts(), retries.initialDelay(), List.of("users/"), null, StoreConfig.FolderMode.FIXED),
                 new Cloudinary(emulator.cloudinaryUrl()), retries, Clock.systemUTC());
     }
 

@@ -130,10 +130,10 @@ class BobbleheadPhotosIT {
         Map<String, StoreConfig> stores = new LinkedHashMap<>(shipped.stores());
         stores.put(photos.name(), new StoreConfig.Cloudinary(photos.name(), photos.resourceType(), photos.deliveryType(),
                 photos.quotaReserve(), photos.timeout(), photos.maxAttempts(), photos.retryDelay(), List.of("users/u2/"),
-                photos.referenced()));
+                photos.referenced(), StoreConfig.FolderMode.FIXED));
         ReclaimConfig narrowed = new ReclaimConfig(shipped.source(), stores, shipped.sweeps());
         HikariDataSource pool = Database.pool(fx.env());
-        Stores built = Stores.build(narrowed, fx.env());
+        Stores built = ReclaimFixture.stores(narrowed, fx.env());
 
         RunReport guarded = run(new Reclaim(narrowed, pool, built, null, Outbox.Policy.DEFAULT, pool, built), false);
 
@@ -243,7 +243,7 @@ class BobbleheadPhotosIT {
     @Test
     void shouldCountNotFoundAsDeleted() throws Exception {
         List<String> orphans = seedTemp("u", 10, OLD);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         // Someone else deletes half of them between our listing and our delete call.
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
@@ -294,7 +294,7 @@ class BobbleheadPhotosIT {
     @Test
     void shouldReportABatchThatKeepsFailing_andGoOn() throws Exception {
         List<String> orphans = seedTemp("u", 150, OLD);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         int[] deletes = {0};
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {
@@ -320,7 +320,7 @@ class BobbleheadPhotosIT {
     void shouldKeepAPhotoReferencedBetweenListingAndDeletion() throws Exception {
         List<String> orphans = seedTemp("u", 10, OLD);
         String saved = orphans.get(3);
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> stores = new LinkedHashMap<>(real.all());
         // The user saves the bobblehead right after Reclaim listed the folder.
         stores.put("bobblehead-photos", new ForwardingStore(real.get("bobblehead-photos")) {

@@ -60,7 +60,7 @@ class RecordSweepSafetyIT {
     void shouldDeleteFilesOnlyAfterTheCommitThatRemovedTheirRows() throws Exception {
         List<String> violations = new CopyOnWriteArrayList<>();
         List<String> seen = new CopyOnWriteArrayList<>();
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Store files = real.get("moc-files");
         Store observing = new ForwardingStore(files) {
             @Override
@@ -156,7 +156,7 @@ class RecordSweepSafetyIT {
 
     @Test
     void shouldDeleteKeysLeftInTheOutboxByACrashedRun() throws Exception {
-        Stores real = Stores.build(fx.config(), fx.env());
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
         Map<String, Store> crashing = new LinkedHashMap<>(real.all());
         crashing.put("moc-files", new ForwardingStore(real.get("moc-files")) {
             @Override

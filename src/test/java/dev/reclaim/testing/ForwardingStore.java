@@ -37,11 +37,6 @@ public class ForwardingStore implements Store {
     }
 
     @Override
-    public int maxListPage() {
-        return delegate.maxListPage();
-    }
-
-    @Override
     public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
         return delegate.list(prefix, createdBefore, cursor, deadline);
     }

@@ -2,6 +2,7 @@ package dev.reclaim.testing;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
@@ -65,7 +66,7 @@ public final class ReclaimFixture implements AutoCloseable {
     /** Reclaim with a custom configuration text and the real stores and pool. */
     public Reclaim reclaim(String yaml) {
         ReclaimConfig config = ConfigLoader.parse("test.yaml", yaml, env);
-        return wire(config, Stores.build(config, env));
+        return wire(config, stores(config, env));
     }
 
     /** Reclaim with the shipped configuration and the given stores (e.g. real stores wrapped to observe calls). */
@@ -73,11 +74,17 @@ public final class ReclaimFixture implements AutoCloseable {
         return wire(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), stores);
     }
 
-    /** The same, with a retry queue. */
+    /** The same, with a retry queue (whose SQS client stays the caller's). */
     public Reclaim reclaim(Stores stores, RetryQueue queue) {
         HikariDataSource pool = Database.pool(env);
         return new Reclaim(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), pool, stores, queue,
-                Outbox.Policy.DEFAULT, pool, stores, queue);
+                Outbox.Policy.DEFAULT, pool, stores);
+    }
+
+    /** The stores of {@code config} on their own AWS clients, closed with them (as Reclaim builds them). */
+    public static Stores stores(ReclaimConfig config, Map<String, String> env) {
+        AwsClients aws = new AwsClients(env);
+        return new Stores(Stores.build(config, env, aws).all(), aws);
     }
 
     public ReclaimConfig config() {

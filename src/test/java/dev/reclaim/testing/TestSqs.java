@@ -74,7 +74,7 @@ public final class TestSqs {
         return client;
     }
 
-    /** The variables that point {@code RetryQueue.fromEnvironment} at this server. */
+    /** The variables that point {@code RetryQueue.configured} at this server. */
     public static Map<String, String> environment() {
         Map<String, String> env = new HashMap<>();
         env.put("AWS_REGION", REGION);
