@@ -57,11 +57,12 @@ public final class Secrets {
             return env;
         }
         Map<String, String> out = new HashMap<>(env);
-        String endpoint = AwsEnvironment.endpoint(env, "SECRETS_MANAGER");
+        URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                AwsEnvironment.endpoint(env, "SECRETS_MANAGER"));
         Map<String, SecretsManagerClient> byRegion = new HashMap<>();
         named.forEach((variable, secretId) -> {
             SecretsManagerClient client = byRegion.computeIfAbsent(region(secretId, env),
-                    r -> aws.secretsManager(r, endpoint == null ? null : URI.create(endpoint)));
+                    r -> aws.secretsManager(r, endpoint));
             out.put(variable, read(client, variable, SECRET_OF.get(variable), secretId));
         });
         return Collections.unmodifiableMap(out);

@@ -109,6 +109,17 @@ class SecretsIT {
     }
 
     @Test
+    void shouldRefuseAsAConfigurationError_namingTheVariable_whenTheSecretsManagerEndpointIsNotAUrl() {
+        env.put("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://secrets manager:4566");
+        env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db", "pg-Secret-42"));
+
+        assertThatThrownBy(() -> resolve(env))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://secrets manager:4566' is not a URL");
+        assertThat(secretsManager.requestedSecretIds()).isEmpty();
+    }
+
+    @Test
     void shouldRefuse_whenAVariableIsSetBothAsAValueAndAsASecret() {
         env.put("RECLAIM_DB_PASSWORD", "plain");
         env.put("RECLAIM_DB_PASSWORD_SECRET_ARN", secretsManager.put("reclaim/db", "pg-Secret-42"));
