@@ -3,6 +3,7 @@ package dev.reclaim.handler;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.reclaim.Reclaim;
+import dev.reclaim.observe.SentryReporter;
 import org.crac.Context;
 import org.crac.Core;
 import org.crac.Resource;
@@ -10,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
+import java.util.Map;
 
 /**
  * Lambda SnapStart: the configuration, the clients and the pool are built during initialisation, so they are in the
@@ -32,11 +34,21 @@ final class SnapStartHook implements Resource {
     /** The container's wiring, built by the first handler and reused by every invocation, its pool hooked to CRaC. */
     static synchronized Reclaim container() {
         if (container == null) {
-            container = Reclaim.fromEnvironment(System.getenv());
+            container = build(System.getenv());
             registered = new SnapStartHook(container.dataSource());
             Core.getGlobalContext().register(registered);
         }
         return container;
+    }
+
+    /** Built from {@code env}; what fails here fails the container's initialisation, so it goes to Sentry first. */
+    static Reclaim build(Map<String, String> env) {
+        try {
+            return Reclaim.fromEnvironment(env);
+        } catch (RuntimeException e) {
+            SentryReporter.initFailed(env, e);
+            throw e;
+        }
     }
 
     @Override

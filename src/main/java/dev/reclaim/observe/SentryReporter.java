@@ -101,6 +101,27 @@ public final class SentryReporter implements RunEvents {
     }
 
     /**
+     * A Lambda container that could not be built (configuration, secrets, clients), sent and flushed before the error
+     * fails the initialisation; Sentry is started from {@code env} when the build failed before it started it.
+     */
+    public static void initFailed(Map<String, String> env, RuntimeException error) {
+        try {
+            if (!Sentry.isEnabled() && fromEnvironment(env).isEmpty()) {
+                return; // no SENTRY_DSN: the error is in the logs and fails the invocation
+            }
+        } catch (RuntimeException sentryNotStarted) {
+            error.addSuppressed(sentryNotStarted);
+            return;
+        }
+        Sentry.captureException(error, scope -> {
+            scope.setLevel(SentryLevel.ERROR);
+            scope.setFingerprint(List.of("init-failed", error.getClass().getName()));
+            scope.setTag("failure", "initFailed");
+        });
+        flush();
+    }
+
+    /**
      * Sends what is queued, waiting at most {@code RECLAIM_SENTRY_FLUSH_TIMEOUT}: call before a handler returns (Lambda
      * freezes the process after) and before the CLI exits. Nothing when Sentry is disabled.
      */

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.ConfigException;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.report.Reports;
@@ -188,6 +189,53 @@ class SentryHandlersIT {
         JsonNode exceptions = event.get("exception").get("values"); // the cause first, the exception thrown last
         assertThat(exceptions.get(exceptions.size() - 1).get("type").asText()).isEqualTo("RunLockLost");
         assertThat(ingest.checkIns()).extracting(c -> c.get("status").asText()).containsExactly("in_progress", "error");
+    }
+
+    @Test
+    void shouldSendTheInitialisationError_whenTheContainerCannotBeBuilt() {
+        fx.env().put("RECLAIM_CONFIG", "config/no-such-file.yaml");
+
+        assertThatThrownBy(() -> SnapStartHook.build(fx.env()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot read the configuration file");
+
+        List<JsonNode> events = ingest.events(); // no waiting: the error was flushed before it was thrown on
+        assertThat(events).hasSize(1);
+        JsonNode event = events.get(0);
+        assertThat(event.get("level").asText()).isEqualTo("error");
+        assertThat(event.get("tags").get("failure").asText()).isEqualTo("initFailed");
+        assertThat(event.get("fingerprint")).extracting(JsonNode::asText)
+                .containsExactly("init-failed", "dev.reclaim.config.ConfigException");
+        assertThat(event.get("exception").get("values").get(0).get("type").asText()).isEqualTo("ConfigException");
+    }
+
+    @Test
+    void shouldSendTheInitialisationError_whenItComesBeforeSentryIsStarted() {
+        // Secrets are read before SENTRY_DSN (which may be one of them) is used: a plain SENTRY_DSN still reports.
+        fx.env().put("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://secrets manager:4566");
+        fx.env().put("RECLAIM_DB_PASSWORD_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf");
+
+        assertThatThrownBy(() -> SnapStartHook.build(fx.env()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+
+        assertThat(ingest.events()).singleElement().satisfies(e -> {
+            assertThat(e.get("tags").get("failure").asText()).isEqualTo("initFailed");
+            assertThat(e.get("exception").get("values").get(0).get("value").asText())
+                    .contains("AWS_ENDPOINT_URL_SECRETS_MANAGER");
+        });
+    }
+
+    @Test
+    void shouldThrowTheInitialisationErrorAsItIs_whenSentryIsNotConfigured() {
+        fx.env().remove("SENTRY_DSN");
+        fx.env().put("RECLAIM_CONFIG", "config/no-such-file.yaml");
+
+        assertThatThrownBy(() -> SnapStartHook.build(fx.env()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot read the configuration file")
+                .hasNoSuppressedExceptions();
+        assertThat(ingest.events()).isEmpty();
     }
 
     @Test
