@@ -6,7 +6,11 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reclaim.config.ConfigLoader;
+import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.Secrets;
+import dev.reclaim.config.StoreConfig;
+import dev.reclaim.config.SweepConfig;
 import dev.reclaim.testing.SamTemplate;
 import org.junit.jupiter.api.Test;
 
@@ -16,6 +20,7 @@ import java.lang.reflect.Type;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -180,6 +185,59 @@ class SamTemplateTest {
         for (String function : TEMPLATE.resourcesOfType("AWS::Serverless::Function")) {
             assertThat(TEMPLATE.resource(function).path("Properties").has("Policies")).as(function).isFalse();
         }
+    }
+
+    @Test
+    void shouldGrantS3OnTheShippedConfigurationsPrefixes_andAlarmOnItsSweeps() {
+        // The template names buckets, prefixes and sweeps of config/reclaim.yaml: a change there must be made here too.
+        Map<String, String> env = new HashMap<>();
+        TEMPLATE.root().path("Globals").path("Function").path("Environment").path("Variables").fields()
+                .forEachRemaining(v -> {
+                    if (v.getKey().endsWith("_BUCKET")) { // the buckets as the template names them: ${MocBucket}
+                        env.put(v.getKey(), "${" + v.getValue().path("Ref").asText() + "}");
+                    }
+                });
+        ReclaimConfig config = ConfigLoader.load(Path.of(ConfigLoader.DEFAULT_PATH), env);
+        Set<String> deletable = new TreeSet<>();
+        Set<String> listable = new TreeSet<>();
+        for (StoreConfig store : config.stores().values()) {
+            if (store instanceof StoreConfig.S3 s3) {
+                store.allowedPrefixes().forEach(p -> deletable.add("arn:${AWS::Partition}:s3:::" + s3.bucket() + "/" + p + "*"));
+                config.sweeps().values().stream().filter(w -> w instanceof SweepConfig.Assets a && a.store().equals(store.name()))
+                        .forEach(w -> listable.add(s3.bucket() + " " + ((SweepConfig.Assets) w).prefix() + "*"));
+            }
+        }
+        List<String> checked = new ArrayList<>();
+        for (String role : TEMPLATE.resourcesOfType("AWS::IAM::Role")) {
+            for (JsonNode policy : TEMPLATE.resource(role).path("Properties").path("Policies")) {
+                for (JsonNode st : policy.path("PolicyDocument").path("Statement")) {
+                    checked.add(role + "." + st.path("Sid").asText());
+                    if (st.path("Sid").asText().equals("DeleteUnderAllowedPrefixes")) {
+                        assertThat(list(st.path("Resource"))).as(role).extracting(r -> r.path("Fn::Sub").asText())
+                                .containsExactlyInAnyOrderElementsOf(deletable);
+                    }
+                    if (st.path("Sid").asText().equals("ListTempUploads")) {
+                        String bucket = st.path("Resource").path("Fn::Sub").asText().replace("arn:${AWS::Partition}:s3:::", "");
+                        assertThat(list(st.path("Condition").path("StringLike").path("s3:prefix")))
+                                .extracting(p -> bucket + " " + p.asText()).as(role).containsExactlyInAnyOrderElementsOf(listable);
+                    }
+                }
+            }
+        }
+        assertThat(checked).contains("CleanupFunctionRole.DeleteUnderAllowedPrefixes", "CleanupFunctionRole.ListTempUploads",
+                "RetryFunctionRole.DeleteUnderAllowedPrefixes");
+        Set<String> records = new TreeSet<>();
+        config.sweeps().values().stream().filter(SweepConfig.Records.class::isInstance).forEach(w -> records.add(w.name()));
+        assertThat(sweepDimensions("FailureRateAlarm")).isEqualTo(new TreeSet<>(config.sweeps().keySet()));
+        assertThat(sweepDimensions("BacklogGrowingAlarm")).isEqualTo(records);
+    }
+
+    private static Set<String> sweepDimensions(String alarm) {
+        Set<String> out = new TreeSet<>();
+        for (JsonNode m : TEMPLATE.resource(alarm).path("Properties").path("Metrics")) {
+            m.path("MetricStat").path("Metric").path("Dimensions").forEach(d -> out.add(d.path("Value").asText()));
+        }
+        return out;
     }
 
     @Test
