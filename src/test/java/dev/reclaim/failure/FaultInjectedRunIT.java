@@ -58,11 +58,7 @@ class FaultInjectedRunIT {
         // Database: 2 MOCs whose delete raises.
         fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id IN (SELECT id FROM moc_instructions "
                 + "WHERE deleted_at < now() - interval '30 days' ORDER BY id LIMIT 2)");
-        fx.execute("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF; RETURN OLD; END $$;
-                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-                """);
+        fx.refuseToDeletePoisonMocs();
         // S3: one file of an expiring MOC that S3 refuses to delete.
         String blockedKey = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id "
                 + "WHERE m.deleted_at < now() - interval '30 days' AND m.title <> 'poison' ORDER BY 1 LIMIT 1").get(0);

@@ -34,14 +34,7 @@ class RetryHandlerIT {
                 + "('" + RETRIED + "', gen_random_uuid(), 'Castle', now() - interval '40 days'), "
                 + "('" + STILL_FAILING + "', gen_random_uuid(), 'poison', now() - interval '40 days')");
         // Its delete still raises, as the broken trigger that made it fail the first time would.
-        fx.execute("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
-                  RETURN OLD;
-                END $$;
-                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-                """);
+        fx.refuseToDeletePoisonMocs();
     }
 
     @AfterEach

@@ -130,14 +130,7 @@ class SamEventsIT {
                 body.path("keys").forEach(k -> TestS3.put(fx.mocBucket, k.asText()));
             }
         }
-        fx.execute("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
-                  RETURN OLD;
-                END $$;
-                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-                """);
+        fx.refuseToDeletePoisonMocs();
 
         SQSBatchResponse response;
         try (Reclaim reclaim = fx.reclaim()) {

@@ -2,9 +2,6 @@ package dev.reclaim.handler;
 
 import dev.reclaim.testing.FakeLambdaContext;
 
-
-
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
@@ -33,10 +30,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -289,14 +282,7 @@ class SentryHandlersIT {
         fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
         fx.execute("INSERT INTO moc_instructions (id, user_id, title, deleted_at) VALUES "
                 + "('" + poison + "', gen_random_uuid(), 'poison', now() - interval '40 days')");
-        fx.execute("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
-                  RETURN OLD;
-                END $$;
-                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-                """);
+        fx.refuseToDeletePoisonMocs();
         SQSEvent event = EventLoader.loadSQSEvent("events/retry-batch.json");
         ingest.latency(Duration.ofMillis(700));
 
@@ -321,14 +307,7 @@ class SentryHandlersIT {
     void shouldHaveSentTheFailedItem_byTheTimeTheCliReturns() throws Exception {
         fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = (SELECT id FROM moc_instructions "
                 + "WHERE deleted_at < now() - interval '30 days' ORDER BY id DESC LIMIT 1)"); // the run's last item
-        fx.execute("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
-                  RETURN OLD;
-                END $$;
-                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-                """);
+        fx.refuseToDeletePoisonMocs();
         ingest.latency(Duration.ofMillis(2_000));
         java.io.StringWriter out = new java.io.StringWriter();
 
@@ -346,15 +325,7 @@ class SentryHandlersIT {
 
     /** As a failover or an idle timeout would: the backend holding Reclaim's advisory lock goes away. */
     private int terminateLockHolder() {
-        try (Connection c = DriverManager.getConnection(fx.jdbcUrl + "&ApplicationName=lock-killer");
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_locks "
-                     + "WHERE locktype = 'advisory' AND granted" // the run lock: the only advisory lock here
-                     + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
-            rs.next();
-            return rs.getInt(1);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return fx.terminateBackends("FROM pg_locks WHERE locktype = 'advisory' AND granted" // the run lock: the only one
+                + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
     }
 }

@@ -228,14 +228,7 @@ class CloudWatchMetricsIT {
         fx.execute("INSERT INTO moc_instructions (id, user_id, title, deleted_at) VALUES "
                 + "('6a1f0c52-3d4e-4b8a-9c7d-1e2f3a4b5c6d', gen_random_uuid(), 'Castle', now() - interval '40 days'), "
                 + "('9b2e1d63-4e5f-4c9b-8d0e-2f3a4b5c6d7e', gen_random_uuid(), 'poison', now() - interval '40 days')");
-        fx.execute("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
-                  RETURN OLD;
-                END $$;
-                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-                """);
+        fx.refuseToDeletePoisonMocs();
 
         try (Reclaim reclaim = fx.reclaim()) {
             new RetryHandler(reclaim.retryWorker(), false).handleRequest(event, null);

@@ -20,10 +20,6 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -192,14 +188,6 @@ class RunAccountingIT {
 
     /** Every backend of Reclaim's pool (application_name 'reclaim'), the run lock's included. */
     private int terminateReclaimConnections() {
-        try (Connection c = DriverManager.getConnection(fx.jdbcUrl + "&ApplicationName=connection-killer");
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) "
-                     + "FROM pg_stat_activity WHERE application_name = 'reclaim' AND datname = current_database()")) {
-            rs.next();
-            return rs.getInt(1);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return fx.terminateBackends("FROM pg_stat_activity WHERE application_name = 'reclaim' AND datname = current_database()");
     }
 }

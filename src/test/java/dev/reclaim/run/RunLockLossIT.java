@@ -11,10 +11,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -83,16 +79,8 @@ class RunLockLossIT {
 
     /** As a failover or an idle timeout would: the backend holding Reclaim's advisory lock goes away. */
     private int terminateLockHolder() {
-        try (Connection c = DriverManager.getConnection(fx.jdbcUrl + "&ApplicationName=lock-killer");
-             Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_locks "
-                     + "WHERE locktype = 'advisory' AND granted AND classid::bigint = " + (RunLock.KEY >>> 32)
-                     + " AND objid::bigint = " + (RunLock.KEY & 0xFFFFFFFFL) + " AND objsubid = 1"
-                     + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
-            rs.next();
-            return rs.getInt(1);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return fx.terminateBackends("FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid::bigint = "
+                + (RunLock.KEY >>> 32) + " AND objid::bigint = " + (RunLock.KEY & 0xFFFFFFFFL) + " AND objsubid = 1"
+                + " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
     }
 }

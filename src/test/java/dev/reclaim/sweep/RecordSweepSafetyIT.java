@@ -95,14 +95,7 @@ class RecordSweepSafetyIT {
     void shouldRollBackTheWholeItemWhenAStepFails_andGoOnWithTheNext() throws Exception {
         String poison = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
         fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = '" + poison + "'");
-        fx.execute("""
-                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
-                  RETURN OLD;
-                END $$;
-                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
-                """);
+        fx.refuseToDeletePoisonMocs();
         List<String> poisonFiles = fx.strings("SELECT s3_key FROM moc_files WHERE moc_id = '" + poison + "'");
 
         RunReport report = run(fx.reclaim());

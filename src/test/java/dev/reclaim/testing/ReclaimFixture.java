@@ -12,6 +12,10 @@ import dev.reclaim.store.Stores;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -116,6 +120,33 @@ public final class ReclaimFixture implements AutoCloseable {
     public void execute(String sql) throws Exception {
         try (var c = db.getConnection(); var st = c.createStatement()) {
             st.execute(sql);
+        }
+    }
+
+    /** MOCs titled 'poison' cannot be deleted: their delete raises, as a broken application trigger would. */
+    public void refuseToDeletePoisonMocs() throws Exception {
+        execute("""
+                CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.title = 'poison' THEN RAISE EXCEPTION 'refusing to delete poison MOC'; END IF;
+                  RETURN OLD;
+                END $$;
+                CREATE TRIGGER refuse_poison BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+                """);
+    }
+
+    /**
+     * Terminates the backends {@code fromWhere} selects (a FROM ... WHERE giving {@code pid}), from a connection of
+     * its own, as a failover or an idle timeout would; returns how many went.
+     */
+    public int terminateBackends(String fromWhere) {
+        try (Connection c = DriverManager.getConnection(jdbcUrl + "&ApplicationName=backend-killer");
+             Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) " + fromWhere)) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 
