@@ -54,6 +54,7 @@ class SamBuildIT {
                 assertThat(jar.getEntry("dev/reclaim/handler/SnapStartHook.class")).isNotNull();
                 assertThat(jar.getEntry("org/crac/Resource.class")).isNotNull();
                 assertThat(jar.getEntry("com/amazonaws/services/lambda/runtime/events/SQSEvent.class")).isNotNull();
+                assertThat(jar.getEntry("org/joda/time/DateTime.class")).as("the runtime's SQS event serializer needs it").isNotNull();
                 assertThat(jar.getEntry("io/zonky/test/db/postgres/embedded/EmbeddedPostgres.class")).as("no test service").isNull();
             }
         }

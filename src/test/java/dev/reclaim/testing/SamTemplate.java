@@ -75,9 +75,14 @@ public final class SamTemplate {
         throw new AssertionError("no function in template.yaml is triggered by a " + eventType + " event");
     }
 
+    /** A function's {@code Handler}, as Lambda is given it ({@code a.b.C::handleRequest}). */
+    public String handler(String functionId) {
+        return resource(functionId).path("Properties").path("Handler").asText();
+    }
+
     /** The class part of a function's {@code Handler} ({@code a.b.C::handleRequest} gives {@code a.b.C}). */
     public String handlerClass(String functionId) {
-        String handler = resource(functionId).path("Properties").path("Handler").asText();
+        String handler = handler(functionId);
         int method = handler.indexOf("::");
         return method < 0 ? handler : handler.substring(0, method);
     }
