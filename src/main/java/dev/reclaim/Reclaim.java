@@ -16,7 +16,14 @@ import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.CloudWatchMetrics;
 import dev.reclaim.observe.SentryReporter;
+import dev.reclaim.observe.Release;
+import dev.reclaim.report.ApplyReport;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.PlanFile;
+import dev.reclaim.report.PlanWriter;
 import dev.reclaim.report.Reports;
+import dev.reclaim.run.AppliedPlan;
+import dev.reclaim.run.Deadline;
 import dev.reclaim.report.DeletionLog;
 import dev.reclaim.report.ProgressLog;
 import dev.reclaim.report.RunEvents;
@@ -30,6 +37,11 @@ import dev.reclaim.sweep.RecordSweep;
 import dev.reclaim.sweep.Sweep;
 
 import javax.sql.DataSource;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,6 +63,8 @@ public final class Reclaim implements AutoCloseable {
     private final AutoCloseable[] owned;
     private final DataSource dataSource;
     private final ProgressLog progress = new ProgressLog(Clock.systemUTC());
+    /** What a plan made now records, and what a plan applied now must carry. */
+    private String configHash;
     /** Who hears every run's events besides its report: progress lines, a line per hard delete, {@link #listen}'s. */
     private final List<RunEvents> listeners = new CopyOnWriteArrayList<>(List.of(progress, new DeletionLog()));
 
@@ -60,6 +74,7 @@ public final class Reclaim implements AutoCloseable {
         this.config = config;
         this.dataSource = dataSource;
         this.progress.inForce(ConfigInForce.of(config, Map.of()));
+        this.configHash = ConfigInForce.hash(config, Map.of());
         this.sweeps = sweeps(config);
         this.failures = new Failures(retryQueue, Reports.JSON);
         this.retryQueue = retryQueue;
@@ -99,6 +114,7 @@ public final class Reclaim implements AutoCloseable {
             Reclaim reclaim = new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
                     .listen(CloudWatchMetrics.fromEnvironment(env, aws));
             reclaim.progress.inForce(ConfigInForce.of(config, env));
+            reclaim.configHash = ConfigInForce.hash(config, env);
             sentry.ifPresent(reclaim::listen);
             return reclaim;
         } catch (RuntimeException e) {
@@ -166,6 +182,66 @@ public final class Reclaim implements AutoCloseable {
         List<Sweep> selected = request.sweeps().isEmpty() ? List.copyOf(sweeps.values())
                 : request.sweeps().stream().distinct().map(this::sweep).toList();
         return run.execute(request, selected);
+    }
+
+    /**
+     * A dry run that also writes its whole plan to {@code out} ({@link PlanWriter}): every record and key that would
+     * go, every asset kept and why. No plan is written when the run failed.
+     */
+    public RunReport plan(RunRequest dryRun, Path out) throws IOException {
+        if (!dryRun.dryRun()) {
+            throw new UsageException("a plan is made by a dry run only");
+        }
+        PlanWriter plan = new PlanWriter(out, Release.current(), configHash);
+        RunReport report;
+        listeners.add(plan);
+        try {
+            report = run(dryRun);
+        } catch (RuntimeException e) {
+            plan.discard();
+            throw e;
+        } finally {
+            listeners.remove(plan);
+        }
+        if (report.outcome() == Outcome.FAILED) {
+            plan.discard();
+        } else {
+            plan.finish(report.startedAt(), report.runId());
+        }
+        return report;
+    }
+
+    /**
+     * Deletes what {@code plan} holds and still passes every check now, and nothing else: a run over the plan's sweeps
+     * that looks up each page in the plan. Refused (nothing deleted) when the plan was made under another
+     * configuration, is older than {@code maxAge}, or names a sweep this configuration lacks.
+     */
+    public ApplyReport apply(PlanFile.Summary plan, Duration maxAge, Deadline deadline) throws SQLException, IOException {
+        if (!plan.configHash().equals(configHash)) {
+            throw new UsageException("plan " + plan.file() + " was made under another configuration (" + plan.configHash()
+                    + "; in force now: " + configHash + "): make a new plan and review it");
+        }
+        Duration age = Duration.between(plan.createdAt(), Instant.now());
+        if (age.compareTo(maxAge) > 0) {
+            throw new UsageException("plan " + plan.file() + " was made " + human(age) + " ago, more than its maximum age "
+                    + human(maxAge) + " (--max-age): make a new plan and review it");
+        }
+        List<String> names = plan.sweeps().stream().map(PlanFile.Sweep::name).toList();
+        names.forEach(this::sweep); // a sweep no longer configured: UsageException
+        ApplyReport.Tally tally = new ApplyReport.Tally();
+        try (AppliedPlan scope = AppliedPlan.load(dataSource, plan)) {
+            listeners.add(tally);
+            try {
+                RunReport report = run(new RunRequest("apply:" + plan.runId(), false, names, deadline, scope));
+                return tally.report(plan, report);
+            } finally {
+                listeners.remove(tally);
+            }
+        }
+    }
+
+    private static String human(Duration d) {
+        return d.toDays() > 0 ? d.toDays() + "d " + d.toHoursPart() + "h" : d.toHours() + "h " + d.toMinutesPart() + "m";
     }
 
     private Sweep sweep(String name) {

@@ -40,7 +40,7 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
         description = "Deletes abandoned uploads and expired soft-deleted records.",
-        subcommands = {ReclaimCli.RunCommand.class, ReclaimCli.RetryCommand.class})
+        subcommands = {ReclaimCli.RunCommand.class, PlanCommand.class, ApplyCommand.class, ReclaimCli.RetryCommand.class})
 public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;
@@ -95,12 +95,18 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
         String config;
 
+        @Option(names = "--plan", paramLabel = "FILE", description = "With --dry-run: also write the whole plan to FILE (as `reclaim plan --out FILE`).")
+        java.nio.file.Path plan;
+
         @CommandLine.ParentCommand
         ReclaimCli cli;
 
         @Override
         public Integer call() throws Exception {
             Map<String, String> effective = cli.withConfig(config);
+            if (plan != null && !dryRun) {
+                throw new UsageException("--plan needs --dry-run: a plan is what a dry run would do");
+            }
             Deadline deadline = Deadline.none();
             if (maxDuration != null) {
                 try {
@@ -115,6 +121,9 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
             try {
                 RunReport report;
                 try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+                    if (plan != null) {
+                        return PlanCommand.printPlanned(cli, reclaim.plan(new RunRequest("cli", true, sweeps, deadline), plan), json, plan);
+                    }
                     report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
                 }
                 if (json) {
@@ -233,7 +242,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     }
 
     /** The environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
-    private Map<String, String> withConfig(String config) {
+    Map<String, String> withConfig(String config) {
         Map<String, String> effective = new HashMap<>(env);
         if (config != null) {
             effective.put("RECLAIM_CONFIG", config);

@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,6 +32,22 @@ public final class ConfigInForce {
             .disable(SerializationFeature.WRITE_DURATIONS_AS_TIMESTAMPS);
 
     private ConfigInForce() {
+    }
+
+    /**
+     * A hash of the configuration in force (variables resolved, secrets masked, not where the file was read from): a
+     * plan is applied only under the configuration it was made under.
+     */
+    public static String hash(ReclaimConfig config, Map<String, String> env) {
+        ObjectNode node = (ObjectNode) of(config, env).get("config").deepCopy();
+        node.remove("source");
+        try {
+            byte[] canonical = JSON.copy().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true)
+                    .writeValueAsBytes(JSON.treeToValue(node, Object.class));
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** {@code {"config": {...}, "environment": {...}}}, redacted with {@link Redaction#of(Map)} of {@code env}. */

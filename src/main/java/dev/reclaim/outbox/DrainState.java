@@ -13,6 +13,18 @@ public final class DrainState {
     private final Map<String, Long> resumeAfter = new TreeMap<>();
     private final Set<String> stopped = new HashSet<>();
     private boolean storesChecked;
+    private boolean runOnly;
+
+    /** A drain that takes only the keys the running run put in the outbox (a plan being applied). */
+    public static DrainState thisRunOnly() {
+        DrainState state = new DrainState();
+        state.runOnly = true;
+        return state;
+    }
+
+    boolean runOnly() {
+        return runOnly;
+    }
 
     /**
      * One drain of one store: the batches it read, and the first one it read but did not try (quota spent, deadline,

@@ -124,7 +124,7 @@ public final class Outbox {
                         return;
                     }
                     List<PendingDeletion> batch = nextBatch(c, storeName, cursor.after(), upTo,
-                            store == null ? 1000 : store.maxBatch(), runId);
+                            store == null ? 1000 : store.maxBatch(), runId, state.runOnly());
                     if (batch.isEmpty()) {
                         break;
                     }
@@ -344,18 +344,21 @@ public final class Outbox {
 
     /** The next keys of a store that are due: never tried, or whose backoff has passed and not tried by this run. */
     private static List<PendingDeletion> nextBatch(Connection c, String store, long after, long upTo, int limit,
-                                                   UUID runId) throws SQLException {
+                                                   UUID runId, boolean runOnly) throws SQLException {
         List<PendingDeletion> out = new ArrayList<>(Math.min(limit, 1000));
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT id, store, key, sweep, item_id, attempts FROM reclaim.pending_deletions
                 WHERE store = ? AND id > ? AND id <= ?
                   AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND last_run_id IS DISTINCT FROM ?
+                  AND (NOT ? OR run_id = ?)
                 ORDER BY id LIMIT ?""")) {
             ps.setString(1, store);
             ps.setLong(2, after);
             ps.setLong(3, upTo);
             ps.setObject(4, runId);
-            ps.setInt(5, limit);
+            ps.setBoolean(5, runOnly);
+            ps.setObject(6, runId);
+            ps.setInt(7, limit);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new PendingDeletion(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),

@@ -25,8 +25,10 @@ public final class Reports {
             r.folderModes().forEach((store, mode) ->
                     sb.append("  store " + store + ": Cloudinary " + mode + " folder mode\n"));
         }
-        String purged = r.dryRun() ? "would purge" : "purged";
         for (SweepReport s : r.sweeps()) {
+            // An assets sweep deletes files; only a records sweep purges.
+            boolean assets = "assets".equals(s.kind());
+            String purged = r.dryRun() ? (assets ? "would delete" : "would purge") : (assets ? "deleted" : "purged");
             sb.append("  sweep ").append(s.name()).append(" [").append(s.kind()).append("]")
                     .append(s.cutoff() == null ? "" : " cutoff " + s.cutoff()).append('\n');
             sb.append("    eligible " + s.eligible() + ", " + purged + ' ' + s.purged() + ", skipped " + s.skipped()
@@ -74,6 +76,16 @@ public final class Reports {
                     + (failures.queueConfigured() ? "" : " (no RECLAIM_RETRY_QUEUE_URL: the next run retries them)"));
         }
         return sb.toString();
+    }
+
+    /** What applying a plan did, sweep by sweep, then the run's own summary. */
+    public static String summary(ApplyReport r) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("Applied plan " + r.file() + " (made " + r.planCreatedAt() + ")\n");
+        r.sweeps().forEach((name, s) -> sb.append("  plan sweep " + name + ": held " + s.heldRecords() + " records, "
+                + s.heldKeys() + " keys; applied " + s.appliedRecords() + " records, " + s.appliedKeys() + " keys"
+                + (s.skipped().isEmpty() ? "" : "; not applied: " + join(s.skipped())) + '\n'));
+        return sb + summary(r.run());
     }
 
     private static void line(StringBuilder sb, boolean applies, String text) {

@@ -41,8 +41,14 @@ public sealed interface RunEvent {
             implements RunEvent {
     }
 
-    /** No longer eligible when claimed (restored, locked by the application, already gone). */
-    record ItemSkipped(String sweep, String item) implements RunEvent {
+    /**
+     * No longer eligible when claimed (restored, locked by the application, already gone), or, applying a plan,
+     * {@code changedSince}: its rows now own a file the plan does not hold.
+     */
+    record ItemSkipped(String sweep, String item, String reason) implements RunEvent {
+        public ItemSkipped(String sweep, String item) {
+            this(sweep, item, "notEligible");
+        }
     }
 
     /** An item failed and was rolled back; {@code refused}: a guard refused it (keys outside a store's prefixes). */
@@ -50,8 +56,19 @@ public sealed interface RunEvent {
             implements RunEvent {
     }
 
-    /** Keys a store confirmed deleted (in a dry run, from a sweep: would delete), and the bytes they held if known. */
-    record KeysDeleted(String sweep, String store, List<String> keys, long bytes, Source source) implements RunEvent {
+    /**
+     * Keys a store confirmed deleted (in a dry run, from a sweep: would delete), and the bytes they held if known;
+     * {@code sizes}: each key's bytes where the listing said (a dry run's plan lists them), else empty.
+     */
+    record KeysDeleted(String sweep, String store, List<String> keys, long bytes, Source source,
+                       Map<String, Long> sizes) implements RunEvent {
+        public KeysDeleted(String sweep, String store, List<String> keys, long bytes, Source source) {
+            this(sweep, store, keys, bytes, source, Map.of());
+        }
+    }
+
+    /** Listed assets an assets sweep leaves alone, once per page and reason: {@code tooYoung}, {@code outsideGlob}. */
+    record AssetsPassedOver(String sweep, String store, String reason, List<String> keys) implements RunEvent {
     }
 
     /** Keys whose delete failed, each with its reason; {@code errorClass} says what kind of failure. */

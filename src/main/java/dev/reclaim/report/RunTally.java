@@ -83,7 +83,7 @@ public final class RunTally implements RunEvents {
 
     /** The sweeps' reports, in the order they started; {@code stopRequested}: the run was asked to stop (SIGTERM). */
     public synchronized List<SweepReport> sweepReports(boolean stopRequested) {
-        return sweeps.values().stream().map(s -> s.report(stopRequested, outbox(s.name))).toList();
+        return sweeps.values().stream().map(s -> s.report(stopRequested, outbox(s.name), dryRun)).toList();
     }
 
     /** A run that failed: every sweep that had started and not finished stopped because of it. */
@@ -223,7 +223,7 @@ public final class RunTally implements RunEvents {
             }
         }
 
-        SweepReport report(boolean stopRequested, SweepCount outbox) {
+        SweepReport report(boolean stopRequested, SweepCount outbox, boolean dryRun) {
             String stopped = stopRequested && "timeBudget".equals(stoppedBy) ? "stopRequested" : stoppedBy;
             return new SweepReport(name, kind, cutoff == null ? null : cutoff.toString(), eligible, purged, skipped,
                     failed, List.copyOf(failures), new LinkedHashMap<>(figures), new LinkedHashMap<>(keysCollected),
@@ -232,7 +232,7 @@ public final class RunTally implements RunEvents {
                     stopped == null, stopped, (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced,
                     bytesReclaimed, apiCalls.isEmpty() ? null : new LinkedHashMap<>(apiCalls),
                     quotaResetsAt == null ? null : quotaResetsAt.toString(),
-                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning);
+                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, dryRun);
         }
     }
 }

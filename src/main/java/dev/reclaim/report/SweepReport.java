@@ -1,12 +1,16 @@
 package dev.reclaim.report;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
 
 import java.util.List;
 import java.util.Map;
 
 /**
- * One sweep's part of a run. In a dry run, {@code purged} and the figures say what would have happened.
+ * One sweep's part of a run. In a dry run ({@code dryRun}, not in the JSON) the figures say what would have happened,
+ * and the JSON names them so: {@code wouldPurge} (records), {@code wouldDelete} (assets), {@code wouldDeleteKeys},
+ * {@code bytesWouldReclaim} in place of {@code purged}, {@code keysCollected}, {@code bytesReclaimed}.
  * {@code stoppedBy} is {@code cap}, {@code timeBudget} or {@code rateLimited} when the sweep ended early,
  * {@code stopRequested} when the run was asked to stop (SIGTERM), {@code runFailed} when the run failed during it
  * (its figures are then what it did up to the failure).
@@ -24,12 +28,12 @@ public record SweepReport(
         String kind,
         String cutoff,
         long eligible,
-        long purged,
+        @JsonIgnore long purged,
         long skipped,
         long failed,
         List<Failure> failures,
         Map<String, Long> figures,
-        Map<String, Long> keysCollected,
+        @JsonIgnore Map<String, Long> keysCollected,
         Map<String, Long> keysDeleted,
         Map<String, Long> keysFailed,
         long keysRefused,
@@ -40,12 +44,62 @@ public record SweepReport(
         long durationMs,
         Long scanned,
         Long referenced,
-        Long bytesReclaimed,
+        @JsonIgnore Long bytesReclaimed,
         Map<String, Long> apiCalls,
         String quotaResetsAt,
         Map<String, Long> keysKeptReferenced,
         String error,
-        String listingWarning) {
+        String listingWarning,
+        @JsonIgnore boolean dryRun) {
+
+    public SweepReport(String name, String kind, String cutoff, long eligible, long purged, long skipped, long failed,
+                       List<Failure> failures, Map<String, Long> figures, Map<String, Long> keysCollected,
+                       Map<String, Long> keysDeleted, Map<String, Long> keysFailed, long keysRefused,
+                       List<String> sampleIds, Map<String, List<String>> sampleKeys, boolean complete, String stoppedBy,
+                       long durationMs, Long scanned, Long referenced, Long bytesReclaimed, Map<String, Long> apiCalls,
+                       String quotaResetsAt, Map<String, Long> keysKeptReferenced, String error, String listingWarning) {
+        this(name, kind, cutoff, eligible, purged, skipped, failed, failures, figures, keysCollected, keysDeleted,
+                keysFailed, keysRefused, sampleIds, sampleKeys, complete, stoppedBy, durationMs, scanned, referenced,
+                bytesReclaimed, apiCalls, quotaResetsAt, keysKeptReferenced, error, listingWarning, false);
+    }
+
+    // A dry run's JSON names its figures as what would happen: a records sweep would purge, an assets sweep would
+    // delete (never "purge"); a real run's say what happened.
+
+    @JsonProperty("purged")
+    Long purgedDone() {
+        return dryRun ? null : purged;
+    }
+
+    @JsonProperty("wouldPurge")
+    Long wouldPurge() {
+        return dryRun && !"assets".equals(kind) ? purged : null;
+    }
+
+    @JsonProperty("wouldDelete")
+    Long wouldDelete() {
+        return dryRun && "assets".equals(kind) ? purged : null;
+    }
+
+    @JsonProperty("keysCollected")
+    Map<String, Long> keysCollectedDone() {
+        return dryRun ? null : keysCollected;
+    }
+
+    @JsonProperty("wouldDeleteKeys")
+    Map<String, Long> wouldDeleteKeys() {
+        return dryRun ? keysCollected : null;
+    }
+
+    @JsonProperty("bytesReclaimed")
+    Long bytesReclaimedDone() {
+        return dryRun ? null : bytesReclaimed;
+    }
+
+    @JsonProperty("bytesWouldReclaim")
+    Long bytesWouldReclaim() {
+        return dryRun ? bytesReclaimed : null;
+    }
 
     /** A failed item: its id, the step that failed (if any) and the error. */
     public record Failure(String item, String step, String error) {

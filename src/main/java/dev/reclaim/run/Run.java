@@ -155,7 +155,7 @@ public final class Run {
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
-                    outbox, new DrainState(), ready, failures, listeners, RunControl.none());
+                    outbox, new DrainState(), ready, failures, listeners, RunControl.none(), null);
         }
     }
 
@@ -172,11 +172,14 @@ public final class Run {
             ledger.started(lockConn, runId, request.trigger(), started);
         }
         RunControl control = new RunControl(lock, request.dryRun() ? null : ledger, runId, tally);
+        boolean applying = request.plan() != null;
+        // Applying a plan, the outbox gives up only the keys of this run's items: the plan held them all.
         RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
-                outbox, new DrainState(), outboxReady, failures, events, control);
+                outbox, applying ? DrainState.thisRunOnly() : new DrainState(), outboxReady, failures, events, control,
+                request.plan());
         Failures.Retried retried = new Failures.Retried(0, 0);
         try {
-            if (!request.dryRun() && outboxReady && !failures.queueConfigured()) {
+            if (!request.dryRun() && outboxReady && !failures.queueConfigured() && !applying) {
                 // No retry queue: the failures earlier runs stored are retried here, or nothing would ever retry them.
                 retried = failures.retryStored(dataSource, storedFailureRetry, request.deadline().at(), Long.MAX_VALUE);
             }

@@ -7,6 +7,7 @@ import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.Stores;
+import dev.reclaim.sweep.PlanScope;
 import dev.reclaim.sweep.SweepContext;
 
 import javax.sql.DataSource;
@@ -21,7 +22,7 @@ import java.util.UUID;
  */
 record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                          Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
-                         Failures failures, RunEvents events, RunControl control)
+                         Failures failures, RunEvents events, RunControl control, PlanScope plan)
         implements SweepContext {
 
     @Override

@@ -22,6 +22,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -138,8 +139,12 @@ public final class AssetSweep implements Sweep {
             Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadlineAt());
             progress.listed += page.assets().size();
             events.emit(new RunEvent.PageListed(config.name(), store.name(), page.assets().size()));
+            List<StoredAsset> listed = inPlan(ctx, store, page.assets());
             // Folders are judged on the path, references and deletes on the key (the same but in dynamic folders).
-            Map<Boolean, List<StoredAsset>> allowed = page.assets().stream()
+            passedOver(events, store, "outsideGlob", listed.stream().filter(a -> !match.matches(a.path())));
+            passedOver(events, store, "tooYoung", listed.stream()
+                    .filter(a -> match.matches(a.path()) && !a.createdAt().isBefore(cutoff)));
+            Map<Boolean, List<StoredAsset>> allowed = listed.stream()
                     .filter(a -> match.matches(a.path()) && a.createdAt().isBefore(cutoff))
                     .collect(Collectors.partitioningBy(a -> store.guard().allows(a.path())));
             List<StoredAsset> candidates = allowed.get(true);
@@ -168,6 +173,25 @@ public final class AssetSweep implements Sweep {
         } while (cursor != null);
     }
 
+    /** Applying a plan: only the listed assets it holds (one query a page); otherwise all of them. */
+    private List<StoredAsset> inPlan(SweepContext ctx, Store store, List<StoredAsset> listed) throws SQLException {
+        if (ctx.plan() == null || listed.isEmpty()) {
+            return listed;
+        }
+        Set<String> held;
+        try (Connection c = ctx.dataSource().getConnection()) {
+            held = Set.copyOf(ctx.plan().admit(c, config.name(), store.name(), listed.stream().map(StoredAsset::key).toList()));
+        }
+        return listed.stream().filter(a -> held.contains(a.key())).toList();
+    }
+
+    private void passedOver(RunEvents events, Store store, String reason, Stream<StoredAsset> assets) {
+        List<String> keys = assets.map(StoredAsset::key).toList();
+        if (!keys.isEmpty()) {
+            events.emit(new RunEvent.AssetsPassedOver(config.name(), store.name(), reason, keys));
+        }
+    }
+
     /**
      * Checks {@code pending} against the database (one query), deletes the unreferenced in full batches and returns
      * the orphans short of a full batch for the next page (none when {@code flush}); null when the time budget ends
@@ -188,9 +212,10 @@ public final class AssetSweep implements Sweep {
                 events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(inUse), RunEvent.Source.SWEEP));
                 List<StoredAsset> would = batch.stream().filter(a -> !inUse.contains(a.key())).toList();
                 progress.deleted += would.size();
-                events.emit(new RunEvent.KeysDeleted(config.name(), store.name(),
-                        would.stream().map(StoredAsset::key).toList(), would.stream().mapToLong(StoredAsset::bytes).sum(),
-                        RunEvent.Source.SWEEP));
+                Map<String, Long> sizes = new LinkedHashMap<>();
+                would.forEach(a -> sizes.put(a.key(), a.bytes()));
+                events.emit(new RunEvent.KeysDeleted(config.name(), store.name(), List.copyOf(sizes.keySet()),
+                        would.stream().mapToLong(StoredAsset::bytes).sum(), RunEvent.Source.SWEEP, sizes));
             }
             return later;
         }

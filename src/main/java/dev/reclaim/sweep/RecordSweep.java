@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Hard-deletes expired soft-deleted records. Pages through the eligible ids by key; each item is claimed and purged
@@ -75,9 +76,10 @@ public final class RecordSweep implements Sweep {
                 }
                 ctx.checkRunLock();
                 List<Object> ids = page(c, after, cutoffParam);
+                List<Object> taken = inPlan(c, ctx, ids);
                 events.emit(new RunEvent.PageListed(config.name(), null, ids.size()));
-                events.emit(new RunEvent.ItemsEligible(config.name(), ids.size()));
-                for (Object id : ids) {
+                events.emit(new RunEvent.ItemsEligible(config.name(), taken.size()));
+                for (Object id : taken) {
                     if (purged >= config.maxDeletesPerRun()) {
                         stop(events, "cap");
                         break pages;
@@ -132,6 +134,28 @@ public final class RecordSweep implements Sweep {
 
     private void stop(RunEvents events, String reason) {
         events.emit(new RunEvent.SweepStopped(config.name(), reason, null, null));
+    }
+
+    /** Applying a plan: only the eligible ids it holds (one query a page); otherwise all of them. */
+    private List<Object> inPlan(Connection c, SweepContext ctx, List<Object> ids) throws SQLException {
+        if (ctx.plan() == null || ids.isEmpty()) {
+            return ids;
+        }
+        Set<String> held = Set.copyOf(
+                ctx.plan().admit(c, config.name(), null, ids.stream().map(String::valueOf).toList()));
+        return ids.stream().filter(id -> held.contains(String.valueOf(id))).toList();
+    }
+
+    /** Applying a plan: whether the item's rows now own a key the plan does not hold for this sweep. */
+    private static boolean ownsKeysOutsidePlan(Connection c, SweepContext ctx, String sweep,
+                                               Map<String, List<String>> keys) throws SQLException {
+        for (Map.Entry<String, List<String>> e : keys.entrySet()) {
+            List<String> distinct = e.getValue().stream().distinct().toList();
+            if (ctx.plan().admit(c, sweep, e.getKey(), distinct).size() != distinct.size()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Drains only after a page that purged something (a failing key is retried once per page); returns the count. */
@@ -218,6 +242,12 @@ public final class RecordSweep implements Sweep {
             }
             step = "outbox";
             checkGuards(ctx, keys);
+            if (ctx.plan() != null && ownsKeysOutsidePlan(c, ctx, config.name(), keys)) {
+                // A file the reviewer never saw would go with these rows: keep the item whole for a new plan.
+                c.rollback();
+                ctx.events().emit(new RunEvent.ItemSkipped(config.name(), item, "changedSince"));
+                return SKIPPED;
+            }
             if (ctx.dryRun()) {
                 c.rollback();
             } else {

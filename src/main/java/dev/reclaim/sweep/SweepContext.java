@@ -30,6 +30,11 @@ public interface SweepContext {
     Stores stores();
     Outbox outbox();
 
+    /** The plan being applied ({@code reclaim apply}), or null: then the sweep acts on everything eligible. */
+    default PlanScope plan() {
+        return null;
+    }
+
     /** Where the sweep reports what happens: the run's report, progress lines, metrics and alerts listen. */
     RunEvents events();
 

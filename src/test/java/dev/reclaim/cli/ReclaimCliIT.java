@@ -1,5 +1,6 @@
 package dev.reclaim.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.report.Reports;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
@@ -53,7 +54,13 @@ class ReclaimCliIT {
         assertThat(code).isZero();
         var report = Reports.JSON.readTree(out.toString());
         assertThat(report.get("dryRun").asBoolean()).isTrue();
-        assertThat(report.get("sweeps").get(1).get("purged").asLong()).isEqualTo(3);
+        assertThat(report.get("sweeps").get(1).get("wouldPurge").asLong()).isEqualTo(3);
+        // an assets sweep would delete, never purge; nothing in a dry run's report says it was done
+        JsonNode assets = report.get("sweeps").get(2);
+        assertThat(assets.get("kind").asText()).isEqualTo("assets");
+        assertThat(assets.has("wouldDelete")).isTrue();
+        assertThat(report.toString()).doesNotContain("\"purged\"", "\"bytesReclaimed\"", "\"keysCollected\"");
+        assertThat(assets.has("wouldPurge")).isFalse();
     }
 
     @Test

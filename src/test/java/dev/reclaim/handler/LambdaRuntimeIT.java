@@ -104,7 +104,7 @@ class LambdaRuntimeIT {
 
         assertThat(dryRun.path("outcome").asText()).isEqualTo("completed");
         assertThat(dryRun.path("dryRun").asBoolean()).isTrue();
-        assertThat(dryRun.path("sweeps").path(0).path("purged").asLong()).isEqualTo(6);
+        assertThat(dryRun.path("sweeps").path(0).path("wouldPurge").asLong()).isEqualTo(6);
         assertThat(scheduled.path("outcome").asText()).isEqualTo("completed");
         assertThat(scheduled.path("trigger").asText()).isEqualTo("schedule:arn:aws:events:us-east-1:123456789012:rule/reclaim-daily");
         assertThat(scheduled.path("dryRun").asBoolean()).isFalse();

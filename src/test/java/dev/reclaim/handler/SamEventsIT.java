@@ -106,7 +106,7 @@ class SamEventsIT {
             }
             case "dry-run.json" -> {
                 assertThat(report.path("dryRun").asBoolean()).isTrue();
-                assertThat(report.path("sweeps").path(0).path("purged").asLong()).isEqualTo(6);
+                assertThat(report.path("sweeps").path(0).path("wouldPurge").asLong()).isEqualTo(6);
                 assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
             }
             case "run-moc-purge.json" -> {

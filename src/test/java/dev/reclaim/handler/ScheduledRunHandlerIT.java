@@ -103,7 +103,8 @@ class ScheduledRunHandlerIT {
         JsonNode report = invoke(eventFile, Map.of());
 
         assertThat(report.get("dryRun").asBoolean()).isTrue();
-        assertThat(report.get("sweeps").get(0).get("purged").asLong()).isEqualTo(6);
+        assertThat(report.get("sweeps").get(0).get("wouldPurge").asLong()).isEqualTo(6);
+        assertThat(report.get("sweeps").get(0).has("purged")).as("a dry run purges nothing").isFalse();
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
 

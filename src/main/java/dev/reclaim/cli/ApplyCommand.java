@@ -1,0 +1,95 @@
+package dev.reclaim.cli;
+
+import dev.reclaim.Reclaim;
+import dev.reclaim.config.Durations;
+import dev.reclaim.report.ApplyReport;
+import dev.reclaim.report.Outcome;
+import dev.reclaim.report.PlanFile;
+import dev.reclaim.report.Reports;
+import dev.reclaim.run.Deadline;
+import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.UsageException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code reclaim apply FILE}: deletes what a reviewed plan holds and still passes every check, nothing else. */
+@Command(name = "apply", mixinStandardHelpOptions = true,
+        description = {"Deletes only the records and keys the plan FILE holds that still pass every check now "
+                + "(eligibility, claim, reference checks, prefix guards, retention): the plan can narrow a run, never "
+                + "widen it. Refuses, deleting nothing, a plan made under another configuration, one older than "
+                + "--max-age, and a file that is not a whole plan. The report says what the plan held, what was "
+                + "applied, and what was not and why."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:the plan was applied (items left alone are in the report, with their reason)",
+                "1:the run failed", "2:the plan was refused, or invalid usage or configuration (nothing deleted)"},
+        footerHeading = "%nExample:%n",
+        footer = {"  reclaim plan --out plan.jsonl   # review it, then:", "  reclaim apply plan.jsonl --max-age 2d"})
+final class ApplyCommand implements Callable<Integer> {
+    @Parameters(paramLabel = "FILE", description = "A plan written by `reclaim plan` or `reclaim run --dry-run --plan`.")
+    Path file;
+
+    @Option(names = "--max-age", paramLabel = "DURATION", description = "Refuse a plan older than this (default 7d).")
+    String maxAge = "7d";
+
+    @Option(names = "--max-duration", paramLabel = "DURATION",
+            description = "Stop taking new items after this long (e.g. 10m); apply the plan again to carry on.")
+    String maxDuration;
+
+    @Option(names = "--json", description = "Print the JSON report instead of the summary.")
+    boolean json;
+
+    @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
+    String config;
+
+    @CommandLine.ParentCommand
+    ReclaimCli cli;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> env = cli.withConfig(config);
+        Duration oldest = duration("--max-age", maxAge);
+        Deadline deadline = maxDuration == null ? Deadline.none() : Deadline.after(duration("--max-duration", maxDuration));
+        if (RunRequest.dryRunForced(env)) {
+            throw new UsageException("RECLAIM_DRY_RUN is true, and apply deletes: make a plan instead (reclaim plan)");
+        }
+        PlanFile.Summary plan;
+        try {
+            plan = PlanFile.check(file);
+        } catch (PlanFile.NotAPlan e) {
+            throw new UsageException(e.getMessage());
+        }
+        ApplyReport report;
+        try (Reclaim reclaim = Reclaim.fromEnvironment(env)) {
+            report = reclaim.apply(plan, oldest, deadline);
+        }
+        if (json) {
+            cli.out().println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        } else {
+            cli.out().print(Reports.summary(report));
+        }
+        if (report.run().outcome() == Outcome.FAILED) {
+            cli.err().println("reclaim: the run failed: " + report.run().reason() + ". " + Reports.doneBeforeFailure(report.run()));
+            return ReclaimCli.RUN_FAILED;
+        }
+        return ReclaimCli.OK;
+    }
+
+    private static Duration duration(String option, String text) {
+        try {
+            Duration d = Durations.parse(text);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("must be positive, got " + text);
+            }
+            return d;
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new UsageException(option + ": " + e.getMessage());
+        }
+    }
+}
