@@ -51,6 +51,10 @@ public final class AppliedPlan implements PlanScope, AutoCloseable {
             }
             applied.insert(c, batch);
             c.commit();
+            c.setAutoCommit(true);
+            try (var st = c.createStatement()) {
+                st.execute("ANALYZE reclaim.plan_entries"); // fresh statistics, or each page's lookup may scan the table
+            }
         }
         return applied;
     }
