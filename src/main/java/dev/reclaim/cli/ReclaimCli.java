@@ -40,7 +40,7 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
         description = "Deletes abandoned uploads and expired soft-deleted records.",
-        subcommands = {ReclaimCli.RunCommand.class, ReclaimCli.RetryCommand.class})
+        subcommands = {ReclaimCli.RunCommand.class, ReclaimCli.RetryCommand.class, StatusCommand.class})
 public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;

@@ -76,6 +76,19 @@ public final class Reports {
         return sb.toString();
     }
 
+    /**
+     * {@code text} as lines: the first after {@code first}, every further one (a database error's "Where:" and
+     * "Hint:" lines) after {@code more}, so it stays under the item it belongs to; each line ends with a newline.
+     */
+    public static String indented(String text, String first, String more) {
+        StringBuilder sb = new StringBuilder();
+        String[] lines = String.valueOf(text).strip().split("\\R");
+        for (int i = 0; i < lines.length; i++) {
+            sb.append(i == 0 ? first : more).append(lines[i].strip()).append('\n');
+        }
+        return sb.toString();
+    }
+
     private static void line(StringBuilder sb, boolean applies, String text) {
         if (applies) {
             sb.append(text).append('\n');
