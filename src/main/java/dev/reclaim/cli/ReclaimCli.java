@@ -49,6 +49,8 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     static final Duration DRAIN_GRACE = Duration.ofSeconds(5);
     /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
     static final Duration STOP_WAIT = Duration.ofSeconds(20);
+    /** A "schedule..." trigger is what makes a run check in with Sentry Crons (CronMonitor.checksIn). */
+    static final String SCHEDULED_TRIGGER = "schedule:cli";
 
     public static void main(String[] args) {
         System.exit(execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -95,6 +97,11 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
         String config;
 
+        @Option(names = "--scheduled", description = "This run is the schedule's (cron, a Kubernetes CronJob, an ECS "
+                + "task): the ledger's trigger is schedule:cli and, with SENTRY_DSN, it checks in with Sentry Crons "
+                + "(RECLAIM_SENTRY_MONITOR) as the Lambda's scheduled runs do.")
+        boolean scheduled;
+
         @CommandLine.ParentCommand
         ReclaimCli cli;
 
@@ -115,7 +122,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
             try {
                 RunReport report;
                 try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
-                    report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
+                    report = reclaim.run(new RunRequest(scheduled ? SCHEDULED_TRIGGER : "cli", dry, sweeps, deadline));
                 }
                 if (json) {
                     cli.out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
