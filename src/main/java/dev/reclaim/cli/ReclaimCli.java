@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
  * the run finishes the item in hand, records {@code interrupted} and prints its summary before the JVM exits (143).
  * The subcommands work with the CLI's environment and writers.
  */
-@Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
+@Command(name = "reclaim", mixinStandardHelpOptions = true, versionProvider = CommandHelp.Version.class,
         description = "Deletes abandoned uploads and expired soft-deleted records.",
         subcommands = {ReclaimCli.RunCommand.class, ReclaimCli.RetryCommand.class, StatusCommand.class})
 public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
@@ -59,6 +59,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     /** Runs the CLI against the given environment (tests pass their own). */
     public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new ReclaimCli(env, out, err));
+        CommandHelp.apply(cli); // each command's variables, exit codes and example
         cli.setOut(out);
         cli.setErr(err);
         Redaction redaction = Redaction.of(env);
