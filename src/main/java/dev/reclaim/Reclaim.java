@@ -30,6 +30,7 @@ import dev.reclaim.report.RunEvents;
 import dev.reclaim.run.Run;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.Status;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Stores;
 import dev.reclaim.sweep.AssetSweep;
@@ -120,6 +121,22 @@ public final class Reclaim implements AutoCloseable {
         } catch (RuntimeException e) {
             aws.close(); // a configuration error: nothing else holds the clients
             throw e;
+        }
+    }
+
+    /**
+     * What {@code reclaim status} shows, from the database ({@code RECLAIM_DB_*}, a password secret by ARN) and the
+     * queues ({@code RECLAIM_RETRY_QUEUE_URL}, {@code RECLAIM_DLQ_URL}). Reads no configuration file, builds no store
+     * and migrates nothing: it works while Cloudinary or S3 are down, and leaves a database without Reclaim's schema
+     * as it is.
+     */
+    public static Status status(Map<String, String> environment, int runs) throws java.sql.SQLException {
+        try (AwsClients aws = new AwsClients(environment)) {
+            Map<String, String> env = Secrets.resolve(environment, aws);
+            RetryQueue queue = RetryQueue.configured(env, aws);
+            try (HikariDataSource pool = Database.pool(env)) {
+                return Status.read(pool, queue, runs);
+            }
         }
     }
 

@@ -25,12 +25,7 @@ import java.util.concurrent.Callable;
                 + "(eligibility, claim, reference checks, prefix guards, retention): the plan can narrow a run, never "
                 + "widen it. Refuses, deleting nothing, a plan made under another configuration, one older than "
                 + "--max-age, and a file that is not a whole plan. The report says what the plan held, what was "
-                + "applied, and what was not and why."},
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:the plan was applied (items left alone are in the report, with their reason)",
-                "1:the run failed", "2:the plan was refused, or invalid usage or configuration (nothing deleted)"},
-        footerHeading = "%nExample:%n",
-        footer = {"  reclaim plan --out plan.jsonl   # review it, then:", "  reclaim apply plan.jsonl --max-age 2d"})
+                + "applied, and what was not and why."})
 final class ApplyCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "A plan written by `reclaim plan` or `reclaim run --dry-run --plan`.")
     Path file;

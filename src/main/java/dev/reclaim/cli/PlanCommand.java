@@ -21,12 +21,7 @@ import java.util.concurrent.Callable;
                 + "(version, configuration hash, sweeps and cutoffs, time), every record id and key that would go, "
                 + "every asset kept with its reason (referenced, tooYoung, outsideGlob, outsidePrefixes), an end line "
                 + "with the counts. Nothing is written to the database and nothing is deleted. Review it, then "
-                + "`reclaim apply FILE`."},
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:the plan was written", "1:the dry run failed (no plan is written)",
-                "2:invalid usage or configuration (nothing run)"},
-        footerHeading = "%nExample:%n",
-        footer = {"  reclaim plan --out plan.jsonl && jq -r .type plan.jsonl | sort | uniq -c"})
+                + "`reclaim apply FILE`."})
 final class PlanCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE", required = true, description = "Where to write the plan (replaced whole).")
     Path out;

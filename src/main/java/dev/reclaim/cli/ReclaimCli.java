@@ -38,9 +38,10 @@ import java.util.concurrent.TimeUnit;
  * the run finishes the item in hand, records {@code interrupted} and prints its summary before the JVM exits (143).
  * The subcommands work with the CLI's environment and writers.
  */
-@Command(name = "reclaim", mixinStandardHelpOptions = true, version = "reclaim 0.1.0",
+@Command(name = "reclaim", mixinStandardHelpOptions = true, versionProvider = CommandHelp.Version.class,
         description = "Deletes abandoned uploads and expired soft-deleted records.",
-        subcommands = {ReclaimCli.RunCommand.class, PlanCommand.class, ApplyCommand.class, ReclaimCli.RetryCommand.class})
+        subcommands = {ReclaimCli.RunCommand.class, PlanCommand.class, ApplyCommand.class, ReclaimCli.RetryCommand.class,
+                StatusCommand.class})
 public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;
@@ -49,6 +50,8 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     static final Duration DRAIN_GRACE = Duration.ofSeconds(5);
     /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
     static final Duration STOP_WAIT = Duration.ofSeconds(20);
+    /** A "schedule..." trigger is what makes a run check in with Sentry Crons (CronMonitor.checksIn). */
+    static final String SCHEDULED_TRIGGER = "schedule:cli";
 
     public static void main(String[] args) {
         System.exit(execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
@@ -57,6 +60,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     /** Runs the CLI against the given environment (tests pass their own). */
     public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err) {
         CommandLine cli = new CommandLine(new ReclaimCli(env, out, err));
+        CommandHelp.apply(cli); // each command's variables, exit codes and example
         cli.setOut(out);
         cli.setErr(err);
         Redaction redaction = Redaction.of(env);
@@ -98,6 +102,11 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         @Option(names = "--plan", paramLabel = "FILE", description = "With --dry-run: also write the whole plan to FILE (as `reclaim plan --out FILE`).")
         java.nio.file.Path plan;
 
+        @Option(names = "--scheduled", description = "This run is the schedule's (cron, a Kubernetes CronJob, an ECS "
+                + "task): the ledger's trigger is schedule:cli and, with SENTRY_DSN, it checks in with Sentry Crons "
+                + "(RECLAIM_SENTRY_MONITOR) as the Lambda's scheduled runs do.")
+        boolean scheduled;
+
         @CommandLine.ParentCommand
         ReclaimCli cli;
 
@@ -124,7 +133,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                     if (plan != null) {
                         return PlanCommand.printPlanned(cli, reclaim.plan(new RunRequest("cli", true, sweeps, deadline), plan), json, plan);
                     }
-                    report = reclaim.run(new RunRequest("cli", dry, sweeps, deadline));
+                    report = reclaim.run(new RunRequest(scheduled ? SCHEDULED_TRIGGER : "cli", dry, sweeps, deadline));
                 }
                 if (json) {
                     cli.out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));

@@ -189,6 +189,26 @@ public final class Failures {
         return number(c, "SELECT count(*) FROM reclaim.failures");
     }
 
+    /** Failures of one sweep and kind waiting in the table: how many, since when, and the most retries one has had. */
+    public record Waiting(String sweep, String kind, long count, Instant oldest, int maxRetries, String lastError) {
+    }
+
+    /** The failures waiting in {@code reclaim.failures}, per sweep and kind (for {@code reclaim status}); read only. */
+    public static List<Waiting> waiting(Connection c) throws SQLException {
+        List<Waiting> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT sweep, kind, count(*), min(first_failed_at), max(retry_count),
+                       (array_agg(error_class || ': ' || coalesce(error_message, '') ORDER BY id DESC))[1]
+                  FROM reclaim.failures GROUP BY sweep, kind ORDER BY sweep, kind""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new Waiting(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getTimestamp(4).toInstant(),
+                        rs.getInt(5), rs.getString(6)));
+            }
+        }
+        return out;
+    }
+
     private static long number(Connection c, String sql) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
             rs.next();

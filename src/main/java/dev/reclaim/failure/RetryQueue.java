@@ -15,6 +15,7 @@ import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageAttributeValue;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
+import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
@@ -257,6 +258,31 @@ public final class RetryQueue {
 
     public void delete(Message m) {
         sqs.deleteMessage(b -> b.queueUrl(queueUrl).receiptHandle(m.receiptHandle()));
+    }
+
+    /** A queue's {@code ApproximateNumberOfMessages} (visible messages), or why SQS could not say. */
+    public record Depth(String queue, String url, Long messages, String error) {
+    }
+
+    /** The retry queue's depth, then the dead-letter queue's when one is configured; SQS errors are told, not thrown. */
+    public List<Depth> depths() {
+        List<Depth> out = new ArrayList<>();
+        out.add(depth("RECLAIM_RETRY_QUEUE_URL", queueUrl));
+        if (deadLetterQueueUrl != null) {
+            out.add(depth("RECLAIM_DLQ_URL", deadLetterQueueUrl));
+        }
+        return out;
+    }
+
+    private Depth depth(String queue, String url) {
+        try {
+            String n = sqs.getQueueAttributes(b -> b.queueUrl(url)
+                    .attributeNames(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES)).attributes()
+                    .get(QueueAttributeName.APPROXIMATE_NUMBER_OF_MESSAGES);
+            return new Depth(queue, url, n == null ? null : Long.parseLong(n), null);
+        } catch (SdkException e) {
+            return new Depth(queue, url, null, e.getMessage());
+        }
     }
 
     /** Requests of at most {@value #MAX_ENTRIES} entries and {@value #MAX_BYTES} bytes, in order. */

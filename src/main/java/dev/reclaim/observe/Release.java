@@ -17,7 +17,8 @@ public final class Release {
         return version == null ? null : "reclaim@" + version;
     }
 
-    static String version() {
+    /** {@code 0.1.0}; null when the build did not fill it in. */
+    public static String version() {
         try (InputStream in = Release.class.getResourceAsStream(RESOURCE)) {
             if (in != null) {
                 Properties p = new Properties();

@@ -183,6 +183,52 @@ public final class Outbox {
         }
     }
 
+    /**
+     * What waits in the outbox, per store (for {@code reclaim status}): keys, the oldest one's creation, the earliest
+     * next attempt (null: some key is due now), and the {@code errors} most frequent last errors, most frequent first.
+     */
+    public record StoreBacklog(String store, long keys, Instant oldest, Instant nextAttempt, long failing,
+                               List<ErrorCount> topErrors) {
+    }
+
+    /** How many pending keys last failed with {@code error}. */
+    public record ErrorCount(String error, long keys) {
+    }
+
+    /** The outbox per store, read only. */
+    public static List<StoreBacklog> backlog(Connection c, int errors) throws SQLException {
+        Map<String, List<ErrorCount>> topErrors = new TreeMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT store, last_error, n FROM (
+                  SELECT store, last_error, count(*) AS n,
+                         row_number() OVER (PARTITION BY store ORDER BY count(*) DESC, last_error) AS rank
+                    FROM reclaim.pending_deletions WHERE last_error IS NOT NULL GROUP BY store, last_error) e
+                 WHERE rank <= ? ORDER BY store, rank""")) {
+            ps.setInt(1, errors);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    topErrors.computeIfAbsent(rs.getString(1), s -> new ArrayList<>())
+                            .add(new ErrorCount(rs.getString(2), rs.getLong(3)));
+                }
+            }
+        }
+        List<StoreBacklog> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT store, count(*), min(created_at),
+                       CASE WHEN bool_or(next_attempt_at IS NULL) THEN NULL ELSE min(next_attempt_at) END,
+                       count(*) FILTER (WHERE attempts > 0)
+                  FROM reclaim.pending_deletions GROUP BY store ORDER BY store""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                java.sql.Timestamp next = rs.getTimestamp(4);
+                out.add(new StoreBacklog(rs.getString(1), rs.getLong(2), rs.getTimestamp(3).toInstant(),
+                        next == null ? null : next.toInstant(), rs.getLong(5),
+                        topErrors.getOrDefault(rs.getString(1), List.of())));
+            }
+        }
+        return out;
+    }
+
     /** Deletes one batch: every key is deleted, kept as still referenced, refused, or marked failed. */
     private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, RunEvents events, UUID runId,
                              Instant deadline) throws SQLException {

@@ -19,13 +19,25 @@ public final class Reports {
     public static String summary(RunReport r) {
         StringBuilder sb = new StringBuilder();
         sb.append("Reclaim run " + r.runId() + (r.dryRun() ? " (DRY RUN: nothing was written or deleted)" : "") + '\n');
-        sb.append("  outcome: " + r.outcome().label() + (r.reason() == null ? "" : " (" + r.reason() + ")") + ", "
+        String[] reason = r.reason() == null ? null : r.reason().strip().split("\\R", 2);
+        sb.append("  outcome: " + r.outcome().label() + (reason == null ? "" : " (" + reason[0] + ")") + ", "
                 + r.durationMs() + " ms\n");
+        if (reason != null && reason.length > 1) {
+            sb.append(indented(reason[1], "    ", "    ")); // a database error's Where:/Hint: lines
+        }
         if (r.folderModes() != null) {
             r.folderModes().forEach((store, mode) ->
                     sb.append("  store " + store + ": Cloudinary " + mode + " folder mode\n"));
         }
+        line(sb, r.sweeps().isEmpty(), "  no sweep started: " + (reason == null ? "no sweep was selected"
+                : r.outcome() == Outcome.FAILED ? "the run failed before its first sweep" : reason[0]));
         for (SweepReport s : r.sweeps()) {
+            if (s.kind() == null) { // the run's time ran out, or it was asked to stop, before this sweep's turn
+                sb.append("  sweep ").append(s.name()).append(": not started: ").append("stopRequested".equals(s.stoppedBy())
+                        ? "the run was asked to stop before its turn" : "the run's time budget was spent before its turn")
+                        .append("; the next run does it\n");
+                continue;
+            }
             // An assets sweep deletes files; only a records sweep purges.
             boolean assets = "assets".equals(s.kind());
             String purged = r.dryRun() ? (assets ? "would delete" : "would purge") : (assets ? "deleted" : "purged");
@@ -39,7 +51,7 @@ public final class Reports {
                     + (r.dryRun() ? "that would be reclaimed " : "reclaimed ")
                     + (s.bytesReclaimed() == null ? 0 : s.bytesReclaimed())
                     + (s.apiCalls() == null ? "" : ", API calls: " + join(s.apiCalls())));
-            line(sb, s.listingWarning() != null, "    WARNING " + s.listingWarning());
+            sb.append(s.listingWarning() == null ? "" : indented("WARNING " + s.listingWarning(), "    ", "      "));
             line(sb, s.quotaResetsAt() != null,
                     "    rate limited: the quota resets at " + s.quotaResetsAt() + "; the next run carries on");
             line(sb, !s.figures().isEmpty(), "    figures: " + join(s.figures()));
@@ -49,15 +61,15 @@ public final class Reports {
                     + join(s.keysDeleted()) + (s.keysFailed().isEmpty() ? "" : "; failed: " + join(s.keysFailed())));
             line(sb, s.keysKeptReferenced() != null,
                     "    keys kept, still referenced by another row: " + join(s.keysKeptReferenced()));
-            line(sb, s.error() != null, "    ERROR " + s.error());
+            sb.append(s.error() == null ? "" : indented("ERROR " + s.error(), "    ", "      "));
             line(sb, s.keysRefused() > 0, "    keys refused by a prefix guard: " + s.keysRefused());
             if (r.dryRun() && !s.sampleIds().isEmpty()) {
                 sb.append("    first ids: " + String.join(", ", s.sampleIds()) + '\n');
                 s.sampleKeys().forEach((store, keys) ->
                         sb.append("    first keys in " + store + ": " + String.join(", ", keys) + '\n'));
             }
-            s.failures().forEach(f -> sb.append("    FAILED " + f.item() + " at " + f.step() + ": " + f.error())
-                    .append('\n'));
+            s.failures().forEach(f -> sb.append(indented("FAILED " + f.item() + " at " + f.step() + ": " + f.error(),
+                    "    ", "      ")));
         }
         RunReport.OutboxReport outbox = r.outbox(); // never null, nor its maps and errors: Run and RunTally fill them
         sb.append("  outbox: deleted " + join(outbox.deleted()) + ", failed " + join(outbox.failed())
@@ -65,7 +77,7 @@ public final class Reports {
                         ? "unknown (the database could not be asked)" : String.valueOf(outbox.pending()))
                 + (outbox.keptReferenced().isEmpty() ? ""
                         : ", kept as still referenced " + join(outbox.keptReferenced())) + '\n');
-        outbox.errors().forEach(e -> sb.append("  outbox ERROR " + e + '\n'));
+        outbox.errors().forEach(e -> sb.append(indented("outbox ERROR " + e, "  ", "    ")));
         RunReport.FailureReport failures = r.failures();
         if (failures != null) {
             line(sb, failures.retried() > 0, "  stored failures retried: " + failures.retried() + ", succeeded "
@@ -74,6 +86,30 @@ public final class Reports {
                     + ", sent to the retry queue " + failures.sent() + ", waiting in reclaim.failures "
                     + failures.pending()
                     + (failures.queueConfigured() ? "" : " (no RECLAIM_RETRY_QUEUE_URL: the next run retries them)"));
+        }
+        if (r.outcome() == Outcome.FAILED) {
+            sb.append(failedRun(r)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** A failed run in one sentence: why (its first line), and what it is known to have done before. */
+    static String failedRun(RunReport r) {
+        String why = r.reason() == null ? "unknown cause" : r.reason().strip().split("\\R", 2)[0];
+        return "The run FAILED (" + why + ")" + (r.dryRun() ? "; being a dry run, it wrote and deleted nothing."
+                : ", after purging " + r.purged() + " items and deleting " + r.keysDeleted() + " files; files of "
+                + "purged items not yet deleted stay in the outbox for the next run.");
+    }
+
+    /**
+     * {@code text} as lines: the first after {@code first}, every further one (a database error's "Where:" and
+     * "Hint:" lines) after {@code more}, so it stays under the item it belongs to; each line ends with a newline.
+     */
+    public static String indented(String text, String first, String more) {
+        StringBuilder sb = new StringBuilder();
+        String[] lines = String.valueOf(text).strip().split("\\R");
+        for (int i = 0; i < lines.length; i++) {
+            sb.append(i == 0 ? first : more).append(lines[i].strip()).append('\n');
         }
         return sb.toString();
     }

@@ -5,9 +5,12 @@ import dev.reclaim.report.RunReport;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 
 /** {@code reclaim.runs}: a row when a run starts, its counts kept current page by page, completed when it ends. */
@@ -49,6 +52,26 @@ final class RunLedger {
                 UUID.fromString(report.runId()), report.trigger(), Timestamp.from(report.startedAt()),
                 Timestamp.from(report.finishedAt()), report.outcome().label(), report.reason(), report.purged(),
                 report.failed(), report.keysDeleted(), body);
+    }
+
+    /** The last {@code limit} runs, newest first (for {@code reclaim status}); read only. */
+    public List<Status.LedgerRun> recent(Connection c, int limit) throws SQLException {
+        List<Status.LedgerRun> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT id, trigger, started_at, finished_at, outcome, reason, purged, failed, keys_deleted
+                  FROM reclaim.runs ORDER BY started_at DESC LIMIT ?""")) {
+            ps.setInt(1, limit);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Timestamp finished = rs.getTimestamp(4);
+                    out.add(new Status.LedgerRun(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(),
+                            finished == null ? null : finished.toInstant(), rs.getString(5), rs.getString(6),
+                            rs.getLong(7), rs.getLong(8), rs.getLong(9),
+                            finished == null ? null : finished.getTime() - rs.getTimestamp(3).getTime()));
+                }
+            }
+        }
+        return out;
     }
 
     private static int update(Connection c, String sql, Object... values) throws SQLException {

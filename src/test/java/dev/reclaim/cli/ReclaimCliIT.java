@@ -75,7 +75,23 @@ class ReclaimCliIT {
         assertThat(code).isEqualTo(1);
         assertThat(out.toString()).contains("outcome: failed");
         assertThat(err.toString()).contains("the run failed: cannot reach the database: Connection refused");
+        assertThat(out.toString()).contains("  no sweep started: the run failed before its first sweep\n")
+                .endsWith("The run FAILED (cannot reach the database: Connection refused), after purging 0 items and "
+                        + "deleting 0 files; files of purged items not yet deleted stay in the outbox for the next run.\n");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    @Test
+    void shouldKeepAMultiLineDatabaseErrorUnderItsItem_inTheSummary() throws Exception {
+        fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = (SELECT id FROM moc_instructions "
+                + "WHERE deleted_at < now() - interval '30 days' ORDER BY id LIMIT 1)");
+        fx.refuseToDeletePoisonMocs();
+
+        int code = cli(fx.env(), "run", "--sweep", "moc-purge");
+
+        assertThat(code).isZero();
+        assertThat(out.toString()).containsPattern("(?m)^    FAILED \\S+ at delete-moc: .*refusing to delete poison MOC\n"
+                + "      Where: PL/pgSQL function refuse_poison\\(\\) line \\d+ at RAISE$");
     }
 
     @Test
