@@ -23,6 +23,7 @@ import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.PlanWriter;
 import dev.reclaim.report.Reports;
 import dev.reclaim.run.AppliedPlan;
+import dev.reclaim.run.BrakeHistory;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.DeletionLog;
 import dev.reclaim.report.ProgressLog;
@@ -254,6 +255,21 @@ public final class Reclaim implements AutoCloseable {
             } finally {
                 listeners.remove(tally);
             }
+        }
+    }
+
+    /**
+     * Lets the next real run of {@code sweep} past its brake once, up to {@code maxItems} deletions (null: no limit);
+     * recorded in {@code reclaim.approvals}, used by the run that takes it.
+     */
+    public void approve(String sweep, Long maxItems) throws SQLException {
+        sweep(sweep); // an unknown sweep: UsageException
+        if (maxItems != null && maxItems < 1) {
+            throw new UsageException("--limit must be at least 1 (got " + maxItems + ")");
+        }
+        Database.migrate(dataSource);
+        try (java.sql.Connection c = dataSource.getConnection()) {
+            BrakeHistory.approve(c, sweep, maxItems);
         }
     }
 

@@ -101,6 +101,8 @@ final class CommandHelp {
                 FAILED, "the run failed (database unreachable, run lock lost, ...): the summary says what was done "
                         + "before the failure",
                 USAGE, USAGE_MEANING,
+                "3", "held: a sweep's brake stopped it (a run unlike its history); the others went on. Check, then "
+                        + "reclaim approve --sweep NAME",
                 "143", "stopped by SIGTERM: the item in hand was finished, the ledger says interrupted"),
                 "RECLAIM_DB_URL=jdbc:postgresql://db/app reclaim run --dry-run --json"));
         PAGES.put("plan", new Page(WHOLE_RECLAIM, exitCodes(
@@ -114,6 +116,11 @@ final class CommandHelp {
                 USAGE, "the plan was refused (another configuration, older than --max-age, not a whole plan, an "
                         + "unknown sweep) or invalid usage or configuration: nothing was deleted"),
                 "reclaim apply plan.jsonl --max-age 2d"));
+        PAGES.put("approve", new Page(WHOLE_RECLAIM, exitCodes(
+                OK, "the approval was recorded: the next real run of the sweep goes past its brake once",
+                FAILED, "the database refused it or cannot be reached",
+                USAGE, "an unknown sweep, a --limit under 1, or invalid configuration: nothing recorded"),
+                "reclaim approve --sweep bobblehead-temp-photos --limit 5000"));
         PAGES.put("retry", new Page(WHOLE_RECLAIM, exitCodes(
                 OK, "the messages (or stored failures) were retried; those that failed again wait for the next try",
                 FAILED, "the retry itself failed (database or SQS unreachable)",

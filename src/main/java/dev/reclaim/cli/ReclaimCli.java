@@ -40,12 +40,14 @@ import java.util.concurrent.TimeUnit;
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, versionProvider = CommandHelp.Version.class,
         description = "Deletes abandoned uploads and expired soft-deleted records.",
-        subcommands = {ReclaimCli.RunCommand.class, PlanCommand.class, ApplyCommand.class, ReclaimCli.RetryCommand.class,
-                StatusCommand.class})
+        subcommands = {ReclaimCli.RunCommand.class, PlanCommand.class, ApplyCommand.class, ApproveCommand.class,
+                ReclaimCli.RetryCommand.class, StatusCommand.class})
 public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;
     public static final int USAGE = 2;
+    /** A sweep's brake held the run: an alert, not a failure (the other sweeps went on). */
+    public static final int HELD = 3;
     /** After SIGTERM: how long the outbox may still be drained for the items already purged. */
     static final Duration DRAIN_GRACE = Duration.ofSeconds(5);
     /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
@@ -146,6 +148,11 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                             + Reports.doneBeforeFailure(report));
                     cli.err.flush();
                     return RUN_FAILED;
+                }
+                if (report.outcome() == Outcome.HELD) {
+                    cli.err.println("reclaim: " + report.reason());
+                    cli.err.flush();
+                    return HELD;
                 }
                 return OK;
             } finally {

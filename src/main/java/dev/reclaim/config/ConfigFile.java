@@ -34,15 +34,17 @@ record ConfigFile(LinkedHashMap<String, Store> stores, LinkedHashMap<String, Swe
     @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
     @JsonSubTypes({@JsonSubTypes.Type(value = Records.class, name = "records"),
             @JsonSubTypes.Type(value = Assets.class, name = "assets")})
+    /** {@code brake}: {@code off}, {@code on}, or a mapping of its settings (checked by {@link ConfigLoader}). */
     sealed interface Sweep permits Records, Assets {
+        Object brake();
     }
 
     record Records(String olderThan, String pageSize, String maxDeletesPerRun, String eligible, String claim,
-                   List<Step> steps) implements Sweep {
+                   List<Step> steps, Object brake) implements Sweep {
     }
 
     record Assets(String store, String prefix, String match, String olderThan, String maxDeletesPerRun,
-                  String referenced) implements Sweep {
+                  String referenced, Object brake) implements Sweep {
     }
 
     record Step(String name, String sql, String collect, String count, String keep) {

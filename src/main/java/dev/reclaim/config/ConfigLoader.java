@@ -270,7 +270,8 @@ public final class ConfigLoader {
             steps.add(new SweepConfig.Step(stepName, sql, collect,
                     value(sp + ".count", step.count(), false, null, ConfigLoader::identifier), keep));
         }
-        return new SweepConfig.Records(name, olderThan, (int) pageSize, cap, eligible, claim, List.copyOf(steps));
+        return new SweepConfig.Records(name, olderThan, (int) pageSize, cap, eligible, claim, List.copyOf(steps),
+                brake(path + ".brake", sweep.brake()));
     }
 
     private SweepConfig assets(String path, String name, ConfigFile.Assets sweep, Map<String, ConfigFile.Store> declared,
@@ -304,7 +305,44 @@ public final class ConfigLoader {
         SqlTemplate referenced = storeChecks && blank(sweep.referenced()) ? null : sql(path + ".referenced",
                 sweep.referenced(), List.of("keys", "cutoff"), "keys", "the reference query must take the page's keys as :keys"
                         + " (e.g. SELECT public_id FROM photos WHERE public_id = ANY(:keys))");
-        return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, referenced);
+        return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, referenced,
+                brake(path + ".brake", sweep.brake()));
+    }
+
+    /** {@code off}, {@code on}, or {@code {minItems, factor, firstRunLimit}} (each optional); absent: on. */
+    private SweepConfig.Brake brake(String path, Object brake) {
+        SweepConfig.Brake d = SweepConfig.Brake.DEFAULT;
+        if (brake == null || "on".equals(brake) || Boolean.TRUE.equals(brake)) {
+            return d;
+        }
+        if ("off".equals(brake) || Boolean.FALSE.equals(brake)) {
+            return SweepConfig.Brake.OFF;
+        }
+        if (!(brake instanceof Map<?, ?> settings)) {
+            error(path, "must be off, on, or a mapping of minItems, factor and firstRunLimit (got '" + brake + "')");
+            return d;
+        }
+        for (Object key : settings.keySet()) {
+            if (!List.of("minItems", "factor", "firstRunLimit").contains(String.valueOf(key))) {
+                error(path + "." + key, "unknown brake setting (minItems, factor, firstRunLimit)");
+            }
+        }
+        long minItems = value(path + ".minItems", string(settings.get("minItems")), false, d.minItems(),
+                between(1, Long.MAX_VALUE));
+        double factor = value(path + ".factor", string(settings.get("factor")), false, d.factor(), text -> {
+            double f = parse(text, () -> Double.parseDouble(text.trim()), "a number such as 3");
+            if (!(f > 0) || Double.isInfinite(f)) {
+                throw new IllegalArgumentException("must be a positive number (got '" + text + "')");
+            }
+            return f;
+        });
+        long firstRunLimit = value(path + ".firstRunLimit", string(settings.get("firstRunLimit")), false,
+                d.firstRunLimit(), between(1, Long.MAX_VALUE));
+        return new SweepConfig.Brake(true, minItems, factor, firstRunLimit);
+    }
+
+    private static String string(Object v) {
+        return v == null ? null : String.valueOf(v);
     }
 
     private static String unknownStore(String store, Map<String, ?> stores) {

@@ -13,12 +13,26 @@ public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Ass
     /** Upper bound on deletions in one run; reaching it ends the sweep cleanly. */
     long maxDeletesPerRun();
 
+    /** When a run that looks nothing like the sweep's history stops itself. */
+    Brake brake();
+
+    /**
+     * The brake: a run stops before its deletions pass {@code max(minItems, factor × median of the last 7 completed
+     * runs)}, or {@code firstRunLimit} while the sweep has fewer than 3 completed runs; an assets page with at least
+     * 100 candidates of which none is referenced, for a sweep whose recent runs found 10% or more referenced, stops
+     * the sweep before it is deleted. {@code on} false only when the configuration says {@code brake: off}.
+     */
+    record Brake(boolean on, long minItems, double factor, long firstRunLimit) {
+        public static final Brake DEFAULT = new Brake(true, 100, 3, 1_000);
+        public static final Brake OFF = new Brake(false, 100, 3, 1_000);
+    }
+
     /**
      * Expired soft-deleted rows: the user says which rows are eligible (given {@code :cutoff}); the engine pages
      * through them by key, claims each in its own transaction and runs the steps in order.
      */
     record Records(String name, Duration olderThan, int pageSize, long maxDeletesPerRun,
-                   SqlTemplate eligible, SqlTemplate claim, List<Step> steps) implements SweepConfig {
+                   SqlTemplate eligible, SqlTemplate claim, List<Step> steps, Brake brake) implements SweepConfig {
     }
 
     /**
@@ -28,7 +42,7 @@ public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Ass
      * unset); the rest is deleted in batches at the store's limit.
      */
     record Assets(String name, String store, String prefix, String match, Duration olderThan, long maxDeletesPerRun,
-                  SqlTemplate referenced) implements SweepConfig {
+                  SqlTemplate referenced, Brake brake) implements SweepConfig {
     }
 
     /**

@@ -161,7 +161,13 @@ public final class CloudWatchMetrics implements RunEvents {
         Instant at = report.finishedAt() == null ? Instant.now() : report.finishedAt();
         List<MetricDatum> out = new ArrayList<>();
         out.add(datum("RunDuration", report.durationMs(), StandardUnit.MILLISECONDS, at, null));
-        out.add(datum("RunCompleted", report.outcome() == Outcome.COMPLETED ? 1 : 0, StandardUnit.COUNT, at, null));
+        // A held run ran to its end: the missed-run alarm stays quiet, SweepsHeld raises its own.
+        out.add(datum("RunCompleted", report.outcome() == Outcome.COMPLETED || report.outcome() == Outcome.HELD ? 1 : 0,
+                StandardUnit.COUNT, at, null));
+        if (!report.dryRun()) {
+            out.add(datum("SweepsHeld", report.sweeps().stream().filter(s -> "brake".equals(s.stoppedBy())).count(),
+                    StandardUnit.COUNT, at, null));
+        }
         for (SweepReport s : report.sweeps()) {
             Dimension sweep = dimension("Sweep", s.name());
             if ("assets".equals(s.kind())) {

@@ -161,6 +161,10 @@ public final class SentryReporter implements RunEvents {
         } else if (event instanceof RunEvent.FailuresSent e) {
             breadcrumb("publish", e.count() + " failures sent to the retry queue", SentryLevel.INFO,
                     Map.of("count", e.count()));
+        } else if (event instanceof RunEvent.SweepHeld e && !e.wouldHold()) {
+            // One issue per sweep and rule: a run unlike its history is an alert to look at, not a crash.
+            failure(List.of("brake-held", e.sweep(), e.rule()), message("sweep " + e.sweep() + " held by its brake: "
+                    + e.detail(), "BrakeHeld", e.detail()), runTags("sweep", e.sweep(), "failure", "brakeHeld"), Map.of());
         } else if (event instanceof RunEvent.ItemPurged) {
             purged++;
         } else if (event instanceof RunEvent.KeysDeleted e) {

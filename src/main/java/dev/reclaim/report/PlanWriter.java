@@ -85,6 +85,8 @@ public final class PlanWriter implements RunEvents {
                 kept(e.sweep(), e.store(), "outsidePrefixes", e.keys());
             } else if (event instanceof RunEvent.AssetsPassedOver e) {
                 kept(e.sweep(), e.store(), e.reason(), e.keys());
+            } else if (event instanceof RunEvent.SweepHeld e) {
+                sweeps.computeIfAbsent(e.sweep(), this::sweepNode).put("brakeWouldHold", e.detail());
             } else if (event instanceof RunEvent.SweepStopped e) {
                 ObjectNode s = sweeps.computeIfAbsent(e.sweep(), this::sweepNode);
                 s.put("stoppedBy", e.reason());

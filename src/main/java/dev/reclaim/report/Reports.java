@@ -52,6 +52,8 @@ public final class Reports {
                     + (s.bytesReclaimed() == null ? 0 : s.bytesReclaimed())
                     + (s.apiCalls() == null ? "" : ", API calls: " + join(s.apiCalls())));
             sb.append(s.listingWarning() == null ? "" : indented("WARNING " + s.listingWarning(), "    ", "      "));
+            line(sb, s.brake() != null, (r.dryRun() ? "    the brake would hold the real run: " : "    HELD by the brake: ")
+                    + s.brake());
             line(sb, s.quotaResetsAt() != null,
                     "    rate limited: the quota resets at " + s.quotaResetsAt() + "; the next run carries on");
             line(sb, !s.figures().isEmpty(), "    figures: " + join(s.figures()));

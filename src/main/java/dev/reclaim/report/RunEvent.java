@@ -67,6 +67,13 @@ public sealed interface RunEvent {
         }
     }
 
+    /**
+     * A sweep's brake tripped ({@code rule}: {@code volume}, {@code firstRuns}, {@code collapse}; {@code detail} with
+     * its figures): the sweep deletes nothing more. In a dry run ({@code wouldHold}) it only says so and goes on.
+     */
+    record SweepHeld(String sweep, String rule, String detail, boolean wouldHold) implements RunEvent {
+    }
+
     /** Listed assets an assets sweep leaves alone, once per page and reason: {@code tooYoung}, {@code outsideGlob}. */
     record AssetsPassedOver(String sweep, String store, String reason, List<String> keys) implements RunEvent {
     }

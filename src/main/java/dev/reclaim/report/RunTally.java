@@ -69,6 +69,11 @@ public final class RunTally implements RunEvents {
             add(outbox(e.sweep()).kept, e.store(), e.keys().size());
         } else if (event instanceof RunEvent.ApiCalls e && e.sweep() != null) {
             sweep(e.sweep()).apiCalls.merge(e.store(), e.calls(), Long::sum);
+        } else if (event instanceof RunEvent.SweepHeld e) {
+            SweepCount s = sweep(e.sweep());
+            if (s.brake == null) {
+                s.brake = e.detail();
+            }
         } else if (event instanceof RunEvent.ListingWarned e) {
             sweep(e.sweep()).listingWarning = e.warning();
         } else if (event instanceof RunEvent.DrainStopped e) {
@@ -172,6 +177,7 @@ public final class RunTally implements RunEvents {
         private Instant quotaResetsAt;
         private String error;
         private String listingWarning;
+        private String brake;
 
         SweepCount(String name, String kind, Instant cutoff) {
             this.name = name;
@@ -232,7 +238,7 @@ public final class RunTally implements RunEvents {
                     stopped == null, stopped, (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced,
                     bytesReclaimed, apiCalls.isEmpty() ? null : new LinkedHashMap<>(apiCalls),
                     quotaResetsAt == null ? null : quotaResetsAt.toString(),
-                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, dryRun);
+                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, brake, dryRun);
         }
     }
 }

@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * One sweep's part of a run. In a dry run ({@code dryRun}, not in the JSON) the figures say what would have happened,
  * and the JSON names them so: {@code wouldPurge} (records), {@code wouldDelete} (assets), {@code wouldDeleteKeys},
- * {@code bytesWouldReclaim} in place of {@code purged}, {@code keysCollected}, {@code bytesReclaimed}.
+ * {@code bytesWouldReclaim} in place of {@code purged}, {@code keysCollected}, {@code bytesReclaimed}; and
+ * {@code brakeWouldHold} in place of {@code brake} (why the sweep's brake held it, {@code stoppedBy: brake}).
  * {@code stoppedBy} is {@code cap}, {@code timeBudget} or {@code rateLimited} when the sweep ended early,
  * {@code stopRequested} when the run was asked to stop (SIGTERM), {@code runFailed} when the run failed during it
  * (its figures are then what it did up to the failure).
@@ -50,6 +51,7 @@ public record SweepReport(
         Map<String, Long> keysKeptReferenced,
         String error,
         String listingWarning,
+        @JsonIgnore String brake,
         @JsonIgnore boolean dryRun) {
 
     public SweepReport(String name, String kind, String cutoff, long eligible, long purged, long skipped, long failed,
@@ -60,7 +62,7 @@ public record SweepReport(
                        String quotaResetsAt, Map<String, Long> keysKeptReferenced, String error, String listingWarning) {
         this(name, kind, cutoff, eligible, purged, skipped, failed, failures, figures, keysCollected, keysDeleted,
                 keysFailed, keysRefused, sampleIds, sampleKeys, complete, stoppedBy, durationMs, scanned, referenced,
-                bytesReclaimed, apiCalls, quotaResetsAt, keysKeptReferenced, error, listingWarning, false);
+                bytesReclaimed, apiCalls, quotaResetsAt, keysKeptReferenced, error, listingWarning, null, false);
     }
 
     // A dry run's JSON names its figures as what would happen: a records sweep would purge, an assets sweep would
@@ -89,6 +91,18 @@ public record SweepReport(
     @JsonProperty("wouldDeleteKeys")
     Map<String, Long> wouldDeleteKeys() {
         return dryRun ? keysCollected : null;
+    }
+
+    /** Why the brake held the sweep (a real run), with the rule and its figures. */
+    @JsonProperty("brake")
+    String brakeHeld() {
+        return dryRun ? null : brake;
+    }
+
+    /** A dry run: why the brake would hold the real run. */
+    @JsonProperty("brakeWouldHold")
+    String brakeWouldHold() {
+        return dryRun ? brake : null;
     }
 
     @JsonProperty("bytesReclaimed")

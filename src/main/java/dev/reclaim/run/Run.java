@@ -155,7 +155,7 @@ public final class Run {
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
-                    outbox, new DrainState(), ready, failures, listeners, RunControl.none(), null);
+                    outbox, new DrainState(), ready, failures, listeners, RunControl.none(), null, false);
         }
     }
 
@@ -176,7 +176,7 @@ public final class Run {
         // Applying a plan, the outbox gives up only the keys of this run's items: the plan held them all.
         RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
                 outbox, applying ? DrainState.thisRunOnly() : new DrainState(), outboxReady, failures, events, control,
-                request.plan());
+                request.plan(), true);
         Failures.Retried retried = new Failures.Retried(0, 0);
         try {
             if (!request.dryRun() && outboxReady && !failures.queueConfigured() && !applying) {
@@ -216,9 +216,14 @@ public final class Run {
             RunReport.OutboxReport ob = tally.outboxReport(pending, null);
             RunReport.FailureReport fr = new RunReport.FailureReport(tally.failuresRecorded(), tally.failuresSent(),
                     failuresPending, failures.queueConfigured(), retried.tried(), retried.succeeded());
-            Outcome outcome = stopped ? Outcome.INTERRUPTED : outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED;
+            List<SweepReport> held = reports.stream().filter(r -> "brake".equals(r.stoppedBy())).toList();
+            Outcome outcome = stopped ? Outcome.INTERRUPTED : !held.isEmpty() ? Outcome.HELD
+                    : outOfTime ? Outcome.INCOMPLETE : Outcome.COMPLETED;
             String reason = stopped
                     ? "stopped by " + request.deadline().stopReason() + ": the item in hand was finished; the next run carries on"
+                    : !held.isEmpty() ? "held by the brake: " + held.stream().map(r -> r.name() + " (" + r.brake() + ")")
+                            .collect(java.util.stream.Collectors.joining("; ")) + "; the other sweeps went on. Check the "
+                            + "configuration and the data, then reclaim approve --sweep NAME to let the next run through"
                     : outOfTime ? "time budget reached; the next run carries on" : null;
             RunReport report = report(runId, request, started, outcome, reason, reports, ob, fr);
             if (!request.dryRun()) {

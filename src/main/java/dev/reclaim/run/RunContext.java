@@ -7,6 +7,8 @@ import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.Stores;
+import dev.reclaim.config.SweepConfig;
+import dev.reclaim.sweep.Brake;
 import dev.reclaim.sweep.PlanScope;
 import dev.reclaim.sweep.SweepContext;
 
@@ -22,8 +24,19 @@ import java.util.UUID;
  */
 record RunContext(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                          Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
-                         Failures failures, RunEvents events, RunControl control, PlanScope plan)
+                         Failures failures, RunEvents events, RunControl control, PlanScope plan, boolean braked)
         implements SweepContext {
+
+    /** A run's sweeps are braked by their history; a retried item, or a plan applied (its own approval), is not. */
+    @Override
+    public Brake brake(SweepConfig sweep) throws SQLException {
+        if (!braked || plan != null) {
+            return Brake.none(sweep.name(), plan != null ? "a reviewed plan is its own approval" : "a retried item");
+        }
+        try (Connection c = dataSource.getConnection()) {
+            return BrakeHistory.of(c, sweep, runId, dryRun);
+        }
+    }
 
     @Override
     public boolean deadlinePassed() {

@@ -28,7 +28,7 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
                      List<Outbox.StoreBacklog> pendingDeletions, List<Failures.Waiting> failures,
-                     List<RetryQueue.Depth> queues) {
+                     List<RetryQueue.Depth> queues, List<BrakeHistory.Approval> approvals) {
     /** Most frequent last errors shown per store. */
     static final int ERRORS_SHOWN = 3;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
@@ -51,11 +51,11 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
             Instant now = databaseNow(c);
             status = Database.schemaExists(c)
                     ? new Status(now, true, new RunLedger().recent(c, runs), Outbox.backlog(c, ERRORS_SHOWN),
-                    Failures.waiting(c), List.of())
-                    : new Status(now, false, List.of(), List.of(), List.of(), List.of());
+                    Failures.waiting(c), List.of(), BrakeHistory.pending(c))
+                    : new Status(now, false, List.of(), List.of(), List.of(), List.of(), List.of());
         }
         return queue == null ? status : new Status(status.readAt, status.schemaExists, status.runs,
-                status.pendingDeletions, status.failures, queue.depths());
+                status.pendingDeletions, status.failures, queue.depths(), status.approvals);
     }
 
     /** One line on why the status could not be read. */
@@ -89,6 +89,14 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
             t.note(r.reason() == null ? null : "why: " + r.reason());
         }
         t.appendTo(sb);
+        runs.stream().filter(r -> "held".equals(r.outcome())).findFirst().ifPresent(r -> sb.append('\n')
+                .append("Held by the brake (run ").append(r.runId()).append("): ").append(r.reason()).append('\n'));
+        sb.append('\n').append(approvals.isEmpty() ? "No pending approvals (reclaim approve).\n"
+                : "Pending approvals (reclaim approve): the next run of each sweep goes past its brake once:\n");
+        Table a = new Table("SWEEP", "LIMIT", "APPROVED");
+        approvals.forEach(p -> a.row(p.sweep(), p.maxItems() == null ? "none" : p.maxItems(),
+                age(Duration.between(p.createdAt(), readAt)) + " ago"));
+        a.appendTo(sb);
 
         sb.append('\n').append(pendingDeletions.isEmpty() ? "No pending deletions (reclaim.pending_deletions is empty).\n"
                 : "Pending deletions (reclaim.pending_deletions), per store:\n");

@@ -67,6 +67,7 @@ public final class AssetSweep implements Sweep {
         long listed;
         long eligible;
         long deleted;
+        Brake brake;
     }
 
     @Override
@@ -77,6 +78,7 @@ public final class AssetSweep implements Sweep {
         Store store = ctx.stores().get(config.store());
         long callsBefore = store.apiCalls();
         Progress progress = new Progress();
+        progress.brake = ctx.brake(config);
         try {
             sweep(ctx, store, cutoff, progress);
             try (Connection c = ctx.dataSource().getConnection()) {
@@ -203,11 +205,15 @@ public final class AssetSweep implements Sweep {
         Set<String> referenced = referenced(ctx, cutoff, pending.stream().map(StoredAsset::key).toList());
         events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(referenced), RunEvent.Source.SWEEP));
         List<StoredAsset> orphans = pending.stream().filter(a -> !referenced.contains(a.key())).toList();
+        if (progress.brake.holdsCollapse(ctx, pending.size(), referenced.size())) {
+            return null; // the sweep deletes nothing more; the next run (approved, or with the query fixed) lists again
+        }
         int now = flush ? orphans.size() : orphans.size() / store.maxBatch() * store.maxBatch();
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
             // The store's own reference check runs too, so the dry run keeps exactly what the real run would keep.
             for (List<StoredAsset> batch : BatchedDeletes.batches(store, orphans.subList(0, now))) {
+                progress.brake.holdsVolume(ctx, progress.deleted, batch.size()); // says so once, counts on
                 Set<String> inUse = store.inUse(batch.stream().map(StoredAsset::key).toList(), ctx.deadlineAt());
                 events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(inUse), RunEvent.Source.SWEEP));
                 List<StoredAsset> would = batch.stream().filter(a -> !inUse.contains(a.key())).toList();
@@ -225,6 +231,9 @@ public final class AssetSweep implements Sweep {
         for (List<String> batch : BatchedDeletes.batches(store, keys)) {
             if (ctx.deadlinePassed()) {
                 stop(events, "timeBudget");
+                return null;
+            }
+            if (progress.brake.holdsVolume(ctx, progress.deleted, batch.size())) {
                 return null;
             }
             BatchedDeletes.Call call = BatchedDeletes.call(store, batch, ctx.deadlineAt());

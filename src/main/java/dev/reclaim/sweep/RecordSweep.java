@@ -67,6 +67,7 @@ public final class RecordSweep implements Sweep {
             c.setAutoCommit(true);
             Object after = null;
             long purged = 0;
+            Brake brake = ctx.brake(config);
             long drainedAt = 0;
             pages:
             while (true) {
@@ -86,6 +87,9 @@ public final class RecordSweep implements Sweep {
                     }
                     if (ctx.deadlinePassed()) {
                         stop(events, "timeBudget");
+                        break pages;
+                    }
+                    if (brake.holdsVolume(ctx, purged, 1)) {
                         break pages;
                     }
                     if (purge(c, id, cutoffParam, ctx) == null) {

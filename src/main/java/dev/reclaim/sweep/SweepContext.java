@@ -1,5 +1,6 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.config.SweepConfig;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.RunEvents;
@@ -33,6 +34,11 @@ public interface SweepContext {
     /** The plan being applied ({@code reclaim apply}), or null: then the sweep acts on everything eligible. */
     default PlanScope plan() {
         return null;
+    }
+
+    /** The sweep's brake for this run (from its history; none for a plan being applied or a retried item). */
+    default Brake brake(SweepConfig sweep) throws SQLException {
+        return Brake.none(sweep.name(), "not a scheduled run");
     }
 
     /** Where the sweep reports what happens: the run's report, progress lines, metrics and alerts listen. */

@@ -78,6 +78,36 @@ class ConfigLoaderTest {
         assertThat(config.sweeps().get("upload-temp").olderThan()).isEqualTo(Duration.ofDays(7));
     }
 
+    private static SweepConfig.Brake brake(String brake) {
+        String yaml = VALID.replace("    pageSize: ${PAGE:-50}\n", "    pageSize: ${PAGE:-50}\n    brake: " + brake + "\n");
+        return ConfigLoader.parse("test.yaml", yaml, Map.of()).sweeps().get("purge").brake();
+    }
+
+    @Test
+    void shouldPutTheBrakeOnByDefault_withItsDocumentedDefaults_andOffOnlyWhenWrittenOut() {
+        assertThat(ConfigLoader.parse("test.yaml", VALID, Map.of()).sweeps().get("purge").brake())
+                .isEqualTo(new SweepConfig.Brake(true, 100, 3, 1_000));
+        assertThat(brake("off").on()).isFalse();
+        assertThat(brake("\"off\"").on()).isFalse();
+        assertThat(brake("on")).isEqualTo(SweepConfig.Brake.DEFAULT);
+        assertThat(brake("{minItems: 10, factor: 2.5, firstRunLimit: 50}")).isEqualTo(new SweepConfig.Brake(true, 10, 2.5, 50));
+        assertThat(brake("{factor: 5}")).isEqualTo(new SweepConfig.Brake(true, 100, 5, 1_000));
+    }
+
+    @Test
+    void shouldRejectABrakeWithAZeroOrNegativeFactor_anUnknownSetting_orAnotherWord() {
+        assertThatThrownBy(() -> brake("{factor: 0}")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("sweeps.purge.brake.factor: must be a positive number (got '0')");
+        assertThatThrownBy(() -> brake("{factor: -2}")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("sweeps.purge.brake.factor: must be a positive number (got '-2')");
+        assertThatThrownBy(() -> brake("{minItems: 0}")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("sweeps.purge.brake.minItems: must be between 1 and");
+        assertThatThrownBy(() -> brake("{limit: 5}")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("sweeps.purge.brake.limit: unknown brake setting");
+        assertThatThrownBy(() -> brake("sometimes")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("sweeps.purge.brake: must be off, on, or a mapping");
+    }
+
     @Test
     void shouldRejectAnUnknownStore_namingFileSweepAndField() {
         String yaml = VALID.replace("collect: files", "collect: photos");
