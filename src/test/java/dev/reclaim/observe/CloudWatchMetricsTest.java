@@ -34,12 +34,12 @@ class CloudWatchMetricsTest {
 
         run(metrics, report(false, recordSweep("moc-purge", figures)));
 
-        // 2 run figures, 7 per records sweep, and its 2400 step counts
-        assertThat(cloudWatch.requests).extracting(r -> r.metricData().size()).containsExactly(1000, 1000, 409);
+        // 3 run figures (RunDuration, RunCompleted, SweepsHeld), 7 per records sweep, and its 2400 step counts
+        assertThat(cloudWatch.requests).extracting(r -> r.metricData().size()).containsExactly(1000, 1000, 410);
         assertThat(cloudWatch.requests).allSatisfy(r -> assertThat(r.namespace()).isEqualTo("Reclaim"));
         List<String> names = cloudWatch.requests.stream().flatMap(r -> r.metricData().stream())
                 .map(MetricDatum::metricName).toList();
-        assertThat(names).hasSize(2409).doesNotHaveDuplicates().contains("Figure0", "Figure2399", "ItemsPurged");
+        assertThat(names).hasSize(2410).doesNotHaveDuplicates().contains("Figure0", "Figure2399", "ItemsPurged", "SweepsHeld");
     }
 
     @Test
