@@ -2,7 +2,6 @@ package dev.reclaim.handler;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
 import dev.reclaim.observe.SentryReporter;
@@ -41,9 +40,7 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (Invocation ignored = Invocation.start(context, null)) {
-            byte[] body = input.readAllBytes();
-            JsonNode json = body.length == 0 ? null : Reports.JSON.readTree(body);
-            RunRequest request = RunInput.parse(json, env, deadline(context));
+            RunRequest request = RunInput.parse(input.readAllBytes(), env, deadline(context));
             RunReport report;
             try {
                 report = reclaim.run(request);
