@@ -29,7 +29,7 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
 
     /** Used by Lambda: wiring is built once per container and reused by every invocation. */
     public ScheduledRunHandler() {
-        this(SnapStartHook.container(), System.getenv());
+        this(SnapStartHook.start(System.getenv(), SnapStartHook::container), System.getenv());
     }
 
     public ScheduledRunHandler(Reclaim reclaim, Map<String, String> env) {
