@@ -56,13 +56,17 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         }
     }
 
-    /** Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s). */
+    /**
+     * Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s; more
+     * than zero: a negative one would put the deadline past the Lambda timeout). Read on every invocation.
+     */
     private Deadline deadline(Context context) {
+        Duration margin = Durations.fromEnvironment(env, "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60),
+                Durations.Accepts.POSITIVE);
         if (context == null || context.getRemainingTimeInMillis() <= 0) {
             return Deadline.none();
         }
         Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
-        Duration margin = Durations.fromEnvironment(env, "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60));
         return Deadline.after(remaining.minus(Collections.min(List.of(margin, remaining.dividedBy(4)))));
     }
 }

@@ -173,4 +173,17 @@ class ScheduledRunHandlerIT {
                 .hasMessageContaining("RECLAIM_DRY_RUN: '" + value + "' is not a boolean");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"PT-5M", "0s", "200000000000000d"})
+    void shouldFailTheInvocationAsAConfigurationError_andRunNothing_whenRECLAIM_TIME_MARGINIsNotPositive(String margin)
+            throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        assertThatThrownBy(() -> invoke("events/scheduled-event.json", Map.of("RECLAIM_TIME_MARGIN", margin)))
+                .isInstanceOf(dev.reclaim.config.ConfigException.class)
+                .hasMessageStartingWith("RECLAIM_TIME_MARGIN: ");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+        assertThat(fx.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'reclaim'")).as("no run started").isZero();
+    }
 }
