@@ -241,6 +241,33 @@ class SamTemplateTest {
     }
 
     @Test
+    void shouldRequireAtDeployTimeTheSecretOfEveryStoreTheShippedConfigurationDeclares() {
+        // A secret the configuration needs and the deployment left out fails every container at start, after a
+        // "successful" deploy: CloudFormation must refuse the deployment instead.
+        ReclaimConfig config = ConfigLoader.load(Path.of(ConfigLoader.DEFAULT_PATH), Map.of());
+        Set<String> needed = new TreeSet<>();
+        for (StoreConfig store : config.stores().values()) {
+            if (store instanceof StoreConfig.Cloudinary) {
+                needed.add("CLOUDINARY_URL");
+            }
+        }
+        assertThat(needed).as("the shipped configuration declares a Cloudinary store").contains("CLOUDINARY_URL");
+
+        JsonNode variables = TEMPLATE.root().path("Globals").path("Function").path("Environment").path("Variables");
+        JsonNode params = TEMPLATE.root().path("Parameters");
+        for (String secret : needed) {
+            JsonNode arn = variables.path(Secrets.SECRET_OF.get(secret));
+            assertThat(arn.has("Ref")).as(Secrets.SECRET_OF.get(secret) + " set unconditionally, from a parameter: " + arn).isTrue();
+            JsonNode parameter = params.path(arn.path("Ref").asText());
+            assertThat(parameter.has("Default")).as(arn.path("Ref").asText() + " has no default").isFalse();
+            assertThat("").as(arn.path("Ref").asText() + " refuses an empty value")
+                    .doesNotMatch(parameter.path("AllowedPattern").asText());
+            assertThat("arn:aws:secretsmanager:eu-west-1:123456789012:secret:reclaim/cloudinary-AbC123")
+                    .matches(parameter.path("AllowedPattern").asText());
+        }
+    }
+
+    @Test
     void shouldSetEveryVariableTheCodeReads_orLeaveItOutOnPurpose() throws IOException {
         Set<String> set = fieldNames(TEMPLATE.root().path("Globals").path("Function").path("Environment").path("Variables"));
         Set<String> read = variablesTheCodeReads();

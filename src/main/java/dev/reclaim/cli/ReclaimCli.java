@@ -95,7 +95,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         boolean json;
 
         @Option(names = "--max-duration", paramLabel = "DURATION",
-                description = "Stop taking new items after this long (e.g. 10m); the next run carries on.")
+                description = "Stop taking new items after this long (more than zero, at most 36500d; e.g. 10m); the next run carries on.")
         String maxDuration;
 
         @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
@@ -121,7 +121,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
             Deadline deadline = Deadline.none();
             if (maxDuration != null) {
                 try {
-                    deadline = Deadline.after(Durations.parse(maxDuration));
+                    deadline = Deadline.after(Durations.parse(maxDuration, Durations.Accepts.POSITIVE));
                 } catch (IllegalArgumentException e) {
                     throw new UsageException("--max-duration: " + e.getMessage());
                 }

@@ -391,11 +391,7 @@ public final class ConfigLoader {
     }
 
     private static Duration positive(String text) {
-        Duration d = Durations.parse(text);
-        if (d.isZero() || d.isNegative()) {
-            throw new IllegalArgumentException("must be positive (got '" + text + "')");
-        }
-        return d;
+        return Durations.parse(text, Durations.Accepts.POSITIVE);
     }
 
     private static Function<String, Long> between(long min, long max) {

@@ -61,7 +61,7 @@ public final class Database {
     /** {@code RECLAIM_DB_CONNECT_TIMEOUT}: how long to wait for a connection (default 10s, at least 250ms). */
     private static java.time.Duration connectTimeout(Map<String, String> env) {
         java.time.Duration d = dev.reclaim.config.Durations.fromEnvironment(env, "RECLAIM_DB_CONNECT_TIMEOUT",
-                java.time.Duration.ofSeconds(10));
+                java.time.Duration.ofSeconds(10), dev.reclaim.config.Durations.Accepts.POSITIVE); // zero: wait forever
         return d.toMillis() < 250 ? java.time.Duration.ofMillis(250) : d;
     }
 

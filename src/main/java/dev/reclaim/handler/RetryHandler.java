@@ -5,12 +5,15 @@ import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.ConfigException;
 import dev.reclaim.failure.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.RunRequest;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The retry queue's SQS event source (with {@code ReportBatchItemFailures}): each message is one failed item, retried
@@ -21,14 +24,30 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
     private final RetryWorker worker;
     private final boolean dryRun;
 
+    /** Used by Lambda: wiring is built once per container and reused by every invocation. */
     public RetryHandler() {
-        // RECLAIM_DRY_RUN first: a value that is no boolean fails the invocation before anything is built or retried.
-        this.dryRun = RunRequest.dryRunForced(System.getenv());
-        Reclaim reclaim = SnapStartHook.container();
-        if (reclaim.retryQueue() == null) {
-            throw new IllegalStateException("RECLAIM_RETRY_QUEUE_URL is not set");
+        this(System.getenv(), SnapStartHook::container);
+    }
+
+    RetryHandler(Map<String, String> env, Function<Map<String, String>, Reclaim> container) {
+        this(SnapStartHook.start(env, e -> Started.from(e, container)));
+    }
+
+    private RetryHandler(Started started) {
+        this(started.worker(), started.dryRun());
+    }
+
+    /** What the handler checks and builds before its first invocation. */
+    private record Started(RetryWorker worker, boolean dryRun) {
+        static Started from(Map<String, String> env, Function<Map<String, String>, Reclaim> container) {
+            // RECLAIM_DRY_RUN first: a value that is no boolean fails before anything is built or retried.
+            boolean dryRun = RunRequest.dryRunForced(env);
+            Reclaim reclaim = container.apply(env);
+            if (reclaim.retryQueue() == null) {
+                throw new ConfigException("RECLAIM_RETRY_QUEUE_URL is not set: the retry function needs its queue");
+            }
+            return new Started(reclaim.retryWorker(), dryRun);
         }
-        this.worker = reclaim.retryWorker();
     }
 
     public RetryHandler(RetryWorker worker, boolean dryRun) {

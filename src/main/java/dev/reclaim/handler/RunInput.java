@@ -1,5 +1,6 @@
 package dev.reclaim.handler;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,6 +32,23 @@ final class RunInput {
 
     /** What a run may be asked; a field left out is null. */
     private record Options(Boolean dryRun, List<String> sweeps, String trigger) {
+    }
+
+    private static final ObjectReader TREE = JsonMapper.builder().build().reader();
+
+    /** The raw body Lambda hands over; empty is no options. A body that is not JSON is bad input like any other. */
+    static RunRequest parse(byte[] body, Map<String, String> env, Deadline deadline) {
+        if (body.length == 0) {
+            return parse((JsonNode) null, env, deadline);
+        }
+        try {
+            return parse(TREE.readTree(body), env, deadline);
+        } catch (JsonProcessingException e) {
+            throw new UsageException("input is not JSON (expected an object such as {\"dryRun\": true}): "
+                    + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static RunRequest parse(JsonNode input, Map<String, String> env, Deadline deadline) {

@@ -2,7 +2,6 @@ package dev.reclaim.handler;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
 import dev.reclaim.observe.SentryReporter;
@@ -30,7 +29,7 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
 
     /** Used by Lambda: wiring is built once per container and reused by every invocation. */
     public ScheduledRunHandler() {
-        this(SnapStartHook.container(), System.getenv());
+        this(SnapStartHook.start(System.getenv(), SnapStartHook::container), System.getenv());
     }
 
     public ScheduledRunHandler(Reclaim reclaim, Map<String, String> env) {
@@ -41,9 +40,7 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (Invocation ignored = Invocation.start(context, null)) {
-            byte[] body = input.readAllBytes();
-            JsonNode json = body.length == 0 ? null : Reports.JSON.readTree(body);
-            RunRequest request = RunInput.parse(json, env, deadline(context));
+            RunRequest request = RunInput.parse(input.readAllBytes(), env, deadline(context));
             RunReport report;
             try {
                 report = reclaim.run(request);
@@ -59,13 +56,17 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         }
     }
 
-    /** Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s). */
+    /**
+     * Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s; more
+     * than zero: a negative one would put the deadline past the Lambda timeout). Read on every invocation.
+     */
     private Deadline deadline(Context context) {
+        Duration margin = Durations.fromEnvironment(env, "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60),
+                Durations.Accepts.POSITIVE);
         if (context == null || context.getRemainingTimeInMillis() <= 0) {
             return Deadline.none();
         }
         Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
-        Duration margin = Durations.fromEnvironment(env, "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60));
         return Deadline.after(remaining.minus(Collections.min(List.of(margin, remaining.dividedBy(4)))));
     }
 }

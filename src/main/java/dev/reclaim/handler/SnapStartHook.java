@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 
 import javax.sql.DataSource;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Lambda SnapStart: the configuration, the clients and the pool are built during initialisation, so they are in the
@@ -32,19 +33,22 @@ final class SnapStartHook implements Resource {
     }
 
     /** The container's wiring, built by the first handler and reused by every invocation, its pool hooked to CRaC. */
-    static synchronized Reclaim container() {
+    static synchronized Reclaim container(Map<String, String> env) {
         if (container == null) {
-            container = build(System.getenv());
+            container = Reclaim.fromEnvironment(env);
             registered = new SnapStartHook(container.dataSource());
             Core.getGlobalContext().register(registered);
         }
         return container;
     }
 
-    /** Built from {@code env}; what fails here fails the container's initialisation, so it goes to Sentry first. */
-    static Reclaim build(Map<String, String> env) {
+    /**
+     * Every handler's start-up (its checks and the container) from {@code env}: what fails here fails the container's
+     * initialisation, so it goes to Sentry first. The one way both handlers start.
+     */
+    static <T> T start(Map<String, String> env, Function<Map<String, String>, T> handlerStart) {
         try {
-            return Reclaim.fromEnvironment(env);
+            return handlerStart.apply(env);
         } catch (RuntimeException e) {
             SentryReporter.initFailed(env, e);
             throw e;

@@ -81,7 +81,7 @@ public final class CloudWatchMetrics implements RunEvents {
             return RunEvents.none();
         }
         URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_CLOUDWATCH", AwsEnvironment.endpoint(env, "CLOUDWATCH"));
-        Duration timeout = Durations.fromEnvironment(env, "RECLAIM_METRICS_TIMEOUT", CALL_TIMEOUT);
+        Duration timeout = Durations.fromEnvironment(env, "RECLAIM_METRICS_TIMEOUT", CALL_TIMEOUT, Durations.Accepts.POSITIVE);
         return new CloudWatchMetrics(aws.cloudWatch(region, endpoint, timeout), namespace, inDryRun);
     }
 

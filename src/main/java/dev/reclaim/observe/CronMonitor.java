@@ -45,8 +45,8 @@ public record CronMonitor(String slug, String crontab, String timezone, Duration
         return new CronMonitor(value(env, "RECLAIM_SENTRY_MONITOR", DEFAULT_SLUG),
                 value(env, "RECLAIM_SCHEDULE_CRONTAB", crontabOf(value(env, "RECLAIM_SCHEDULE", null))).trim(),
                 value(env, "RECLAIM_SCHEDULE_TIMEZONE", "UTC"),
-                Durations.fromEnvironment(env, "RECLAIM_SENTRY_CHECKIN_MARGIN", Duration.ofMinutes(30)),
-                Durations.fromEnvironment(env, "RECLAIM_SENTRY_MAX_RUNTIME", Duration.ofMinutes(15)));
+                Durations.fromEnvironment(env, "RECLAIM_SENTRY_CHECKIN_MARGIN", Duration.ofMinutes(30), Durations.Accepts.POSITIVE),
+                Durations.fromEnvironment(env, "RECLAIM_SENTRY_MAX_RUNTIME", Duration.ofMinutes(15), Durations.Accepts.POSITIVE));
     }
 
     /**

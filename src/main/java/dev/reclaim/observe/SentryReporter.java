@@ -76,7 +76,7 @@ public final class SentryReporter implements RunEvents {
             return Optional.empty();
         }
         CronMonitor monitor = CronMonitor.fromEnvironment(env);
-        Duration flush = Durations.fromEnvironment(env, "RECLAIM_SENTRY_FLUSH_TIMEOUT", DEFAULT_FLUSH_TIMEOUT);
+        Duration flush = Durations.fromEnvironment(env, "RECLAIM_SENTRY_FLUSH_TIMEOUT", DEFAULT_FLUSH_TIMEOUT, Durations.Accepts.POSITIVE);
         Redaction redaction = Redaction.of(env);
         SentryOptions options = new SentryOptions();
         options.setDsn(dsn.trim());

@@ -59,10 +59,14 @@ public final class Outbox {
             return delay.isNegative() || delay.compareTo(maxBackoff) > 0 ? maxBackoff : delay;
         }
 
-        /** {@code RECLAIM_OUTBOX_BACKOFF} (15m) and {@code RECLAIM_OUTBOX_RETRY_PERIOD} (24h). */
+        /**
+         * {@code RECLAIM_OUTBOX_BACKOFF} (15m) and {@code RECLAIM_OUTBOX_RETRY_PERIOD} (24h), zero or more: zero retries
+         * a failed key at the next drain, or hands it to the retry queue at its first failure.
+         */
         public static Policy fromEnvironment(Map<String, String> env) {
-            return new Policy(Durations.fromEnvironment(env, "RECLAIM_OUTBOX_BACKOFF", DEFAULT.backoff()),
-                    DEFAULT.maxBackoff(), Durations.fromEnvironment(env, "RECLAIM_OUTBOX_RETRY_PERIOD", DEFAULT.retryPeriod()));
+            return new Policy(Durations.fromEnvironment(env, "RECLAIM_OUTBOX_BACKOFF", DEFAULT.backoff(),
+                    Durations.Accepts.ZERO_OR_MORE), DEFAULT.maxBackoff(), Durations.fromEnvironment(env,
+                    "RECLAIM_OUTBOX_RETRY_PERIOD", DEFAULT.retryPeriod(), Durations.Accepts.ZERO_OR_MORE));
         }
     }
 

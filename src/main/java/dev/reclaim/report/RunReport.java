@@ -8,7 +8,9 @@ import java.util.Map;
 
 /**
  * What a run did, returned by the handler and the CLI and stored in the run ledger. {@code folderModes}: the folder
- * mode each Cloudinary store's account reported ({@code fixed} or {@code dynamic}).
+ * mode each Cloudinary store's account reported ({@code fixed} or {@code dynamic}). {@code apiCalls}: every call made
+ * to each store's API in the run, the set-up (a Cloudinary account's folder mode), the sweeps and the outbox drain
+ * alike, per store: what the run spent of a Cloudinary account's hourly quota.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunReport(
@@ -23,7 +25,8 @@ public record RunReport(
         List<SweepReport> sweeps,
         OutboxReport outbox,
         FailureReport failures,
-        Map<String, String> folderModes) {
+        Map<String, String> folderModes,
+        Map<String, Long> apiCalls) {
 
     /**
      * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending

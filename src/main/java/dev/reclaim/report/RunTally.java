@@ -24,6 +24,7 @@ public final class RunTally implements RunEvents {
     /** What the outbox did for each sweep's keys (counted apart: the sweep may not be part of this run). */
     private final Map<String, SweepCount> outboxBySweep = new TreeMap<>();
     private final List<String> drainErrors = new ArrayList<>();
+    private final Map<String, Long> apiCalls = new TreeMap<>();
     private long failuresRecorded;
     private long failuresSent;
 
@@ -67,8 +68,13 @@ public final class RunTally implements RunEvents {
             s.referenced = plus(s.referenced, e.keys().size());
         } else if (event instanceof RunEvent.KeysKept e) {
             add(outbox(e.sweep()).kept, e.store(), e.keys().size());
-        } else if (event instanceof RunEvent.ApiCalls e && e.sweep() != null) {
-            sweep(e.sweep()).apiCalls.merge(e.store(), e.calls(), Long::sum);
+        } else if (event instanceof RunEvent.ApiCalls e) {
+            if (e.calls() > 0) {
+                apiCalls.merge(e.store(), e.calls(), Long::sum);
+            }
+            if (e.sweep() != null) {
+                sweep(e.sweep()).apiCalls.merge(e.store(), e.calls(), Long::sum);
+            }
         } else if (event instanceof RunEvent.SweepHeld e) {
             SweepCount s = sweep(e.sweep());
             if (s.brake == null) {
@@ -94,6 +100,11 @@ public final class RunTally implements RunEvents {
     /** A run that failed: every sweep that had started and not finished stopped because of it. */
     public synchronized void runFailed() {
         sweeps.values().stream().filter(s -> !s.finished).forEach(s -> s.stop("runFailed", null, null));
+    }
+
+    /** Every call made to each store's API in the run (set-up, sweeps, outbox), per store; null when none. */
+    public synchronized Map<String, Long> apiCalls() {
+        return apiCalls.isEmpty() ? null : new TreeMap<>(apiCalls);
     }
 
     public synchronized RunReport.OutboxReport outboxReport(long pending, Boolean pendingUnknown) {

@@ -12,6 +12,7 @@ import dev.reclaim.report.RunEvents;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.report.RunTally;
 import dev.reclaim.report.SweepReport;
+import dev.reclaim.store.BatchedDeletes;
 import dev.reclaim.store.Stores;
 import dev.reclaim.sweep.Sweep;
 import dev.reclaim.sweep.SweepContext;
@@ -67,13 +68,14 @@ public final class Run {
      * Once per process: every configured statement must prepare against the database (else a ConfigException, and
      * nothing runs), and Reclaim's schema is brought up to date (not by a dry run, which writes nothing).
      */
-    private void prepare(boolean dryRun) throws SQLException {
+    private void prepare(boolean dryRun, RunEvents events) throws SQLException {
         if (!sqlChecked) {
             SqlCheck.check(config, dataSource);
             // Each store checks how it is set up (a Cloudinary account's folder mode): once per process. A store that
             // cannot be asked now (rate limited, down) is asked again before its first listing; only a contradiction
             // with the configuration stops everything here.
             for (var store : stores.all().values()) {
+                long callsBefore = store.apiCalls();
                 try {
                     store.prepare(Instant.now().plusSeconds(60));
                 } catch (dev.reclaim.config.ConfigException e) {
@@ -81,6 +83,11 @@ public final class Run {
                 } catch (RuntimeException e) {
                     log.warn("store {} could not be asked how it is set up ({}); it is asked again before it lists",
                             store.name(), e.toString());
+                } finally {
+                    // The folder-mode call spends the hourly quota like any other: counted in the report and metrics.
+                    if (store.apiCalls() > callsBefore) {
+                        BatchedDeletes.reportCalls(events, null, store, callsBefore);
+                    }
                 }
             }
             sqlChecked = true;
@@ -119,12 +126,12 @@ public final class Run {
     private RunReport execute(UUID runId, RunRequest request, List<Sweep> sweeps, RunTally tally, RunEvents events) {
         Instant started = Instant.now();
         try {
-            prepare(request.dryRun());
+            prepare(request.dryRun(), events);
             events.emit(new RunEvent.Phase("lock", null));
             Optional<RunLock> lock = RunLock.tryAcquire(dataSource);
             if (lock.isEmpty()) {
                 RunReport skipped = report(runId, request, started, Outcome.SKIPPED, "another run holds the lock",
-                        List.of(), null, null);
+                        List.of(), null, null, tally);
                 if (!request.dryRun()) {
                     try (Connection c = dataSource.getConnection()) {
                         ledger.finished(c, skipped);
@@ -140,7 +147,7 @@ public final class Run {
             String reason = (unreachable ? "cannot reach the database: " : "database error: ") + rootMessage(e);
             log.error("run failed: {}", reason, e);
             events.emit(new RunEvent.RunFailed(reason, e));
-            RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null, null);
+            RunReport failed = report(runId, request, started, Outcome.FAILED, reason, List.of(), null, null, tally);
             recordFailure(request, failed);
             return failed;
         }
@@ -151,7 +158,7 @@ public final class Run {
      * Reclaim's schema must exist unless this is a dry run.
      */
     public synchronized SweepContext retryContext(boolean dryRun) throws SQLException {
-        prepare(dryRun);
+        prepare(dryRun, listeners);
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
@@ -225,7 +232,7 @@ public final class Run {
                             .collect(java.util.stream.Collectors.joining("; ")) + "; the other sweeps went on. Check the "
                             + "configuration and the data, then reclaim approve --sweep NAME to let the next run through"
                     : outOfTime ? "time budget reached; the next run carries on" : null;
-            RunReport report = report(runId, request, started, outcome, reason, reports, ob, fr);
+            RunReport report = report(runId, request, started, outcome, reason, reports, ob, fr, tally);
             if (!request.dryRun()) {
                 ledger.finished(lockConn, report);
             }
@@ -260,7 +267,7 @@ public final class Run {
         RunReport.OutboxReport ob = tally.outboxReport(known ? counted[0] : 0, known ? null : Boolean.TRUE);
         RunReport.FailureReport fr = known ? new RunReport.FailureReport(tally.failuresRecorded(),
                 tally.failuresSent(), counted[1], failures.queueConfigured(), 0, 0) : null;
-        RunReport failed = report(runId, request, started, Outcome.FAILED, reason, reports, ob, fr);
+        RunReport failed = report(runId, request, started, Outcome.FAILED, reason, reports, ob, fr, tally);
         recordFailure(request, failed);
         return failed;
     }
@@ -304,7 +311,8 @@ public final class Run {
     }
 
     private RunReport report(UUID runId, RunRequest request, Instant started, Outcome outcome, String reason,
-                             List<SweepReport> sweeps, RunReport.OutboxReport outbox, RunReport.FailureReport failures) {
+                             List<SweepReport> sweeps, RunReport.OutboxReport outbox, RunReport.FailureReport failures,
+                             RunTally tally) {
         Instant finished = Instant.now();
         Map<String, String> folderModes = new TreeMap<>();
         stores.all().forEach((name, store) -> Optional.ofNullable(store.folderMode())
@@ -312,7 +320,7 @@ public final class Run {
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
                 outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures,
-                folderModes.isEmpty() ? null : folderModes);
+                folderModes.isEmpty() ? null : folderModes, tally.apiCalls());
     }
 
     static String rootMessage(Throwable e) {

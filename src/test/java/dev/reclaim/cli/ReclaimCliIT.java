@@ -201,4 +201,42 @@ class ReclaimCliIT {
         assertThat(err.toString()).doesNotContain("RECLAIM_RETRY_QUEUE_URL");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "--max-duration    | PT-5M            | more than zero",
+            "--max-duration    | 0s               | more than zero",
+            "--max-duration    | -PT5M            | more than zero",
+            "--max-duration    | 200000000000000d | at most 36500d",
+            "--max-duration    | P200000000000000D| at most 36500d"})
+    void shouldExit2NamingTheOption_whenADurationOptionIsNotPositiveOrOverflows(String option, String value, String why)
+            throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        assertThat(cli(fx.env(), "run", option, value)).isEqualTo(2);
+
+        assertThat(err.toString()).contains(option + ": ", why, "Nothing was run");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', value = {
+            "RECLAIM_OUTBOX_BACKOFF      | PT-1M            | zero or more",
+            "RECLAIM_OUTBOX_RETRY_PERIOD | -P1D             | zero or more",
+            "RECLAIM_DB_CONNECT_TIMEOUT  | 0s               | more than zero",
+            "RECLAIM_METRICS_TIMEOUT     | PT-10S           | more than zero",
+            "RECLAIM_DB_CONNECT_TIMEOUT  | 200000000000000d | at most 36500d",
+            "RECLAIM_MOC_RETENTION       | PT-5M            | more than zero",
+            "RECLAIM_MOC_RETENTION       | 200000000000000d | at most 36500d"})
+    void shouldExit2NamingTheInput_whenADurationInTheEnvironmentOrConfigurationIsOutOfRange(String variable,
+                                                                                           String value, String why)
+            throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        assertThat(cli(envWith(variable, value), "run")).isEqualTo(2);
+
+        String named = variable.equals("RECLAIM_MOC_RETENTION") ? "moc-purge.olderThan" : variable;
+        assertThat(err.toString()).contains(named, why);
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
 }

@@ -25,4 +25,41 @@ class DurationsTest {
         assertThatThrownBy(() -> Durations.parse("P1M")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Durations.parse("")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void shouldRefuseZeroAndNegativeValues_whereAnInputAcceptsOnlyPositiveOnes() {
+        for (String value : new String[] {"PT-5M", "-PT5M", "P-1D", "0s", "PT0S"}) {
+            assertThatThrownBy(() -> Durations.parse(value, Durations.Accepts.POSITIVE)).as(value)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("must be more than zero");
+        }
+        assertThat(Durations.parse("1s", Durations.Accepts.POSITIVE)).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void shouldAcceptZero_butNoNegativeValue_whereZeroIsMeaningful() {
+        assertThat(Durations.parse("0s", Durations.Accepts.ZERO_OR_MORE)).isZero();
+        assertThatThrownBy(() -> Durations.parse("PT-1M", Durations.Accepts.ZERO_OR_MORE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be zero or more");
+    }
+
+    @Test
+    void shouldRefuseADurationTooLongToCompute_asAnIllegalArgumentNotAnArithmeticException() {
+        for (String value : new String[] {"200000000000000d", "99999999999999999999d", "P200000000000000D",
+                "PT9999999999999999H", "36501d"}) {
+            assertThatThrownBy(() -> Durations.parse(value, Durations.Accepts.POSITIVE)).as(value)
+                    .isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("at most 36500d");
+        }
+        assertThat(Durations.parse("36500d", Durations.Accepts.POSITIVE)).isEqualTo(Duration.ofDays(36_500));
+    }
+
+    @Test
+    void shouldNameTheVariableAndWhatItAccepts_whenTheEnvironmentGivesAValueOutOfRange() {
+        assertThatThrownBy(() -> Durations.fromEnvironment(java.util.Map.of("RECLAIM_TIME_MARGIN", "PT-5M"),
+                "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60), Durations.Accepts.POSITIVE))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("RECLAIM_TIME_MARGIN: ")
+                .hasMessageContaining("must be more than zero");
+    }
 }

@@ -136,6 +136,22 @@ class ScheduledRunHandlerIT {
     }
 
     @ParameterizedTest
+    @ValueSource(strings = {"dryRun=true", "{\"dryRun\": true", "{\"dryRun\": tru}", "<run dryRun=\"true\"/>"})
+    void shouldFailTheInvocationAsAUsageErrorWithTheReason_andRunNothing_whenTheBodyIsNotJson(String body) throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, Map.of());
+
+        assertThatThrownBy(() -> handler.handleRequest(new ByteArrayInputStream(body.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)),
+                new ByteArrayOutputStream(), new FakeLambdaContext("test-request", 900_000)))
+                .isExactlyInstanceOf(UsageException.class)
+                .hasMessageStartingWith("input is not JSON")
+                .hasMessageContaining("such as {\"dryRun\": true}")
+                .hasMessageMatching("(?s).*: \\S.*"); // the parser's reason follows
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+        assertThat(fx.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'reclaim'")).as("no run started").isZero();
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = "events/scheduled-event.json")
     void shouldDryRun_whenTheEnvironmentSaysDryRunAs1OrYes(String eventFile) throws Exception {
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
@@ -157,5 +173,18 @@ class ScheduledRunHandlerIT {
                 .isInstanceOf(UsageException.class)
                 .hasMessageContaining("RECLAIM_DRY_RUN: '" + value + "' is not a boolean");
         assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"PT-5M", "0s", "200000000000000d"})
+    void shouldFailTheInvocationAsAConfigurationError_andRunNothing_whenRECLAIM_TIME_MARGINIsNotPositive(String margin)
+            throws Exception {
+        Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
+
+        assertThatThrownBy(() -> invoke("events/scheduled-event.json", Map.of("RECLAIM_TIME_MARGIN", margin)))
+                .isInstanceOf(dev.reclaim.config.ConfigException.class)
+                .hasMessageStartingWith("RECLAIM_TIME_MARGIN: ");
+        assertThat(ReferenceData.rowCounts(fx.db)).isEqualTo(rows);
+        assertThat(fx.count("SELECT count(*) FROM pg_tables WHERE schemaname = 'reclaim'")).as("no run started").isZero();
     }
 }

@@ -188,7 +188,7 @@ class SentryHandlersIT {
     void shouldSendTheInitialisationError_whenTheContainerCannotBeBuilt() {
         fx.env().put("RECLAIM_CONFIG", "config/no-such-file.yaml");
 
-        assertThatThrownBy(() -> SnapStartHook.build(fx.env()))
+        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::fromEnvironment))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("cannot read the configuration file");
 
@@ -208,7 +208,7 @@ class SentryHandlersIT {
         fx.env().put("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://secrets manager:4566");
         fx.env().put("RECLAIM_DB_PASSWORD_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf");
 
-        assertThatThrownBy(() -> SnapStartHook.build(fx.env()))
+        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::fromEnvironment))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("AWS_ENDPOINT_URL_SECRETS_MANAGER");
 
@@ -220,11 +220,55 @@ class SentryHandlersIT {
     }
 
     @Test
+    void shouldSendTheRetryHandlersInitialisationError_whenRECLAIM_DRY_RUNIsNoBoolean() {
+        fx.env().put("RECLAIM_DRY_RUN", "maybe");
+        List<Reclaim> built = new java.util.ArrayList<>();
+
+        assertThatThrownBy(() -> new RetryHandler(fx.env(), env -> keep(built, Reclaim.fromEnvironment(env))))
+                .isInstanceOf(dev.reclaim.run.UsageException.class)
+                .hasMessageContaining("RECLAIM_DRY_RUN: 'maybe' is not a boolean");
+
+        assertThat(built).as("nothing built before the dry-run flag was read").isEmpty();
+        assertThat(ingest.events()).singleElement().satisfies(e -> { // no waiting: flushed before it was thrown on
+            assertThat(e.get("tags").get("failure").asText()).isEqualTo("initFailed");
+            assertThat(e.get("fingerprint")).extracting(JsonNode::asText)
+                    .containsExactly("init-failed", "dev.reclaim.run.UsageException");
+            assertThat(e.get("exception").get("values").get(0).get("value").asText()).contains("RECLAIM_DRY_RUN");
+        });
+    }
+
+    @Test
+    void shouldSendTheRetryHandlersInitialisationError_whenRECLAIM_RETRY_QUEUE_URLIsMissing() {
+        fx.env().remove("RECLAIM_RETRY_QUEUE_URL");
+        List<Reclaim> built = new java.util.ArrayList<>();
+
+        try {
+            assertThatThrownBy(() -> new RetryHandler(fx.env(), env -> keep(built, Reclaim.fromEnvironment(env))))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("RECLAIM_RETRY_QUEUE_URL is not set");
+        } finally {
+            built.forEach(Reclaim::close);
+        }
+
+        assertThat(ingest.events()).singleElement().satisfies(e -> {
+            assertThat(e.get("tags").get("failure").asText()).isEqualTo("initFailed");
+            assertThat(e.get("fingerprint")).extracting(JsonNode::asText)
+                    .containsExactly("init-failed", "dev.reclaim.config.ConfigException");
+            assertThat(e.get("exception").get("values").get(0).get("value").asText()).contains("RECLAIM_RETRY_QUEUE_URL");
+        });
+    }
+
+    private static Reclaim keep(List<Reclaim> built, Reclaim reclaim) {
+        built.add(reclaim);
+        return reclaim;
+    }
+
+    @Test
     void shouldThrowTheInitialisationErrorAsItIs_whenSentryIsNotConfigured() {
         fx.env().remove("SENTRY_DSN");
         fx.env().put("RECLAIM_CONFIG", "config/no-such-file.yaml");
 
-        assertThatThrownBy(() -> SnapStartHook.build(fx.env()))
+        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::fromEnvironment))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("cannot read the configuration file")
                 .hasNoSuppressedExceptions();

@@ -104,8 +104,9 @@ class CloudWatchMetricsIT {
         assertDatum("ItemsRefused", PHOTOS, 0, "Count");
         assertDatum("RateLimited", PHOTOS, 0, "Count");
         assertDatum("Incomplete", PHOTOS, 0, "Count");
-        assertDatum("ApiCalls", Map.of("Store", "bobblehead-photos"), fx.cloudinary.listCalls()
-                + fx.cloudinary.searchCalls() + fx.cloudinary.deleteCalls(), "Count");
+        // Every call that reached the account spent its hourly quota, the folder-mode call included.
+        assertDatum("ApiCalls", Map.of("Store", "bobblehead-photos"), fx.cloudinary.totalCalls(), "Count");
+        assertThat(report.apiCalls()).containsEntry("bobblehead-photos", fx.cloudinary.totalCalls());
         assertThat(one("ApiCalls", Map.of("Store", "moc-files")).value()).isPositive();
         assertDatum("QuotaRemaining", Map.of("Store", "bobblehead-photos"), fx.cloudinary.remainingBudget(), "Count");
         assertDatum("RunCompleted", RUN, 1, "Count");
@@ -151,7 +152,7 @@ class CloudWatchMetricsIT {
     }
 
     @Test
-    void shouldPublishOnlyTheRunsDurationAndRunCompletedZero_whenAnotherRunHoldsTheLock() throws Exception {
+    void shouldPublishOnlyTheRunsDurationRunCompletedZeroAndTheSetUpsCalls_whenAnotherRunHoldsTheLock() throws Exception {
         RunReport report;
         try (Reclaim reclaim = fx.reclaim()) {
             // Another process's run: the advisory lock "RECLAIM" held on a session of its own.
@@ -164,7 +165,11 @@ class CloudWatchMetricsIT {
         }
 
         assertThat(report.outcome()).isEqualTo(Outcome.SKIPPED);
-        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration");
+        // The Cloudinary folder mode is asked before the lock: that call spent the quota all the same.
+        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration", "ApiCalls", "QuotaRemaining");
+        assertThat(fx.cloudinary.totalCalls()).isEqualTo(1);
+        assertDatum("ApiCalls", Map.of("Store", "bobblehead-photos"), 1, "Count");
+        assertThat(report.apiCalls()).containsExactlyEntriesOf(Map.of("bobblehead-photos", 1L));
         assertDatum("RunCompleted", RUN, 0, "Count");
         assertDatum("RunDuration", RUN, report.durationMs(), "Milliseconds");
     }
@@ -195,7 +200,11 @@ class CloudWatchMetricsIT {
         RunReport report = run(false, "moc-purge");
 
         assertThat(report.outcome()).isEqualTo(Outcome.FAILED);
-        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration");
+        // The Cloudinary folder mode is asked before the lock: that call spent the quota all the same.
+        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration", "ApiCalls", "QuotaRemaining");
+        assertThat(fx.cloudinary.totalCalls()).isEqualTo(1);
+        assertDatum("ApiCalls", Map.of("Store", "bobblehead-photos"), 1, "Count");
+        assertThat(report.apiCalls()).containsExactlyEntriesOf(Map.of("bobblehead-photos", 1L));
         assertDatum("RunCompleted", RUN, 0, "Count");
     }
 

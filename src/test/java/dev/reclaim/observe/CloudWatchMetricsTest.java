@@ -111,7 +111,7 @@ class CloudWatchMetricsTest {
     private static RunReport report(boolean dryRun, SweepReport sweep) {
         Instant now = Instant.parse("2026-11-24T03:00:00Z");
         return new RunReport(UUID.randomUUID().toString(), "test", dryRun, Outcome.COMPLETED, null, now.minusSeconds(5),
-                now, 5000, List.of(sweep), new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0), null, null);
+                now, 5000, List.of(sweep), new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0), null, null, null);
     }
 
     private static SweepReport recordSweep(String name, Map<String, Long> figures) {

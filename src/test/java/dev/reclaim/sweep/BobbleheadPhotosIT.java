@@ -164,6 +164,20 @@ class BobbleheadPhotosIT {
     }
 
     @Test
+    void shouldCountInTheReportEveryCallThatReachedCloudinary_theFolderModeCallIncluded() throws Exception {
+        reference(seedTemp("a", 950, OLD));
+        seedTemp("b", 250, OLD);
+        cloudinary.resetCounters();
+
+        RunReport report = run();
+
+        assertThat(cloudinary.configCalls()).isEqualTo(1); // the folder mode, asked once by this process
+        assertThat(cloudinary.totalCalls()).isEqualTo(7);  // + 3 listings + 3 deletes
+        assertThat(report.apiCalls()).containsExactlyEntriesOf(Map.of("bobblehead-photos", cloudinary.totalCalls()));
+        assertThat(sweep(report).apiCalls()).containsEntry("bobblehead-photos", 6L); // the sweep's own calls
+    }
+
+    @Test
     void shouldFillEveryDeleteCallAcrossPages_soCallsAreExactlyOrphansOver100() throws Exception {
         List<Asset> assets = new ArrayList<>();
         List<String> referenced = new ArrayList<>();

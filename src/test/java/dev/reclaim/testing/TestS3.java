@@ -75,27 +75,14 @@ public final class TestS3 {
     }
 
     /**
-     * Makes S3Mock unable to delete one object, so DeleteObjects answers HTTP 200 with a real per-key error for it
-     * (S3Mock reports a storage failure as that key's {@code InternalError}). As root, the object's folder is made
-     * immutable (chattr +i); otherwise read-only. Close the handle to allow deletion again.
+     * S3 refuses to delete one object until the handle is closed: DeleteObjects answers HTTP 200 with a per-key
+     * {@code InternalError} for it, as S3 does ({@link S3DeleteRefusals}), whatever the host may do to files.
      */
-    public static AutoCloseable blockDeletion(String bucket, String key) throws Exception {
-        String meta = Files.readString(root.resolve(bucket).resolve("bucketMetadata.json"));
-        java.util.regex.Matcher m = java.util.regex.Pattern
-                .compile("\"" + java.util.regex.Pattern.quote(key) + "\"\\s*:\\s*\"([0-9a-f-]{36})\"").matcher(meta);
-        if (!m.find()) {
+    public static AutoCloseable blockDeletion(String bucket, String key) {
+        if (!exists(bucket, key)) {
             throw new IllegalStateException("S3Mock has no object " + key + " in bucket " + bucket);
         }
-        Path dir = root.resolve(bucket).resolve(m.group(1));
-        boolean isRoot = "root".equals(System.getProperty("user.name"));
-        if (isRoot) {
-            int rc = new ProcessBuilder("chattr", "+i", dir.toString()).redirectErrorStream(true).start().waitFor();
-            org.junit.jupiter.api.Assumptions.assumeTrue(rc == 0,
-                    "cannot make an S3Mock object undeletable here (chattr +i failed)");
-            return () -> new ProcessBuilder("chattr", "-i", dir.toString()).start().waitFor();
-        }
-        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("r-xr-xr-x"));
-        return () -> Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        return S3DeleteRefusals.refuse(bucket, key);
     }
 
     /** A client for test set-up and assertions (the code under test builds its own from the environment). */
