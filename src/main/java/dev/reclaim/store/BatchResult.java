@@ -8,7 +8,13 @@ import java.util.Map;
  * What one delete call did to each key: deleted (or already gone), failed with the store's reason, or kept because
  * the store's reference check found a row that still holds it (never sent to the store's API).
  */
-public record BatchResult(List<String> deleted, Map<String, String> failed, List<String> kept) {
+public record BatchResult(List<String> deleted, Map<String, String> failed, List<String> kept,
+                          Map<String, String> versions) {
+
+    /** {@code versions}: for an S3 versioned bucket, the version id of the delete marker each deleted key got. */
+    public BatchResult(List<String> deleted, Map<String, String> failed, List<String> kept) {
+        this(deleted, failed, kept, Map.of());
+    }
 
     public BatchResult(List<String> deleted, Map<String, String> failed) {
         this(deleted, failed, List.of());

@@ -4,6 +4,7 @@ import dev.reclaim.report.RunEvent;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -67,6 +68,22 @@ public interface Store {
     /** The API quota as the store's last answer reported it; null where the store has none. */
     default RunEvent.QuotaSeen quotaSeen() {
         return null;
+    }
+
+    /**
+     * Whether this store's deletions can be undone, asked in {@link #prepare} (an S3 bucket's versioning, a Cloudinary
+     * account's backups): null when they can, else why not, for the report and {@code status}.
+     */
+    default String notUndoable() {
+        return "this store cannot restore deleted keys";
+    }
+
+    /**
+     * Brings back deleted keys, each with what the delete reported for it ({@code versions}: key to the version id of
+     * the delete marker an S3 versioned bucket created; empty elsewhere). At most {@link #maxBatch()} keys a call.
+     */
+    default Restored restore(List<String> keys, Map<String, String> versions, Instant deadline) {
+        return Restored.none(keys, notUndoable());
     }
 
     /** API calls made so far by this store (list and delete), for reports. */
