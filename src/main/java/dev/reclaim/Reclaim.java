@@ -22,7 +22,10 @@ import dev.reclaim.report.Outcome;
 import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.PlanWriter;
 import dev.reclaim.report.Reports;
+import dev.reclaim.config.Durations;
 import dev.reclaim.run.AppliedPlan;
+import dev.reclaim.run.Status;
+import dev.reclaim.store.Undo;
 import dev.reclaim.run.BrakeHistory;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.DeletionLog;
@@ -59,6 +62,10 @@ public final class Reclaim implements AutoCloseable {
     private final ReclaimConfig config;
     private final Map<String, Sweep> sweeps;
     private final Run run;
+    /** The stores every run, retry and restore goes through: protected keys, reference checks, the journal. */
+    private final Stores stores;
+    /** How long the deletion journal keeps a key ({@code RECLAIM_JOURNAL_RETENTION}, 30d): the undo window's bound. */
+    private Duration journalRetention = Duration.ofDays(30);
     private final Failures failures;
     private final RetryQueue retryQueue;
     private final Retries retries;
@@ -80,7 +87,8 @@ public final class Reclaim implements AutoCloseable {
         this.sweeps = sweeps(config);
         this.failures = new Failures(retryQueue, Reports.JSON);
         this.retryQueue = retryQueue;
-        this.run = new Run(config, dataSource, stores.referenceChecked(config, dataSource), failures, outboxPolicy,
+        this.stores = stores.referenceChecked(config, dataSource);
+        this.run = new Run(config, dataSource, this.stores, failures, outboxPolicy,
                 failure -> retry(failure, false), RunEvents.of(listeners));
         this.retries = retries(sweeps, run);
         this.owned = owned;
@@ -117,6 +125,8 @@ public final class Reclaim implements AutoCloseable {
                     .listen(CloudWatchMetrics.fromEnvironment(env, aws));
             reclaim.progress.inForce(ConfigInForce.of(config, env));
             reclaim.configHash = ConfigInForce.hash(config, env);
+            reclaim.journalRetention = Durations.fromEnvironment(env, "RECLAIM_JOURNAL_RETENTION", Duration.ofDays(30),
+                    Durations.Accepts.POSITIVE);
             sentry.ifPresent(reclaim::listen);
             return reclaim;
         } catch (RuntimeException e) {
@@ -199,7 +209,79 @@ public final class Reclaim implements AutoCloseable {
     public RunReport run(RunRequest request) {
         List<Sweep> selected = request.sweeps().isEmpty() ? List.copyOf(sweeps.values())
                 : request.sweeps().stream().distinct().map(this::sweep).toList();
-        return run.execute(request, selected);
+        RunReport report = run.execute(request, selected);
+        if (!request.dryRun() && report.outcome() != Outcome.FAILED && report.outcome() != Outcome.SKIPPED) {
+            pruneJournal();
+        }
+        return report;
+    }
+
+    /** The journal past its retention goes, at most 100,000 rows a run: a backlog is worked off over runs. */
+    private void pruneJournal() {
+        try {
+            Undo.prune(dataSource, journalRetention, 10);
+        } catch (SQLException e) {
+            org.slf4j.LoggerFactory.getLogger(Reclaim.class).warn("could not prune the deletion journal: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Brings back the deletions {@code selection} names, where their store keeps versions, and protects them from
+     * every later delete; says per store what was restored, already present, or not restorable and why.
+     */
+    public Undo.Report restore(Undo.Selection selection, boolean dryRun) throws SQLException {
+        if (selection.sweep() != null) {
+            sweep(selection.sweep());
+        }
+        for (String storeKey : selection.storeKeys() == null ? List.<String>of() : selection.storeKeys()) {
+            int colon = storeKey.indexOf(':');
+            if (colon < 1 || stores.get(storeKey.substring(0, colon)) == null) {
+                throw new UsageException("--key " + storeKey + ": not STORE:KEY of a configured store ("
+                        + String.join(", ", stores.all().keySet()) + ")");
+            }
+        }
+        try (java.sql.Connection c = dataSource.getConnection()) {
+            if (!Database.schemaExists(c)) {
+                throw new UsageException("nothing to restore: Reclaim has never run against this database");
+            }
+        }
+        Database.migrate(dataSource);
+        java.util.List<String> notes = new java.util.ArrayList<>();
+        if (selection.run() != null) {
+            Status.LedgerRun row = Status.run(dataSource, selection.run())
+                    .orElseThrow(() -> new UsageException("unknown run " + selection.run() + " (reclaim status lists the last runs)"));
+            if (row.purged() > 0) {
+                notes.add(row.purged() + " records or assets counted as purged by this run: rows are purged for good, by "
+                        + "design; only files come back");
+            }
+            if (row.startedAt().isBefore(Instant.now().minus(journalRetention))) {
+                notes.add("the journal keeps deletions for " + human(journalRetention) + " (RECLAIM_JOURNAL_RETENTION): "
+                        + "this run's have been pruned");
+            }
+        }
+        stores.all().forEach((name, store) -> {
+            try {
+                store.prepare(Instant.now().plusSeconds(60)); // asks whether the store keeps versions or backups
+            } catch (RuntimeException e) {
+                notes.add("store " + name + " could not be asked how it is set up: " + e.getMessage());
+            }
+            String why = store.notUndoable();
+            if (why != null) {
+                notes.add("store " + name + ": deletions cannot be undone: " + why);
+            }
+        });
+        Undo.Report report = Undo.restore(dataSource, stores, selection, dryRun, null);
+        if (report.journaled() == 0) {
+            notes.add("the journal holds no deletion for this selection");
+        }
+        notes.addAll(report.notes());
+        return new Undo.Report(report.dryRun(), report.journaled(), report.stores(), List.copyOf(notes));
+    }
+
+    /** Lifts the protection a restore put on {@code storeKeys}; returns how many were protected. */
+    public int unprotect(List<String> storeKeys) throws SQLException {
+        Database.migrate(dataSource);
+        return Undo.unprotect(dataSource, storeKeys);
     }
 
     /**

@@ -48,6 +48,7 @@ final class CommandHelp {
             "AWS_ENDPOINT_URL_CLOUDWATCH", "CloudWatch",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER", "Secrets Manager");
     static final Group CONFIGURATION = group("Configuration",
+            "RECLAIM_JOURNAL_RETENTION", "how long the deletion journal keeps a deleted key for reclaim restore (default 30d)",
             "RECLAIM_CONFIG", "configuration file (default config/reclaim.yaml); the variables it names as ${NAME} too",
             "CLOUDINARY_URL", "cloudinary://KEY:SECRET@CLOUD of the Cloudinary stores",
             "RECLAIM_DRY_RUN", "true: write and delete nothing, whatever the flags say",
@@ -121,6 +122,17 @@ final class CommandHelp {
                 FAILED, "the database refused it or cannot be reached",
                 USAGE, "an unknown sweep, a --limit under 1, or invalid configuration: nothing recorded"),
                 "reclaim approve --sweep bobblehead-temp-photos --limit 5000"));
+        PAGES.put("restore", new Page(WHOLE_RECLAIM, exitCodes(
+                OK, "the selection was restored where its stores keep versions (what was not is listed, with why)",
+                FAILED, "the database or a store could not be reached",
+                USAGE, "an unknown run, sweep or store, a selection that is not exactly one of --run, --sweep/--since,"
+                        + " --key, or invalid configuration: nothing restored"),
+                "reclaim restore --run 3f6c2a10-7b1e-4c5d-9a0b-2d4e6f8a1c3e --dry-run"));
+        PAGES.put("unprotect", new Page(WHOLE_RECLAIM, exitCodes(
+                OK, "the keys' protection was lifted (a later run may delete them again)",
+                FAILED, "the database could not be reached",
+                USAGE, USAGE_MEANING),
+                "reclaim unprotect moc-files:uploads/tmp/u1/f1.pdf"));
         PAGES.put("retry", new Page(WHOLE_RECLAIM, exitCodes(
                 OK, "the messages (or stored failures) were retried; those that failed again wait for the next try",
                 FAILED, "the retry itself failed (database or SQS unreachable)",

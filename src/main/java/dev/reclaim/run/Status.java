@@ -58,6 +58,24 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
                 status.pendingDeletions, status.failures, queue.depths(), status.approvals);
     }
 
+    /** One run of the ledger, by id (for {@code reclaim restore --run}). */
+    public static java.util.Optional<LedgerRun> run(DataSource ds, java.util.UUID runId) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("""
+                SELECT id, trigger, started_at, finished_at, outcome, reason, purged, failed, keys_deleted
+                  FROM reclaim.runs WHERE id = ?""")) {
+            ps.setObject(1, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return java.util.Optional.empty();
+                }
+                java.sql.Timestamp finished = rs.getTimestamp(4);
+                return java.util.Optional.of(new LedgerRun(rs.getString(1), rs.getString(2), rs.getTimestamp(3).toInstant(),
+                        finished == null ? null : finished.toInstant(), rs.getString(5), rs.getString(6), rs.getLong(7),
+                        rs.getLong(8), rs.getLong(9), null));
+            }
+        }
+    }
+
     /** One line on why the status could not be read. */
     public static String whyUnreadable(SQLException e) {
         boolean unreachable = e instanceof SQLTransientConnectionException || Database.isConnectionFailure(e);

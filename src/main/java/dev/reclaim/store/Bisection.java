@@ -28,6 +28,7 @@ final class Bisection {
     private final int maxRefusedKeys;
     private final List<String> deleted = new ArrayList<>();
     private final Map<String, String> failed = new LinkedHashMap<>();
+    private final Map<String, String> versions = new LinkedHashMap<>();
     private int refusedAlone;
 
     private Bisection(DeleteCall call, int maxRefusedKeys) {
@@ -70,9 +71,10 @@ final class Bisection {
         }
         deleted.addAll(r.deleted());
         failed.putAll(r.failed());
+        versions.putAll(r.versions());
     }
 
     private BatchResult result() {
-        return new BatchResult(List.copyOf(deleted), new LinkedHashMap<>(failed));
+        return new BatchResult(List.copyOf(deleted), new LinkedHashMap<>(failed), List.of(), new LinkedHashMap<>(versions));
     }
 }

@@ -9,40 +9,47 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * A store whose every delete call is preceded by its {@code referenced} query: of the keys about to go, those some row
- * of the application still holds are kept (never sent to the store's API). This is the last check before a file
- * leaves, whichever path sent it (an assets sweep, an outbox drain, a retry), so a step that collected a shared file
- * or a sweep query that checks the wrong column cannot delete a file still in use.
+ * A store whose every delete call is preceded by its reference checks and followed by the journal: of the keys about
+ * to go, those an operator restored ({@code reclaim.protected_keys}) and those the store's {@code referenced} query
+ * finds still held by a row of the application are kept (never sent to the store's API); what the store confirms
+ * deleted is written to {@code reclaim.deleted_keys}, with the delete marker a versioned bucket made. This is the
+ * last check before a file leaves, whichever path sent it (an assets sweep, an outbox drain, a retry).
  */
 final class ReferenceCheckedStore implements Store {
     private final Store store;
+    /** Null when the store declares no query: the protection check and the journal still apply. */
     private final ReferenceQuery referenced;
     private final DataSource dataSource;
 
     public ReferenceCheckedStore(Store store, SqlTemplate referenced, DataSource dataSource) {
         this.store = store;
-        this.referenced = new ReferenceQuery("store " + store.name(), referenced);
+        this.referenced = referenced == null ? null : new ReferenceQuery("store " + store.name(), referenced);
         this.dataSource = dataSource;
     }
 
     @Override
     public BatchResult delete(List<String> keys, Instant deadline) {
         Set<String> inUse = inUse(keys, deadline);
-        if (inUse.isEmpty()) {
-            return store.delete(keys, deadline);
-        }
         List<String> free = new ArrayList<>(keys.size());
         List<String> kept = new ArrayList<>(inUse.size());
         for (String k : keys) {
             (inUse.contains(k) ? kept : free).add(k);
         }
-        BatchResult result = free.isEmpty() ? new BatchResult(List.of(), Map.of()) : store.delete(free, deadline);
-        return new BatchResult(result.deleted(), result.failed(), kept);
+        BatchResult result;
+        try {
+            result = free.isEmpty() ? new BatchResult(List.of(), Map.of()) : store.delete(free, deadline);
+        } catch (BatchCutShort e) {
+            DeletionJournal.record(dataSource, name(), e.settled().deleted(), e.settled().versions());
+            throw e;
+        }
+        DeletionJournal.record(dataSource, name(), result.deleted(), result.versions());
+        return new BatchResult(result.deleted(), result.failed(), kept, result.versions());
     }
 
     @Override
@@ -56,11 +63,25 @@ final class ReferenceCheckedStore implements Store {
             timeout = (int) Math.min(Integer.MAX_VALUE, left);
         }
         try (Connection c = dataSource.getConnection()) {
-            return referenced.stillReferenced(c, keys, null, timeout);
+            Set<String> held = new HashSet<>(DeletionJournal.protectedKeys(c, name(), keys));
+            if (referenced != null) {
+                held.addAll(referenced.stillReferenced(c, keys, null, timeout));
+            }
+            return held;
         } catch (SQLException e) {
             // Without an answer nothing may go: the whole call fails and its keys are kept for a later attempt.
             throw new IllegalStateException("the reference query of store " + name() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    @Override
+    public String notUndoable() {
+        return store.notUndoable();
+    }
+
+    @Override
+    public Restored restore(List<String> keys, Map<String, String> versions, Instant deadline) {
+        return store.restore(keys, versions, deadline);
     }
 
     @Override

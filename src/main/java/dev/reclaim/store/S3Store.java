@@ -5,7 +5,10 @@ import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Delete;
+import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
+import software.amazon.awssdk.services.s3.model.DeleteMarkerEntry;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Error;
@@ -14,6 +17,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,6 +42,9 @@ final class S3Store extends ApiStore {
 
     private final String bucket;
     private final S3Client s3;
+    /** Null until {@link #prepare} asked the bucket; then null again when versioned (deletions undoable), else why not. */
+    private volatile String notUndoable = "the bucket's versioning was not asked yet";
+    private volatile boolean versioned;
 
     public S3Store(StoreConfig.S3 config, S3Client s3) {
         super(config, Clock.systemUTC(), MAX_BATCH, MAX_REFUSED_KEYS,
@@ -51,10 +58,11 @@ final class S3Store extends ApiStore {
     BatchResult deleteCall(List<String> keys, Instant deadline) {
         List<ObjectIdentifier> objects = keys.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
         DeleteObjectsResponse response;
+        boolean quiet = !versioned; // a versioned bucket's answer names each delete marker: the journal keeps them
         try {
             // Quiet mode: the answer lists only the keys that failed.
             response = call("DeleteObjects", deadline, capped -> s3.deleteObjects(b -> b.bucket(bucket)
-                    .delete(Delete.builder().objects(objects).quiet(true).build()).overrideConfiguration(capped)));
+                    .delete(Delete.builder().objects(objects).quiet(quiet).build()).overrideConfiguration(capped)));
         } catch (S3Exception e) {
             if (refusedAsMalformed(e)) {
                 String code = errorCode(e);
@@ -67,7 +75,85 @@ final class S3Store extends ApiStore {
         for (S3Error e : response.errors()) {
             failed.put(e.key(), e.code() + ": " + e.message());
         }
-        return new BatchResult(keys.stream().filter(k -> !failed.containsKey(k)).toList(), failed);
+        Map<String, String> markers = new LinkedHashMap<>();
+        response.deleted().stream().filter(d -> d.deleteMarkerVersionId() != null)
+                .forEach(d -> markers.put(d.key(), d.deleteMarkerVersionId()));
+        return new BatchResult(keys.stream().filter(k -> !failed.containsKey(k)).toList(), failed, List.of(), markers);
+    }
+
+    /** Asks whether the bucket keeps versions: only then can a deletion be undone (its delete marker removed). */
+    @Override
+    public void prepare(Instant deadline) {
+        try {
+            BucketVersioningStatus status = call("GetBucketVersioning", deadline,
+                    capped -> s3.getBucketVersioning(b -> b.bucket(bucket).overrideConfiguration(capped))).status();
+            versioned = status == BucketVersioningStatus.ENABLED;
+            notUndoable = versioned ? null : "bucket " + bucket + " does not keep versions (versioning "
+                    + (status == null ? "never enabled" : status.toString().toLowerCase(java.util.Locale.ROOT))
+                    + "): a deleted object is gone for good";
+        } catch (S3Exception e) {
+            versioned = false;
+            notUndoable = "bucket " + bucket + " did not say whether it keeps versions (" + e.statusCode()
+                    + (errorCode(e) == null ? "" : " " + errorCode(e)) + "): deletions are taken as not undoable";
+        }
+    }
+
+    @Override
+    public String notUndoable() {
+        return notUndoable;
+    }
+
+    /**
+     * Removes each key's delete marker by its version id (1000 a call): the version before it becomes current again.
+     * A key whose marker was not recorded (a service that leaves it out of its answer) has it looked up: the key's
+     * current version must be a delete marker; a key whose current version is an object is already present.
+     */
+    @Override
+    public Restored restore(List<String> keys, Map<String, String> versions, Instant deadline) {
+        Map<String, String> notRestorable = new LinkedHashMap<>();
+        List<String> present = new ArrayList<>();
+        List<ObjectIdentifier> markers = new ArrayList<>();
+        for (String k : keys) {
+            String version = versions.get(k);
+            if (!guard().allows(k)) {
+                notRestorable.put(k, "outside the allowed prefixes of store " + name());
+                continue;
+            }
+            if (version == null && versioned) {
+                version = currentDeleteMarker(k, deadline, present);
+            }
+            if (version != null) {
+                markers.add(ObjectIdentifier.builder().key(k).versionId(version).build());
+            } else if (!present.contains(k)) {
+                notRestorable.put(k, versioned ? "no earlier version of it is kept (expired, or deleted for good)"
+                        : "no delete marker was recorded: bucket " + bucket + " did not keep versions when it was deleted");
+            }
+        }
+        List<String> restored = new ArrayList<>();
+        if (!markers.isEmpty()) {
+            DeleteObjectsResponse response = call("DeleteObjects (restore)", deadline, capped -> s3.deleteObjects(b -> b
+                    .bucket(bucket).delete(Delete.builder().objects(markers).quiet(true).build())
+                    .overrideConfiguration(capped)));
+            for (S3Error e : response.errors()) {
+                notRestorable.put(e.key(), e.code() + ": " + e.message());
+            }
+            markers.stream().map(ObjectIdentifier::key).filter(k -> !notRestorable.containsKey(k)).forEach(restored::add);
+        }
+        return new Restored(restored, List.copyOf(present), notRestorable);
+    }
+
+    /** The version id of {@code key}'s delete marker when it is the current version; null (and present) else. */
+    private String currentDeleteMarker(String key, Instant deadline, List<String> present) {
+        ListObjectVersionsResponse page = call("ListObjectVersions", deadline, capped -> s3.listObjectVersions(b -> b
+                .bucket(bucket).prefix(key).maxKeys(1000).overrideConfiguration(capped)));
+        boolean current = page.versions().stream().anyMatch(v -> key.equals(v.key()) && Boolean.TRUE.equals(v.isLatest()));
+        if (current) {
+            present.add(key);
+            return null;
+        }
+        boolean older = page.versions().stream().anyMatch(v -> key.equals(v.key()));
+        return older ? page.deleteMarkers().stream().filter(m -> key.equals(m.key()) && Boolean.TRUE.equals(m.isLatest()))
+                .map(DeleteMarkerEntry::versionId).findFirst().orElse(null) : null;
     }
 
     /**

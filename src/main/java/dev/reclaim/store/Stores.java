@@ -61,18 +61,16 @@ public final class Stores implements AutoCloseable {
     }
 
     /**
-     * The same stores, each one that declares a {@code referenced} query checked against {@code dataSource} right
-     * before every delete call. The clients stay owned by this instance.
+     * The same stores, each behind {@link ReferenceCheckedStore}: restored keys protected and the store's
+     * {@code referenced} query (when declared) checked against {@code dataSource} right before every delete call,
+     * and every confirmed delete journaled. The clients stay owned by this instance.
      */
     public Stores referenceChecked(ReclaimConfig config, javax.sql.DataSource dataSource) {
-        if (config.stores().values().stream().allMatch(sc -> sc.referenced() == null)) {
-            return this;
-        }
         Map<String, Store> checked = new LinkedHashMap<>();
         byName.forEach((name, s) -> {
             StoreConfig sc = config.stores().get(name);
-            checked.put(name, sc == null || sc.referenced() == null || s instanceof ReferenceCheckedStore ? s
-                    : new ReferenceCheckedStore(s, sc.referenced(), dataSource));
+            checked.put(name, s instanceof ReferenceCheckedStore ? s
+                    : new ReferenceCheckedStore(s, sc == null ? null : sc.referenced(), dataSource));
         });
         return new Stores(checked);
     }

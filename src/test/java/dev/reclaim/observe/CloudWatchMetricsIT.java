@@ -108,6 +108,9 @@ class CloudWatchMetricsIT {
         assertDatum("ApiCalls", Map.of("Store", "bobblehead-photos"), fx.cloudinary.totalCalls(), "Count");
         assertThat(report.apiCalls()).containsEntry("bobblehead-photos", fx.cloudinary.totalCalls());
         assertThat(one("ApiCalls", Map.of("Store", "moc-files")).value()).isPositive();
+        // S3 stores are asked once whether they keep versions (the undo window): a call like any other
+        assertDatum("ApiCalls", Map.of("Store", "render-outputs"), 1, "Count");
+        assertDatum("SweepsHeld", RUN, 0, "Count");
         assertDatum("QuotaRemaining", Map.of("Store", "bobblehead-photos"), fx.cloudinary.remainingBudget(), "Count");
         assertDatum("RunCompleted", RUN, 1, "Count");
         assertDatum("RunDuration", RUN, report.durationMs(), "Milliseconds");
@@ -115,8 +118,8 @@ class CloudWatchMetricsIT {
         assertDatum("OldestPendingDeletionAge", RUN, 0, "Seconds");
         assertDatum("FailuresQueued", RUN, 0, "Count");
         assertDatum("FailuresWaiting", RUN, 0, "Count");
-        // the 28 above and nothing else, each timed at the run's end
-        assertThat(cloudWatch.datums()).hasSize(28).allSatisfy(d ->
+        // the 30 above and nothing else, each timed at the run's end
+        assertThat(cloudWatch.datums()).hasSize(30).allSatisfy(d ->
                 assertThat(d.timestamp()).isCloseTo(report.finishedAt(), within(1, ChronoUnit.MILLIS)));
     }
 
@@ -166,10 +169,13 @@ class CloudWatchMetricsIT {
 
         assertThat(report.outcome()).isEqualTo(Outcome.SKIPPED);
         // The Cloudinary folder mode is asked before the lock: that call spent the quota all the same.
-        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration", "ApiCalls", "QuotaRemaining");
+        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration", "ApiCalls", "QuotaRemaining",
+                "SweepsHeld");
         assertThat(fx.cloudinary.totalCalls()).isEqualTo(1);
         assertDatum("ApiCalls", Map.of("Store", "bobblehead-photos"), 1, "Count");
-        assertThat(report.apiCalls()).containsExactlyEntriesOf(Map.of("bobblehead-photos", 1L));
+        // and each S3 store was asked whether it keeps versions
+        assertThat(report.apiCalls()).containsExactlyInAnyOrderEntriesOf(
+                Map.of("bobblehead-photos", 1L, "moc-files", 1L, "render-outputs", 1L));
         assertDatum("RunCompleted", RUN, 0, "Count");
         assertDatum("RunDuration", RUN, report.durationMs(), "Milliseconds");
     }
@@ -200,11 +206,9 @@ class CloudWatchMetricsIT {
         RunReport report = run(false, "moc-purge");
 
         assertThat(report.outcome()).isEqualTo(Outcome.FAILED);
-        // The Cloudinary folder mode is asked before the lock: that call spent the quota all the same.
-        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration", "ApiCalls", "QuotaRemaining");
-        assertThat(fx.cloudinary.totalCalls()).isEqualTo(1);
-        assertDatum("ApiCalls", Map.of("Store", "bobblehead-photos"), 1, "Count");
-        assertThat(report.apiCalls()).containsExactlyEntriesOf(Map.of("bobblehead-photos", 1L));
+        // The configured statements are prepared against the database first: no store was asked anything.
+        assertThat(names()).containsExactlyInAnyOrder("RunCompleted", "RunDuration", "SweepsHeld");
+        assertThat(fx.cloudinary.totalCalls()).isZero();
         assertDatum("RunCompleted", RUN, 0, "Count");
     }
 

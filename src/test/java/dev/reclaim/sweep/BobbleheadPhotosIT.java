@@ -173,7 +173,7 @@ class BobbleheadPhotosIT {
 
         assertThat(cloudinary.configCalls()).isEqualTo(1); // the folder mode, asked once by this process
         assertThat(cloudinary.totalCalls()).isEqualTo(7);  // + 3 listings + 3 deletes
-        assertThat(report.apiCalls()).containsExactlyEntriesOf(Map.of("bobblehead-photos", cloudinary.totalCalls()));
+        assertThat(report.apiCalls()).containsEntry("bobblehead-photos", cloudinary.totalCalls());
         assertThat(sweep(report).apiCalls()).containsEntry("bobblehead-photos", 6L); // the sweep's own calls
     }
 
@@ -201,7 +201,7 @@ class BobbleheadPhotosIT {
     }
 
     @Test
-    void shouldStopAtTheQuotaReserve_withoutFailures_andResumeOnTheNextRun() {
+    void shouldStopAtTheQuotaReserve_withoutFailures_andResumeOnTheNextRun() throws Exception {
         seedTemp("u", 3000, OLD); // 6 list pages, 30 delete calls
         cloudinary.setBudgetLimit(100);
         cloudinary.setRemainingBudget(30);
@@ -220,6 +220,9 @@ class BobbleheadPhotosIT {
         assertThat(first.outcome()).isEqualTo(Outcome.COMPLETED);
 
         cloudinary.resetBudget(); // the hour turned
+        try (Reclaim reclaim = fx.reclaim()) {
+            reclaim.approve("bobblehead-temp-photos", null); // what is left is past a first run's brake: approved
+        }
         RunReport next = run();
 
         assertThat(sweep(next).complete()).isTrue();

@@ -55,6 +55,9 @@ class UploadTempIT {
             fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES ('00000000-0000-0000-0000-000000000001', 'instructions', '" + k + "')");
         }
         fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms"); // S3 sets LastModified itself: everything is "old"
+        try (Reclaim reclaim = fx.reclaim()) {
+            reclaim.approve("upload-temp", null); // 1,100 is past a first run's brake: approved, as an operator would
+        }
         String blocked = orphans.get(1050);
         RunReport report;
         try (AutoCloseable b = TestS3.blockDeletion(fx.mocBucket, blocked)) {
