@@ -320,20 +320,20 @@ final class CloudinaryStore extends ApiStore {
     }
 
     /** A lookup's resource that stands for a deleted asset with a backup (bytes 0), not for an asset that is there. */
-    private static boolean placeholder(Map<?, ?> resource) {
+    static boolean placeholder(Map<?, ?> resource) {
         return Boolean.TRUE.equals(resource.get("placeholder")) || "true".equals(String.valueOf(resource.get("placeholder")))
                 || bytes(resource) == 0;
     }
 
     /** Where a dynamic-mode asset lives: its folder and display name, as a listing's path. */
-    private static String pathOf(Map<?, ?> resource) {
+    static String pathOf(Map<?, ?> resource) {
         String folder = text(resource, "asset_folder", "");
         String name = text(resource, "display_name", String.valueOf(resource.get("public_id")));
         return folder.isEmpty() ? name : folder + "/" + name;
     }
 
     /** A restore answer's error for one public id: a string, or an object with a message; null when none. */
-    private static String restoreError(Object answer) {
+    static String restoreError(Object answer) {
         if (!(answer instanceof Map<?, ?> m)) {
             return answer == null ? null : String.valueOf(answer);
         }
