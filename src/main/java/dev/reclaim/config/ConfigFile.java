@@ -27,7 +27,8 @@ record ConfigFile(LinkedHashMap<String, Store> stores, LinkedHashMap<String, Swe
     }
 
     record Cloudinary(String resourceType, String deliveryType, String quotaReserve, String timeout, String maxAttempts,
-                      String retryDelay, List<String> allowedPrefixes, String referenced, String folderMode)
+                      String retryDelay, List<String> allowedPrefixes, String referenced, String folderMode,
+                      String backups)
             implements Store {
     }
 

@@ -207,7 +207,9 @@ public final class ConfigLoader {
                 value(path + ".retryDelay", c.retryDelay(), false, Duration.ofMillis(500), ConfigLoader::positive),
                 prefixes, referenced, value(path + ".folderMode", c.folderMode(), false, StoreConfig.FolderMode.AUTO,
                         t -> parse(t, () -> StoreConfig.FolderMode.valueOf(t.trim().toUpperCase(java.util.Locale.ROOT)),
-                                "a folder mode (fixed, dynamic, auto)")));
+                                "a folder mode (fixed, dynamic, auto)")),
+                // Declared, not asked: the Admin API does not report whether automatic backup is on (docs/CLOUDINARY.md 6).
+                value(path + ".backups", c.backups(), false, false, t -> Booleans.parse(t, false)));
     }
 
     private List<String> prefixes(String path, List<String> list) {

@@ -21,10 +21,22 @@ public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudina
               List<String> allowedPrefixes, SqlTemplate referenced) implements StoreConfig {
     }
 
-    /** A Cloudinary product environment, credentials from {@code CLOUDINARY_URL}. */
+    /**
+     * A Cloudinary product environment, credentials from {@code CLOUDINARY_URL}. {@code backups}: the account backs up
+     * its assets (automatic backup on), so what Reclaim deletes can be restored; the Admin API does not report it.
+     */
     record Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
                       Duration timeout, int maxAttempts, Duration retryDelay,
-                      List<String> allowedPrefixes, SqlTemplate referenced, FolderMode folderMode) implements StoreConfig {
+                      List<String> allowedPrefixes, SqlTemplate referenced, FolderMode folderMode, boolean backups)
+            implements StoreConfig {
+
+        /** An account without backups. */
+        public Cloudinary(String name, String resourceType, String deliveryType, double quotaReserve,
+                          Duration timeout, int maxAttempts, Duration retryDelay,
+                          List<String> allowedPrefixes, SqlTemplate referenced, FolderMode folderMode) {
+            this(name, resourceType, deliveryType, quotaReserve, timeout, maxAttempts, retryDelay, allowedPrefixes,
+                    referenced, folderMode, false);
+        }
     }
 
     /**

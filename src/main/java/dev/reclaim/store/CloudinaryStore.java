@@ -40,6 +40,10 @@ import java.util.regex.Pattern;
  * the public ids refused alone fail ({@link Bisection}). No attempt outlives the deadline it is given: its timeout is
  * capped by the time left, and no attempt or backoff starts that would end after the deadline
  * ({@link StoreDeadlinePassed}).
+ *
+ * <p>With {@code backups: true} (the account backs up its assets; the Admin API does not say so) deletions are
+ * undoable: {@link #restore} looks the batch up by public id, then restores from backup only what is not there, in
+ * one Admin API call each, both through the quota governor (docs/CLOUDINARY.md section 6).
  */
 final class CloudinaryStore extends ApiStore {
     public static final int MAX_BATCH = 100;
@@ -48,6 +52,7 @@ final class CloudinaryStore extends ApiStore {
     static final int MAX_REFUSED_KEYS = 3;
     private static final double JITTER = 0.25;
     private static final Logger log = LoggerFactory.getLogger(CloudinaryStore.class);
+    static final String OUTSIDE_PREFIXES = "outside the allowed prefixes";
     private static final Pattern UNEXPECTED_STATUS = Pattern.compile("unexpected status code - (\\d{3})");
 
     private final StoreConfig.Cloudinary config;
@@ -105,7 +110,8 @@ final class CloudinaryStore extends ApiStore {
                     + " or auto");
         }
         accountMode = mode;
-        log.info("Cloudinary store {}: the account is in {} folder mode", name(), mode.label());
+        log.info("Cloudinary store {}: the account is in {} folder mode; its deletions are {}", name(), mode.label(),
+                notUndoable() == null ? "undoable (backups declared)" : "not undoable (no backups declared)");
     }
 
     @Override
@@ -233,6 +239,109 @@ final class CloudinaryStore extends ApiStore {
             }
         }
         return new BatchResult(deleted, failed);
+    }
+
+    @Override
+    public String notUndoable() {
+        return config.backups() ? null : "Cloudinary account without backups (stores." + name() + ".backups is not"
+                + " true): deleted assets are gone for good";
+    }
+
+    /**
+     * Restores deleted assets from their backups ({@code versions} is ignored: the latest backup of an asset Reclaim
+     * deleted is the version it deleted). A key outside the allowed prefixes is never sent; in dynamic folder mode a
+     * public id does not say its folder, so the guard judges the folder the lookup reports. First one lookup by public
+     * id: what exists is already present and never sent to restore (what restore does to an existing asset is
+     * unverified: it might put the older backup over a newer upload). Then one restore call for the rest. Throws like
+     * {@link #list} ({@link StoreThrottled} at the quota reserve, {@link StoreDeadlinePassed}), the lookup's answer
+     * then unused.
+     */
+    @Override
+    public Restored restore(List<String> keys, Map<String, String> versions, Instant deadline) {
+        if (keys.size() > MAX_BATCH) {
+            throw new IllegalArgumentException("Cloudinary restores at most " + MAX_BATCH + " public ids a call, got "
+                    + keys.size());
+        }
+        String why = notUndoable();
+        if (why != null || keys.isEmpty()) {
+            return Restored.none(keys, why); // no call: the account keeps no backups to restore from
+        }
+        if (accountMode == null) {
+            prepare(deadline); // the guard reads keys as paths only in a folder mode the account confirmed
+        }
+        boolean paths = keysArePaths();
+        Map<String, String> notRestorable = new LinkedHashMap<>();
+        List<String> asked = new ArrayList<>();
+        for (String k : new java.util.LinkedHashSet<>(keys)) {
+            if (paths && !guard().allows(k)) {
+                notRestorable.put(k, OUTSIDE_PREFIXES);
+            } else {
+                asked.add(k);
+            }
+        }
+        List<String> present = new ArrayList<>();
+        List<String> absent = new ArrayList<>();
+        if (!asked.isEmpty()) {
+            Map<String, Map<?, ?>> found = new HashMap<>();
+            resources(call("lookup", deadline, options -> api.resourcesByIds(asked, options)))
+                    .forEach(r -> found.put(String.valueOf(r.get("public_id")), r));
+            for (String k : asked) {
+                Map<?, ?> r = found.get(k);
+                if (r != null && !placeholder(r)) {
+                    present.add(k);
+                } else if (!paths && r == null) {
+                    notRestorable.put(k, "Cloudinary knows no backup of it, so its folder cannot be checked against"
+                            + " the allowed prefixes (dynamic folder mode)");
+                } else if (!paths && !guard().allows(pathOf(r))) {
+                    notRestorable.put(k, OUTSIDE_PREFIXES);
+                } else {
+                    absent.add(k);
+                }
+            }
+        }
+        List<String> restored = new ArrayList<>();
+        if (!absent.isEmpty()) {
+            ApiResponse response = call("restore", deadline, options -> api.restore(absent, options));
+            for (String k : absent) {
+                Object answer = response.get(k);
+                String error = restoreError(answer);
+                if (answer instanceof Map<?, ?> m && error == null && k.equals(String.valueOf(m.get("public_id")))) {
+                    restored.add(k);
+                } else if ("already_exists".equals(error)) {
+                    present.add(k); // uploaded again between the lookup and the restore
+                } else if ("no_backup".equals(error)) {
+                    notRestorable.put(k, "Cloudinary has no backup of it (no_backup)");
+                } else {
+                    notRestorable.put(k, error == null ? "no answer for this public id" : "Cloudinary: " + error);
+                }
+            }
+        }
+        return new Restored(restored, present, notRestorable);
+    }
+
+    /** A lookup's resource that stands for a deleted asset with a backup (bytes 0), not for an asset that is there. */
+    static boolean placeholder(Map<?, ?> resource) {
+        return Boolean.TRUE.equals(resource.get("placeholder")) || "true".equals(String.valueOf(resource.get("placeholder")))
+                || bytes(resource) == 0;
+    }
+
+    /** Where a dynamic-mode asset lives: its folder and display name, as a listing's path. */
+    static String pathOf(Map<?, ?> resource) {
+        String folder = text(resource, "asset_folder", "");
+        String name = text(resource, "display_name", String.valueOf(resource.get("public_id")));
+        return folder.isEmpty() ? name : folder + "/" + name;
+    }
+
+    /** A restore answer's error for one public id: a string, or an object with a message; null when none. */
+    static String restoreError(Object answer) {
+        if (!(answer instanceof Map<?, ?> m)) {
+            return answer == null ? null : String.valueOf(answer);
+        }
+        Object error = m.get("error");
+        if (error instanceof Map<?, ?> e) {
+            return String.valueOf(e.get("message"));
+        }
+        return error == null ? null : String.valueOf(error);
     }
 
     @Override

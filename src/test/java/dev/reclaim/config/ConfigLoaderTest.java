@@ -384,6 +384,37 @@ class ConfigLoaderTest {
                 .hasMessageStartingWith("test.yaml: stores.files.pathStyle: 'maybe' is not a boolean");
     }
 
+    // ---- issue 18: a Cloudinary account's backups --------------------------------------------------------------
+
+    private static final String PHOTOS = """
+            stores:
+              photos:
+                type: cloudinary
+                allowedPrefixes: [users/]
+                backups: ${BACKUPS:-}
+            sweeps:
+              temp:
+                kind: assets
+                store: photos
+                prefix: users/
+                match: "users/*/temp/*"
+                olderThan: 1d
+                referenced: SELECT public_id FROM photos WHERE public_id = ANY(:keys)
+            """;
+
+    @Test
+    void shouldTakeACloudinaryAccountAsWithoutBackups_unlessTheStoreDeclaresThem() {
+        StoreConfig.Cloudinary unset = (StoreConfig.Cloudinary) ConfigLoader.parse("test.yaml", PHOTOS, Map.of())
+                .stores().get("photos");
+        StoreConfig.Cloudinary declared = (StoreConfig.Cloudinary) ConfigLoader.parse("test.yaml", PHOTOS,
+                Map.of("BACKUPS", "true")).stores().get("photos");
+        assertThat(unset.backups()).isFalse();
+        assertThat(declared.backups()).isTrue();
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", PHOTOS, Map.of("BACKUPS", "sometimes")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml: stores.photos.backups: 'sometimes' is not a boolean");
+    }
+
     @Test
     void shouldKeepStoresAndSweepsInFileOrder_soChecksAndErrorsComeOutTheSameEveryRun() {
         StringBuilder yaml = new StringBuilder("stores:\n");

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.locks.ReadWriteLock;
+import java.util.function.Consumer;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -124,6 +125,21 @@ final class AssetStore {
             size--;
         }
         return old;
+    }
+
+    /** Puts {@code asset} back unless one with its key exists; false when one does. */
+    boolean putIfAbsent(Asset asset) {
+        lock.writeLock().lock();
+        try {
+            Bucket b = buckets.get(key(asset.resourceType(), asset.type()));
+            if (b != null && b.byId.containsKey(asset.publicId())) {
+                return false;
+            }
+            put(List.of(asset)); // reentrant: the write lock is held
+            return true;
+        } finally {
+            lock.writeLock().unlock();
+        }
     }
 
     void clear() {
@@ -332,13 +348,21 @@ final class AssetStore {
 
     /** Deletes the given ids; the result keeps request order, duplicates collapse. */
     DeleteOutcome delete(String resourceType, String type, List<String> publicIds) {
+        return delete(resourceType, type, publicIds, a -> { });
+    }
+
+    /** Deletes the given ids, handing each asset removed to {@code removed} (under the lock, so no one sees it gone first). */
+    DeleteOutcome delete(String resourceType, String type, List<String> publicIds, Consumer<Asset> removed) {
         lock.writeLock().lock();
         try {
             Bucket b = buckets.get(key(resourceType, type));
             Map<String, Boolean> result = new LinkedHashMap<>();
             for (String id : publicIds) {
-                boolean removed = b != null && removeLocked(b, id) != null;
-                result.merge(id, removed, Boolean::logicalOr);
+                Asset old = b == null ? null : removeLocked(b, id);
+                if (old != null) {
+                    removed.accept(old);
+                }
+                result.merge(id, old != null, Boolean::logicalOr);
             }
             return new DeleteOutcome(result, false);
         } finally {
@@ -347,7 +371,7 @@ final class AssetStore {
     }
 
     /** Deletes up to {@code limit} assets whose id starts with {@code prefix} ("" = all of the bucket). */
-    DeleteOutcome deleteByPrefix(String resourceType, String type, String prefix, int limit) {
+    DeleteOutcome deleteByPrefix(String resourceType, String type, String prefix, int limit, Consumer<Asset> removed) {
         lock.writeLock().lock();
         try {
             Bucket b = buckets.get(key(resourceType, type));
@@ -368,7 +392,7 @@ final class AssetStore {
                 victims.add(id);
             }
             for (String id : victims) {
-                removeLocked(b, id);
+                removed.accept(removeLocked(b, id));
                 result.put(id, true);
             }
             return new DeleteOutcome(result, more);

@@ -59,6 +59,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>A delete call carrying a public id with a control character is refused whole with HTTP 400 (Cloudinary's
  * error body), and nothing of it is deleted.
  *
+ * <p>With backups on ({@link Builder#backups}, {@link #setBackups}), every delete keeps the deleted asset as its
+ * backup (the last version only): {@code POST /resources/{resource_type}/{type}/restore} puts it back as it was, and
+ * {@code GET /resources/{resource_type}/{type}?public_ids[]=} shows it meanwhile as a placeholder
+ * ({@code placeholder: true}, {@code bytes: 0}). Off (the default), a delete leaves nothing to restore.
+ *
  * <p>Every request that passes auth costs one unit of budget, whatever its outcome (400s and injected faults
  * included); 401s and rate-limited answers cost nothing. The call counters count every request received on a
  * route, whatever its outcome.
@@ -71,6 +76,9 @@ public final class CloudinaryEmulator implements AutoCloseable {
     static final int MAX_DELETE_IDS = 100;
     static final int MAX_DELETE_BY_PREFIX = 1000;
     static final int DEFAULT_SEARCH_RESULTS = 50;
+    /** Public ids per restore and per lookup by ids (an assumption for restore: docs/CLOUDINARY.md section 6). */
+    static final int MAX_RESTORE_IDS = 100;
+    static final int MAX_BY_IDS = 100;
     private static final int TIMEOUT_FAULT = -1;
     private static final int RECORDED_REQUESTS = 256;
     private static final DateTimeFormatter RFC_1123 =
@@ -117,6 +125,9 @@ public final class CloudinaryEmulator implements AutoCloseable {
     private volatile double timeoutRatio;
     private volatile Duration timeoutHold;
     private volatile FolderMode folderMode;
+    private volatile boolean backups;
+    // The backup of each deleted asset, by resource_type/type/public_id: its last version only.
+    private final Map<String, Backup> backedUp = new java.util.concurrent.ConcurrentHashMap<>();
     private final Instant environmentCreatedAt;
 
     private final Object budgetLock = new Object();
@@ -132,6 +143,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
     private final AtomicLong deleteCalls = new AtomicLong();
     private final AtomicLong searchCalls = new AtomicLong();
     private final AtomicLong configCalls = new AtomicLong();
+    private final AtomicLong restoreCalls = new AtomicLong();
     private final AtomicLong rateLimitedCalls = new AtomicLong();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger peakInFlight = new AtomicInteger();
@@ -150,6 +162,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
         this.timeoutRatio = b.timeoutRatio;
         this.timeoutHold = b.timeoutHold;
         this.folderMode = b.folderMode;
+        this.backups = b.backups;
         this.environmentCreatedAt = clock.instant().truncatedTo(ChronoUnit.SECONDS);
         this.budgetLimit = b.hourlyLimit;
         this.budgetRemaining = b.hourlyLimit;
@@ -242,8 +255,10 @@ public final class CloudinaryEmulator implements AutoCloseable {
         return store.size();
     }
 
+    /** Removes every asset and every backup. */
     public void clearAssets() {
         store.clear();
+        backedUp.clear();
     }
 
     /** Removes one image/upload asset as if someone else deleted it (no API call is counted). */
@@ -262,6 +277,30 @@ public final class CloudinaryEmulator implements AutoCloseable {
         this.folderMode = Objects.requireNonNull(mode, "mode");
     }
 
+    // ---------------------------------------------------------------- backups
+
+    /** A deleted asset as its backup keeps it, and the id of that backed-up version. */
+    private record Backup(Asset asset, String versionId) {
+    }
+
+    private static String backupKey(String resourceType, String type, String publicId) {
+        return resourceType + "/" + type + "/" + publicId;
+    }
+
+    public boolean backups() {
+        return backups;
+    }
+
+    /** Whether deletes from now on keep a backup; the backups kept so far stay. */
+    public void setBackups(boolean on) {
+        this.backups = on;
+    }
+
+    /** Whether an image/upload asset has a backup to restore. */
+    public boolean hasBackup(String publicId) {
+        return backedUp.containsKey(backupKey("image", "upload", publicId));
+    }
+
     // ---------------------------------------------------------------- counters
 
     /** Requests received on the listing routes (by type, by asset folder and search), whatever their outcome. */
@@ -277,6 +316,11 @@ public final class CloudinaryEmulator implements AutoCloseable {
     /** Requests received on the config route, whatever their outcome. */
     public long configCalls() {
         return configCalls.get();
+    }
+
+    /** Requests received on the restore route, whatever their outcome. */
+    public long restoreCalls() {
+        return restoreCalls.get();
     }
 
     /** Requests received on the delete route, whatever their outcome. */
@@ -306,6 +350,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
         deleteCalls.set(0);
         searchCalls.set(0);
         configCalls.set(0);
+        restoreCalls.set(0);
         rateLimitedCalls.set(0);
     }
 
@@ -437,7 +482,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
         }
     }
 
-    private enum Route { LIST, LIST_ALL_TYPES, LIST_FOLDER, SEARCH, CONFIG, DELETE, UNKNOWN }
+    private enum Route { LIST, LIST_ALL_TYPES, LIST_FOLDER, SEARCH, CONFIG, DELETE, RESTORE, UNKNOWN }
 
     /** Thrown inside request handling to answer with a JSON error. */
     private static final class ApiError extends RuntimeException {
@@ -515,6 +560,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
             deleteCalls.incrementAndGet();
         } else if (route == Route.CONFIG) {
             configCalls.incrementAndGet();
+        } else if (route == Route.RESTORE) {
+            restoreCalls.incrementAndGet();
         }
 
         if (!pause(latency)) {
@@ -567,6 +614,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
                     return config(params);
                 case DELETE:
                     return delete(segments.get(3), segments.get(4), params);
+                case RESTORE:
+                    return restore(segments.get(3), segments.get(4), params);
                 default:
                     throw new ApiError(404, "Resource not found - " + String.join("/", segments));
             }
@@ -599,6 +648,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
             }
         } else if ("DELETE".equals(method) && s.size() == 5) {
             return Route.DELETE;
+        } else if ("POST".equals(method) && s.size() == 6 && "restore".equals(s.get(5))) {
+            return Route.RESTORE;
         }
         return Route.UNKNOWN;
     }
@@ -724,6 +775,10 @@ public final class CloudinaryEmulator implements AutoCloseable {
 
     private Reply list(String resourceType, String type, Map<String, List<String>> params) {
         checkResourceType(resourceType);
+        List<String> byIds = publicIds(params);
+        if (!byIds.isEmpty()) {
+            return listByIds(resourceType, type, byIds);
+        }
         int max = maxResults(params, DEFAULT_LIST_RESULTS);
         String prefix = first(params, "prefix");
         String cursor = first(params, "next_cursor");
@@ -874,8 +929,8 @@ public final class CloudinaryEmulator implements AutoCloseable {
         }
     }
 
-    private Reply delete(String resourceType, String type, Map<String, List<String>> params) {
-        checkResourceType(resourceType);
+    /** The request's public ids, as the SDK's form ({@code public_ids[]}) or plain and JSON bodies send them. */
+    private static List<String> publicIds(Map<String, List<String>> params) {
         List<String> ids = new ArrayList<>();
         List<String> bracketed = params.get("public_ids[]");
         if (bracketed != null) {
@@ -885,6 +940,99 @@ public final class CloudinaryEmulator implements AutoCloseable {
         if (plain != null) {
             ids.addAll(plain);
         }
+        return ids;
+    }
+
+    /**
+     * {@code GET /resources/{rt}/{type}?public_ids[]=}: the live assets among the ids, and with a backup the deleted
+     * ones as placeholders (bytes 0); the others are left out. At most 100 ids.
+     */
+    private Reply listByIds(String resourceType, String type, List<String> ids) {
+        if (ids.size() > MAX_BY_IDS) {
+            throw new ApiError(400, "Too many public_ids: " + ids.size() + ", the maximum is " + MAX_BY_IDS);
+        }
+        return new Reply(200, json(g -> {
+            g.writeStartObject();
+            g.writeArrayFieldStart("resources");
+            for (String id : new java.util.LinkedHashSet<>(ids)) {
+                Optional<Asset> live = store.get(resourceType, type, id);
+                Backup backup = backedUp.get(backupKey(resourceType, type, id));
+                if (live.isPresent()) {
+                    writeResource(g, live.get());
+                } else if (backup != null) {
+                    writeResource(g, backup.asset(), true);
+                }
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        }));
+    }
+
+    /**
+     * {@code POST /resources/{rt}/{type}/restore}: per id, the backed-up asset put back as it was deleted and its
+     * resource, or {@code {"error": ...}}: {@code no_backup}, {@code already_exists} (the asset is there; our choice,
+     * the real answer is unverified), {@code failed} (a {@code versions[]} entry that is not the backup's version).
+     */
+    private Reply restore(String resourceType, String type, Map<String, List<String>> params) {
+        checkResourceType(resourceType);
+        List<String> ids = publicIds(params);
+        if (ids.isEmpty()) {
+            throw new ApiError(400, "Missing required parameter - public_ids");
+        }
+        if (ids.size() > MAX_RESTORE_IDS) {
+            throw new ApiError(400, "Too many public_ids: " + ids.size() + ", the maximum is " + MAX_RESTORE_IDS);
+        }
+        List<String> versions = new ArrayList<>(Objects.requireNonNullElse(params.get("versions[]"), List.of()));
+        versions.addAll(Objects.requireNonNullElse(params.get("versions"), List.of()));
+        versions.removeIf(String::isBlank); // SDK 1.39.0 sends an empty versions= when it was given none
+        if (!versions.isEmpty() && versions.size() != ids.size()) {
+            throw new ApiError(400, "versions must have one entry per public id (" + ids.size() + "), got "
+                    + versions.size());
+        }
+        Map<String, Object> answers = new LinkedHashMap<>();
+        for (int i = 0; i < ids.size(); i++) {
+            String id = ids.get(i);
+            Backup backup = backedUp.get(backupKey(resourceType, type, id));
+            if (store.get(resourceType, type, id).isPresent()) {
+                answers.put(id, "already_exists");
+            } else if (backup == null) {
+                answers.put(id, "no_backup");
+            } else if (!versions.isEmpty() && !versions.get(i).equals(backup.versionId())) {
+                answers.put(id, "failed");
+            } else if (store.putIfAbsent(backup.asset())) {
+                answers.put(id, backup.asset());
+            } else {
+                answers.put(id, "already_exists");
+            }
+        }
+        return new Reply(200, json(g -> {
+            g.writeStartObject();
+            for (Map.Entry<String, Object> e : answers.entrySet()) {
+                g.writeFieldName(e.getKey());
+                if (e.getValue() instanceof Asset a) {
+                    writeResource(g, a);
+                } else {
+                    g.writeStartObject();
+                    g.writeStringField("error", (String) e.getValue());
+                    g.writeEndObject();
+                }
+            }
+            g.writeEndObject();
+        }));
+    }
+
+    /** With backups on, what a delete removes becomes its backup (the last version only). */
+    private void keepBackup(Asset removed) {
+        if (backups) {
+            backedUp.put(backupKey(removed.resourceType(), removed.type(), removed.publicId()), new Backup(removed,
+                    UUID.nameUUIDFromBytes((removed.publicId() + "@" + clock.instant()).getBytes(StandardCharsets.UTF_8))
+                            .toString().replace("-", "")));
+        }
+    }
+
+    private Reply delete(String resourceType, String type, Map<String, List<String>> params) {
+        checkResourceType(resourceType);
+        List<String> ids = publicIds(params);
         String prefix = first(params, "prefix");
         boolean all = "true".equalsIgnoreCase(first(params, "all"));
         AssetStore.DeleteOutcome outcome;
@@ -898,11 +1046,11 @@ public final class CloudinaryEmulator implements AutoCloseable {
                     throw new ApiError(400, "Invalid public_id " + printable(id) + ": control characters are not allowed");
                 }
             }
-            outcome = store.delete(resourceType, type, ids);
+            outcome = store.delete(resourceType, type, ids, this::keepBackup);
         } else if (prefix != null && !prefix.isEmpty()) {
-            outcome = store.deleteByPrefix(resourceType, type, prefix, MAX_DELETE_BY_PREFIX);
+            outcome = store.deleteByPrefix(resourceType, type, prefix, MAX_DELETE_BY_PREFIX, this::keepBackup);
         } else if (all) {
-            outcome = store.deleteByPrefix(resourceType, type, "", MAX_DELETE_BY_PREFIX);
+            outcome = store.deleteByPrefix(resourceType, type, "", MAX_DELETE_BY_PREFIX, this::keepBackup);
         } else {
             throw new ApiError(400, "Missing required parameter - public_ids");
         }
@@ -956,6 +1104,11 @@ public final class CloudinaryEmulator implements AutoCloseable {
     }
 
     private void writeResource(JsonGenerator g, Asset a) throws IOException {
+        writeResource(g, a, false);
+    }
+
+    /** {@code placeholder}: a deleted asset that has a backup, as a lookup shows it (bytes 0). */
+    private void writeResource(JsonGenerator g, Asset a, boolean placeholder) throws IOException {
         long version = a.createdAt().getEpochSecond();
         String path = cloudName + "/" + a.resourceType() + "/" + a.type() + "/v" + version + "/" + a.publicId()
                 + (a.format() == null ? "" : "." + a.format());
@@ -971,7 +1124,10 @@ public final class CloudinaryEmulator implements AutoCloseable {
         g.writeStringField("resource_type", a.resourceType());
         g.writeStringField("type", a.type());
         g.writeStringField("created_at", a.createdAt().toString());
-        g.writeNumberField("bytes", a.bytes());
+        g.writeNumberField("bytes", placeholder ? 0 : a.bytes());
+        if (placeholder) {
+            g.writeBooleanField("placeholder", true);
+        }
         g.writeStringField("asset_folder", a.assetFolder());
         g.writeStringField("display_name", a.displayName());
         g.writeStringField("url", "http://res.cloudinary.com/" + path);
@@ -1176,8 +1332,15 @@ public final class CloudinaryEmulator implements AutoCloseable {
         private long seed = 42;
         private Clock clock = Clock.systemUTC();
         private FolderMode folderMode = FolderMode.FIXED;
+        private boolean backups;
 
         private Builder() {
+        }
+
+        /** Whether deletes keep a backup of the deleted asset, so it can be restored (default false: no backups). */
+        public Builder backups(boolean v) {
+            this.backups = v;
+            return this;
         }
 
         /** The folder mode the config endpoint reports (default fixed). */

@@ -633,6 +633,122 @@ class CloudinaryEmulatorIT {
                 .isExactlyInstanceOf(BadRequest.class).hasMessageContaining("next_cursor");
     }
 
+    // ---- backups and restore (docs/CLOUDINARY.md section 6) ------------------------------------------------------
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> answerFor(ApiResponse r, String publicId) {
+        return (Map<String, Object>) r.get(publicId);
+    }
+
+    @Test
+    void withBackupsADeleteKeepsTheAssetAndRestorePutsItBackAsItWas_oneAdminCallWithItsHeaders() throws Exception {
+        emu.setBackups(true);
+        Asset photo = new Asset("users/u1/temp/a", "image", "upload", T0, 4242, "png", "users/u1/temp", "a");
+        emu.seed(photo);
+        api.deleteResources(List.of("users/u1/temp/a"), opts());
+        assertThat(emu.exists("users/u1/temp/a")).isFalse();
+        assertThat(emu.hasBackup("users/u1/temp/a")).isTrue();
+        long before = emu.remainingBudget();
+
+        ApiResponse r = api.restore(List.of("users/u1/temp/a"), opts());
+
+        Map<String, Object> restored = answerFor(r, "users/u1/temp/a");
+        assertThat(restored).containsEntry("public_id", "users/u1/temp/a").containsEntry("format", "png")
+                .containsEntry("created_at", "2024-06-25T08:58:23Z").doesNotContainKey("error");
+        assertThat(emu.asset("image", "upload", "users/u1/temp/a")).contains(photo);
+        assertThat(emu.restoreCalls()).isEqualTo(1);
+        assertThat(emu.remainingBudget()).isEqualTo(before - 1);
+        assertThat(r.apiRateLimit().getRemaining()).isEqualTo(before - 1);
+        CloudinaryEmulator.RecordedRequest req = emu.recentRequests().get(emu.recentRequests().size() - 1);
+        assertThat(req.method()).isEqualTo("POST");
+        assertThat(req.path()).isEqualTo("/v1_1/demo/resources/image/upload/restore");
+        assertThat(req.body()).containsEntry("public_ids[]", List.of("users/u1/temp/a"));
+    }
+
+    @Test
+    void restoreAnswersEachIdOnItsOwn_noBackupForAnAccountWithoutBackups_alreadyExistsForALiveAsset()
+            throws Exception {
+        emu.seed(Asset.image("gone", T0, 1), Asset.image("live", T0, 2));
+        api.deleteResources(List.of("gone"), opts()); // backups off: nothing kept
+
+        ApiResponse r = api.restore(List.of("gone", "live", "never-was"), opts());
+
+        assertThat(answerFor(r, "gone")).containsExactly(Map.entry("error", "no_backup"));
+        assertThat(answerFor(r, "live")).containsExactly(Map.entry("error", "already_exists"));
+        assertThat(answerFor(r, "never-was")).containsExactly(Map.entry("error", "no_backup"));
+        assertThat(emu.exists("gone")).isFalse();
+        assertThat(emu.hasBackup("gone")).isFalse();
+    }
+
+    @Test
+    void restoringTwiceAnswersAlreadyExistsTheSecondTime_andTheBackupStaysForTheNextDelete() throws Exception {
+        emu.setBackups(true);
+        emu.seed(Asset.image("a", T0, 10));
+        api.deleteResources(List.of("a"), opts());
+        assertThat(answerFor(api.restore(List.of("a"), opts()), "a")).containsEntry("public_id", "a");
+        assertThat(answerFor(api.restore(List.of("a"), opts()), "a")).containsExactly(Map.entry("error", "already_exists"));
+        api.deleteResources(List.of("a"), opts());
+        assertThat(answerFor(api.restore(List.of("a"), opts()), "a")).containsEntry("public_id", "a");
+        assertThat(emu.exists("a")).isTrue();
+    }
+
+    @Test
+    void aLookupByIdsShowsLiveAssets_andBackedUpDeletedOnesAsPlaceholders() throws Exception {
+        emu.setBackups(true);
+        emu.seed(Asset.image("live", T0, 5), Asset.image("deleted", T0, 7));
+        api.deleteResources(List.of("deleted"), opts());
+
+        ApiResponse r = api.resourcesByIds(List.of("live", "deleted", "never-was"), opts());
+
+        assertThat(ids(r)).containsExactly("live", "deleted");
+        assertThat(resources(r).get(0)).doesNotContainKey("placeholder");
+        assertThat(((Number) resources(r).get(0).get("bytes")).longValue()).isEqualTo(5);
+        assertThat(resources(r).get(1)).containsEntry("placeholder", true);
+        assertThat(((Number) resources(r).get(1).get("bytes")).longValue()).isZero();
+        assertThat(emu.listCalls()).isEqualTo(1);
+    }
+
+    @Test
+    void restoreRefusesMoreThan100Ids_noIds_andVersionsNotAlignedWithTheIds() {
+        emu.setBackups(true);
+        List<String> ids = IntStream.range(0, 101).mapToObj(i -> "x" + i).collect(Collectors.toList());
+        assertThatThrownBy(() -> api.restore(ids, opts())).isExactlyInstanceOf(BadRequest.class)
+                .hasMessageContaining("Too many public_ids");
+        assertThatThrownBy(() -> api.restore(List.of(), opts())).isExactlyInstanceOf(BadRequest.class);
+        assertThatThrownBy(() -> api.restore(List.of("a", "b"), opts("versions", List.of("v1"))))
+                .isExactlyInstanceOf(BadRequest.class).hasMessageContaining("one entry per public id");
+        assertThat(emu.restoreCalls()).isEqualTo(3);
+    }
+
+    @Test
+    void aVersionOtherThanTheBackupsFails_forThatIdOnly() throws Exception {
+        emu.setBackups(true);
+        emu.seed(Asset.image("a", T0, 1), Asset.image("b", T0, 2));
+        api.deleteResources(List.of("a", "b"), opts());
+        ApiResponse r = api.restore(List.of("a", "b"), opts("versions", List.of("not-a-version", "nor-this")));
+        assertThat(answerFor(r, "a")).containsExactly(Map.entry("error", "failed"));
+        assertThat(emu.exists("a")).isFalse();
+    }
+
+    @Test
+    void restoreIsRateLimitedAndAuthenticatedLikeEveryAdminCall() throws Exception {
+        emu.setBackups(true);
+        emu.seed(Asset.image("a", T0, 1));
+        api.deleteResources(List.of("a"), opts());
+        emu.setRemainingBudget(0);
+        assertThatThrownBy(() -> api.restore(List.of("a"), opts())).isExactlyInstanceOf(RateLimited.class);
+        assertThat(emu.exists("a")).isFalse();
+        emu.resetBudget();
+        String wrongSecret = "cloudinary://test-key:nope@demo?upload_prefix=" + emu.baseUrl();
+        assertThatThrownBy(() -> new Cloudinary(wrongSecret).api().restore(List.of("a"), opts()))
+                .isExactlyInstanceOf(AuthorizationRequired.class);
+        assertThat(emu.exists("a")).isFalse();
+        assertThat(emu.remainingBudget()).isEqualTo(500);
+        emu.failNext(1, 503);
+        assertThatThrownBy(() -> api.restore(List.of("a"), opts())).isInstanceOf(GeneralError.class);
+        assertThat(emu.exists("a")).isFalse();
+    }
+
     /** How the SDK sends a search: a JSON POST to resources/search. */
     private static void assertPostedAsJsonSearch(CloudinaryEmulator.RecordedRequest r) {
         assertThat(r.method()).isEqualTo("POST");
