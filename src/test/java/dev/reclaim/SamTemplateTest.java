@@ -47,6 +47,7 @@ class SamTemplateTest {
             Map.entry("RECLAIM_DB_CONNECT_TIMEOUT", "default 10s"),
             Map.entry("RECLAIM_OUTBOX_BACKOFF", "default 15m"),
             Map.entry("RECLAIM_OUTBOX_RETRY_PERIOD", "default 24h"),
+            Map.entry("RECLAIM_JOURNAL_RETENTION", "default 30d: the undo window the journal keeps"),
             Map.entry("RECLAIM_LOG_LEVEL", "default INFO"),
             Map.entry("RECLAIM_METRICS_IN_DRY_RUN", "default false: a dry run publishes nothing"),
             Map.entry("RECLAIM_METRICS", "default true: Lambda always publishes"),

@@ -25,6 +25,10 @@ public final class Reports {
         if (reason != null && reason.length > 1) {
             sb.append(indented(reason[1], "    ", "    ")); // a database error's Where:/Hint: lines
         }
+        if (r.undoable() != null) {
+            r.undoable().forEach((store, how) -> sb.append("  store " + store + ": deletions "
+                    + ("yes".equals(how) ? "can be undone (reclaim restore)" : "cannot be undone: " + how) + "\n"));
+        }
         if (r.folderModes() != null) {
             r.folderModes().forEach((store, mode) ->
                     sb.append("  store " + store + ": Cloudinary " + mode + " folder mode\n"));

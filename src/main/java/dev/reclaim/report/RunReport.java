@@ -26,7 +26,16 @@ public record RunReport(
         OutboxReport outbox,
         FailureReport failures,
         Map<String, String> folderModes,
-        Map<String, Long> apiCalls) {
+        Map<String, Long> apiCalls,
+        Map<String, String> undoable) {
+
+    /** {@code undoable}: per store, {@code yes} when its deletions can be restored, else why not. */
+    public RunReport(String runId, String trigger, boolean dryRun, Outcome outcome, String reason, Instant startedAt,
+                     Instant finishedAt, long durationMs, List<SweepReport> sweeps, OutboxReport outbox,
+                     FailureReport failures, Map<String, String> folderModes, Map<String, Long> apiCalls) {
+        this(runId, trigger, dryRun, outcome, reason, startedAt, finishedAt, durationMs, sweeps, outbox, failures,
+                folderModes, apiCalls, null);
+    }
 
     /**
      * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending

@@ -320,7 +320,17 @@ public final class Run {
         return new RunReport(runId.toString(), request.trigger(), request.dryRun(), outcome, reason, started, finished,
                 finished.toEpochMilli() - started.toEpochMilli(), sweeps,
                 outbox == null ? new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0) : outbox, failures,
-                folderModes.isEmpty() ? null : folderModes, tally.apiCalls());
+                folderModes.isEmpty() ? null : folderModes, tally.apiCalls(), undoable());
+    }
+
+    /** Per store, whether a deletion can be restored ({@code yes}) or why not; null before any store was asked. */
+    private Map<String, String> undoable() {
+        if (!sqlChecked) {
+            return null;
+        }
+        Map<String, String> out = new TreeMap<>();
+        stores.all().forEach((name, store) -> out.put(name, Optional.ofNullable(store.notUndoable()).orElse("yes")));
+        return out;
     }
 
     static String rootMessage(Throwable e) {
