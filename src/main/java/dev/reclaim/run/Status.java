@@ -19,6 +19,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What {@code reclaim status} shows: the last runs of the ledger, the outbox per store, the failures waiting and the
@@ -28,7 +29,8 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
                      List<Outbox.StoreBacklog> pendingDeletions, List<Failures.Waiting> failures,
-                     List<RetryQueue.Depth> queues, List<BrakeHistory.Approval> approvals) {
+                     List<RetryQueue.Depth> queues, List<BrakeHistory.Approval> approvals,
+                     Map<String, String> undoable) {
     /** Most frequent last errors shown per store. */
     static final int ERRORS_SHOWN = 3;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
@@ -51,11 +53,25 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
             Instant now = databaseNow(c);
             status = Database.schemaExists(c)
                     ? new Status(now, true, new RunLedger().recent(c, runs), Outbox.backlog(c, ERRORS_SHOWN),
-                    Failures.waiting(c), List.of(), BrakeHistory.pending(c))
-                    : new Status(now, false, List.of(), List.of(), List.of(), List.of(), List.of());
+                    Failures.waiting(c), List.of(), BrakeHistory.pending(c), undoable(c))
+                    : new Status(now, false, List.of(), List.of(), List.of(), List.of(), List.of(), Map.of());
         }
         return queue == null ? status : new Status(status.readAt, status.schemaExists, status.runs,
-                status.pendingDeletions, status.failures, queue.depths(), status.approvals);
+                status.pendingDeletions, status.failures, queue.depths(), status.approvals, status.undoable);
+    }
+
+    /** Per store, whether its deletions can be undone, as the last run that asked the stores found. */
+    private static Map<String, String> undoable(Connection c) throws SQLException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT u.key, u.value FROM (SELECT report -> 'undoable' AS undoable FROM reclaim.runs
+                  WHERE report -> 'undoable' IS NOT NULL ORDER BY started_at DESC LIMIT 1) r, jsonb_each_text(r.undoable) u""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return out;
     }
 
     /** One run of the ledger, by id (for {@code reclaim restore --run}). */
@@ -107,6 +123,9 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
             t.note(r.reason() == null ? null : "why: " + r.reason());
         }
         t.appendTo(sb);
+        sb.append(undoable.isEmpty() ? "" : "\n");
+        undoable.forEach((store, how) -> sb.append("Store ").append(store).append(": deletions ")
+                .append("yes".equals(how) ? "can be undone (reclaim restore)" : "cannot be undone: " + how).append('\n'));
         runs.stream().filter(r -> "held".equals(r.outcome())).findFirst().ifPresent(r -> sb.append('\n')
                 .append("Held by the brake (run ").append(r.runId()).append("): ").append(r.reason()).append('\n'));
         sb.append('\n').append(approvals.isEmpty() ? "No pending approvals (reclaim approve).\n"

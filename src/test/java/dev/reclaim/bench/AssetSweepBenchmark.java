@@ -297,6 +297,7 @@ public final class AssetSweepBenchmark {
         RunReport report;
         long nanos;
         AssetHeapMeter meter;
+        RecordPurgeBenchmark.approveOneRun(pool, sweep); // a first run far past its brake: approved once
         try (Reclaim reclaim = new Reclaim(config, queries.wrap(pool), stores, null, Outbox.Policy.DEFAULT, pool, stores)) {
             log("%s: running sweep %s", label, sweep);
             meter = AssetHeapMeter.start();

@@ -90,6 +90,10 @@ class StatusCommandIT {
         assertThat(text).containsPattern("(?m)^  moc-purge +record +1 +2h 00m ago +3$");
         assertThat(text).contains("      last error: PSQLException: ERROR: refusing to delete poison MOC");
         assertThat(text).contains("No retry queue (RECLAIM_RETRY_QUEUE_URL unset)");
+        // what the last run found of each store: the test buckets keep no versions, the emulator account no backups
+        assertThat(text).contains("Store moc-files: deletions cannot be undone: bucket " + fx.mocBucket
+                + " does not keep versions", "Store bobblehead-photos: deletions cannot be undone: Cloudinary account");
+        assertThat(text).contains("No pending approvals (reclaim approve).");
 
         assertThat(cli(databaseOnly(), "status", "--runs", "1", "--json")).isZero();
         JsonNode json = Reports.JSON.readTree(out.toString());
