@@ -201,8 +201,10 @@ class SamTemplateTest {
         ReclaimConfig config = ConfigLoader.load(Path.of(ConfigLoader.DEFAULT_PATH), env);
         Set<String> deletable = new TreeSet<>();
         Set<String> listable = new TreeSet<>();
+        Set<String> buckets = new TreeSet<>();
         for (StoreConfig store : config.stores().values()) {
             if (store instanceof StoreConfig.S3 s3) {
+                buckets.add("arn:${AWS::Partition}:s3:::" + s3.bucket());
                 store.allowedPrefixes().forEach(p -> deletable.add("arn:${AWS::Partition}:s3:::" + s3.bucket() + "/" + p + "*"));
                 config.sweeps().values().stream().filter(w -> w instanceof SweepConfig.Assets a && a.store().equals(store.name()))
                         .forEach(w -> listable.add(s3.bucket() + " " + ((SweepConfig.Assets) w).prefix() + "*"));
@@ -217,6 +219,13 @@ class SamTemplateTest {
                         assertThat(list(st.path("Resource"))).as(role).extracting(r -> r.path("Fn::Sub").asText())
                                 .containsExactlyInAnyOrderElementsOf(deletable);
                     }
+                    if (st.path("Sid").asText().equals("AskWhetherDeletionsCanBeUndone")) { // versioning, every S3 store
+                        assertThat(st.path("Action").asText()).isEqualTo("s3:GetBucketVersioning");
+                        assertThat(list(st.path("Resource"))).as(role).extracting(r -> r.path("Fn::Sub").asText())
+                                .containsExactlyInAnyOrderElementsOf(buckets);
+                    }
+                    assertThat(st.toString()).as(role + ": restoring is the operator's, never the functions'")
+                            .doesNotContain("DeleteObjectVersion");
                     if (st.path("Sid").asText().equals("ListTempUploads")) {
                         String bucket = st.path("Resource").path("Fn::Sub").asText().replace("arn:${AWS::Partition}:s3:::", "");
                         assertThat(list(st.path("Condition").path("StringLike").path("s3:prefix")))
@@ -226,7 +235,8 @@ class SamTemplateTest {
             }
         }
         assertThat(checked).contains("CleanupFunctionRole.DeleteUnderAllowedPrefixes", "CleanupFunctionRole.ListTempUploads",
-                "RetryFunctionRole.DeleteUnderAllowedPrefixes");
+                "RetryFunctionRole.DeleteUnderAllowedPrefixes", "CleanupFunctionRole.AskWhetherDeletionsCanBeUndone",
+                "RetryFunctionRole.AskWhetherDeletionsCanBeUndone");
         Set<String> records = new TreeSet<>();
         config.sweeps().values().stream().filter(SweepConfig.Records.class::isInstance).forEach(w -> records.add(w.name()));
         assertThat(sweepDimensions("FailureRateAlarm")).isEqualTo(new TreeSet<>(config.sweeps().keySet()));

@@ -7,6 +7,7 @@ import dev.reclaim.report.RunEvents;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Deletes keys in calls of at most {@link Store#maxBatch()}, the same way for the sweeps, the outbox and the retries:
@@ -35,8 +36,13 @@ public final class BatchedDeletes {
 
     /** Deletes one batch; quota, deadline and reference check failures propagate, as they stop the caller. */
     public static Call call(Store store, List<String> batch, Instant deadline) {
+        return call(store, batch, Map.of(), deadline);
+    }
+
+    /** The same, with each key's bytes where a listing said (the deletion journal keeps them). */
+    public static Call call(Store store, List<String> batch, Map<String, Long> sizes, Instant deadline) {
         try {
-            return new Call(store.delete(batch, deadline), "PerKeyError");
+            return new Call(store.delete(batch, sizes, deadline), "PerKeyError");
         } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
             throw e;
         } catch (RuntimeException e) {

@@ -28,17 +28,22 @@ final class DeletionJournal {
      * Records {@code deleted} of {@code store}. A journal that cannot be written never turns a confirmed delete into
      * a failure (the file is gone either way): it is logged, and that batch cannot be restored by the journal.
      */
-    static void record(DataSource dataSource, String store, List<String> deleted, Map<String, String> versions) {
+    static void record(DataSource dataSource, String store, List<String> deleted, Map<String, String> versions,
+                       Map<String, Long> sizes) {
         if (deleted.isEmpty()) {
             return;
         }
         List<String> versionIds = new ArrayList<>(deleted.size());
-        deleted.forEach(k -> versionIds.add(versions.get(k)));
+        List<Long> bytes = new ArrayList<>(deleted.size());
+        deleted.forEach(k -> {
+            versionIds.add(versions.get(k));
+            bytes.add(sizes.get(k));
+        });
         String run = MDC.get("runId");
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""
-                INSERT INTO reclaim.deleted_keys (run_id, sweep, item_id, store, key, version_id)
-                SELECT ?::uuid, coalesce(?, p.sweep), coalesce(?, p.item_id), ?, t.k, t.v
-                FROM unnest(?::text[], ?::text[]) AS t(k, v)
+                INSERT INTO reclaim.deleted_keys (run_id, sweep, item_id, store, key, version_id, bytes)
+                SELECT ?::uuid, coalesce(?, p.sweep), coalesce(?, p.item_id), ?, t.k, t.v, t.b
+                FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(k, v, b)
                 LEFT JOIN reclaim.pending_deletions p ON p.store = ? AND p.key = t.k""")) {
             ps.setString(1, run == null ? null : UUID.fromString(run).toString());
             ps.setString(2, MDC.get("sweep"));
@@ -46,7 +51,8 @@ final class DeletionJournal {
             ps.setString(4, store);
             ps.setArray(5, c.createArrayOf("text", deleted.toArray()));
             ps.setArray(6, c.createArrayOf("text", versionIds.toArray()));
-            ps.setString(7, store);
+            ps.setArray(7, c.createArrayOf("bigint", bytes.toArray()));
+            ps.setString(8, store);
             ps.executeUpdate();
         } catch (SQLException | IllegalArgumentException e) {
             log.error("could not journal {} keys deleted from store {} (they cannot be restored through the journal): {}",

@@ -35,6 +35,11 @@ final class ReferenceCheckedStore implements Store {
 
     @Override
     public BatchResult delete(List<String> keys, Instant deadline) {
+        return delete(keys, Map.of(), deadline);
+    }
+
+    @Override
+    public BatchResult delete(List<String> keys, Map<String, Long> sizes, Instant deadline) {
         Set<String> inUse = inUse(keys, deadline);
         List<String> free = new ArrayList<>(keys.size());
         List<String> kept = new ArrayList<>(inUse.size());
@@ -45,10 +50,10 @@ final class ReferenceCheckedStore implements Store {
         try {
             result = free.isEmpty() ? new BatchResult(List.of(), Map.of()) : store.delete(free, deadline);
         } catch (BatchCutShort e) {
-            DeletionJournal.record(dataSource, name(), e.settled().deleted(), e.settled().versions());
+            DeletionJournal.record(dataSource, name(), e.settled().deleted(), e.settled().versions(), sizes);
             throw e;
         }
-        DeletionJournal.record(dataSource, name(), result.deleted(), result.versions());
+        DeletionJournal.record(dataSource, name(), result.deleted(), result.versions(), sizes);
         return new BatchResult(result.deleted(), result.failed(), kept, result.versions());
     }
 

@@ -37,6 +37,11 @@ public interface Store {
      */
     BatchResult delete(List<String> keys, Instant deadline);
 
+    /** The same, with the bytes each key held where a listing said ({@code sizes}), for the deletion journal. */
+    default BatchResult delete(List<String> keys, Map<String, Long> sizes, Instant deadline) {
+        return delete(keys, deadline);
+    }
+
     /**
      * One page of everything under {@code prefix} (S3: 1000 items, Cloudinary: 500); pass the previous page's cursor
      * (null for the first). A store that can filter by age in its listing leaves out what was created at or after

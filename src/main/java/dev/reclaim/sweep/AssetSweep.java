@@ -236,7 +236,7 @@ public final class AssetSweep implements Sweep {
             if (progress.brake.holdsVolume(ctx, progress.deleted, batch.size())) {
                 return null;
             }
-            BatchedDeletes.Call call = BatchedDeletes.call(store, batch, ctx.deadlineAt());
+            BatchedDeletes.Call call = BatchedDeletes.call(store, batch, sizes, ctx.deadlineAt());
             settle(ctx, store, call.result(), sizes, call.errorClass(), progress);
         }
         return later;

@@ -76,7 +76,7 @@ class UndoIT {
         assertThat(orphans).noneMatch(k -> TestS3.exists(fx.mocBucket, k));
         // S3 answers each key with its delete marker's version id; S3Mock leaves it out, so restore looks it up
         assertThat(fx.strings("SELECT key FROM reclaim.deleted_keys WHERE run_id = '" + deleted.runId()
-                + "' AND sweep = 'upload-temp' AND store = 'moc-files'")).containsExactlyInAnyOrderElementsOf(orphans);
+                + "' AND sweep = 'upload-temp' AND store = 'moc-files' AND bytes > 0")).containsExactlyInAnyOrderElementsOf(orphans);
 
         Cli restored = cli("restore", "--run", deleted.runId(), "--json");
 
@@ -102,6 +102,27 @@ class UndoIT {
         run("upload-temp");
         assertThat(TestS3.exists(fx.mocBucket, orphans.get(0))).as("unprotected: deleted again").isFalse();
         assertThat(orphans.subList(1, 5)).allMatch(k -> TestS3.exists(fx.mocBucket, k));
+    }
+
+    @Test
+    void shouldBringBackAPurgedMocsFiles_sameBytes_andKeepThemOnTheNextRun() throws Exception {
+        fx.sampleData(20, 0);
+        List<String> keys = fx.strings("""
+                SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id
+                WHERE m.deleted_at < now() - interval '30 days'""");
+        assertThat(keys).isNotEmpty();
+        Map<String, String> before = new java.util.HashMap<>();
+        keys.forEach(k -> before.put(k, content(k)));
+
+        RunReport purged = run("moc-purge");
+        assertThat(keys).noneMatch(k -> TestS3.exists(fx.mocBucket, k));
+        Cli restored = cli("restore", "--sweep", "moc-purge", "--since", purged.startedAt().minusSeconds(1).toString());
+
+        assertThat(restored.code()).as(restored.err()).isZero();
+        assertThat(restored.out()).containsPattern("store moc-files: restored \\d+, already present 0, not restorable 0");
+        keys.forEach(k -> assertThat(content(k)).as(k).isEqualTo(before.get(k)));
+        run("moc-purge");
+        assertThat(keys).allMatch(k -> TestS3.exists(fx.mocBucket, k));
     }
 
     @Test
