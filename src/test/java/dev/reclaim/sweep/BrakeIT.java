@@ -161,9 +161,8 @@ class BrakeIT {
         assertThat(Reports.summary(held)).contains("HELD by the brake: volume");
     }
 
-    @Test
-    void shouldHoldBeforeDeletingAnything_whenABrokenReferenceQueryMakesEveryPhotoLookOrphaned() throws Exception {
-        // A history: each run, 10 of 20 old temp photos referenced.
+    /** A history: three runs, each deleting 10 of 20 old temp photos and keeping the 10 referenced. */
+    private void photoHistory() throws Exception {
         for (int run = 0; run < 3; run++) {
             String bobblehead = UUID.randomUUID().toString();
             fx.execute("INSERT INTO bobbleheads (id, user_id, name) VALUES ('" + bobblehead + "', gen_random_uuid(), 'Bob')");
@@ -177,6 +176,33 @@ class BrakeIT {
             RunReport r = run(shipped, false);
             assertThat(sweep(r, "bobblehead-temp-photos").purged()).isEqualTo(10);
         }
+    }
+
+    @Test
+    void shouldHoldBeforeDeletingAnything_whenAConfigEditBreaksTheReferenceQueries() throws Exception {
+        photoHistory();
+        List<String> saved = fx.strings("SELECT public_id FROM bobblehead_photos");
+        // An edit that still prepares and returns text, but finds nothing: every saved photo looks orphaned.
+        String broken = shipped.replace("SELECT public_id FROM bobblehead_photos WHERE public_id = ANY(:keys)",
+                "SELECT public_id FROM bobblehead_photos WHERE public_id = ANY(:keys) AND bobblehead_id IS NULL");
+        assertThat(broken).isNotEqualTo(shipped);
+        for (int i = 0; i < 100; i++) {
+            fx.cloudinary.seed(Asset.image("users/late/temp/p" + i, OLD, 100)); // a page of 100+ candidates
+        }
+
+        RunReport held;
+        try (Reclaim reclaim = fx.reclaim(broken)) {
+            held = reclaim.run(new RunRequest("test", false, List.of("bobblehead-temp-photos"), null));
+        }
+
+        assertThat(held.outcome()).isEqualTo(Outcome.HELD);
+        assertThat(sweep(held, "bobblehead-temp-photos").brake()).contains("collapse");
+        assertThat(saved).hasSize(30).allSatisfy(id -> assertThat(fx.cloudinary.exists(id)).as(id).isTrue());
+    }
+
+    @Test
+    void shouldHoldBeforeDeletingAnything_whenABrokenReferenceQueryMakesEveryPhotoLookOrphaned() throws Exception {
+        photoHistory();
         // Then an application change: a migration moves every saved photo to a table the reference queries do not
         // read, and users save 150 more there. Every photo now looks orphaned.
         List<String> saved = new ArrayList<>(fx.strings("SELECT public_id FROM bobblehead_photos"));
