@@ -40,15 +40,15 @@ final class ApplyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the JSON report instead of the summary.")
     boolean json;
 
-    @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
-    String config;
+    @CommandLine.Mixin
+    ConfigOption config = new ConfigOption();
 
     @CommandLine.ParentCommand
     ReclaimCli cli;
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = cli.withConfig(config);
+        Map<String, String> env = cli.withConfig(config.path);
         Duration oldest = duration("--max-age", maxAge);
         Deadline deadline = maxDuration == null ? Deadline.none() : Deadline.after(duration("--max-duration", maxDuration));
         if (RunRequest.dryRunForced(env)) {

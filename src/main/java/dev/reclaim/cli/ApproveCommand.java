@@ -19,15 +19,15 @@ final class ApproveCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "At most this many deletions in that run (default: no limit).")
     Long limit;
 
-    @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
-    String config;
+    @CommandLine.Mixin
+    ConfigOption config = new ConfigOption();
 
     @CommandLine.ParentCommand
     ReclaimCli cli;
 
     @Override
     public Integer call() throws Exception {
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config))) {
+        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
             reclaim.approve(sweep, limit);
         }
         cli.out().println("Approved: the next run of sweep " + sweep + " goes past its brake once"

@@ -32,16 +32,16 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the dry run's JSON report instead of the summary.")
     boolean json;
 
-    @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
-    String config;
+    @CommandLine.Mixin
+    ConfigOption config = new ConfigOption();
 
     @CommandLine.ParentCommand
     ReclaimCli cli;
 
     @Override
     public Integer call() throws Exception {
-        RunRequest.dryRunForced(cli.withConfig(config)); // an unreadable RECLAIM_DRY_RUN is an error here too
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config))) {
+        RunRequest.dryRunForced(cli.withConfig(config.path)); // an unreadable RECLAIM_DRY_RUN is an error here too
+        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
             RunReport report = reclaim.plan(new RunRequest("plan", true, sweeps, Deadline.none()), out);
             return printPlanned(cli, report, json, out);
         }

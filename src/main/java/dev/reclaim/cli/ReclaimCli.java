@@ -98,8 +98,8 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                 description = "Stop taking new items after this long (more than zero, at most 36500d; e.g. 10m); the next run carries on.")
         String maxDuration;
 
-        @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
-        String config;
+        @CommandLine.Mixin
+        ConfigOption config = new ConfigOption();
 
         @Option(names = "--plan", paramLabel = "FILE", description = "With --dry-run: also write the whole plan to FILE (as `reclaim plan --out FILE`).")
         java.nio.file.Path plan;
@@ -114,7 +114,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
 
         @Override
         public Integer call() throws Exception {
-            Map<String, String> effective = cli.withConfig(config);
+            Map<String, String> effective = cli.withConfig(config.path);
             if (plan != null && !dryRun) {
                 throw new UsageException("--plan needs --dry-run: a plan is what a dry run would do");
             }
@@ -195,8 +195,8 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         @Option(names = "--dry-run", description = "Delete nothing; messages go back on the queue unchanged.")
         boolean dryRun;
 
-        @Option(names = "--config", paramLabel = "PATH", description = "Configuration file.")
-        String config;
+        @CommandLine.Mixin
+        ConfigOption config = new ConfigOption();
 
         @CommandLine.ParentCommand
         ReclaimCli cli;
@@ -206,7 +206,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }
-            Map<String, String> effective = cli.withConfig(config);
+            Map<String, String> effective = cli.withConfig(config.path);
             boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
             Map<Result, Integer> results = new EnumMap<>(Result.class);
             int processed = 0;

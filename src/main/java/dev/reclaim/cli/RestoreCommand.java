@@ -41,8 +41,8 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the JSON report instead of the summary.")
     boolean json;
 
-    @Option(names = "--config", paramLabel = "PATH", description = "Configuration file (default: RECLAIM_CONFIG or config/reclaim.yaml).")
-    String config;
+    @CommandLine.Mixin
+    ConfigOption config = new ConfigOption();
 
     @CommandLine.ParentCommand
     ReclaimCli cli;
@@ -56,7 +56,7 @@ final class RestoreCommand implements Callable<Integer> {
         Undo.Selection selection = new Undo.Selection(run == null ? null : uuid(run), sweep,
                 since == null ? null : time(since), keys);
         Undo.Report report;
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config))) {
+        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
             report = reclaim.restore(selection, dryRun);
         }
         if (json) {

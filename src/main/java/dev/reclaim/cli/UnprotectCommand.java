@@ -16,8 +16,8 @@ final class UnprotectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "STORE:KEY", arity = "1..*", description = "Restored keys.")
     List<String> keys;
 
-    @CommandLine.Option(names = "--config", paramLabel = "PATH", description = "Configuration file.")
-    String config;
+    @CommandLine.Mixin
+    ConfigOption config = new ConfigOption();
 
     @CommandLine.ParentCommand
     ReclaimCli cli;
@@ -25,7 +25,7 @@ final class UnprotectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int lifted;
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config))) {
+        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
             lifted = reclaim.unprotect(keys);
         }
         cli.out().println("Unprotected " + lifted + " of " + keys.size() + " keys"
