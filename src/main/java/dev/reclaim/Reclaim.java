@@ -10,10 +10,10 @@ import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.Failures;
-import dev.reclaim.failure.Retries;
+import dev.reclaim.run.Retries;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.failure.RetryQueue;
-import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.run.RetryWorker;
 import dev.reclaim.observe.CloudWatchMetrics;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.observe.Release;
@@ -68,7 +68,6 @@ public final class Reclaim implements AutoCloseable {
     private Duration journalRetention = Duration.ofDays(30);
     private final Failures failures;
     private final RetryQueue retryQueue;
-    private final Retries retries;
     private final AutoCloseable[] owned;
     private final DataSource dataSource;
     private final ProgressLog progress = new ProgressLog(Clock.systemUTC());
@@ -88,23 +87,8 @@ public final class Reclaim implements AutoCloseable {
         this.failures = new Failures(retryQueue, Reports.JSON);
         this.retryQueue = retryQueue;
         this.stores = stores.referenceChecked(config, dataSource);
-        this.run = new Run(config, dataSource, this.stores, failures, outboxPolicy,
-                failure -> retry(failure, false), RunEvents.of(listeners));
-        this.retries = retries(sweeps, run);
+        this.run = new Run(config, dataSource, this.stores, failures, outboxPolicy, sweeps, RunEvents.of(listeners));
         this.owned = owned;
-    }
-
-    private static Retries retries(Map<String, Sweep> sweeps, Run run) {
-        Map<String, Retries.RecordRetry> records = new LinkedHashMap<>();
-        Map<String, Retries.AssetRetry> assets = new LinkedHashMap<>();
-        sweeps.forEach((name, sweep) -> {
-            if (sweep instanceof RecordSweep r) {
-                records.put(name, (id, dryRun) -> r.retry(run.retryContext(dryRun), id));
-            } else if (sweep instanceof AssetSweep a) {
-                assets.put(name, (keys, dryRun) -> a.retry(run.retryContext(dryRun), keys));
-            }
-        });
-        return new Retries(records, assets, dryRun -> run.retryContext(dryRun).stores());
     }
 
     /**
@@ -168,17 +152,17 @@ public final class Reclaim implements AutoCloseable {
 
     /** Retries one failed item through the same code a run uses; see {@link Retries#retry}. */
     public String retry(Failure failure, boolean dryRun) throws java.sql.SQLException {
-        return retries.retry(failure, dryRun);
+        return run.retries().retry(failure, dryRun);
     }
 
-    /** The retry dispatch a {@link dev.reclaim.failure.RetryWorker} hands each message to. */
+    /** The retry dispatch a {@link RetryWorker} hands each message to. */
     public Retries retries() {
-        return retries;
+        return run.retries();
     }
 
     /** A worker for the retry queue's messages, heard by this Reclaim's listeners (metrics per batch). */
     public RetryWorker retryWorker() {
-        return new RetryWorker(retries, retryQueue, RunEvents.of(listeners));
+        return new RetryWorker(run.retries(), retryQueue, RunEvents.of(listeners));
     }
 
     /**
@@ -186,8 +170,7 @@ public final class Reclaim implements AutoCloseable {
      * way a run does before its sweeps. A success leaves the table; a failure stays for the next run.
      */
     public Failures.Retried retryStoredFailures(long max) throws java.sql.SQLException {
-        run.retryContext(false); // Reclaim's schema up to date
-        return failures.retryStored(dataSource, f -> retry(f, false), null, max);
+        return run.retryStored(max);
     }
 
     /** Failures waiting in {@code reclaim.failures}. */

@@ -119,70 +119,47 @@ public final class Failures {
         }
     }
 
-    /** Retries one stored failure through the code a run uses: null on success, else why it failed again. */
-    @FunctionalInterface
-    public interface Retry {
-        String retry(Failure failure) throws Exception;
-    }
-
-    /** What {@link #retryStored} did: failures tried, and how many of them succeeded (and left the table). */
+    /** What a retry of the stored failures did: failures tried, and how many of them succeeded (and left the table). */
     public record Retried(long tried, long succeeded) {
     }
 
-    /**
-     * Without a retry queue the table is the queue: every failure stored before this call is retried once, in order,
-     * until {@code deadline} (null: none) or {@code max}; a success deletes its row, a failure counts one more retry
-     * and keeps the row for the next run. No connection is held while a retry runs (it needs the pool's).
-     */
-    public Retried retryStored(javax.sql.DataSource ds, Retry retry, Instant deadline, long max) throws SQLException {
-        long upTo;
+    /** One failure waiting in {@code reclaim.failures}. */
+    public record Stored(long id, Failure failure) {
+    }
+
+    /** The id of the last failure stored now: a retry of the table stops there, not at what it adds itself. */
+    public long lastStored(javax.sql.DataSource ds) throws SQLException {
         try (Connection c = ds.getConnection()) {
-            upTo = number(c, "SELECT coalesce(max(id), 0) FROM reclaim.failures");
+            return number(c, "SELECT coalesce(max(id), 0) FROM reclaim.failures");
         }
-        long after = 0;
-        long tried = 0;
-        long succeeded = 0;
-        while (tried < max && (deadline == null || Instant.now().isBefore(deadline))) {
-            Stored next;
-            try (Connection c = ds.getConnection()) {
-                next = select(c, " AND id <= ? ORDER BY id LIMIT 1", after, upTo).stream().findFirst().orElse(null);
-            }
-            if (next == null) {
-                break;
-            }
-            Failure f = next.failure();
-            after = next.id();
-            tried++;
-            String error;
-            String outer = MDC.get("correlationId");
-            MDC.put("correlationId", f.correlationId()); // the retry's lines join those of the failure it retries
-            try {
-                error = retry.retry(f);
-            } catch (Exception e) {
-                error = e.getClass().getSimpleName() + ": " + e.getMessage();
-            } finally {
-                if (outer == null) {
-                    MDC.remove("correlationId");
-                } else {
-                    MDC.put("correlationId", outer);
-                }
-            }
-            try (Connection c = ds.getConnection()) {
-                if (error == null) {
-                    update(c, "DELETE FROM reclaim.failures WHERE id = ?", next.id());
-                    succeeded++;
-                    about(f, () -> log.info("stored failure retried and done: sweep={} kind={} correlationId={}",
-                            f.sweep(), f.kind(), f.correlationId()));
-                } else {
-                    update(c, "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ?"
-                            + " WHERE id = ?", truncate(error), next.id());
-                    String why = error;
-                    about(f, () -> log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
-                            f.retryCount() + 1, f.sweep(), f.kind(), f.correlationId(), why));
-                }
-            }
+    }
+
+    /** The stored failure after {@code after}, up to {@code upTo}; null when there is none. */
+    public Stored nextStored(javax.sql.DataSource ds, long after, long upTo) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            return select(c, " AND id <= ? ORDER BY id LIMIT 1", after, upTo).stream().findFirst().orElse(null);
         }
-        return new Retried(tried, succeeded);
+    }
+
+    /**
+     * Records a retry of a stored failure: a success ({@code error} null) deletes its row, a failure counts one more
+     * retry and keeps the row for the next run. Returns whether it succeeded.
+     */
+    public boolean retried(javax.sql.DataSource ds, Stored stored, String error) throws SQLException {
+        Failure f = stored.failure();
+        try (Connection c = ds.getConnection()) {
+            if (error == null) {
+                update(c, "DELETE FROM reclaim.failures WHERE id = ?", stored.id());
+                about(f, () -> log.info("stored failure retried and done: sweep={} kind={} correlationId={}",
+                        f.sweep(), f.kind(), f.correlationId()));
+                return true;
+            }
+            update(c, "UPDATE reclaim.failures SET retry_count = retry_count + 1, error_message = ?"
+                    + " WHERE id = ?", truncate(error), stored.id());
+            about(f, () -> log.warn("stored failure failed again (retry {}): sweep={} kind={} correlationId={}: {}",
+                    f.retryCount() + 1, f.sweep(), f.kind(), f.correlationId(), error));
+            return false;
+        }
     }
 
     public long pending(Connection c) throws SQLException {
@@ -214,9 +191,6 @@ public final class Failures {
             rs.next();
             return rs.getLong(1);
         }
-    }
-
-    private record Stored(long id, Failure failure) {
     }
 
     /** The stored failures with an id above {@code values[0]}, narrowed and ordered by {@code rest}. */

@@ -6,7 +6,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
-import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.run.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.RunRequest;
 

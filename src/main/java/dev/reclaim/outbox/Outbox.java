@@ -236,21 +236,8 @@ public final class Outbox {
     /** Deletes one batch: every key is deleted, kept as still referenced, refused, or marked failed. */
     private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, RunEvents events, UUID runId,
                              Instant deadline) throws SQLException {
-        List<PendingDeletion> allowed = new ArrayList<>(batch.size());
-        List<PendingDeletion> refused = new ArrayList<>();
-        for (PendingDeletion p : batch) {
-            (store.guard().allows(p.key()) ? allowed : refused).add(p);
-        }
-        if (!refused.isEmpty()) {
-            keysBySweep(refused).forEach((sweep, keys) -> events.emit(
-                    new RunEvent.KeysRefused(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
-            markFailed(c, refused, k -> "refused: outside the store's allowed prefixes", runId);
-        }
-        if (allowed.isEmpty()) {
-            return;
-        }
         Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
-        allowed.forEach(p -> byKey.put(p.key(), p));
+        batch.forEach(p -> byKey.put(p.key(), p));
         long callsBefore = store.apiCalls();
         BatchedDeletes.Call call;
         try {
@@ -259,6 +246,12 @@ public final class Outbox {
             BatchedDeletes.reportCalls(events, null, store, callsBefore);
         }
         BatchResult result = call.result();
+        List<PendingDeletion> refused = rows(result.refused(), byKey);
+        if (!refused.isEmpty()) { // the store's guard: such a key stays, failing, where an operator sees it
+            keysBySweep(refused).forEach((sweep, keys) -> events.emit(
+                    new RunEvent.KeysRefused(sweep, store.name(), keys, RunEvent.Source.OUTBOX)));
+            markFailed(c, refused, k -> "refused: outside the store's allowed prefixes", runId);
+        }
         List<PendingDeletion> deleted = rows(result.deleted(), byKey);
         List<PendingDeletion> kept = rows(result.kept(), byKey);
         remove(c, Stream.concat(deleted.stream(), kept.stream()).map(PendingDeletion::id).toList());

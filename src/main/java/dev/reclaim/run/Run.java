@@ -49,19 +49,35 @@ public final class Run {
     private boolean sqlChecked;
     private boolean migrated;
 
-    private final Failures.Retry storedFailureRetry;
+    private final Retries retries;
     private final RunEvents listeners;
 
-    /** {@code storedFailureRetry}: how a run without a retry queue retries the failures kept in the database. */
+    /** {@code sweeps}: every configured sweep by name, which retried items go back through. */
     public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures, Outbox.Policy policy,
-               Failures.Retry storedFailureRetry, RunEvents listeners) {
+               Map<String, Sweep> sweeps, RunEvents listeners) {
         this.listeners = listeners;
         this.config = config;
         this.dataSource = dataSource;
         this.stores = stores;
         this.failures = failures;
         this.outbox = new Outbox(stores, failures, policy);
-        this.storedFailureRetry = storedFailureRetry;
+        this.retries = Retries.of(sweeps, this::retryContext);
+    }
+
+    /** Failed items retried one by one, each in a context of its own (the retry handler, {@code reclaim retry}). */
+    public Retries retries() {
+        return retries;
+    }
+
+    /**
+     * Without a retry queue: retries up to {@code max} failures stored in {@code reclaim.failures} (each once), the
+     * way a run does before its sweeps. A success leaves the table; a failure stays for the next run.
+     */
+    public Failures.Retried retryStored(long max) throws SQLException {
+        synchronized (this) {
+            prepare(false, listeners); // Reclaim's schema up to date
+        }
+        return retries.retryStored(failures, dataSource, null, max);
     }
 
     /**
@@ -157,7 +173,7 @@ public final class Run {
      * A context for retrying single items outside a scheduled run (no run lock: every item is claimed on its own).
      * Reclaim's schema must exist unless this is a dry run.
      */
-    public synchronized SweepContext retryContext(boolean dryRun) throws SQLException {
+    synchronized SweepContext retryContext(boolean dryRun) throws SQLException {
         prepare(dryRun, listeners);
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
@@ -188,7 +204,7 @@ public final class Run {
         try {
             if (!request.dryRun() && outboxReady && !failures.queueConfigured() && !applying) {
                 // No retry queue: the failures earlier runs stored are retried here, or nothing would ever retry them.
-                retried = failures.retryStored(dataSource, storedFailureRetry, request.deadline().at(), Long.MAX_VALUE);
+                retried = retries.retryStored(failures, dataSource, request.deadline().at(), Long.MAX_VALUE);
             }
             try (Connection c = dataSource.getConnection()) {
                 ctx.flushFailures(c); // failures an earlier run could not hand to SQS

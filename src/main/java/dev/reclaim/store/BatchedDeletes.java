@@ -39,10 +39,10 @@ public final class BatchedDeletes {
         return call(store, batch, Map.of(), deadline);
     }
 
-    /** The same, with each key's bytes where a listing said (the deletion journal keeps them). */
-    public static Call call(Store store, List<String> batch, Map<String, Long> sizes, Instant deadline) {
+    /** The same, with what a listing said of each key (its path for the guard, its bytes for the journal). */
+    public static Call call(Store store, List<String> batch, Map<String, StoredAsset> listed, Instant deadline) {
         try {
-            return new Call(store.delete(batch, sizes, deadline), "PerKeyError");
+            return new Call(store.delete(batch, listed, deadline), "PerKeyError");
         } catch (StoreThrottled | StoreDeadlinePassed | ReferenceCheckFailed e) {
             throw e;
         } catch (RuntimeException e) {
@@ -60,12 +60,28 @@ public final class BatchedDeletes {
         }
     }
 
+    /** A failure's keys that the store would refuse: retrying them can never succeed. */
+    public static final class OutsidePrefixes extends RuntimeException {
+        OutsidePrefixes(String message) {
+            super(message);
+        }
+    }
+
     /**
      * Deletes keys of a failure once more, stopping at the first batch with failed keys: null when every key was
      * deleted (or kept as still in use), else why they failed again. A failed reference check is such a reason; a
-     * call that failed whole throws.
+     * call that failed whole throws, and so does a key outside the store's prefixes ({@link OutsidePrefixes}, before
+     * any call). A dry run only checks the prefixes.
      */
-    public static String again(Store store, List<String> keys, Instant deadline) {
+    public static String again(Store store, List<String> keys, Instant deadline, boolean dryRun) {
+        for (String k : keys) {
+            if (!store.guard().allows(k)) {
+                throw new OutsidePrefixes("key " + k + " is outside the allowed prefixes of store " + store.name());
+            }
+        }
+        if (dryRun) {
+            return null;
+        }
         try {
             for (List<String> batch : batches(store, keys)) {
                 BatchResult r = store.delete(batch, deadline);

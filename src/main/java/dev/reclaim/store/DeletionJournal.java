@@ -29,7 +29,7 @@ final class DeletionJournal {
      * a failure (the file is gone either way): it is logged, and that batch cannot be restored by the journal.
      */
     static void record(DataSource dataSource, String store, List<String> deleted, Map<String, String> versions,
-                       Map<String, Long> sizes) {
+                       Map<String, StoredAsset> listed) {
         if (deleted.isEmpty()) {
             return;
         }
@@ -37,7 +37,8 @@ final class DeletionJournal {
         List<Long> bytes = new ArrayList<>(deleted.size());
         deleted.forEach(k -> {
             versionIds.add(versions.get(k));
-            bytes.add(sizes.get(k));
+            StoredAsset asset = listed.get(k);
+            bytes.add(asset == null ? null : asset.bytes());
         });
         String run = MDC.get("runId");
         try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement("""

@@ -26,19 +26,22 @@ public interface Store {
     /** The most keys one delete call may carry (S3: 1000, Cloudinary: 100). */
     int maxBatch();
 
-    /** The prefixes this store may delete under; anything else is refused before it reaches the API. */
+    /** The prefixes this store may delete under; anything else is refused before it reaches the API ({@link Stores}). */
     PrefixGuard guard();
 
     /**
-     * Deletes {@code keys} (at most {@link #maxBatch()}, all allowed by the guard). Throws when the whole call
+     * Deletes {@code keys} (at most {@link #maxBatch()}; those outside the guard come back refused). Throws when the whole call
      * failed ({@link StoreThrottled} when the quota does not allow it, {@link StoreDeadlinePassed} when
      * {@code deadline} passed first); per-key failures come back in the result. No call outlives {@code deadline}
      * (null: no deadline).
      */
     BatchResult delete(List<String> keys, Instant deadline);
 
-    /** The same, with the bytes each key held where a listing said ({@code sizes}), for the deletion journal. */
-    default BatchResult delete(List<String> keys, Map<String, Long> sizes, Instant deadline) {
+    /**
+     * The same, with what a listing said of each key ({@code listed}: its path, which the prefix guard judges, and its
+     * bytes, which the deletion journal keeps); a key not listed is judged on itself.
+     */
+    default BatchResult delete(List<String> keys, Map<String, StoredAsset> listed, Instant deadline) {
         return delete(keys, deadline);
     }
 

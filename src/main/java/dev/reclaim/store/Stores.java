@@ -13,13 +13,18 @@ import com.cloudinary.Cloudinary;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The configured stores by name, with their clients built once (per Lambda container, per CLI run). */
+/**
+ * The configured stores by name, with their clients built once (per Lambda container, per CLI run). Every store it
+ * hands out is behind {@link GuardedStore}: no delete reaches a store's API around the prefix guard.
+ */
 public final class Stores implements AutoCloseable {
     private final Map<String, Store> byName;
     private final AutoCloseable[] resources;
 
     public Stores(Map<String, Store> byName, AutoCloseable... resources) {
-        this.byName = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(byName)); // file order
+        Map<String, Store> guarded = new LinkedHashMap<>(); // file order
+        byName.forEach((name, s) -> guarded.put(name, s instanceof GuardedStore ? s : new GuardedStore(s, null, null)));
+        this.byName = java.util.Collections.unmodifiableMap(guarded);
         this.resources = resources;
     }
 
@@ -27,13 +32,16 @@ public final class Stores implements AutoCloseable {
     public static Stores build(ReclaimConfig config, Map<String, String> env, AwsClients aws) {
         Map<String, Store> stores = new LinkedHashMap<>();
         for (StoreConfig sc : config.stores().values()) {
+            Store api = null;
             if (sc instanceof StoreConfig.S3 s3c) {
-                stores.put(sc.name(), new S3Store(s3c, s3Client(aws, config, s3c, env)));
+                api = new S3Store(s3c, s3Client(aws, config, s3c, env));
             } else if (sc instanceof StoreConfig.Cloudinary cc) {
-                stores.put(sc.name(), new CloudinaryStore(cc, cloudinary(config, cc, env),
+                api = new CloudinaryStore(cc, cloudinary(config, cc, env),
                         new CloudinaryStore.Retries(cc.maxAttempts(), cc.retryDelay(), cc.retryDelay().multipliedBy(16)),
-                        Clock.systemUTC()));
+                        Clock.systemUTC());
             }
+            // Until referenceChecked gives it the database, a store with a reference query refuses to delete.
+            stores.put(sc.name(), new GuardedStore(api, sc.referenced(), null));
         }
         return new Stores(stores);
     }
@@ -61,16 +69,15 @@ public final class Stores implements AutoCloseable {
     }
 
     /**
-     * The same stores, each behind {@link ReferenceCheckedStore}: restored keys protected and the store's
-     * {@code referenced} query (when declared) checked against {@code dataSource} right before every delete call,
-     * and every confirmed delete journaled. The clients stay owned by this instance.
+     * The same stores, each behind {@link GuardedStore} with the database: the prefix guard, then restored keys
+     * protected and the store's {@code referenced} query (when declared) checked against {@code dataSource} right
+     * before every delete call, and every confirmed delete journaled. The clients stay owned by this instance.
      */
     public Stores referenceChecked(ReclaimConfig config, javax.sql.DataSource dataSource) {
         Map<String, Store> checked = new LinkedHashMap<>();
         byName.forEach((name, s) -> {
             StoreConfig sc = config.stores().get(name);
-            checked.put(name, s instanceof ReferenceCheckedStore ? s
-                    : new ReferenceCheckedStore(s, sc == null ? null : sc.referenced(), dataSource));
+            checked.put(name, new GuardedStore(s, sc == null ? null : sc.referenced(), dataSource));
         });
         return new Stores(checked);
     }

@@ -225,8 +225,8 @@ public final class AssetSweep implements Sweep {
             }
             return later;
         }
-        Map<String, Long> sizes = new HashMap<>();
-        orphans.subList(0, now).forEach(a -> sizes.put(a.key(), a.bytes()));
+        Map<String, StoredAsset> listed = new HashMap<>();
+        orphans.subList(0, now).forEach(a -> listed.put(a.key(), a));
         List<String> keys = orphans.subList(0, now).stream().map(StoredAsset::key).toList();
         for (List<String> batch : BatchedDeletes.batches(store, keys)) {
             if (ctx.deadlinePassed()) {
@@ -236,22 +236,26 @@ public final class AssetSweep implements Sweep {
             if (progress.brake.holdsVolume(ctx, progress.deleted, batch.size())) {
                 return null;
             }
-            BatchedDeletes.Call call = BatchedDeletes.call(store, batch, sizes, ctx.deadlineAt());
-            settle(ctx, store, call.result(), sizes, call.errorClass(), progress);
+            BatchedDeletes.Call call = BatchedDeletes.call(store, batch, listed, ctx.deadlineAt());
+            settle(ctx, store, call.result(), listed, call.errorClass(), progress);
         }
         return later;
     }
 
     /** Reports one delete call's result and records its failed keys for retry. */
-    private void settle(SweepContext ctx, Store store, BatchResult result, Map<String, Long> sizes, String errorClass,
-                        Progress progress) throws SQLException {
+    private void settle(SweepContext ctx, Store store, BatchResult result, Map<String, StoredAsset> listed,
+                        String errorClass, Progress progress) throws SQLException {
         RunEvents events = ctx.events();
+        if (!result.refused().isEmpty()) {
+            events.emit(new RunEvent.KeysRefused(config.name(), store.name(), result.refused(), RunEvent.Source.SWEEP));
+        }
         if (!result.kept().isEmpty()) {
             events.emit(new RunEvent.KeysKept(config.name(), store.name(), result.kept(), RunEvent.Source.SWEEP));
         }
         progress.deleted += result.deleted().size();
         events.emit(new RunEvent.KeysDeleted(config.name(), store.name(), result.deleted(),
-                result.deleted().stream().mapToLong(k -> sizes.getOrDefault(k, 0L)).sum(), RunEvent.Source.SWEEP));
+                result.deleted().stream().mapToLong(k -> listed.containsKey(k) ? listed.get(k).bytes() : 0L).sum(),
+                RunEvent.Source.SWEEP));
         if (!result.failed().isEmpty()) {
             events.emit(new RunEvent.KeysFailed(config.name(), store.name(), result.failed(), errorClass,
                     RunEvent.Source.SWEEP));
@@ -291,7 +295,7 @@ public final class AssetSweep implements Sweep {
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }
-        return BatchedDeletes.again(store, orphans, ctx.deadlineAt());
+        return BatchedDeletes.again(store, orphans, ctx.deadlineAt(), false);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.reclaim.failure;
 
+import dev.reclaim.run.RetryWorker;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -4,7 +4,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.annotations.Event;
 import dev.reclaim.Reclaim;
-import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.run.RetryWorker;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestSqs;

@@ -5,7 +5,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
-import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.run.RetryWorker;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.testing.ReclaimFixture;

@@ -7,7 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
-import dev.reclaim.failure.RetryWorker;
+import dev.reclaim.run.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunEvents;

@@ -1,8 +1,10 @@
-package dev.reclaim.failure;
+package dev.reclaim.run;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.reclaim.failure.Failure;
+import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.StoreThrottled;

@@ -1,11 +1,10 @@
-package dev.reclaim.failure;
+package dev.reclaim.run;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import dev.reclaim.failure.Retries.AssetRetry;
-import dev.reclaim.failure.Retries.RecordRetry;
+import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.StoreThrottled;
@@ -239,11 +238,11 @@ class RetryWorkerTest {
     @Test
     void shouldNeverCallTheAssetRetryForReal_whenTheRunIsDry() {
         List<Boolean> assetDryRuns = new ArrayList<>();
-        AssetRetry assets = (keys, dry) -> {
-            assetDryRuns.add(dry);
+        Retries.AssetRetry assets = (ctx, keys) -> {
+            assetDryRuns.add(ctx.dryRun());
             return null;
         };
-        Retries retries = new Retries(Map.of(), Map.of("temp", assets), dry -> new Stores(Map.of()));
+        Retries retries = new Retries(Map.of(), Map.of("temp", assets), dry -> RetriesTest.context(dry, new Stores(Map.of())));
         String body = """
                 {"sweep":"temp","kind":"asset","store":"photos","keys":["tmp/a.jpg"],"retryCount":0}""";
 
@@ -318,16 +317,22 @@ class RetryWorkerTest {
         return new RetryWorker(retries, queue, RunEvents.none());
     }
 
-    /** Retries with one records sweep, {@code mocs}, and no stores. */
-    private Retries recordRetry(RecordRetry retry) {
-        return new Retries(Map.of("mocs", countingRecordRetry(retry)), Map.of(), dry -> new Stores(Map.of()));
+    /** What a records sweep does with a retried item here, told its id and whether the run is dry. */
+    private interface RecordRetry {
+        String retry(String itemId, boolean dryRun) throws SQLException;
     }
 
-    private RecordRetry countingRecordRetry(RecordRetry retry) {
-        return (itemId, dryRun) -> {
+    /** Retries with one records sweep, {@code mocs}, and no stores. */
+    private Retries recordRetry(RecordRetry retry) {
+        return new Retries(Map.of("mocs", countingRecordRetry(retry)), Map.of(),
+                dry -> RetriesTest.context(dry, new Stores(Map.of())));
+    }
+
+    private Retries.RecordRetry countingRecordRetry(RecordRetry retry) {
+        return (ctx, itemId) -> {
             retriedItems.add(itemId);
-            dryRunsSeen.add(dryRun);
-            return retry.retry(itemId, dryRun);
+            dryRunsSeen.add(ctx.dryRun());
+            return retry.retry(itemId, ctx.dryRun());
         };
     }
 

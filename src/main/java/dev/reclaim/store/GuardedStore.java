@@ -15,20 +15,21 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A store whose every delete call is preceded by its reference checks and followed by the journal: of the keys about
- * to go, those an operator restored ({@code reclaim.protected_keys}) and those the store's {@code referenced} query
- * finds still held by a row of the application are kept (never sent to the store's API); what the store confirms
- * deleted is written to {@code reclaim.deleted_keys}, with the delete marker a versioned bucket made. This is the
- * last check before a file leaves, whichever path sent it (an assets sweep, an outbox drain, a retry).
+ * The one way to a store's API: every delete call passes the prefix guard (a key outside the store's allowed prefixes
+ * is refused, never sent), then the reference checks (keys an operator restored, {@code reclaim.protected_keys}, and
+ * keys the store's {@code referenced} query finds still held by a row of the application are kept), and what the
+ * store confirms deleted is journaled in {@code reclaim.deleted_keys} with the delete marker a versioned bucket made.
+ * {@link Stores} puts every store behind it, whichever path deletes (an assets sweep, an outbox drain, a retry).
  */
-final class ReferenceCheckedStore implements Store {
+final class GuardedStore implements Store {
     private final Store store;
     /** Null when the store declares no query: the protection check and the journal still apply. */
     private final ReferenceQuery referenced;
+    /** Null before {@link Stores#referenceChecked} gave the database: the guard applies, a reference query refuses. */
     private final DataSource dataSource;
 
-    public ReferenceCheckedStore(Store store, SqlTemplate referenced, DataSource dataSource) {
-        this.store = store;
+    GuardedStore(Store store, SqlTemplate referenced, DataSource dataSource) {
+        this.store = store instanceof GuardedStore g ? g.store : store;
         this.referenced = referenced == null ? null : new ReferenceQuery("store " + store.name(), referenced);
         this.dataSource = dataSource;
     }
@@ -39,26 +40,43 @@ final class ReferenceCheckedStore implements Store {
     }
 
     @Override
-    public BatchResult delete(List<String> keys, Map<String, Long> sizes, Instant deadline) {
-        Set<String> inUse = inUse(keys, deadline);
-        List<String> free = new ArrayList<>(keys.size());
-        List<String> kept = new ArrayList<>(inUse.size());
+    public BatchResult delete(List<String> keys, Map<String, StoredAsset> listed, Instant deadline) {
+        List<String> refused = new ArrayList<>();
+        List<String> allowed = new ArrayList<>(keys.size());
         for (String k : keys) {
+            // A listed asset is judged on its path (in Cloudinary's dynamic folders not its key); any other on its key.
+            StoredAsset asset = listed.get(k);
+            (guard().allows(asset == null ? k : asset.path()) ? allowed : refused).add(k);
+        }
+        if (dataSource == null) {
+            if (referenced != null) { // a reference query never answered must not let anything go
+                throw new IllegalStateException("store " + name() + " was not given the database its reference query needs");
+            }
+            BatchResult result = allowed.isEmpty() ? new BatchResult(List.of(), Map.of()) : store.delete(allowed, deadline);
+            return result.refusing(refused);
+        }
+        Set<String> inUse = allowed.isEmpty() ? Set.of() : inUse(allowed, deadline);
+        List<String> free = new ArrayList<>(allowed.size());
+        List<String> kept = new ArrayList<>(inUse.size());
+        for (String k : allowed) {
             (inUse.contains(k) ? kept : free).add(k);
         }
         BatchResult result;
         try {
             result = free.isEmpty() ? new BatchResult(List.of(), Map.of()) : store.delete(free, deadline);
         } catch (BatchCutShort e) {
-            DeletionJournal.record(dataSource, name(), e.settled().deleted(), e.settled().versions(), sizes);
+            DeletionJournal.record(dataSource, name(), e.settled().deleted(), e.settled().versions(), listed);
             throw e;
         }
-        DeletionJournal.record(dataSource, name(), result.deleted(), result.versions(), sizes);
-        return new BatchResult(result.deleted(), result.failed(), kept, result.versions());
+        DeletionJournal.record(dataSource, name(), result.deleted(), result.versions(), listed);
+        return new BatchResult(result.deleted(), result.failed(), kept, result.versions(), refused);
     }
 
     @Override
     public Set<String> inUse(List<String> keys, Instant deadline) {
+        if (dataSource == null) {
+            return Set.of();
+        }
         int timeout = 0;
         if (deadline != null) {
             long left = Duration.between(Instant.now(), deadline).toSeconds();
@@ -137,6 +155,6 @@ final class ReferenceCheckedStore implements Store {
     /** For messages: the checked store's own kind. */
     @Override
     public String toString() {
-        return "reference-checked " + store;
+        return "guarded " + store;
     }
 }

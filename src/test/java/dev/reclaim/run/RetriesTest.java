@@ -1,5 +1,7 @@
-package dev.reclaim.failure;
+package dev.reclaim.run;
 
+import dev.reclaim.failure.Failure;
+import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Listing;
 import dev.reclaim.store.PrefixGuard;
@@ -34,7 +36,7 @@ class RetriesTest {
 
     @Test
     void shouldReturnTheSweepsReason_whenARecordFailsAgain() throws Exception {
-        Retries retries = new Retries(Map.of("mocs", (id, dry) -> "row locked"), Map.of(), dry -> stores());
+        Retries retries = new Retries(Map.of("mocs", (ctx, id) -> "row locked"), Map.of(), dry -> context(dry, stores()));
 
         assertThat(retries.retry(Failure.record("mocs", "42", null, "boom", "run-1", AT), false)).isEqualTo("row locked");
     }
@@ -125,15 +127,21 @@ class RetriesTest {
 
     private Retries retries() {
         return new Retries(
-                Map.of("mocs", (id, dry) -> {
-                    calls.add("record mocs " + id + " dry=" + dry);
+                Map.of("mocs", (ctx, id) -> {
+                    calls.add("record mocs " + id + " dry=" + ctx.dryRun());
                     return null;
                 }),
-                Map.of("temp", (keys, dry) -> {
-                    calls.add("asset temp " + keys + " dry=" + dry);
+                Map.of("temp", (ctx, keys) -> {
+                    calls.add("asset temp " + keys + " dry=" + ctx.dryRun());
                     return null;
                 }),
-                dry -> stores());
+                dry -> context(dry, stores()));
+    }
+
+    /** A retry's context as a run builds it: only the dry-run flag and the stores matter here. */
+    static RunContext context(boolean dryRun, Stores stores) {
+        return new RunContext(java.util.UUID.randomUUID(), AT, dryRun, Deadline.none(), null, stores, null, null,
+                false, null, RunEvents.none(), RunControl.none(), null, false);
     }
 
     private Stores stores() {
