@@ -30,8 +30,8 @@ import java.util.Map;
 /**
  * Issue 8 item 6: what the bobblehead temp-photo sweep spends of the Cloudinary hourly quota, by folder mode and by
  * upload layout. 1,000 orphaned temp photos among 100,000 saved photos, all older than the 24 h retention, swept by
- * Reclaim's real engine (shipped {@code config/reclaim.yaml} or the README's recommended layout, the real
- * {@code CloudinaryStore}, a fresh database) against an in-process {@link CloudinaryEmulator}, in four cases:
+ * Reclaim's real engine (shipped {@code config/reclaim.yaml} or docs/CLOUDINARY-LAYOUT.md's recommended layout, the
+ * real {@code CloudinaryStore}, a fresh database) against an in-process {@link CloudinaryEmulator}, in four cases:
  * fixed / dynamic folder mode, each with the shipped layout ({@code users/u{k}/temp}) and the recommended one
  * ({@code temp/users/u{k}}). Saved photos live in {@code users/u{k}/photos} in every case.
  *
@@ -183,7 +183,7 @@ public final class CloudinaryLayoutBenchmark {
         return Long.toUnsignedString((n * 2 + kind) * 0x9E3779B97F4A7C15L, 36);
     }
 
-    /** The shipped configuration, or the README's recommended layout derived from it. */
+    /** The shipped configuration, or docs/CLOUDINARY-LAYOUT.md's recommended layout derived from it. */
     static String yaml(Layout layout) throws Exception {
         String shipped = Files.readString(Path.of(CONFIG));
         if (layout == Layout.SHIPPED) {

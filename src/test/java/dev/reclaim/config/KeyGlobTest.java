@@ -10,7 +10,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Item 5: globs over keys, matched on the string itself, with the semantics the README documents. */
+/** Item 5: globs over keys, matched on the string itself, with the semantics docs/CONFIGURATION.md documents. */
 class KeyGlobTest {
 
     private static boolean matches(String glob, String key) {
