@@ -21,8 +21,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -53,17 +51,12 @@ public final class ConfigLoader {
 
     private final String file;
     private final Map<String, String> env;
-    /** Every path of the file, numbered in file order: errors are sorted by it. */
-    private final Map<String, Integer> order = new HashMap<>();
-    private final List<Problem> problems = new ArrayList<>();
-
-    /** {@code path} places the error in the file; {@code line} is what the user reads. */
-    private record Problem(String path, String line) {
-    }
+    private final Problems problems;
 
     private ConfigLoader(String file, Map<String, String> env) {
         this.file = file;
         this.env = env;
+        this.problems = new Problems(file);
     }
 
     /** Loads from {@code RECLAIM_CONFIG}, else {@code config/reclaim.yaml}. */
@@ -94,15 +87,12 @@ public final class ConfigLoader {
         ConfigLoader loader = new ConfigLoader(file, env);
         // Substitutes every text of the tree and numbers its paths in file order.
         walk(root, "", (node, path) -> {
-            loader.order.putIfAbsent(path, loader.order.size());
+            loader.problems.place(path);
             return node.isTextual() ? TextNode.valueOf(loader.expand(node.textValue(), path)) : node;
         });
         ConfigFile bound = loader.bind((ObjectNode) root);
         ReclaimConfig config = bound == null ? null : loader.convert(bound);
-        if (!loader.problems.isEmpty()) {
-            loader.problems.sort(Comparator.comparingInt(p -> loader.position(p.path())));
-            throw new ConfigException(loader.problems.stream().map(Problem::line).collect(Collectors.joining("\n")));
-        }
+        loader.problems.report();
         return config;
     }
 
@@ -257,7 +247,7 @@ public final class ConfigLoader {
             SqlTemplate sql = sql(sp + ".sql", step.sql(), known, null, null);
             // A step that names neither the item nor what earlier steps found for it acts on every row of its table.
             if (sql != null && sql.parameters().stream().allMatch("cutoff"::equals)) {
-                error(sp + ".sql", sp + (stepName == null ? "" : " (" + stepName + ")") + ".sql", "uses neither :id nor a value an earlier step"
+                problems.error(sp + ".sql", sp + (stepName == null ? "" : " (" + stepName + ")") + ".sql", "uses neither :id nor a value an earlier step"
                         + " keeps, so it is not limited to the item being purged and would act on every row"
                         + " (e.g. ... WHERE moc_id = :id, or ... WHERE id = ANY(:keptName))");
             }
@@ -466,28 +456,8 @@ public final class ConfigLoader {
         return m.appendTail(out).toString();
     }
 
-    // ---- errors -----------------------------------------------------------------------------------------------
-
     private void error(String path, String message) {
-        error(path, path, message);
-    }
-
-    /** One error per field: what is already said about a field or inside it makes a later error there redundant. */
-    private void error(String path, String shown, String message) {
-        if (problems.stream().noneMatch(p -> p.path().equals(path) || p.path().startsWith(path + ".")
-                || p.path().startsWith(path + "["))) {
-            // Messages quote values, and values may come from the environment: never a credential.
-            problems.add(new Problem(path, file + ": " + shown + ": " + Redaction.redact(message)));
-        }
-    }
-
-    /** The file position of a path, or of its nearest enclosing one (a missing field sits where its mapping is). */
-    private int position(String path) {
-        String p = path;
-        while (!order.containsKey(p)) {
-            p = p.substring(0, Math.max(0, Math.max(p.lastIndexOf('.'), p.lastIndexOf('['))));
-        }
-        return order.get(p);
+        problems.error(path, message);
     }
 
     /** For callers that want to report a database-level problem in the same shape. */
