@@ -29,7 +29,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -42,7 +41,6 @@ import java.util.stream.Collectors;
 public final class ConfigLoader {
     public static final String DEFAULT_PATH = "config/reclaim.yaml";
 
-    private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern SWEEP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]*");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -50,12 +48,10 @@ public final class ConfigLoader {
             .with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final String file;
-    private final Map<String, String> env;
     private final Problems problems;
 
-    private ConfigLoader(String file, Map<String, String> env) {
+    private ConfigLoader(String file) {
         this.file = file;
-        this.env = env;
         this.problems = new Problems(file);
     }
 
@@ -84,11 +80,12 @@ public final class ConfigLoader {
         if (root == null || !root.isObject()) {
             throw new ConfigException(file + ": expected a mapping with 'stores' and 'sweeps'");
         }
-        ConfigLoader loader = new ConfigLoader(file, env);
+        ConfigLoader loader = new ConfigLoader(file);
+        Substitution substitution = new Substitution(env, loader.problems);
         // Substitutes every text of the tree and numbers its paths in file order.
         walk(root, "", (node, path) -> {
             loader.problems.place(path);
-            return node.isTextual() ? TextNode.valueOf(loader.expand(node.textValue(), path)) : node;
+            return node.isTextual() ? TextNode.valueOf(substitution.expand(node.textValue(), path)) : node;
         });
         ConfigFile bound = loader.bind((ObjectNode) root);
         ReclaimConfig config = bound == null ? null : loader.convert(bound);
@@ -438,22 +435,6 @@ public final class ConfigLoader {
             names.forEach(n -> map.set(n, walk(map.get(n), path.isEmpty() ? n : path + "." + n, visit)));
         }
         return out;
-    }
-
-    private String expand(String value, String path) {
-        Matcher m = VARIABLE.matcher(value);
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            String v = env.get(m.group(1));
-            v = v == null || (v.isEmpty() && m.group(2) != null) ? m.group(2) : v;
-            if (v == null) {
-                error(path, "environment variable " + m.group(1) + " is not set (write ${" + m.group(1)
-                        + ":-default} for a default)");
-                return value;
-            }
-            m.appendReplacement(out, Matcher.quoteReplacement(v));
-        }
-        return m.appendTail(out).toString();
     }
 
     private void error(String path, String message) {
