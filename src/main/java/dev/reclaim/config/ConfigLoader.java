@@ -1,19 +1,9 @@
 package dev.reclaim.config;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
-import com.fasterxml.jackson.databind.exc.InvalidTypeIdException;
-import com.fasterxml.jackson.databind.exc.MismatchedInputException;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -43,9 +33,6 @@ public final class ConfigLoader {
 
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern SWEEP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]*");
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-    private static final ObjectReader FILE = YAML.readerFor(ConfigFile.class)
-            .with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private final String file;
     private final Problems problems;
@@ -70,16 +57,7 @@ public final class ConfigLoader {
     }
 
     public static ReclaimConfig parse(String file, String yaml, Map<String, String> env) {
-        JsonNode root;
-        try {
-            root = YAML.readTree(yaml);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(file + ": not valid YAML: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
-        }
-        if (root == null || !root.isObject()) {
-            throw new ConfigException(file + ": expected a mapping with 'stores' and 'sweeps'");
-        }
+        ObjectNode root = Binding.tree(file, yaml);
         ConfigLoader loader = new ConfigLoader(file);
         Substitution substitution = new Substitution(env, loader.problems);
         // Substitutes every text of the tree and numbers its paths in file order.
@@ -87,55 +65,10 @@ public final class ConfigLoader {
             loader.problems.place(path);
             return node.isTextual() ? TextNode.valueOf(substitution.expand(node.textValue(), path)) : node;
         });
-        ConfigFile bound = loader.bind((ObjectNode) root);
+        ConfigFile bound = Binding.bind(root, loader.problems);
         ReclaimConfig config = bound == null ? null : loader.convert(bound);
         loader.problems.report();
         return config;
-    }
-
-    /** Binds with Jackson; what it refuses becomes an error and leaves the tree, and binding starts over. */
-    private ConfigFile bind(ObjectNode root) {
-        while (true) {
-            try {
-                return FILE.readValue(root);
-            } catch (IOException e) {
-                List<JsonMappingException.Reference> at = e instanceof JsonMappingException m ? m.getPath() : List.of();
-                JsonNode parent = root;
-                JsonNode node = root;
-                StringBuilder path = new StringBuilder();
-                for (JsonMappingException.Reference r : at) {
-                    parent = node;
-                    node = r.getIndex() < 0 ? node.path(r.getFieldName()) : node.path(r.getIndex());
-                    path.append(r.getIndex() < 0 ? "." + r.getFieldName() : "[" + r.getIndex() + "]");
-                }
-                String where = path.substring(Math.min(1, path.length()));
-                if (e instanceof UnrecognizedPropertyException u) {
-                    error(where, "unknown field (expected one of: " + u.getKnownPropertyIds().stream()
-                            .map(String::valueOf).sorted().collect(Collectors.joining(", ")) + ")");
-                    ((ObjectNode) parent).remove(u.getPropertyName());
-                    continue;
-                }
-                if (at.isEmpty() || node.isMissingNode() || node.isNull() || !(e instanceof MismatchedInputException m)) {
-                    error(where, e.getMessage()); // nothing to drop: binding cannot go on
-                    return null;
-                }
-                Class<?> target = Objects.requireNonNullElse(m.getTargetType(), Object.class);
-                if (m instanceof InvalidTypeIdException t && node.isObject()) {
-                    boolean store = t.getBaseType().hasRawClass(ConfigFile.Store.class);
-                    error(where + (store ? ".type" : ".kind"), t.getTypeId() == null ? "is required" : store
-                            ? "unknown store type '" + t.getTypeId() + "' (known: s3, cloudinary)"
-                            : "unknown sweep kind '" + t.getTypeId() + "' (known: records, assets)");
-                } else {
-                    error(where, target != String.class ? "expected a " + (Collection.class.isAssignableFrom(target)
-                            ? "list" : "mapping") : "expected a single value, got a " + (node.isArray() ? "list" : "mapping"));
-                }
-                if (parent instanceof ArrayNode list) {
-                    list.set(at.get(at.size() - 1).getIndex(), NullNode.getInstance());
-                } else {
-                    ((ObjectNode) parent).putNull(at.get(at.size() - 1).getFieldName());
-                }
-            }
-        }
     }
 
     private ReclaimConfig convert(ConfigFile bound) {
