@@ -3,7 +3,6 @@ package dev.reclaim.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -40,20 +39,13 @@ public final class ConfigLoader {
 
     public static ReclaimConfig parse(String file, String yaml, Map<String, String> env) {
         ObjectNode root = Binding.tree(file, yaml);
-        Problems problems = new Problems(file);
-        Substitution substitution = new Substitution(env, problems);
-        // Substitutes every text of the tree and numbers its paths in file order.
-        walk(root, "", (node, path) -> {
-            problems.place(path);
-            return node.isTextual() ? TextNode.valueOf(substitution.expand(node.textValue(), path)) : node;
-        });
+        Problems problems = new Problems(file, root);
+        Substitution.apply(root, env, problems);
         ConfigFile bound = Binding.bind(root, problems);
         ReclaimConfig config = bound == null ? null : new Checks(file, problems).convert(bound);
         problems.report();
         return config;
     }
-
-    // ---- the tree, before binding ---------------------------------------------------------------------------
 
     /** Walks the tree in file order, giving every node and its path to {@code visit}, whose result replaces it. */
     static JsonNode walk(JsonNode node, String path, BiFunction<JsonNode, String, JsonNode> visit) {

@@ -1,33 +1,30 @@
 package dev.reclaim.config;
 
-import java.util.ArrayList;
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * The errors found in one configuration file, reported all at once: one a line ({@code file: path.to.field: reason}),
- * at most one per field, in file order whatever order the checks ran in.
+ * The errors found in one file, reported all at once: one a line ({@code file: path.to.field: reason}), at most one
+ * per field, in file order whatever order the checks ran in.
  */
 final class Problems {
     private final String file;
     /** Every path of the file, numbered in file order: errors are sorted by it. */
     private final Map<String, Integer> order = new HashMap<>();
-    private final List<Problem> problems = new ArrayList<>();
+    /** What the user reads, by the path that places it in the file, in the order found. */
+    private final Map<String, String> lines = new LinkedHashMap<>();
 
-    /** {@code path} places the error in the file; {@code line} is what the user reads. */
-    private record Problem(String path, String line) {
-    }
-
-    Problems(String file) {
+    Problems(String file, JsonNode tree) {
         this.file = file;
-    }
-
-    /** Numbers {@code path}; called for every path in file order, before any error. */
-    void place(String path) {
-        order.putIfAbsent(path, order.size());
+        ConfigLoader.walk(tree, "", (node, path) -> {
+            order.putIfAbsent(path, order.size());
+            return node;
+        });
     }
 
     void error(String path, String message) {
@@ -36,18 +33,18 @@ final class Problems {
 
     /** One error per field: what is already said about a field or inside it makes a later error there redundant. */
     void error(String path, String shown, String message) {
-        if (problems.stream().noneMatch(p -> p.path().equals(path) || p.path().startsWith(path + ".")
-                || p.path().startsWith(path + "["))) {
+        if (lines.keySet().stream().noneMatch(p -> p.equals(path) || p.startsWith(path + ".")
+                || p.startsWith(path + "["))) {
             // Messages quote values, and values may come from the environment: never a credential.
-            problems.add(new Problem(path, file + ": " + shown + ": " + Redaction.redact(message)));
+            lines.put(path, file + ": " + shown + ": " + Redaction.redact(message));
         }
     }
 
     /** Throws every error, one a line in file order; returns when there is none. */
     void report() {
-        if (!problems.isEmpty()) {
-            problems.sort(Comparator.comparingInt(p -> position(p.path())));
-            throw new ConfigException(problems.stream().map(Problem::line).collect(Collectors.joining("\n")));
+        if (!lines.isEmpty()) {
+            throw new ConfigException(lines.keySet().stream().sorted(Comparator.comparingInt(this::position))
+                    .map(lines::get).collect(Collectors.joining("\n")));
         }
     }
 

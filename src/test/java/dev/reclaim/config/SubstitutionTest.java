@@ -1,5 +1,6 @@
 package dev.reclaim.config;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -12,12 +13,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SubstitutionTest {
     private static final Map<String, String> ENV = Map.of("A", "a", "EMPTY", "", "REF", "${A}", "DOLLAR", "$1\\x");
 
-    private final Problems problems = new Problems("test.yaml");
-    private final Substitution substitution = new Substitution(ENV, problems);
+    private final Problems problems = new Problems("test.yaml", JsonNodeFactory.instance.objectNode().put("field", ""));
 
     private String expand(String value) {
-        problems.place("field");
-        return substitution.expand(value, "field");
+        return Substitution.expand(value, "field", ENV, problems);
     }
 
     @Test
