@@ -80,8 +80,9 @@ final class Binding {
                             ? "unknown store type '" + t.getTypeId() + "' (known: s3, cloudinary)"
                             : "unknown sweep kind '" + t.getTypeId() + "' (known: records, assets)");
                 } else {
-                    problems.error(where, target != String.class ? "expected a " + (Collection.class.isAssignableFrom(target)
-                            ? "list" : "mapping") : "expected a single value, got a " + (node.isArray() ? "list" : "mapping"));
+                    problems.error(where, target != String.class
+                            ? "expected a " + (Collection.class.isAssignableFrom(target) ? "list" : "mapping")
+                            : "expected a single value, got a " + (node.isArray() ? "list" : "mapping"));
                 }
                 if (parent instanceof ArrayNode list) {
                     list.set(at.get(at.size() - 1).getIndex(), NullNode.getInstance());

@@ -14,9 +14,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * What Jackson cannot check: the bound file converted to stores and sweeps, each value parsed and checked, and the
- * references between them, without the database. An error says what is wrong and the value's default stands in, so
- * checking goes on.
+ * What Jackson cannot check, without the database: every value parsed and checked, the references between stores,
+ * sweeps and steps, and the bound file converted to {@link StoreConfig}s and {@link SweepConfig}s.
  */
 final class Checks {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
