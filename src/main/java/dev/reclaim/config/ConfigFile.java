@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * {@code reclaim.yaml} as written, bound by Jackson: unknown fields refused, a store's {@code type} and a sweep's
  * {@code kind} as type ids, mappings in file order. Values stay text (after {@code ${NAME}} substitution):
- * {@link ConfigLoader} converts and checks them, so every error names its field.
+ * {@link Checks} converts and checks them, so every error names its field.
  */
 record ConfigFile(LinkedHashMap<String, Store> stores, LinkedHashMap<String, Sweep> sweeps) {
 
@@ -35,7 +35,7 @@ record ConfigFile(LinkedHashMap<String, Store> stores, LinkedHashMap<String, Swe
     @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
     @JsonSubTypes({@JsonSubTypes.Type(value = Records.class, name = "records"),
             @JsonSubTypes.Type(value = Assets.class, name = "assets")})
-    /** {@code brake}: {@code off}, {@code on}, or a mapping of its settings (checked by {@link ConfigLoader}). */
+    /** {@code brake}: {@code off}, {@code on}, or a mapping of its settings (checked by {@link Checks}). */
     sealed interface Sweep permits Records, Assets {
         Object brake();
     }
