@@ -8,7 +8,7 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.store.BatchResult;
-import dev.reclaim.store.BatchedDeletes;
+import dev.reclaim.store.GuardedStore;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.ForwardingStore;
@@ -71,9 +71,9 @@ class GuardedDeletesIT {
     void shouldRefuseAKeyOutsideThePrefixes_whenACallerWrapsTheStoreInItsOwn() {
         Store real = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
         // A caller's own Store around the real one is put behind the guard again by Stores.
-        Store wrapped = new Stores(Map.of("moc-files", new ForwardingStore(real))).get("moc-files");
+        GuardedStore wrapped = new Stores(Map.of("moc-files", new ForwardingStore(real))).get("moc-files");
 
-        BatchResult result = BatchedDeletes.call(wrapped, List.of(OUTSIDE), null).result();
+        BatchResult result = wrapped.deleteBatch(List.of(OUTSIDE), null).result();
 
         assertThat(result.refused()).containsExactly(OUTSIDE);
         assertThat(result.deleted()).isEmpty();
@@ -92,10 +92,10 @@ class GuardedDeletesIT {
 
     @Test
     void shouldDeleteNothingOfAFailuresKeys_whenOneIsOutsideThePrefixes() {
-        Store store = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
+        GuardedStore store = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
 
-        assertThatThrownBy(() -> BatchedDeletes.again(store, List.of(INSIDE, OUTSIDE), null, false))
-                .isInstanceOf(BatchedDeletes.OutsidePrefixes.class)
+        assertThatThrownBy(() -> store.again(List.of(INSIDE, OUTSIDE), null, false))
+                .isInstanceOf(GuardedStore.OutsidePrefixes.class)
                 .hasMessage("key " + OUTSIDE + " is outside the allowed prefixes of store moc-files");
         assertThat(TestS3.exists(fx.mocBucket, OUTSIDE)).isTrue();
         assertThat(TestS3.exists(fx.mocBucket, INSIDE)).isTrue();
@@ -130,7 +130,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldKeepTheApiStoresOutOfReachOfOtherPackages() throws Exception {
-        for (String name : List.of("S3Store", "CloudinaryStore", "ApiStore", "GuardedStore")) {
+        for (String name : List.of("S3Store", "CloudinaryStore")) {
             Class<?> c = Class.forName("dev.reclaim.store." + name);
             assertThat(Modifier.isPublic(c.getModifiers())).as(name + " is public").isFalse();
         }

@@ -6,7 +6,7 @@ import dev.reclaim.config.Durations;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
-import dev.reclaim.store.BatchedDeletes;
+import dev.reclaim.store.GuardedStore;
 import dev.reclaim.db.ReferenceCheckFailed;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
@@ -119,7 +119,7 @@ public final class Outbox {
             if (state.stopped(storeName)) {
                 continue;
             }
-            Store store = stores.get(storeName);
+            GuardedStore store = stores.get(storeName);
             DrainState.Cursor cursor = state.cursor(storeName);
             try {
                 while (true) {
@@ -234,16 +234,16 @@ public final class Outbox {
     }
 
     /** Deletes one batch: every key is deleted, kept as still referenced, refused, or marked failed. */
-    private void deleteBatch(Connection c, Store store, List<PendingDeletion> batch, RunEvents events, UUID runId,
+    private void deleteBatch(Connection c, GuardedStore store, List<PendingDeletion> batch, RunEvents events, UUID runId,
                              Instant deadline) throws SQLException {
         Map<String, PendingDeletion> byKey = new LinkedHashMap<>();
         batch.forEach(p -> byKey.put(p.key(), p));
         long callsBefore = store.apiCalls();
-        BatchedDeletes.Call call;
+        GuardedStore.Call call;
         try {
-            call = BatchedDeletes.call(store, new ArrayList<>(byKey.keySet()), deadline);
+            call = store.deleteBatch(new ArrayList<>(byKey.keySet()), deadline);
         } finally {
-            BatchedDeletes.reportCalls(events, null, store, callsBefore);
+            store.reportCalls(events, null, callsBefore);
         }
         BatchResult result = call.result();
         List<PendingDeletion> refused = rows(result.refused(), byKey);

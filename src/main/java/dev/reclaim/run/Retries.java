@@ -2,7 +2,7 @@ package dev.reclaim.run;
 
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.Failures;
-import dev.reclaim.store.BatchedDeletes;
+import dev.reclaim.store.GuardedStore;
 import dev.reclaim.store.Store;
 import dev.reclaim.sweep.AssetSweep;
 import dev.reclaim.sweep.RecordSweep;
@@ -79,14 +79,14 @@ public final class Retries {
             }
             case Failure.ASSET -> sweep(assets, "assets", failure.sweep()).retry(ctx, requireKeys(failure));
             case Failure.DELETION -> {
-                Store store = failure.store() == null ? null : ctx.stores().get(failure.store());
+                GuardedStore store = failure.store() == null ? null : ctx.stores().get(failure.store());
                 if (store == null) {
                     throw new InvalidFailure("no store named '" + failure.store() + "'");
                 }
                 List<String> keys = requireKeys(failure);
                 try {
-                    yield BatchedDeletes.again(store, keys, null, dryRun);
-                } catch (BatchedDeletes.OutsidePrefixes e) {
+                    yield store.again(keys, null, dryRun);
+                } catch (GuardedStore.OutsidePrefixes e) {
                     throw new InvalidFailure(e.getMessage());
                 }
             }

@@ -2,7 +2,6 @@ package dev.reclaim.run;
 
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
-import dev.reclaim.db.SqlCheck;
 import dev.reclaim.failure.Failures;
 import dev.reclaim.outbox.DrainState;
 import dev.reclaim.outbox.Outbox;
@@ -12,8 +11,12 @@ import dev.reclaim.report.RunEvents;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.report.RunTally;
 import dev.reclaim.report.SweepReport;
-import dev.reclaim.store.BatchedDeletes;
+import dev.reclaim.store.GuardedStore;
 import dev.reclaim.store.Stores;
+import dev.reclaim.failure.Failure;
+import dev.reclaim.config.SweepConfig;
+import dev.reclaim.sweep.Brake;
+import dev.reclaim.sweep.PlanScope;
 import dev.reclaim.sweep.Sweep;
 import dev.reclaim.sweep.SweepContext;
 import org.slf4j.Logger;
@@ -102,7 +105,7 @@ public final class Run {
                 } finally {
                     // The folder-mode call spends the hourly quota like any other: counted in the report and metrics.
                     if (store.apiCalls() > callsBefore) {
-                        BatchedDeletes.reportCalls(events, null, store, callsBefore);
+                        store.reportCalls(events, null, callsBefore);
                     }
                 }
             }
@@ -177,7 +180,7 @@ public final class Run {
         prepare(dryRun, listeners);
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
-            return new RunContext(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
+            return new Context(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
                     outbox, new DrainState(), ready, failures, listeners, RunControl.none(), null, false);
         }
     }
@@ -197,7 +200,7 @@ public final class Run {
         RunControl control = new RunControl(lock, request.dryRun() ? null : ledger, runId, tally);
         boolean applying = request.plan() != null;
         // Applying a plan, the outbox gives up only the keys of this run's items: the plan held them all.
-        RunContext ctx = new RunContext(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
+        Context ctx = new Context(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
                 outbox, applying ? DrainState.thisRunOnly() : new DrainState(), outboxReady, failures, events, control,
                 request.plan(), true);
         Failures.Retried retried = new Failures.Retried(0, 0);
@@ -359,5 +362,69 @@ public final class Run {
             }
         }
         return msg;
+    }
+
+    /**
+     * What every sweep of one run shares. {@code now} is the database's clock at the start: cutoffs are computed from it,
+     * so the application server's clock never matters.
+     */
+    record Context(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
+                       Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
+                       Failures failures, RunEvents events, RunControl control, PlanScope plan, boolean braked)
+            implements SweepContext {
+
+        /** A run's sweeps are braked by their history; a retried item, or a plan applied (its own approval), is not. */
+        @Override
+        public Brake brake(SweepConfig sweep) throws SQLException {
+            if (!braked || plan != null) {
+                return Brake.none(sweep.name(), plan != null ? "a reviewed plan is its own approval" : "a retried item");
+            }
+            try (Connection c = dataSource.getConnection()) {
+                return BrakeHistory.of(c, sweep, runId, dryRun);
+            }
+        }
+
+        @Override
+        public boolean deadlinePassed() {
+            return deadline.passed();
+        }
+
+        @Override
+        public Instant deadlineAt() {
+            return deadline.at();
+        }
+
+        @Override
+        public void checkRunLock() throws SQLException {
+            control.check();
+        }
+
+        /** Deletes every pending key now (not in a dry run, nor before Reclaim's schema exists); checks the lock first. */
+        public void drainOutbox(Connection c) throws SQLException {
+            checkRunLock();
+            if (!dryRun && outboxReady) {
+                events.emit(new RunEvent.Phase("drain", null));
+                // After a stop was requested (SIGTERM), a few seconds' grace: the keys of the items purged go if they can.
+                outbox.drain(c, drains, runId, events, deadline.grace().at());
+            }
+        }
+
+        /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */
+        public void recordFailure(Connection c, Failure failure) throws SQLException {
+            if (!dryRun && outboxReady) {
+                failures.record(c, failure);
+                events.emit(new RunEvent.FailureRecorded(failure.sweep(), failure.kind()));
+            }
+        }
+
+        /** Sends recorded failures to the retry queue ({@code c} in auto-commit). */
+        public void flushFailures(Connection c) throws SQLException {
+            if (!dryRun && outboxReady) {
+                long sent = failures.flush(c);
+                if (sent > 0) {
+                    events.emit(new RunEvent.FailuresSent(sent));
+                }
+            }
+        }
     }
 }

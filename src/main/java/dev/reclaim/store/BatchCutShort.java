@@ -1,7 +1,7 @@
 package dev.reclaim.store;
 
 /**
- * The deadline passed while a refused batch was being split ({@link Bisection}): some of its keys were settled before
+ * The deadline passed while a refused batch was being split ({@link GuardedStore.Bisection}): some of its keys were settled before
  * it, the others were not sent. A {@link StoreDeadlinePassed}: nothing is counted as failed and every key of the
  * batch may be sent again (deleting a key that is already gone succeeds). {@link #settled()} tells what was done, for
  * callers that report it.

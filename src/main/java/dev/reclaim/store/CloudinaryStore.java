@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
@@ -37,7 +38,7 @@ import java.util.regex.Pattern;
  * {@code X-FeatureRateLimit-*} headers are read: once the remaining hourly quota reaches the reserve kept for the
  * application, or on HTTP 420/429, the store refuses further calls for this run ({@link StoreThrottled}). 5xx and
  * timeouts are retried with bounded exponential backoff and jitter. A delete call answered 400 is split until only
- * the public ids refused alone fail ({@link Bisection}). No attempt outlives the deadline it is given: its timeout is
+ * the public ids refused alone fail ({@link GuardedStore.Bisection}). No attempt outlives the deadline it is given: its timeout is
  * capped by the time left, and no attempt or backoff starts that would end after the deadline
  * ({@link StoreDeadlinePassed}).
  *
@@ -45,7 +46,7 @@ import java.util.regex.Pattern;
  * undoable: {@link #restore} looks the batch up by public id, then restores from backup only what is not there, in
  * one Admin API call each, both through the quota governor (docs/CLOUDINARY.md section 6).
  */
-final class CloudinaryStore extends ApiStore {
+final class CloudinaryStore implements Store {
     public static final int MAX_BATCH = 100;
     public static final int MAX_LIST_PAGE = 500;
     /** Refused ids isolated per batch before a 400 is taken as not about the ids (every call costs hourly quota). */
@@ -63,9 +64,15 @@ final class CloudinaryStore extends ApiStore {
     private final Retries retries;
     private final CloudinaryQuota quota;
 
+    private final String name;
+    private final PrefixGuard guard;
+    private final AtomicLong calls = new AtomicLong();
+    private final Clock clock;
+
     public CloudinaryStore(StoreConfig.Cloudinary config, Cloudinary cloudinary, Retries retries, Clock clock) {
-        super(config, clock, MAX_BATCH, MAX_REFUSED_KEYS,
-                "Cloudinary deletes at most " + MAX_BATCH + " public ids a call");
+        this.name = config.name();
+        this.guard = new PrefixGuard(config.allowedPrefixes());
+        this.clock = clock;
         this.config = config;
         this.quota = new CloudinaryQuota(config.quotaReserve(), clock);
         this.api = cloudinary.api();
@@ -215,7 +222,13 @@ final class CloudinaryStore extends ApiStore {
 
     /** One delete call; {@link BatchRefused} when Cloudinary answers 400 to it as a whole. */
     @Override
-    BatchResult deleteCall(List<String> keys, Instant deadline) {
+    public BatchResult delete(List<String> keys, Instant deadline) {
+        if (keys.size() > MAX_BATCH) {
+            throw new IllegalArgumentException("Cloudinary deletes at most " + MAX_BATCH + " public ids a call" + ", got " + keys.size());
+        }
+        if (keys.isEmpty()) {
+            return new BatchResult(List.of(), Map.of());
+        }
         ApiResponse response;
         try {
             response = call("delete", deadline, options -> api.deleteResources(keys, options));
@@ -389,7 +402,7 @@ final class CloudinaryStore extends ApiStore {
     /** One attempt, its timeouts capped by the time left now; cut short by the deadline: {@link StoreDeadlinePassed}. */
     private ApiResponse attempt(String what, Instant deadline, CheckedFunction<Map<String, Object>, ApiResponse> call)
             throws Throwable {
-        Duration left = timeLeft(deadline, "Cloudinary " + what + " call");
+        Duration left = GuardedStore.timeLeft(clock, deadline, "Cloudinary " + what + " call");
         calls.incrementAndGet();
         try {
             ApiResponse response = call.apply(options(left));
@@ -477,5 +490,30 @@ final class CloudinaryStore extends ApiStore {
         StoreCallFailed(String message, Throwable cause) {
             super(message, cause);
         }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int maxBatch() {
+        return MAX_BATCH;
+    }
+
+    @Override
+    public int maxRefusedKeys() {
+        return MAX_REFUSED_KEYS;
+    }
+
+    @Override
+    public PrefixGuard guard() {
+        return guard;
+    }
+
+    @Override
+    public long apiCalls() {
+        return calls.get();
     }
 }

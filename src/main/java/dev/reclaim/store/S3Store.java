@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -28,10 +29,10 @@ import java.util.function.Function;
 /**
  * An S3 bucket. DeleteObjects takes up to 1000 keys; its per-key {@code Errors} arrive inside an HTTP 200. A request
  * S3 refuses whole as malformed (a key with a control character makes its XML body invalid) is split until only the
- * keys S3 refuses alone fail ({@link Bisection}). Every call's total time, the SDK's own retries included, is capped
+ * keys S3 refuses alone fail ({@link GuardedStore.Bisection}). Every call's total time, the SDK's own retries included, is capped
  * by the time left before the deadline it is given.
  */
-final class S3Store extends ApiStore {
+final class S3Store implements Store {
     public static final int MAX_BATCH = 1000;
     public static final int MAX_LIST_PAGE = 1000;
     /** Refused keys isolated per batch before a refusal is taken as not about the keys (calls are cheap on S3). */
@@ -46,16 +47,27 @@ final class S3Store extends ApiStore {
     private volatile String notUndoable = "the bucket's versioning was not asked yet";
     private volatile boolean versioned;
 
+    private final String name;
+    private final PrefixGuard guard;
+    private final AtomicLong calls = new AtomicLong();
+    private final Clock clock = Clock.systemUTC();
+
     public S3Store(StoreConfig.S3 config, S3Client s3) {
-        super(config, Clock.systemUTC(), MAX_BATCH, MAX_REFUSED_KEYS,
-                "S3 DeleteObjects takes at most " + MAX_BATCH + " keys");
+        this.name = config.name();
+        this.guard = new PrefixGuard(config.allowedPrefixes());
         this.bucket = config.bucket();
         this.s3 = s3;
     }
 
     /** One DeleteObjects call; {@link BatchRefused} when S3 refuses the whole request as malformed. */
     @Override
-    BatchResult deleteCall(List<String> keys, Instant deadline) {
+    public BatchResult delete(List<String> keys, Instant deadline) {
+        if (keys.size() > MAX_BATCH) {
+            throw new IllegalArgumentException("S3 DeleteObjects takes at most " + MAX_BATCH + " keys" + ", got " + keys.size());
+        }
+        if (keys.isEmpty()) {
+            return new BatchResult(List.of(), Map.of());
+        }
         List<ObjectIdentifier> objects = keys.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
         DeleteObjectsResponse response;
         boolean quiet = !versioned; // a versioned bucket's answer names each delete marker: the journal keeps them
@@ -188,7 +200,7 @@ final class S3Store extends ApiStore {
     private <T> T call(String what, Instant deadline,
                        Function<Consumer<AwsRequestOverrideConfiguration.Builder>, T> request) {
         String described = "S3 " + what + " on " + bucket;
-        Duration left = timeLeft(deadline, described);
+        Duration left = GuardedStore.timeLeft(clock, deadline, described);
         try {
             calls.incrementAndGet();
             return request.apply(o -> {
@@ -199,5 +211,30 @@ final class S3Store extends ApiStore {
         } catch (ApiCallTimeoutException e) {
             throw new StoreDeadlinePassed(described + " cut short: the run's deadline (" + deadline + ") passed", e);
         }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int maxBatch() {
+        return MAX_BATCH;
+    }
+
+    @Override
+    public int maxRefusedKeys() {
+        return MAX_REFUSED_KEYS;
+    }
+
+    @Override
+    public PrefixGuard guard() {
+        return guard;
+    }
+
+    @Override
+    public long apiCalls() {
+        return calls.get();
     }
 }

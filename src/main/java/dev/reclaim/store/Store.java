@@ -26,11 +26,17 @@ public interface Store {
     /** The most keys one delete call may carry (S3: 1000, Cloudinary: 100). */
     int maxBatch();
 
+    /** Keys of one batch refused alone before a refusal is taken as not about the keys ({@link GuardedStore}). */
+    default int maxRefusedKeys() {
+        return 10;
+    }
+
     /** The prefixes this store may delete under; anything else is refused before it reaches the API ({@link Stores}). */
     PrefixGuard guard();
 
     /**
-     * Deletes {@code keys} (at most {@link #maxBatch()}; those outside the guard come back refused). Throws when the whole call
+     * Deletes {@code keys} (at most {@link #maxBatch()}; those outside the guard come back refused): for a store's
+     * API one call, {@link BatchRefused} when it refuses the request as malformed. Throws when the whole call
      * failed ({@link StoreThrottled} when the quota does not allow it, {@link StoreDeadlinePassed} when
      * {@code deadline} passed first); per-key failures come back in the result. No call outlives {@code deadline}
      * (null: no deadline).

@@ -18,12 +18,12 @@ import java.util.Map;
  * hands out is behind {@link GuardedStore}: no delete reaches a store's API around the prefix guard.
  */
 public final class Stores implements AutoCloseable {
-    private final Map<String, Store> byName;
+    private final Map<String, GuardedStore> byName;
     private final AutoCloseable[] resources;
 
-    public Stores(Map<String, Store> byName, AutoCloseable... resources) {
-        Map<String, Store> guarded = new LinkedHashMap<>(); // file order
-        byName.forEach((name, s) -> guarded.put(name, s instanceof GuardedStore ? s : new GuardedStore(s, null, null)));
+    public Stores(Map<String, ? extends Store> byName, AutoCloseable... resources) {
+        Map<String, GuardedStore> guarded = new LinkedHashMap<>(); // file order
+        byName.forEach((name, s) -> guarded.put(name, s instanceof GuardedStore g ? g : new GuardedStore(s, null, null)));
         this.byName = java.util.Collections.unmodifiableMap(guarded);
         this.resources = resources;
     }
@@ -82,11 +82,11 @@ public final class Stores implements AutoCloseable {
         return new Stores(checked);
     }
 
-    public Store get(String name) {
+    public GuardedStore get(String name) {
         return byName.get(name);
     }
 
-    public Map<String, Store> all() {
+    public Map<String, GuardedStore> all() {
         return byName;
     }
 

@@ -8,7 +8,7 @@ import dev.reclaim.failure.Failure;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
-import dev.reclaim.store.BatchedDeletes;
+import dev.reclaim.store.GuardedStore;
 import dev.reclaim.store.Listing;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
@@ -75,7 +75,7 @@ public final class AssetSweep implements Sweep {
         Instant cutoff = ctx.now().minus(config.olderThan());
         RunEvents events = ctx.events();
         events.emit(new RunEvent.SweepStarted(config.name(), "assets", cutoff));
-        Store store = ctx.stores().get(config.store());
+        GuardedStore store = ctx.stores().get(config.store());
         long callsBefore = store.apiCalls();
         Progress progress = new Progress();
         progress.brake = ctx.brake(config);
@@ -95,7 +95,7 @@ public final class AssetSweep implements Sweep {
             log.info("sweep {} stopped: {}", config.name(), e.getMessage());
             stop(events, "timeBudget");
         } finally {
-            BatchedDeletes.reportCalls(events, config.name(), store, callsBefore);
+            store.reportCalls(events, config.name(), callsBefore);
         }
         String listingWarning = listingWarning(store.name(), progress);
         if (listingWarning != null) {
@@ -127,7 +127,7 @@ public final class AssetSweep implements Sweep {
                 + "Cloudinary, a search expression on the temp folder";
     }
 
-    private void sweep(SweepContext ctx, Store store, Instant cutoff, Progress progress) throws SQLException {
+    private void sweep(SweepContext ctx, GuardedStore store, Instant cutoff, Progress progress) throws SQLException {
         RunEvents events = ctx.events();
         String cursor = null;
         // Orphans short of a full delete batch wait for the next page, so every delete call but the last is full.
@@ -176,7 +176,7 @@ public final class AssetSweep implements Sweep {
     }
 
     /** Applying a plan: only the listed assets it holds (one query a page); otherwise all of them. */
-    private List<StoredAsset> inPlan(SweepContext ctx, Store store, List<StoredAsset> listed) throws SQLException {
+    private List<StoredAsset> inPlan(SweepContext ctx, GuardedStore store, List<StoredAsset> listed) throws SQLException {
         if (ctx.plan() == null || listed.isEmpty()) {
             return listed;
         }
@@ -187,7 +187,7 @@ public final class AssetSweep implements Sweep {
         return listed.stream().filter(a -> held.contains(a.key())).toList();
     }
 
-    private void passedOver(RunEvents events, Store store, String reason, Stream<StoredAsset> assets) {
+    private void passedOver(RunEvents events, GuardedStore store, String reason, Stream<StoredAsset> assets) {
         List<String> keys = assets.map(StoredAsset::key).toList();
         if (!keys.isEmpty()) {
             events.emit(new RunEvent.AssetsPassedOver(config.name(), store.name(), reason, keys));
@@ -199,7 +199,7 @@ public final class AssetSweep implements Sweep {
      * the orphans short of a full batch for the next page (none when {@code flush}); null when the time budget ends
      * the sweep.
      */
-    private List<StoredAsset> deleteOrphans(SweepContext ctx, Store store, Instant cutoff, List<StoredAsset> pending,
+    private List<StoredAsset> deleteOrphans(SweepContext ctx, GuardedStore store, Instant cutoff, List<StoredAsset> pending,
                                             boolean flush, Progress progress) throws SQLException {
         RunEvents events = ctx.events();
         Set<String> referenced = referenced(ctx, cutoff, pending.stream().map(StoredAsset::key).toList());
@@ -212,7 +212,7 @@ public final class AssetSweep implements Sweep {
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
             // The store's own reference check runs too, so the dry run keeps exactly what the real run would keep.
-            for (List<StoredAsset> batch : BatchedDeletes.batches(store, orphans.subList(0, now))) {
+            for (List<StoredAsset> batch : store.batches(orphans.subList(0, now))) {
                 progress.brake.holdsVolume(ctx, progress.deleted, batch.size()); // says so once, counts on
                 Set<String> inUse = store.inUse(batch.stream().map(StoredAsset::key).toList(), ctx.deadlineAt());
                 events.emit(new RunEvent.KeysKept(config.name(), store.name(), List.copyOf(inUse), RunEvent.Source.SWEEP));
@@ -228,7 +228,7 @@ public final class AssetSweep implements Sweep {
         Map<String, StoredAsset> listed = new HashMap<>();
         orphans.subList(0, now).forEach(a -> listed.put(a.key(), a));
         List<String> keys = orphans.subList(0, now).stream().map(StoredAsset::key).toList();
-        for (List<String> batch : BatchedDeletes.batches(store, keys)) {
+        for (List<String> batch : store.batches(keys)) {
             if (ctx.deadlinePassed()) {
                 stop(events, "timeBudget");
                 return null;
@@ -236,14 +236,14 @@ public final class AssetSweep implements Sweep {
             if (progress.brake.holdsVolume(ctx, progress.deleted, batch.size())) {
                 return null;
             }
-            BatchedDeletes.Call call = BatchedDeletes.call(store, batch, listed, ctx.deadlineAt());
+            GuardedStore.Call call = store.deleteBatch(batch, listed, ctx.deadlineAt());
             settle(ctx, store, call.result(), listed, call.errorClass(), progress);
         }
         return later;
     }
 
     /** Reports one delete call's result and records its failed keys for retry. */
-    private void settle(SweepContext ctx, Store store, BatchResult result, Map<String, StoredAsset> listed,
+    private void settle(SweepContext ctx, GuardedStore store, BatchResult result, Map<String, StoredAsset> listed,
                         String errorClass, Progress progress) throws SQLException {
         RunEvents events = ctx.events();
         if (!result.refused().isEmpty()) {
@@ -272,7 +272,7 @@ public final class AssetSweep implements Sweep {
      * Returns null on success (deleted, already gone, or now referenced and so kept), else the error.
      */
     public String retry(SweepContext ctx, List<String> keys) throws SQLException {
-        Store store = ctx.stores().get(config.store());
+        GuardedStore store = ctx.stores().get(config.store());
         if (!store.keysArePaths()) {
             // A public id alone does not say its folder, so the guard cannot pass it here; the assets are still in
             // their temp folder, and the sweep's next listing finds (and deletes) them: nothing is lost.
@@ -295,7 +295,7 @@ public final class AssetSweep implements Sweep {
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }
-        return BatchedDeletes.again(store, orphans, ctx.deadlineAt(), false);
+        return store.again(orphans, ctx.deadlineAt(), false);
     }
 
     /**

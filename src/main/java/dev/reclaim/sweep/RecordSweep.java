@@ -3,11 +3,10 @@ package dev.reclaim.sweep;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
-import dev.reclaim.db.RecordPaging;
 import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
-import dev.reclaim.store.Store;
+import dev.reclaim.store.GuardedStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -47,9 +46,9 @@ public final class RecordSweep implements Sweep {
 
     public RecordSweep(SweepConfig.Records config) {
         this.config = config;
-        this.firstPageSql = RecordPaging.firstPage(config.eligible());
-        this.nextPageSql = RecordPaging.nextPage(config.eligible());
-        this.backlogSql = RecordPaging.boundedCount(config.eligible());
+        this.firstPageSql = firstPage(config.eligible());
+        this.nextPageSql = nextPage(config.eligible());
+        this.backlogSql = boundedCount(config.eligible());
     }
 
     @Override
@@ -340,7 +339,7 @@ public final class RecordSweep implements Sweep {
     /** Keys outside a store's prefixes fail the item before commit: its rows stay, nothing leaks. */
     private static void checkGuards(SweepContext ctx, Map<String, List<String>> keys) throws ItemRefused {
         for (Map.Entry<String, List<String>> e : keys.entrySet()) {
-            Store store = ctx.stores().get(e.getKey());
+            GuardedStore store = ctx.stores().get(e.getKey());
             for (String k : e.getValue()) {
                 if (store == null || !store.guard().allows(k)) {
                     throw new ItemRefused("key '" + k + "' is outside the allowed prefixes of store " + e.getKey()
@@ -370,5 +369,25 @@ public final class RecordSweep implements Sweep {
         ItemRefused(String message) {
             super(message);
         }
+    }
+
+    // Keyset paging around the user's eligibility query: the engine adds id > ?, the order and the limit, so memory
+    // stays one page and no page is found by OFFSET; PostgreSQL pushes the bound into the subquery.
+    public static String firstPage(SqlTemplate eligible) {
+        return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible ORDER BY id LIMIT ?";
+    }
+
+    public static String nextPage(SqlTemplate eligible) {
+        return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible WHERE id > ? ORDER BY id LIMIT ?";
+    }
+
+    /** How many rows are eligible, counted up to a bound (the last parameter): the count stops there. */
+    public static String boundedCount(SqlTemplate eligible) {
+        return "SELECT count(*) FROM (SELECT 1 FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible LIMIT ?) AS bounded";
+    }
+
+    /** Without its trailing semicolons, which a subquery may not hold. */
+    private static String strip(String sql) {
+        return sql.strip().replaceFirst("[;\\p{javaWhitespace}]+\\z", "");
     }
 }

@@ -1,7 +1,7 @@
 package dev.reclaim.bench;
 
 import dev.reclaim.config.SweepConfig;
-import dev.reclaim.db.RecordPaging;
+import dev.reclaim.sweep.RecordSweep;
 import dev.reclaim.config.SqlTemplate;
 
 import javax.sql.DataSource;
@@ -47,8 +47,8 @@ final class FloorLoop {
                 rs.next();
                 cutoff = rs.getTimestamp(1).toInstant().minus(sweep.olderThan()).atOffset(ZoneOffset.UTC);
             }
-            try (PreparedStatement first = c.prepareStatement(RecordPaging.firstPage(sweep.eligible()));
-                 PreparedStatement next = c.prepareStatement(RecordPaging.nextPage(sweep.eligible()));
+            try (PreparedStatement first = c.prepareStatement(RecordSweep.firstPage(sweep.eligible()));
+                 PreparedStatement next = c.prepareStatement(RecordSweep.nextPage(sweep.eligible()));
                  PreparedStatement claim = c.prepareStatement(claimSql.jdbcSql());
                  PreparedStatement bricksPs = c.prepareStatement(returnBricks.jdbcSql());
                  PreparedStatement filesPs = c.prepareStatement(collectFiles.jdbcSql());

@@ -6,7 +6,7 @@ import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
-import dev.reclaim.db.RecordPaging;
+import dev.reclaim.sweep.RecordSweep;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunReport;
@@ -353,8 +353,8 @@ public final class RecordPurgeBenchmark {
     /** The category of a statement, by its exact SQL: paging, claim, a step's name, outbox, or run bookkeeping. */
     private static Function<String, String> classifier(SweepConfig.Records sweep) {
         Map<String, String> known = new HashMap<>();
-        known.put(RecordPaging.firstPage(sweep.eligible()), "page");
-        known.put(RecordPaging.nextPage(sweep.eligible()), "page");
+        known.put(RecordSweep.firstPage(sweep.eligible()), "page");
+        known.put(RecordSweep.nextPage(sweep.eligible()), "page");
         known.put(sweep.claim().jdbcSql(), "claim");
         for (SweepConfig.Step s : sweep.steps()) {
             known.put(s.sql().jdbcSql(), s.name());

@@ -1,5 +1,7 @@
 package dev.reclaim.db;
 
+import dev.reclaim.run.SqlCheck;
+
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;

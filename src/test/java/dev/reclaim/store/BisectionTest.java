@@ -23,7 +23,7 @@ class BisectionTest {
     }
 
     /** A store that refuses any request holding a key {@code refuses} matches, and deletes everything else. */
-    private static final class FussyStore implements Bisection.DeleteCall {
+    private static final class FussyStore implements GuardedStore.Bisection.DeleteCall {
         final Predicate<String> refuses;
         final List<Integer> calls = new ArrayList<>();
 
@@ -45,7 +45,7 @@ class BisectionTest {
     void shouldFailEachBadKeyAloneInAbout2Log2nCallsPerKey_whenTwoKeysOfABatchAreRefused() {
         FussyStore store = new FussyStore(Set.of("k3", "k700")::contains);
 
-        BatchResult r = Bisection.delete(keys(1000), 10, store);
+        BatchResult r = GuardedStore.Bisection.delete(keys(1000), 10, store);
 
         assertThat(r.deleted()).hasSize(998).doesNotContain("k3", "k700");
         assertThat(r.failed()).containsOnlyKeys("k3", "k700");
@@ -57,7 +57,7 @@ class BisectionTest {
     void shouldStopSplittingAndFailTheRestWhole_whenTheStoreRefusesEveryKey() {
         FussyStore store = new FussyStore(k -> true);
 
-        BatchResult r = Bisection.delete(keys(1000), 3, store);
+        BatchResult r = GuardedStore.Bisection.delete(keys(1000), 3, store);
 
         assertThat(r.deleted()).isEmpty();
         assertThat(r.failed()).hasSize(1000);
@@ -70,7 +70,7 @@ class BisectionTest {
     void shouldReportWhatWasSettled_whenTheDeadlinePassesWhileSplitting() {
         FussyStore fussy = new FussyStore("k1"::equals);
         List<Integer> made = new ArrayList<>();
-        Bisection.DeleteCall store = keys -> {
+        GuardedStore.Bisection.DeleteCall store = keys -> {
             if (made.size() == 4) {
                 throw new StoreDeadlinePassed("deadline");
             }
@@ -78,7 +78,7 @@ class BisectionTest {
             return fussy.delete(keys);
         };
 
-        BatchCutShort cut = catchThrowableOfType(() -> Bisection.delete(keys(8), 10, store), BatchCutShort.class);
+        BatchCutShort cut = catchThrowableOfType(() -> GuardedStore.Bisection.delete(keys(8), 10, store), BatchCutShort.class);
 
         // 8 refused, 4 refused, 2 refused, k0 deleted; the deadline comes before k1 alone.
         assertThat(made).containsExactly(8, 4, 2, 1);
@@ -91,7 +91,7 @@ class BisectionTest {
     void shouldThrowTheDeadlineAsIs_whenNothingWasSettled() {
         StoreDeadlinePassed passed = new StoreDeadlinePassed("deadline");
 
-        Throwable thrown = catchThrowableOfType(() -> Bisection.delete(keys(8), 10, keys -> {
+        Throwable thrown = catchThrowableOfType(() -> GuardedStore.Bisection.delete(keys(8), 10, keys -> {
             throw passed;
         }), StoreDeadlinePassed.class);
 

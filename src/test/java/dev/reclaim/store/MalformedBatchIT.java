@@ -53,7 +53,7 @@ class MalformedBatchIT {
         assertThat(refused.statusCode()).isEqualTo(400);
         assertThat(TestS3.exists(bucket, sample.get(0))).isTrue();
 
-        BatchResult result = store.delete(keys, null);
+        BatchResult result = new GuardedStore(store, null, null).delete(keys, null);
 
         assertThat(result.deleted()).hasSize(999).doesNotContain(bad).containsAll(sample);
         assertThat(result.failed()).containsOnlyKeys(bad);
@@ -101,7 +101,7 @@ class MalformedBatchIT {
                             Duration.ofMillis(50), List.of("users/"), null, StoreConfig.FolderMode.FIXED),
                     new Cloudinary(emulator.cloudinaryUrl()), CloudinaryStore.Retries.DEFAULT, Clock.systemUTC());
 
-            BatchResult result = store.delete(ids, null);
+            BatchResult result = new GuardedStore(store, null, null).delete(ids, null);
 
             assertThat(result.deleted()).hasSize(99).doesNotContain(bad);
             assertThat(result.failed()).containsOnlyKeys(bad);

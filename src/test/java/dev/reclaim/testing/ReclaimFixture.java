@@ -8,6 +8,7 @@ import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.outbox.Outbox;
+import dev.reclaim.store.ApiStores;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 
@@ -88,7 +89,7 @@ public final class ReclaimFixture implements AutoCloseable {
     /** The stores of {@code config} on their own AWS clients, closed with them (as Reclaim builds them). */
     public static Stores stores(ReclaimConfig config, Map<String, String> env) {
         AwsClients aws = new AwsClients(env);
-        return new Stores(Stores.build(config, env, aws).all(), aws);
+        return new Stores(ApiStores.of(Stores.build(config, env, aws)), aws);
     }
 
     public ReclaimConfig config() {

@@ -1,10 +1,12 @@
-package dev.reclaim.db;
+package dev.reclaim.run;
 
 import dev.reclaim.config.SqlTemplate;
+import dev.reclaim.db.Database;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.StoreConfig;
 import dev.reclaim.config.SweepConfig;
+import dev.reclaim.sweep.RecordSweep;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -86,7 +88,7 @@ public final class SqlCheck {
             throw ConfigLoader.error(config, path + ".eligible",
                     "the eligibility query must return a column named id (e.g. SELECT id FROM ... or SELECT m.id AS id ...)");
         }
-        describe(config, c, path + ".eligible (paged)", RecordPaging.firstPage(r.eligible()), true);
+        describe(config, c, path + ".eligible (paged)", RecordSweep.firstPage(r.eligible()), true);
         describe(config, c, path + ".claim", r.claim().jdbcSql(), false);
         for (int i = 0; i < r.steps().size(); i++) {
             SweepConfig.Step step = r.steps().get(i);
