@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -25,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ScheduledCliRunIT {
     private static SentryIngest ingest;
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 0);
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
 
@@ -41,9 +43,7 @@ class ScheduledCliRunIT {
     }
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 0);
+    void setUp() {
         fx.env().put("SENTRY_DSN", ingest.dsn());
         fx.env().put("RECLAIM_SENTRY_MONITOR", "nightly-reclaim");
         fx.env().put("RECLAIM_SCHEDULE_CRONTAB", "30 2 * * *");
@@ -53,7 +53,6 @@ class ScheduledCliRunIT {
     void tearDown() {
         Sentry.close();
         ingest.clear();
-        fx.close();
     }
 
     private int cli(Map<String, String> env, String... args) {

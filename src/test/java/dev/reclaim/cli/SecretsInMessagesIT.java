@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -33,7 +34,8 @@ class SecretsInMessagesIT {
     /** What reaches Sentry is checked too: events quote exceptions, and exceptions may quote credentials. */
     private static SentryIngest sentry;
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private LogLines logs;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
@@ -51,7 +53,6 @@ class SecretsInMessagesIT {
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         fx.env().putAll(TestSqs.environment());
         fx.env().put("RECLAIM_RETRY_QUEUE_URL", TestSqs.freshQueue("secrets"));
         fx.env().put("SENTRY_DSN", sentry.dsn().replace("publickey", SENTRY_KEY));
@@ -62,7 +63,6 @@ class SecretsInMessagesIT {
     void tearDown() {
         logs.close();
         sentry.clear();
-        fx.close();
     }
 
     private static final List<List<String>> EVERY_COMMAND =

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -48,7 +49,8 @@ class SentryHandlersIT {
     private static final String SCHEDULED_MOC_PURGE = "{\"trigger\": \"schedule\", \"sweeps\": [\"moc-purge\"]}";
     private static SentryIngest ingest;
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 0); // 12 expired MOCs
 
     @BeforeAll
     static void startIngest() {
@@ -62,9 +64,7 @@ class SentryHandlersIT {
     }
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(40, 0); // 12 expired MOCs
+    void setUp() {
         fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
         fx.env().put("SENTRY_DSN", ingest.dsn());
     }
@@ -73,7 +73,6 @@ class SentryHandlersIT {
     void tearDown() {
         Sentry.close();
         ingest.clear();
-        fx.close();
     }
 
     private static JsonNode invoke(Reclaim reclaim, Map<String, String> env, String input) throws Exception {
