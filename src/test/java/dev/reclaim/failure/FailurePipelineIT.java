@@ -39,10 +39,7 @@ class FailurePipelineIT {
 
     @BeforeEach
     void setUp() {
-        queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        queues = TestSqs.retryQueues(fx.env(), "reclaim-retry", 3);
     }
 
     /** MOCs whose delete raises, like a broken trigger or a constraint would. */

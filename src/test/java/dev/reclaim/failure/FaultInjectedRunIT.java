@@ -39,10 +39,7 @@ class FaultInjectedRunIT {
 
     @BeforeEach
     void setUp() {
-        queues = TestSqs.createQueuePair("reclaim-faults", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        queues = TestSqs.retryQueues(fx.env(), "reclaim-faults", 3);
         fx.env().put("RECLAIM_CLOUDINARY_RETRY_DELAY", "10ms");
     }
 

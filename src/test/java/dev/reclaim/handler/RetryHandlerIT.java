@@ -26,10 +26,7 @@ class RetryHandlerIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        TestSqs.QueuePair queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        TestSqs.retryQueues(fx.env(), "reclaim-retry", 3);
         fx.execute("INSERT INTO moc_instructions (id, user_id, title, deleted_at) VALUES "
                 + "('" + RETRIED + "', gen_random_uuid(), 'Castle', now() - interval '40 days'), "
                 + "('" + STILL_FAILING + "', gen_random_uuid(), 'poison', now() - interval '40 days')");

@@ -55,10 +55,7 @@ class SamEventsIT {
 
     @BeforeEach
     void setUp() {
-        queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        queues = TestSqs.retryQueues(fx.env(), "reclaim-retry", 3);
     }
 
     @ParameterizedTest
