@@ -5,9 +5,7 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.SentryIngest;
 import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -25,22 +23,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and in Sentry Crons, exactly as the Lambda's scheduled runs are.
  */
 class ScheduledCliRunIT {
-    private static SentryIngest ingest;
+    @RegisterExtension
+    static final SentryIngest ingest = SentryIngest.perClass();
     @RegisterExtension
     final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 0);
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
-
-    @BeforeAll
-    static void startIngest() {
-        ingest = SentryIngest.start();
-    }
-
-    @AfterAll
-    static void stopIngest() {
-        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
-        ingest.close();
-    }
 
     @BeforeEach
     void setUp() {

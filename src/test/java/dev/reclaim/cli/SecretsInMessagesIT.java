@@ -5,10 +5,7 @@ import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.SentryIngest;
 import dev.reclaim.testing.TestSqs;
 import dev.reclaim.testing.cloudinary.Asset;
-import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -32,24 +29,14 @@ class SecretsInMessagesIT {
     private static final String UNREACHABLE = "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2";
 
     /** What reaches Sentry is checked too: events quote exceptions, and exceptions may quote credentials. */
-    private static SentryIngest sentry;
+    @RegisterExtension
+    static final SentryIngest sentry = SentryIngest.perClass();
 
     @RegisterExtension
     final ReclaimFixture fx = ReclaimFixture.perTest();
     private LogLines logs;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
-
-    @BeforeAll
-    static void startSentry() {
-        sentry = SentryIngest.start();
-    }
-
-    @AfterAll
-    static void stopSentry() {
-        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
-        sentry.close();
-    }
 
     @BeforeEach
     void setUp() {

@@ -19,9 +19,7 @@ import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.SentryIngest;
 import dev.reclaim.testing.TestSqs;
 import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -47,21 +45,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class SentryHandlersIT {
     private static final String SCHEDULED_MOC_PURGE = "{\"trigger\": \"schedule\", \"sweeps\": [\"moc-purge\"]}";
-    private static SentryIngest ingest;
+    @RegisterExtension
+    static final SentryIngest ingest = SentryIngest.perClass();
 
     @RegisterExtension
     final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 0); // 12 expired MOCs
-
-    @BeforeAll
-    static void startIngest() {
-        ingest = SentryIngest.start();
-    }
-
-    @AfterAll
-    static void stopIngest() {
-        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
-        ingest.close();
-    }
 
     @BeforeEach
     void setUp() {
