@@ -18,7 +18,7 @@ final class AssetProbeStore extends ForwardingStore {
     private final AtomicLong deletes = new AtomicLong();
     private final AtomicLong keysListed = new AtomicLong();
     private final AtomicLong keysDeleted = new AtomicLong();
-    private volatile AssetHeapMeter meter;
+    private volatile HeapMeter meter;
     private volatile int sampleEvery = 1;
     private volatile boolean sampleNextDelete;
     /** Calibration only: keep every listed page, as a leaking sweep would (proves the heap figure can see it). */
@@ -29,7 +29,7 @@ final class AssetProbeStore extends ForwardingStore {
         super(delegate);
     }
 
-    void sampleHeap(AssetHeapMeter meter, int every) {
+    void sampleHeap(HeapMeter meter, int every) {
         this.meter = meter;
         this.sampleEvery = Math.max(1, every);
     }
@@ -57,7 +57,7 @@ final class AssetProbeStore extends ForwardingStore {
     @Override
     public BatchResult delete(List<String> keys, java.time.Instant deadline) {
         deletes.incrementAndGet();
-        AssetHeapMeter m = meter;
+        HeapMeter m = meter;
         if (m != null && sampleNextDelete) {
             sampleNextDelete = false;
             m.forcedSample();
@@ -77,7 +77,7 @@ final class AssetProbeStore extends ForwardingStore {
                 retained.add(page);
             }
         }
-        AssetHeapMeter m = meter;
+        HeapMeter m = meter;
         if (m != null && (n - 1) % sampleEvery == 0) {
             m.forcedSample();
             sampleNextDelete = true;

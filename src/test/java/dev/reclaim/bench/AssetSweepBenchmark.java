@@ -298,11 +298,11 @@ public final class AssetSweepBenchmark {
         AssetQueryCounter queries = new AssetQueryCounter(referenceQueries);
         RunReport report;
         long nanos;
-        AssetHeapMeter meter;
+        HeapMeter meter;
         RecordPurgeBenchmark.approveOneRun(pool, sweep); // a first run far past its brake: approved once
         try (Reclaim reclaim = new Reclaim(config, queries.wrap(pool), stores, null, Outbox.Policy.DEFAULT, pool, stores)) {
             log("%s: running sweep %s", label, sweep);
-            meter = AssetHeapMeter.start();
+            meter = HeapMeter.start();
             if (sampleHeap) {
                 probe.sampleHeap(meter, (int) Math.max(1, ceil(n, 500) / HEAP_SAMPLES));
                 probe.retainListed(leakCheck);
@@ -323,8 +323,8 @@ public final class AssetSweepBenchmark {
         return new Measured(label, n, orphans, referenced, nanos / 1e9, report, sr,
                 st == null ? -1 : st.listCalls(), st == null ? -1 : st.deleteCalls(), st == null ? -1 : st.totalCalls(),
                 probe.lists(), probe.deletes(), probe.keysListed(), queries.executions(), verified, (String) seen[2],
-                meter.baseline, meter.forcedPeak(), meter.forcedGcs(), meter.naturalAfterGc(), meter.naturalGcs(),
-                meter.maxSampled());
+                meter.baseline(), meter.forcedPeak(), meter.forcedGcs(), meter.naturalAfterGc(), meter.naturalGcs(),
+                meter.sampledAboveBaseline());
     }
 
     private static Map<String, String> baseEnv(String jdbcUrl) {

@@ -96,6 +96,6 @@ public final class PlanApplyBenchmark {
             step.run();
         }
         System.out.printf("  %-7s %8.1f s   heap retained after GC %5.1f MiB (max), sampled %5.1f MiB (max)%n", name,
-                (System.nanoTime() - started) / 1e9, heap.maxAfterGc / 1048576.0, heap.maxSampled / 1048576.0);
+                (System.nanoTime() - started) / 1e9, heap.maxAfterGc() / 1048576.0, heap.maxSampled() / 1048576.0);
     }
 }

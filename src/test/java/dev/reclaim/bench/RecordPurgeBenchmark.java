@@ -310,8 +310,8 @@ public final class RecordPurgeBenchmark {
             throw new IllegalStateException("engine run did not purge everything cleanly: " + report);
         }
         Map<String, Long> rows = d.checkPurged(jdbcUrl);
-        return new Measured(stubS3 ? "eng-s3stub" : "engine", round, d.expired, nanos, s.durationMs(), tally, heap.baseline, heap.maxSampled,
-                heap.maxAfterGc, heap.gcs, keys, s.figures().getOrDefault("bricksReturned", 0L),
+        return new Measured(stubS3 ? "eng-s3stub" : "engine", round, d.expired, nanos, s.durationMs(), tally, heap.baseline(), heap.maxSampled(),
+                heap.maxAfterGc(), heap.gcs(), keys, s.figures().getOrDefault("bricksReturned", 0L),
                 s.figures().getOrDefault("imagesOrphaned", 0L), rows, cpu);
     }
 
@@ -346,8 +346,8 @@ public final class RecordPurgeBenchmark {
             throw new IllegalStateException("floor purged " + r.purged() + " of " + d.expired + ", skipped " + r.skipped());
         }
         Map<String, Long> rows = d.checkPurged(jdbcUrl);
-        return new Measured("floor", round, d.expired, nanos, nanos / 1_000_000, tally, heap.baseline, heap.maxSampled,
-                heap.maxAfterGc, heap.gcs, r.keys(), r.bricksReturned(), r.imagesOrphaned(), rows, cpu);
+        return new Measured("floor", round, d.expired, nanos, nanos / 1_000_000, tally, heap.baseline(), heap.maxSampled(),
+                heap.maxAfterGc(), heap.gcs(), r.keys(), r.bricksReturned(), r.imagesOrphaned(), rows, cpu);
     }
 
     /** The category of a statement, by its exact SQL: paging, claim, a step's name, outbox, or run bookkeeping. */

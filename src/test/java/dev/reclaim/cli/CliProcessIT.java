@@ -2,9 +2,8 @@ package dev.reclaim.cli;
 
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
@@ -26,18 +25,8 @@ class CliProcessIT {
 
     @TempDir
     Path dir;
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 9);
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 9);
 
     /** What the process left: its exit code and both streams. */
     private record Exit(int code, String out, String err) {

@@ -6,9 +6,9 @@ import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestS3;
 import dev.reclaim.testing.cloudinary.Asset;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -40,7 +40,8 @@ class PlanApplyIT {
 
     @TempDir
     Path dir;
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 9);
     private StringWriter out;
     private StringWriter err;
     private List<String> orphanPhotos;
@@ -48,8 +49,6 @@ class PlanApplyIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 9);
         orphanPhotos = List.of("users/u1/temp/a.jpg", "users/u1/temp/b c+%.jpg", "users/u2/temp/d.jpg");
         orphanPhotos.forEach(id -> fx.cloudinary.seed(Asset.image(id, OLD, 2_000 + id.length())));
         referencedPhoto = "users/u3/temp/saved.jpg";
@@ -57,11 +56,6 @@ class PlanApplyIT {
         reference(referencedPhoto);
         fx.cloudinary.seed(Asset.image("users/u1/temp/young.jpg", Instant.now(), 10));
         fx.cloudinary.seed(Asset.image("users/u1/avatar.jpg", OLD, 10));
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     private int cli(Map<String, String> env, String... args) {

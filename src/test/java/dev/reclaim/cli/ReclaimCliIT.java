@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.report.Reports;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -19,20 +18,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The CLI's contract: exit codes, stdout for the report, a clear error and nothing deleted on bad configuration. */
 class ReclaimCliIT {
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 9);
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
-
-    @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 9);
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
 
     private int cli(Map<String, String> env, String... args) {
         return ReclaimCli.execute(args, env, new PrintWriter(out, true), new PrintWriter(err, true));

@@ -5,11 +5,10 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.SentryIngest;
 import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -24,26 +23,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and in Sentry Crons, exactly as the Lambda's scheduled runs are.
  */
 class ScheduledCliRunIT {
-    private static SentryIngest ingest;
-    private ReclaimFixture fx;
+    @RegisterExtension
+    static final SentryIngest ingest = SentryIngest.perClass();
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 0);
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
 
-    @BeforeAll
-    static void startIngest() {
-        ingest = SentryIngest.start();
-    }
-
-    @AfterAll
-    static void stopIngest() {
-        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
-        ingest.close();
-    }
-
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 0);
+    void setUp() {
         fx.env().put("SENTRY_DSN", ingest.dsn());
         fx.env().put("RECLAIM_SENTRY_MONITOR", "nightly-reclaim");
         fx.env().put("RECLAIM_SCHEDULE_CRONTAB", "30 2 * * *");
@@ -53,7 +41,6 @@ class ScheduledCliRunIT {
     void tearDown() {
         Sentry.close();
         ingest.clear();
-        fx.close();
     }
 
     private int cli(Map<String, String> env, String... args) {

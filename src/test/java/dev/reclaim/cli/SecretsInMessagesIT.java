@@ -5,12 +5,10 @@ import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.SentryIngest;
 import dev.reclaim.testing.TestSqs;
 import dev.reclaim.testing.cloudinary.Asset;
-import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -31,27 +29,17 @@ class SecretsInMessagesIT {
     private static final String UNREACHABLE = "jdbc:postgresql://127.0.0.1:1/app?connectTimeout=2";
 
     /** What reaches Sentry is checked too: events quote exceptions, and exceptions may quote credentials. */
-    private static SentryIngest sentry;
+    @RegisterExtension
+    static final SentryIngest sentry = SentryIngest.perClass();
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private LogLines logs;
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
 
-    @BeforeAll
-    static void startSentry() {
-        sentry = SentryIngest.start();
-    }
-
-    @AfterAll
-    static void stopSentry() {
-        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
-        sentry.close();
-    }
-
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         fx.env().putAll(TestSqs.environment());
         fx.env().put("RECLAIM_RETRY_QUEUE_URL", TestSqs.freshQueue("secrets"));
         fx.env().put("SENTRY_DSN", sentry.dsn().replace("publickey", SENTRY_KEY));
@@ -62,7 +50,6 @@ class SecretsInMessagesIT {
     void tearDown() {
         logs.close();
         sentry.clear();
-        fx.close();
     }
 
     private static final List<List<String>> EVERY_COMMAND =

@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.report.Reports;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestSqs;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -17,20 +16,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code reclaim status}: what it reads from Reclaim's tables and queues, and that it never writes. */
 class StatusCommandIT {
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 9);
     private StringWriter out = new StringWriter();
     private StringWriter err = new StringWriter();
-
-    @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 9);
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
 
     private int cli(Map<String, String> env, String... args) {
         out = new StringWriter();

@@ -7,9 +7,8 @@ import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.testing.ReclaimFixture;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,17 +23,8 @@ class ReferenceQueryCheckIT {
     /** The upload-temp sweep's own reference query, as shipped (the moc-files store's query starts the same way). */
     private static final String SWEEP_FIELD = "${RECLAIM_UPLOAD_TEMP_MAX_DELETES:-100000}\n    referenced: |\n      ";
 
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() {
-        fx = ReclaimFixture.create();
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
 
     private ReclaimConfig shippedWith(String from, String to) throws Exception {
         String yaml = Files.readString(Path.of("config/reclaim.yaml"));

@@ -14,9 +14,9 @@ import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
 import dev.reclaim.testing.TestSqs;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
@@ -34,22 +34,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class FailurePipelineIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 0);
     private TestSqs.QueuePair queues;
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 0);
-        queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
+    void setUp() {
+        queues = TestSqs.retryQueues(fx.env(), "reclaim-retry", 3);
     }
 
     /** MOCs whose delete raises, like a broken trigger or a constraint would. */

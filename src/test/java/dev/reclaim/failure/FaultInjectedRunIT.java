@@ -13,8 +13,8 @@ import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
 import dev.reclaim.testing.TestSqs;
 import dev.reclaim.testing.cloudinary.Asset;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -33,23 +33,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  * up accounted for, in SQS or in Reclaim's tables, whether SQS is reachable or not.
  */
 class FaultInjectedRunIT {
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 30);
     private TestSqs.QueuePair queues;
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(40, 30);
-        queues = TestSqs.createQueuePair("reclaim-faults", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+    void setUp() {
+        queues = TestSqs.retryQueues(fx.env(), "reclaim-faults", 3);
         fx.env().put("RECLAIM_CLOUDINARY_RETRY_DELAY", "10ms");
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     @ParameterizedTest(name = "SQS reachable: {0}")

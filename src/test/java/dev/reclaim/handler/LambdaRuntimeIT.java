@@ -9,9 +9,9 @@ import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.SamTemplate;
 import dev.reclaim.testing.TestS3;
 import dev.reclaim.testing.TestSqs;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
@@ -37,22 +37,14 @@ class LambdaRuntimeIT {
 
     @TempDir
     Path dir;
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private TestSqs.QueuePair queues;
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
-        queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        queues = TestSqs.retryQueues(fx.env(), "reclaim-retry", 3);
         fx.env().put("RECLAIM_LOG_FORMAT", "text");
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     @Test

@@ -8,8 +8,8 @@ import dev.reclaim.run.RetryWorker;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestSqs;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,25 +21,17 @@ class RetryHandlerIT {
     private static final String STILL_FAILING = "9b2e1d63-4e5f-4c9b-8d0e-2f3a4b5c6d7e";
     private static final String STILL_FAILING_MESSAGE = "c1d2e3f4-0002-4a5b-8c9d-0e1f2a3b4c5d";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
 
     @BeforeEach
     void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        TestSqs.QueuePair queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        TestSqs.retryQueues(fx.env(), "reclaim-retry", 3);
         fx.execute("INSERT INTO moc_instructions (id, user_id, title, deleted_at) VALUES "
                 + "('" + RETRIED + "', gen_random_uuid(), 'Castle', now() - interval '40 days'), "
                 + "('" + STILL_FAILING + "', gen_random_uuid(), 'poison', now() - interval '40 days')");
         // Its delete still raises, as the broken trigger that made it fail the first time would.
         fx.refuseToDeletePoisonMocs();
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     @ParameterizedTest

@@ -13,8 +13,8 @@ import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.SamTemplate;
 import dev.reclaim.testing.TestS3;
 import dev.reclaim.testing.TestSqs;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -41,7 +41,8 @@ class SamEventsIT {
     /** Not an event: the variables for {@code sam local invoke --env-vars}. */
     private static final String ENV_FILE = "env.json";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private TestSqs.QueuePair queues;
 
     static Stream<String> eventFiles() throws IOException {
@@ -54,16 +55,7 @@ class SamEventsIT {
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
-        queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        fx.env().put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
+        queues = TestSqs.retryQueues(fx.env(), "reclaim-retry", 3);
     }
 
     @ParameterizedTest

@@ -14,6 +14,7 @@ import dev.reclaim.testing.ReferenceData;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -34,20 +35,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ScheduledRunHandlerIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 9);
     private Reclaim reclaim;
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 9);
+    void setUp() {
         reclaim = fx.reclaim();
     }
 
     @AfterEach
     void tearDown() {
         reclaim.close();
-        fx.close();
     }
 
     private JsonNode invoke(String eventFile, Map<String, String> env) throws Exception {

@@ -19,11 +19,10 @@ import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.SentryIngest;
 import dev.reclaim.testing.TestSqs;
 import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -46,25 +45,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class SentryHandlersIT {
     private static final String SCHEDULED_MOC_PURGE = "{\"trigger\": \"schedule\", \"sweeps\": [\"moc-purge\"]}";
-    private static SentryIngest ingest;
+    @RegisterExtension
+    static final SentryIngest ingest = SentryIngest.perClass();
 
-    private ReclaimFixture fx;
-
-    @BeforeAll
-    static void startIngest() {
-        ingest = SentryIngest.start();
-    }
-
-    @AfterAll
-    static void stopIngest() {
-        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
-        ingest.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 0); // 12 expired MOCs
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(40, 0); // 12 expired MOCs
+    void setUp() {
         fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
         fx.env().put("SENTRY_DSN", ingest.dsn());
     }
@@ -73,7 +61,6 @@ class SentryHandlersIT {
     void tearDown() {
         Sentry.close();
         ingest.clear();
-        fx.close();
     }
 
     private static JsonNode invoke(Reclaim reclaim, Map<String, String> env, String input) throws Exception {

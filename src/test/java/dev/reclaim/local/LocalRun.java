@@ -64,10 +64,7 @@ public final class LocalRun {
         env.put("RECLAIM_UPLOAD_TEMP_RETENTION", "1s"); // S3 dates uploads "now": let the demo's uploads count as old
         CloudinaryEmulator cloudinary = CloudinaryEmulator.builder().hourlyLimit(2000).start();
         env.put("CLOUDINARY_URL", cloudinary.cloudinaryUrl());
-        TestSqs.QueuePair queues = TestSqs.createQueuePair("reclaim-retry", 3);
-        env.putAll(TestSqs.environment());
-        env.put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
-        env.put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        TestSqs.QueuePair queues = TestSqs.retryQueues(env, "reclaim-retry", 3);
 
         System.out.printf("Generating %d MOCs and %d render jobs, uploading their files ...%n", mocs, renderJobs);
         Map<String, Long> before;

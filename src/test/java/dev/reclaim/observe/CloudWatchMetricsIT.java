@@ -21,6 +21,7 @@ import dev.reclaim.testing.cloudinary.Asset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.slf4j.LoggerFactory;
 
@@ -49,14 +50,14 @@ class CloudWatchMetricsIT {
     private static final Map<String, String> MOCS = Map.of("Sweep", "moc-purge");
     private static final Map<String, String> PHOTOS = Map.of("Sweep", "bobblehead-temp-photos");
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private TestCloudWatch cloudWatch;
     private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
     private final Logger metricsLog = (Logger) LoggerFactory.getLogger(CloudWatchMetrics.class);
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         cloudWatch = TestCloudWatch.start();
         fx.env().put("AWS_ENDPOINT_URL_CLOUDWATCH", cloudWatch.endpoint().toString());
         fx.env().put("RECLAIM_CLOUDINARY_RETRY_DELAY", "10ms");
@@ -68,7 +69,6 @@ class CloudWatchMetricsIT {
     void tearDown() {
         metricsLog.detachAppender(logs);
         cloudWatch.close();
-        fx.close();
     }
 
     @Test

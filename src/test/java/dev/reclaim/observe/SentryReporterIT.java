@@ -7,10 +7,9 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunLockLost;
 import dev.reclaim.testing.SentryIngest;
 import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.sql.SQLException;
 import java.time.Duration;
@@ -26,20 +25,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** What the run-event stream sends to Sentry, received by a local stand-in for the ingest endpoint. */
 class SentryReporterIT {
     private static final Duration WAIT = Duration.ofSeconds(10);
-    private static SentryIngest ingest;
+    @RegisterExtension
+    static final SentryIngest ingest = SentryIngest.perClass();
 
     private SentryReporter reporter;
-
-    @BeforeAll
-    static void startIngest() {
-        ingest = SentryIngest.start();
-    }
-
-    @AfterAll
-    static void stopIngest() {
-        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
-        ingest.close();
-    }
 
     @AfterEach
     void closeSentry() {

@@ -11,9 +11,9 @@ import dev.reclaim.store.Stores;
 import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.exception.SdkClientException;
 
 import java.io.PrintWriter;
@@ -38,18 +38,12 @@ class OutboxRetryIT {
             SELECT s3_key AS k FROM moc_files UNION ALL SELECT thumbnail_key FROM moc_instructions
             UNION ALL SELECT s3_key FROM gallery_images UNION ALL SELECT thumbnail_key FROM gallery_images""";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 0);
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 0);
+    void setUp() {
         fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2"); // 6 expired MOCs: 3 pages, a drain after each
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     private RunReport run(Reclaim reclaim) {

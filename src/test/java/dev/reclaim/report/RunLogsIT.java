@@ -12,6 +12,7 @@ import dev.reclaim.testing.cloudinary.Asset;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -36,19 +37,18 @@ class RunLogsIT {
     private static final String AWS_SECRET = "AWSSECRET3three";
     private static final String SENTRY_KEY = "SENTRYKEY4four";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private LogLines logs;
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         logs = LogLines.capture();
     }
 
     @AfterEach
     void tearDown() {
         logs.close();
-        fx.close();
     }
 
     private RunReport run(List<String> sweeps) {

@@ -12,9 +12,9 @@ import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -37,18 +37,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RunAccountingIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 0); // 12 expired MOCs
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(40, 0); // 12 expired MOCs
+    void setUp() {
         fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     @Test

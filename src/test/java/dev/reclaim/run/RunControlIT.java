@@ -8,9 +8,8 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -29,18 +28,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RunControlIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(40, 30);
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 30);
 
     private RunReport run(RunRequest request) {
         try (Reclaim reclaim = fx.reclaim()) {

@@ -7,9 +7,9 @@ import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -23,18 +23,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RunLockLossIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 0); // 12 expired MOCs
 
     @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(40, 0); // 12 expired MOCs
+    void setUp() {
         fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     @Test

@@ -8,9 +8,9 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 
@@ -29,12 +29,12 @@ import static org.assertj.core.api.Assertions.assertThat;
  * until {@code reclaim unprotect}, is a no-op the second time, and says per key why it cannot where it cannot.
  */
 class UndoIT {
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private final List<String> orphans = new ArrayList<>();
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         TestS3.client().putBucketVersioning(b -> b.bucket(fx.mocBucket)
                 .versioningConfiguration(v -> v.status(BucketVersioningStatus.ENABLED)));
         fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms"); // S3 sets LastModified itself: everything is "old"
@@ -43,11 +43,6 @@ class UndoIT {
             orphans.add(key);
             TestS3.client().putObject(b -> b.bucket(fx.mocBucket).key(key), RequestBody.fromString("scan " + i + " ✓"));
         }
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     private RunReport run(String sweep) {

@@ -19,9 +19,9 @@ import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -39,19 +39,14 @@ class BobbleheadPhotosIT {
     private static final Instant OLD = Instant.now().minus(Duration.ofDays(3));
     private static final Instant FRESH = Instant.now().minus(Duration.ofHours(2));
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private CloudinaryEmulator cloudinary;
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         fx.env().put("RECLAIM_CLOUDINARY_RETRY_DELAY", "10ms");
         cloudinary = fx.cloudinary;
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     private RunReport run() {

@@ -16,9 +16,9 @@ import dev.reclaim.testing.SentryIngest;
 import dev.reclaim.testing.TestCloudWatch;
 import dev.reclaim.testing.cloudinary.Asset;
 import io.sentry.Sentry;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -44,19 +44,13 @@ class BrakeIT {
     private static final String EXPIRED = "SELECT count(*) FROM moc_instructions WHERE deleted_at < now() - interval '30 days'";
     private static final Instant OLD = Instant.now().minus(Duration.ofDays(3));
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 9); // 6 expired MOCs, 3 eligible render jobs
     private String shipped;
 
     @BeforeEach
     void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 9); // 6 expired MOCs, 3 eligible render jobs
         shipped = Files.readString(Path.of("config/reclaim.yaml"));
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     /** The shipped configuration with {@code brake} written under sweep {@code sweep}. */

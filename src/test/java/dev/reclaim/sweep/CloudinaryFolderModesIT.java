@@ -8,9 +8,8 @@ import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.cloudinary.Asset;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -31,17 +30,8 @@ class CloudinaryFolderModesIT {
     private static final Instant OLD = Instant.now().minus(Duration.ofDays(3));
     private static final Instant YOUNG = Instant.now().minus(Duration.ofHours(1));
 
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() {
-        fx = ReclaimFixture.create();
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
 
     private RunReport run(Reclaim reclaim) {
         try (reclaim) {

@@ -14,6 +14,7 @@ import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
@@ -32,13 +33,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ListingEfficiencyIT {
     private static final Instant OLD = Instant.now().minus(Duration.ofDays(3));
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private CloudinaryEmulator cloudinary;
     private ListAppender<ILoggingEvent> logs;
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         cloudinary = fx.cloudinary;
         logs = new ListAppender<>();
         logs.start();
@@ -48,7 +49,6 @@ class ListingEfficiencyIT {
     @AfterEach
     void tearDown() {
         ((Logger) LoggerFactory.getLogger(AssetSweep.class)).detachAppender(logs);
-        fx.close();
     }
 
     private RunReport run() {

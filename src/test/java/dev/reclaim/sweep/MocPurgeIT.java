@@ -7,9 +7,8 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 import java.util.Set;
@@ -20,18 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class MocPurgeIT {
     private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
 
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(40, 0);
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(40, 0);
 
     private RunReport runMocPurge() {
         try (Reclaim reclaim = fx.reclaim()) {

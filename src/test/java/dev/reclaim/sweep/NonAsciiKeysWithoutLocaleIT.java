@@ -2,9 +2,8 @@ package dev.reclaim.sweep;
 
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,17 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class NonAsciiKeysWithoutLocaleIT {
     private static final String JAPANESE = "uploads/tmp/u1/日本.pdf";
 
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() {
-        fx = ReclaimFixture.create();
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
 
     @Test
     void shouldDeleteAnOldNonAsciiTempUpload_whenTheJvmRunsWithoutALocale() throws Exception {

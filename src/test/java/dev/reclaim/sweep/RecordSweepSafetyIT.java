@@ -12,9 +12,8 @@ import dev.reclaim.store.Stores;
 import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,18 +36,8 @@ class RecordSweepSafetyIT {
             SELECT s3_key AS k FROM moc_files UNION ALL SELECT thumbnail_key FROM moc_instructions
             UNION ALL SELECT s3_key FROM gallery_images UNION ALL SELECT thumbnail_key FROM gallery_images""";
 
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(20, 0);
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 0);
 
     private RunReport run(Reclaim reclaim) {
         try (reclaim) {

@@ -6,9 +6,9 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,21 +26,16 @@ class ReferenceChecksIT {
     private static final String MOC = "00000000-0000-0000-0000-0000000000a1";
     private static final String SHIPPED_UPLOAD_REFERENCED = "SELECT s3_key FROM moc_files WHERE s3_key = ANY(:keys)";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private String shipped;
 
     @BeforeEach
     void setUp() throws Exception {
-        fx = ReclaimFixture.create();
         fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms"); // S3 sets LastModified itself: everything is "old"
         shipped = Files.readString(Path.of("config/reclaim.yaml"));
         assertThat(shipped).contains(SHIPPED_UPLOAD_REFERENCED);
         fx.execute("INSERT INTO moc_instructions (id, user_id, title) VALUES ('" + MOC + "', gen_random_uuid(), 'live')");
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
     }
 
     private RunReport run(Reclaim reclaim, String sweep, boolean dryRun) {

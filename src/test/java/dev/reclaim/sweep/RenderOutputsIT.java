@@ -5,9 +5,8 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 
@@ -15,18 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The shipped render-outputs sweep: completed jobs past the retention that no user asset references. */
 class RenderOutputsIT {
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        fx = ReclaimFixture.create();
-        fx.sampleData(0, 30);
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(0, 30);
 
     @Test
     void shouldDeleteUnreferencedExpiredJobsAndTheirOutputs_only() throws Exception {

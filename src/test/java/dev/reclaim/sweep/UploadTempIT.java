@@ -6,9 +6,8 @@ import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -18,17 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The shipped upload-temp sweep: S3 objects under uploads/tmp/ that no MOC file references. */
 class UploadTempIT {
-    private ReclaimFixture fx;
-
-    @BeforeEach
-    void setUp() {
-        fx = ReclaimFixture.create();
-    }
-
-    @AfterEach
-    void tearDown() {
-        fx.close();
-    }
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
 
     private RunReport run(boolean dryRun) {
         try (Reclaim reclaim = fx.reclaim()) {

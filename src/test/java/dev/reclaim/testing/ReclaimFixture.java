@@ -11,6 +11,9 @@ import dev.reclaim.outbox.Outbox;
 import dev.reclaim.store.ApiStores;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,18 +26,26 @@ import java.util.Map;
 
 /**
  * One test's world: a fresh database with the reference schemas on the shared embedded PostgreSQL, fresh buckets on
- * the shared S3Mock, and the environment a deployment would set, pointing at both.
+ * the shared S3Mock, and the environment a deployment would set, pointing at both. An integration test class gets one
+ * per test with {@code @RegisterExtension final ReclaimFixture fx = ReclaimFixture.perTest();}: it opens before the
+ * class's own {@code @BeforeEach} methods and closes after its {@code @AfterEach} methods.
  */
-public final class ReclaimFixture implements AutoCloseable {
-    public final String jdbcUrl;
-    public final String mocBucket;
-    public final String renderBucket;
-    public final HikariDataSource db;
+public final class ReclaimFixture implements BeforeEachCallback, AfterEachCallback, AutoCloseable {
+    // Set once when the world opens (create(), or before each test); read-only after that.
+    public String jdbcUrl;
+    public String mocBucket;
+    public String renderBucket;
+    public HikariDataSource db;
     /** A Cloudinary emulator of this test's own (the real Admin API's limits, errors and headers). */
-    public final CloudinaryEmulator cloudinary;
+    public CloudinaryEmulator cloudinary;
     private final Map<String, String> env = new HashMap<>();
+    private int sampleMocs = -1;
+    private int sampleRenderJobs;
 
     private ReclaimFixture() {
+    }
+
+    private void open() {
         jdbcUrl = TestPostgres.freshDatabase();
         mocBucket = TestS3.freshBucket("moc-instructions");
         renderBucket = TestS3.freshBucket("render-outputs");
@@ -54,8 +65,36 @@ public final class ReclaimFixture implements AutoCloseable {
         env.put("CLOUDINARY_URL", cloudinary.cloudinaryUrl());
     }
 
+    /** A world opened now, for a test that closes it itself. */
     public static ReclaimFixture create() {
+        ReclaimFixture fx = new ReclaimFixture();
+        fx.open();
+        return fx;
+    }
+
+    /** A world for each test of the class that registers it (see the class comment). */
+    public static ReclaimFixture perTest() {
         return new ReclaimFixture();
+    }
+
+    /** Each test's world starts with {@link #sampleData} of this size, before the class's own set-up. */
+    public ReclaimFixture withSampleData(int mocs, int renderJobs) {
+        sampleMocs = mocs;
+        sampleRenderJobs = renderJobs;
+        return this;
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) throws Exception {
+        open();
+        if (sampleMocs >= 0) {
+            sampleData(sampleMocs, sampleRenderJobs);
+        }
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        close();
     }
 
     /** The environment a deployment would give Reclaim; tests may change it before building. */
@@ -153,7 +192,11 @@ public final class ReclaimFixture implements AutoCloseable {
 
     @Override
     public void close() {
-        db.close();
-        cloudinary.close();
+        if (db != null) { // null when opening failed before the pool
+            db.close();
+        }
+        if (cloudinary != null) {
+            cloudinary.close();
+        }
     }
 }

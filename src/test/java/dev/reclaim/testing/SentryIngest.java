@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.sentry.Sentry;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -23,30 +27,54 @@ import java.util.zip.GZIPInputStream;
  * their items. An envelope is a header line, then per item a header line (its {@code type}, and its {@code length}
  * in bytes when given) and the payload (that many bytes, else up to the next newline).
  */
-public final class SentryIngest implements AutoCloseable {
+public final class SentryIngest implements BeforeAllCallback, AfterAllCallback, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One envelope item: {@code event}, {@code check_in}, {@code client_report}, ... */
     public record Item(String type, JsonNode envelopeHeader, JsonNode payload) {
     }
 
-    private final HttpServer server;
+    private HttpServer server; // set when it starts (start(), or before a class's tests)
     private final List<Item> items = new ArrayList<>();
     private final List<String> authHeaders = new ArrayList<>();
     private volatile Duration latency = Duration.ZERO;
 
-    private SentryIngest() throws IOException {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/api/1/envelope/", this::envelope);
-        server.start();
+    private SentryIngest() {
     }
 
-    public static SentryIngest start() {
+    private SentryIngest open() {
         try {
-            return new SentryIngest();
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+        server.createContext("/api/1/envelope/", this::envelope);
+        server.start();
+        return this;
+    }
+
+    /** An ingest started now, for a test that closes it itself. */
+    public static SentryIngest start() {
+        return new SentryIngest().open();
+    }
+
+    /**
+     * One ingest for all tests of the class that registers it ({@code @RegisterExtension static final SentryIngest
+     * ingest = SentryIngest.perClass();}): started before them, stopped after them with the Sentry SDK closed.
+     */
+    public static SentryIngest perClass() {
+        return new SentryIngest();
+    }
+
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        open();
+    }
+
+    @Override
+    public void afterAll(ExtensionContext context) {
+        Sentry.close(); // the SDK is a process-wide singleton: later test classes must find it off
+        close();
     }
 
     /** The DSN of project 1 on this server. */

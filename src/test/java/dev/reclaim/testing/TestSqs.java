@@ -108,6 +108,18 @@ public final class TestSqs {
     }
 
     /**
+     * A new queue pair ({@link #createQueuePair}) that {@code env} now points Reclaim at, as a deployment with a retry
+     * queue and a dead-letter queue sets it.
+     */
+    public static QueuePair retryQueues(Map<String, String> env, String name, int maxReceiveCount) {
+        QueuePair queues = createQueuePair(name, maxReceiveCount);
+        env.putAll(environment());
+        env.put("RECLAIM_RETRY_QUEUE_URL", queues.queueUrl());
+        env.put("RECLAIM_DLQ_URL", queues.deadLetterQueueUrl());
+        return queues;
+    }
+
+    /**
      * Receives and deletes messages until {@code expected} have arrived and the queue answers empty (so extra copies
      * show), or until {@code timeout} passes; with their receive count and all message attributes.
      */
