@@ -17,6 +17,7 @@ import dev.reclaim.testing.TestS3;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.reflect.Modifier;
 import java.time.Instant;
@@ -36,13 +37,13 @@ class GuardedDeletesIT {
     private static final String OUTSIDE = "private/contracts/signed.pdf";
     private static final String INSIDE = "uploads/tmp/u1/abandoned.pdf";
 
-    private ReclaimFixture fx;
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest();
     private AwsClients aws;
     private ReclaimConfig config;
 
     @BeforeEach
     void setUp() {
-        fx = ReclaimFixture.create();
         aws = new AwsClients(fx.env());
         config = fx.config();
         TestS3.putAll(fx.mocBucket, List.of(OUTSIDE, INSIDE));
@@ -52,7 +53,6 @@ class GuardedDeletesIT {
     @AfterEach
     void tearDown() {
         aws.close();
-        fx.close();
     }
 
     @Test
