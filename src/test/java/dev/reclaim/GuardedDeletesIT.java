@@ -1,5 +1,7 @@
 package dev.reclaim;
 
+import dev.reclaim.testing.TestSettings;
+
 import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
@@ -43,7 +45,7 @@ class GuardedDeletesIT {
     @BeforeEach
     void setUp() {
         fx = ReclaimFixture.create();
-        aws = new AwsClients(fx.env());
+        aws = new AwsClients(TestSettings.of(fx.env()).aws());
         config = fx.config();
         TestS3.putAll(fx.mocBucket, List.of(OUTSIDE, INSIDE));
         Database.migrate(fx.db);
@@ -57,7 +59,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldRefuseAKeyOutsideThePrefixes_whenTheStoreIsCalledDirectly() {
-        Store store = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
+        Store store = Stores.build(config, TestSettings.of(fx.env()), aws).referenceChecked(config, fx.db).get("moc-files");
 
         BatchResult result = store.delete(List.of(OUTSIDE, INSIDE), null);
 
@@ -69,7 +71,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldRefuseAKeyOutsideThePrefixes_whenACallerWrapsTheStoreInItsOwn() {
-        Store real = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
+        Store real = Stores.build(config, TestSettings.of(fx.env()), aws).referenceChecked(config, fx.db).get("moc-files");
         // A caller's own Store around the real one is put behind the guard again by Stores.
         Store wrapped = new Stores(Map.of("moc-files", new ForwardingStore(real))).get("moc-files");
 
@@ -82,7 +84,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldRefuseToDeleteAtAll_whenAStoreWithAReferenceQueryWasNotGivenTheDatabase() {
-        Store unchecked = Stores.build(config, fx.env(), aws).get("moc-files");
+        Store unchecked = Stores.build(config, TestSettings.of(fx.env()), aws).get("moc-files");
 
         assertThatThrownBy(() -> unchecked.delete(List.of(INSIDE), null))
                 .isInstanceOf(IllegalStateException.class)
@@ -92,7 +94,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldDeleteNothingOfAFailuresKeys_whenOneIsOutsideThePrefixes() {
-        Store store = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
+        Store store = Stores.build(config, TestSettings.of(fx.env()), aws).referenceChecked(config, fx.db).get("moc-files");
 
         assertThatThrownBy(() -> BatchedDeletes.again(store, List.of(INSIDE, OUTSIDE), null, false))
                 .isInstanceOf(BatchedDeletes.OutsidePrefixes.class)
@@ -134,7 +136,7 @@ class GuardedDeletesIT {
             Class<?> c = Class.forName("dev.reclaim.store." + name);
             assertThat(Modifier.isPublic(c.getModifiers())).as(name + " is public").isFalse();
         }
-        assertThat(Stores.build(config, fx.env(), aws).all().values())
+        assertThat(Stores.build(config, TestSettings.of(fx.env()), aws).all().values())
                 .allSatisfy(s -> assertThat(s.getClass().getSimpleName()).isEqualTo("GuardedStore"));
     }
 }
