@@ -93,7 +93,7 @@ public final class Reclaim implements AutoCloseable {
 
     /** {@link #from(Settings)} of {@code environment}, bound first thing. */
     public static Reclaim fromEnvironment(Map<String, String> environment) {
-        return from(Settings.from(environment));
+        return from(RunRequest.settings(environment));
     }
 
     /** Everything {@code unresolved} names, its secrets read first; see {@link SentryReporter} for Sentry. */
@@ -129,7 +129,7 @@ public final class Reclaim implements AutoCloseable {
      * as it is.
      */
     public static Status status(Map<String, String> environment, int runs) throws java.sql.SQLException {
-        Settings unresolved = Settings.from(environment);
+        Settings unresolved = RunRequest.settings(environment);
         try (AwsClients aws = new AwsClients(unresolved.aws())) {
             Settings settings = Secrets.resolve(unresolved, aws);
             RetryQueue queue = RetryQueue.configured(settings.queues(), aws);

@@ -264,6 +264,6 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         if (config != null) {
             effective.put(Settings.CONFIG, config);
         }
-        return Settings.from(effective);
+        return RunRequest.settings(effective);
     }
 }

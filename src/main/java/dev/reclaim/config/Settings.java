@@ -1,6 +1,5 @@
 package dev.reclaim.config;
 
-import dev.reclaim.run.UsageException;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -26,7 +25,7 @@ import java.util.stream.Collectors;
 /**
  * Every environment variable Reclaim reads, bound once ({@link #from}) into one typed object and validated whole: every
  * error at once, one per line in the order of {@link #VARIABLES} (docs/VARIABLES.md's table), as one
- * {@link ConfigException} (a {@link UsageException} when only {@code RECLAIM_DRY_RUN} is wrong, as before). No other
+ * {@link ConfigException} ({@link DryRunUnreadable} when only {@code RECLAIM_DRY_RUN} is wrong). No other
  * class reads a variable by name; each gets the part it needs. The secrets named by ARN are read by {@link Secrets}
  * into {@link #withSecrets}. {@link #substitutions()} is the environment itself, for the configuration file's
  * {@code ${VAR}} and the run's log of the configuration in force.
@@ -91,20 +90,34 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
     public record Sentry(String dsn, String environment, Duration flushTimeout, Monitor monitor, Redaction redaction) {
         /** The Sentry variables alone (a failed start reports through them even when others are wrong). */
         public static Sentry from(Map<String, String> env) {
-            Binder b = new Binder(env);
-            Sentry s = b.sentry();
-            b.check();
-            return s;
+            return Binder.alone(env, Binder::sentry);
         }
     }
 
     /** The Sentry Crons monitor: slug, five-field crontab, time zone, check-in margin and longest runtime. */
     public record Monitor(String slug, String crontab, String timezone, Duration margin, Duration maxRuntime) {
         public static Monitor from(Map<String, String> env) {
-            Binder b = new Binder(env);
-            Monitor m = b.monitor();
-            b.check();
-            return m;
+            return Binder.alone(env, Binder::monitor);
+        }
+    }
+
+    /** {@code value} as a URI (null when null); {@code variable} names it when it is not one. */
+    public static URI url(String variable, String value) {
+        try {
+            return value == null ? null : URI.create(value);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(variable + ": '" + value + "' is not a URL");
+        }
+    }
+
+    public static String firstSet(String... values) {
+        return java.util.stream.Stream.of(values).filter(v -> v != null && !v.isBlank()).findFirst().orElse(null);
+    }
+
+    /** Only {@code RECLAIM_DRY_RUN} is wrong: a usage error, as it always was (RunRequest.settings throws it as one). */
+    public static final class DryRunUnreadable extends ConfigException {
+        DryRunUnreadable(String message) {
+            super(message);
         }
     }
 
@@ -129,21 +142,20 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
         Binder b = new Binder(env);
         Map<String, String> secretIds = new LinkedHashMap<>();
         SECRET_OF.forEach((variable, arnVariable) -> {
-            String secretId = AwsEnvironment.firstSet(env.get(arnVariable));
-            if (secretsUnread && secretId != null && AwsEnvironment.firstSet(env.get(variable)) != null) {
+            String secretId = firstSet(env.get(arnVariable));
+            if (secretsUnread && secretId != null && firstSet(env.get(variable)) != null) {
                 // Two sources for one secret: whichever won, the other would be silently ignored.
                 b.error(arnVariable, "set " + variable + " or " + arnVariable + ", not both");
             } else if (secretsUnread && secretId != null) {
                 secretIds.put(variable, secretId.trim());
             }
         });
-        String region = AwsEnvironment.firstSet(b.get("AWS_REGION"), b.get("AWS_DEFAULT_REGION"));
+        String region = firstSet(b.get("AWS_REGION"), b.get("AWS_DEFAULT_REGION"));
         Aws aws = new Aws(region, b.endpoint("S3"), secretIds.isEmpty() ? null
                 : b.url("AWS_ENDPOINT_URL_SECRETS_MANAGER", b.endpoint("SECRETS_MANAGER")), b.get("AWS_ACCESS_KEY_ID"),
                 b.get("AWS_SECRET_ACCESS_KEY"), b.get("AWS_SESSION_TOKEN"));
-        boolean dryRun = b.flag("RECLAIM_DRY_RUN", false);
-        Settings s = new Settings(Path.of(env.getOrDefault(CONFIG, ConfigLoader.DEFAULT_PATH)),
-                b.database(), aws, Map.copyOf(secretIds), dryRun, b.queues(region),
+        Settings s = new Settings(Path.of(env.getOrDefault(CONFIG, ConfigLoader.DEFAULT_PATH)), b.database(), aws,
+                Map.copyOf(secretIds), b.flag("RECLAIM_DRY_RUN", false), b.queues(region),
                 b.duration("RECLAIM_OUTBOX_BACKOFF", Duration.ofMinutes(15), Durations.Accepts.ZERO_OR_MORE),
                 b.duration("RECLAIM_OUTBOX_RETRY_PERIOD", Duration.ofHours(24), Durations.Accepts.ZERO_OR_MORE),
                 b.duration("RECLAIM_JOURNAL_RETENTION", Duration.ofDays(30), Durations.Accepts.POSITIVE),
@@ -161,6 +173,13 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
 
         Binder(Map<String, String> env) {
             this.env = env;
+        }
+
+        static <T> T alone(Map<String, String> env, java.util.function.Function<Binder, T> part) {
+            Binder b = new Binder(env);
+            T bound = part.apply(b);
+            b.check();
+            return bound;
         }
 
         String get(String name) {
@@ -199,12 +218,13 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
             }
             String message = errors.entrySet().stream().sorted(Comparator.comparingInt(e -> VARIABLES.indexOf(e.getKey())))
                     .flatMap(e -> e.getValue().stream()).collect(Collectors.joining("\n"));
-            throw usageOnly ? new UsageException(message) : new ConfigException(message);
+            throw usageOnly ? new DryRunUnreadable(message) : new ConfigException(message);
         }
 
+        /** {@code dflt} when unset or blank; an error naming the variable and what it accepts else. */
         Duration duration(String name, Duration dflt, Durations.Accepts accepts) {
-            get(name);
-            return checked(name, () -> Durations.fromEnvironment(env, name, dflt, accepts));
+            String v = get(name);
+            return v == null || v.isBlank() ? dflt : checked(name, () -> Durations.parse(v.trim(), accepts));
         }
 
         boolean flag(String name, boolean dflt) {
@@ -212,12 +232,12 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
         }
 
         URI url(String name, String value) {
-            return checked(name, () -> AwsEnvironment.url(name, value));
+            return checked(name, () -> Settings.url(name, value));
         }
 
         /** {@code AWS_ENDPOINT_URL_<SERVICE>}, else {@code AWS_ENDPOINT_URL}, else null (the service's real endpoint). */
         String endpoint(String service) {
-            return AwsEnvironment.firstSet(get("AWS_ENDPOINT_URL_" + service), get("AWS_ENDPOINT_URL"));
+            return firstSet(get("AWS_ENDPOINT_URL_" + service), get("AWS_ENDPOINT_URL"));
         }
 
         Database database() {
@@ -240,13 +260,13 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
         }
 
         Queues queues(String awsRegion) {
-            String url = AwsEnvironment.firstSet(get("RECLAIM_RETRY_QUEUE_URL"));
+            String url = firstSet(get("RECLAIM_RETRY_QUEUE_URL"));
             URI uri = url == null ? null : url("RECLAIM_RETRY_QUEUE_URL", url);
             if (uri == null) {
                 return new Queues(url, null, null, get("RECLAIM_DLQ_URL"));
             }
             Matcher m = REGIONAL_HOST.matcher(Objects.requireNonNullElse(uri.getHost(), ""));
-            String region = AwsEnvironment.firstSet(awsRegion, m.matches() ? m.group(1) : null);
+            String region = firstSet(awsRegion, m.matches() ? m.group(1) : null);
             if (region == null) {
                 error("RECLAIM_RETRY_QUEUE_URL", "RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
             }
@@ -304,9 +324,8 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
     }
 
     /**
-     * An EventBridge {@code cron(min hour day month weekday year)} as a Unix crontab: {@code ?} becomes {@code *}, the
-     * year goes. Weekdays must be names (MON-FRI): EventBridge counts 1 = Sunday, crontab 0 = Sunday, so a number is
-     * refused rather than shifted a day. Null: the default, {@code 0 3 * * *}.
+     * An EventBridge {@code cron(min hour day month weekday year)} as a Unix crontab ({@code ?} becomes {@code *}, the
+     * year goes; weekdays must be names: EventBridge's 1 is Sunday, crontab's 0). Null: the default, {@code 0 3 * * *}.
      */
     static String crontabOf(String expression) {
         if (expression == null) {

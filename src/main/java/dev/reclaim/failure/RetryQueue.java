@@ -5,7 +5,6 @@ import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
 import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.Settings;
-import dev.reclaim.config.AwsEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
@@ -93,7 +92,7 @@ public final class RetryQueue {
     public RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
-        this.deadLetterQueueUrl = AwsEnvironment.firstSet(deadLetterQueueUrl);
+        this.deadLetterQueueUrl = Settings.firstSet(deadLetterQueueUrl);
     }
 
     /** The retry queue {@code settings} names (null when none), on an SQS client of {@code aws} (which closes it). */

@@ -4,6 +4,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Settings;
+import dev.reclaim.run.RunRequest;
 import dev.reclaim.observe.SentryReporter;
 import org.crac.Context;
 import org.crac.Core;
@@ -49,7 +50,7 @@ final class SnapStartHook implements Resource {
      */
     static <T> T start(Map<String, String> env, Function<Settings, T> handlerStart) {
         try {
-            return handlerStart.apply(Settings.from(env));
+            return handlerStart.apply(RunRequest.settings(env));
         } catch (RuntimeException e) {
             SentryReporter.initFailed(env, e);
             throw e;

@@ -1,5 +1,6 @@
 package dev.reclaim.run;
 
+import dev.reclaim.config.Settings;
 import dev.reclaim.sweep.PlanScope;
 
 import java.util.List;
@@ -17,6 +18,18 @@ public record RunRequest(String trigger, boolean dryRun, List<String> sweeps, De
 
     public RunRequest(String trigger, boolean dryRun, List<String> sweeps, Deadline deadline) {
         this(trigger, dryRun, sweeps, deadline, null);
+    }
+
+    /**
+     * {@link Settings#from} of {@code env}; when only {@code RECLAIM_DRY_RUN} is unreadable, a {@link UsageException}:
+     * a value meant as "yes" but not understood must stop Reclaim, never let it run for real.
+     */
+    public static Settings settings(java.util.Map<String, String> env) {
+        try {
+            return Settings.from(env);
+        } catch (Settings.DryRunUnreadable e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     public static RunRequest all(String trigger) {

@@ -1,7 +1,6 @@
 package dev.reclaim.store;
 
 import dev.reclaim.config.AwsClients;
-import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Redaction;
 import dev.reclaim.config.ReclaimConfig;
@@ -92,12 +91,12 @@ public final class Stores implements AutoCloseable {
 
     private static S3Client s3Client(AwsClients aws, ReclaimConfig config, StoreConfig.S3 sc, Settings.Aws settings) {
         String where = config.source() + ": stores." + sc.name();
-        String region = AwsEnvironment.firstSet(sc.region(), settings.region());
+        String region = Settings.firstSet(sc.region(), settings.region());
         if (region == null) {
             throw new ConfigException(where + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
         }
-        String endpoint = AwsEnvironment.firstSet(sc.endpoint(), settings.s3Endpoint());
-        return aws.s3(region, AwsEnvironment.url(where + ".endpoint", endpoint), sc.pathStyle());
+        String endpoint = Settings.firstSet(sc.endpoint(), settings.s3Endpoint());
+        return aws.s3(region, Settings.url(where + ".endpoint", endpoint), sc.pathStyle());
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.reclaim.config;
 
+import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.UsageException;
 import org.junit.jupiter.api.Test;
 
@@ -50,7 +51,7 @@ class SettingsTest {
                 .hasMessage("set RECLAIM_DB_PASSWORD or RECLAIM_DB_PASSWORD_SECRET_ARN, not both");
         assertThatThrownBy(() -> Settings.from(env("RECLAIM_RETRY_QUEUE_URL", "http://localhost:4566/000/q")))
                 .hasMessage("RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
-        assertThatThrownBy(() -> Settings.from(env("RECLAIM_DRY_RUN", "maybe"))) // a usage error, as before
+        assertThatThrownBy(() -> RunRequest.settings(env("RECLAIM_DRY_RUN", "maybe"))) // a usage error, as before
                 .isExactlyInstanceOf(UsageException.class)
                 .hasMessage("RECLAIM_DRY_RUN: 'maybe' is not a boolean (true/false, 1/0 or yes/no)");
     }
