@@ -6,6 +6,7 @@ import dev.reclaim.config.ConfigInForce;
 import dev.reclaim.config.ConfigLoader;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.config.Secrets;
+import dev.reclaim.config.Settings;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
@@ -22,7 +23,6 @@ import dev.reclaim.report.Outcome;
 import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.PlanWriter;
 import dev.reclaim.report.Reports;
-import dev.reclaim.config.Durations;
 import dev.reclaim.run.AppliedPlan;
 import dev.reclaim.run.Status;
 import dev.reclaim.store.Undo;
@@ -91,26 +91,29 @@ public final class Reclaim implements AutoCloseable {
         this.owned = owned;
     }
 
-    /**
-     * Reads {@code RECLAIM_CONFIG} (default {@code config/reclaim.yaml}), the database and AWS variables, and
-     * {@code RECLAIM_RETRY_QUEUE_URL} / {@code RECLAIM_DLQ_URL}, and {@code SENTRY_DSN} (see {@link SentryReporter}).
-     */
+    /** {@link #from(Settings)} of {@code environment}, bound first thing. */
     public static Reclaim fromEnvironment(Map<String, String> environment) {
-        AwsClients aws = new AwsClients(environment);
+        return from(RunRequest.settings(environment));
+    }
+
+    /** Everything {@code unresolved} names, its secrets read first; see {@link SentryReporter} for Sentry. */
+    public static Reclaim from(Settings unresolved) {
+        AwsClients aws = new AwsClients(unresolved.aws());
         try {
             // Secrets named by ARN (Lambda) are read once, here, before anything reads the variables they fill.
-            Map<String, String> env = Secrets.resolve(environment, aws);
-            Optional<SentryReporter> sentry = SentryReporter.fromEnvironment(env); // SENTRY_DSN; none: Sentry stays off
-            ReclaimConfig config = ConfigLoader.load(env);
-            Stores stores = Stores.build(config, env, aws);
-            RetryQueue queue = RetryQueue.configured(env, aws);
-            HikariDataSource pool = Database.pool(env);
-            Reclaim reclaim = new Reclaim(config, pool, stores, queue, Outbox.Policy.fromEnvironment(env), pool, aws)
-                    .listen(CloudWatchMetrics.fromEnvironment(env, aws));
-            reclaim.progress.inForce(ConfigInForce.of(config, env));
-            reclaim.configHash = ConfigInForce.hash(config, env);
-            reclaim.journalRetention = Durations.fromEnvironment(env, "RECLAIM_JOURNAL_RETENTION", Duration.ofDays(30),
-                    Durations.Accepts.POSITIVE);
+            Settings settings = Secrets.resolve(unresolved, aws);
+            Optional<SentryReporter> sentry = SentryReporter.from(settings.sentry()); // no DSN: Sentry stays off
+            ReclaimConfig config = ConfigLoader.load(settings.config(), settings.substitutions());
+            Stores stores = Stores.build(config, settings, aws);
+            RetryQueue queue = RetryQueue.configured(settings.queues(), aws);
+            HikariDataSource pool = Database.pool(settings.database());
+            Outbox.Policy outbox = new Outbox.Policy(settings.outboxBackoff(), Outbox.Policy.DEFAULT.maxBackoff(),
+                    settings.outboxRetryPeriod());
+            Reclaim reclaim = new Reclaim(config, pool, stores, queue, outbox, pool, aws)
+                    .listen(CloudWatchMetrics.from(settings.metrics(), aws));
+            reclaim.progress.inForce(ConfigInForce.of(config, settings.substitutions()));
+            reclaim.configHash = ConfigInForce.hash(config, settings.substitutions());
+            reclaim.journalRetention = settings.journalRetention();
             sentry.ifPresent(reclaim::listen);
             return reclaim;
         } catch (RuntimeException e) {
@@ -126,10 +129,11 @@ public final class Reclaim implements AutoCloseable {
      * as it is.
      */
     public static Status status(Map<String, String> environment, int runs) throws java.sql.SQLException {
-        try (AwsClients aws = new AwsClients(environment)) {
-            Map<String, String> env = Secrets.resolve(environment, aws);
-            RetryQueue queue = RetryQueue.configured(env, aws);
-            try (HikariDataSource pool = Database.pool(env)) {
+        Settings unresolved = RunRequest.settings(environment);
+        try (AwsClients aws = new AwsClients(unresolved.aws())) {
+            Settings settings = Secrets.resolve(unresolved, aws);
+            RetryQueue queue = RetryQueue.configured(settings.queues(), aws);
+            try (HikariDataSource pool = Database.pool(settings.database())) {
                 return Status.read(pool, queue, runs);
             }
         }

@@ -1,5 +1,6 @@
 package dev.reclaim;
 
+
 import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
@@ -14,6 +15,7 @@ import dev.reclaim.store.Stores;
 import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.TestSettings;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,7 +46,7 @@ class GuardedDeletesIT {
 
     @BeforeEach
     void setUp() {
-        aws = new AwsClients(fx.env());
+        aws = new AwsClients(TestSettings.of(fx.env()).aws());
         config = fx.config();
         TestS3.putAll(fx.mocBucket, List.of(OUTSIDE, INSIDE));
         Database.migrate(fx.db);
@@ -57,7 +59,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldRefuseAKeyOutsideThePrefixes_whenTheStoreIsCalledDirectly() {
-        Store store = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
+        Store store = Stores.build(config, TestSettings.of(fx.env()), aws).referenceChecked(config, fx.db).get("moc-files");
 
         BatchResult result = store.delete(List.of(OUTSIDE, INSIDE), null);
 
@@ -69,7 +71,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldRefuseAKeyOutsideThePrefixes_whenACallerWrapsTheStoreInItsOwn() {
-        Store real = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
+        Store real = Stores.build(config, TestSettings.of(fx.env()), aws).referenceChecked(config, fx.db).get("moc-files");
         // A caller's own Store around the real one is put behind the guard again by Stores.
         GuardedStore wrapped = new Stores(Map.of("moc-files", new ForwardingStore(real))).get("moc-files");
 
@@ -82,7 +84,7 @@ class GuardedDeletesIT {
 
     @Test
     void shouldRefuseToDeleteAtAll_whenAStoreWithAReferenceQueryWasNotGivenTheDatabase() {
-        Store unchecked = Stores.build(config, fx.env(), aws).get("moc-files");
+        Store unchecked = Stores.build(config, TestSettings.of(fx.env()), aws).get("moc-files");
 
         assertThatThrownBy(() -> unchecked.delete(List.of(INSIDE), null))
                 .isInstanceOf(IllegalStateException.class)
@@ -92,7 +94,8 @@ class GuardedDeletesIT {
 
     @Test
     void shouldDeleteNothingOfAFailuresKeys_whenOneIsOutsideThePrefixes() {
-        GuardedStore store = Stores.build(config, fx.env(), aws).referenceChecked(config, fx.db).get("moc-files");
+        GuardedStore store = Stores.build(config, TestSettings.of(fx.env()), aws).referenceChecked(config, fx.db)
+                .get("moc-files");
 
         assertThatThrownBy(() -> store.again(List.of(INSIDE, OUTSIDE), null, false))
                 .isInstanceOf(GuardedStore.OutsidePrefixes.class)
@@ -134,7 +137,7 @@ class GuardedDeletesIT {
             Class<?> c = Class.forName("dev.reclaim.store." + name);
             assertThat(Modifier.isPublic(c.getModifiers())).as(name + " is public").isFalse();
         }
-        assertThat(Stores.build(config, fx.env(), aws).all().values())
+        assertThat(Stores.build(config, TestSettings.of(fx.env()), aws).all().values())
                 .allSatisfy(s -> assertThat(s.getClass().getSimpleName()).isEqualTo("GuardedStore"));
     }
 }

@@ -1,5 +1,7 @@
 package dev.reclaim;
 
+import dev.reclaim.config.Settings;
+
 import com.amazonaws.services.lambda.runtime.RequestHandler;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
@@ -267,8 +269,8 @@ class SamTemplateTest {
         JsonNode variables = TEMPLATE.root().path("Globals").path("Function").path("Environment").path("Variables");
         JsonNode params = TEMPLATE.root().path("Parameters");
         for (String secret : needed) {
-            JsonNode arn = variables.path(Secrets.SECRET_OF.get(secret));
-            assertThat(arn.has("Ref")).as(Secrets.SECRET_OF.get(secret) + " set unconditionally, from a parameter: " + arn).isTrue();
+            JsonNode arn = variables.path(Settings.SECRET_OF.get(secret));
+            assertThat(arn.has("Ref")).as(Settings.SECRET_OF.get(secret) + " set unconditionally, from a parameter: " + arn).isTrue();
             JsonNode parameter = params.path(arn.path("Ref").asText());
             assertThat(parameter.has("Default")).as(arn.path("Ref").asText() + " has no default").isFalse();
             assertThat("").as(arn.path("Ref").asText() + " refuses an empty value")
@@ -293,8 +295,8 @@ class SamTemplateTest {
         unread.removeAll(SET_FOR_OBSERVABILITY);
         unread.remove("AWS_ENDPOINT_URL");
         assertThat(unread).as("set by template.yaml, read by nothing (a typo?)").isEmpty();
-        assertThat(set).as("secret values never in the environment").doesNotContainAnyElementsOf(Secrets.SECRET_OF.keySet());
-        assertThat(set).containsAll(Secrets.SECRET_OF.values());
+        assertThat(set).as("secret values never in the environment").doesNotContainAnyElementsOf(Settings.SECRET_OF.keySet());
+        assertThat(set).containsAll(Settings.SECRET_OF.values());
     }
 
     @Test

@@ -7,7 +7,7 @@ import dev.reclaim.report.Outcome;
 import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.Reports;
 import dev.reclaim.run.Deadline;
-import dev.reclaim.run.RunRequest;
+import dev.reclaim.config.Settings;
 import dev.reclaim.run.UsageException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -16,7 +16,6 @@ import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code reclaim apply FILE}: deletes what a reviewed plan holds and still passes every check, nothing else. */
@@ -48,10 +47,10 @@ final class ApplyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> env = cli.withConfig(config.path);
         Duration oldest = duration("--max-age", maxAge);
         Deadline deadline = maxDuration == null ? Deadline.none() : Deadline.after(duration("--max-duration", maxDuration));
-        if (RunRequest.dryRunForced(env)) {
+        Settings settings = cli.settings(config.path);
+        if (settings.dryRun()) {
             throw new UsageException("RECLAIM_DRY_RUN is true, and apply deletes: make a plan instead (reclaim plan)");
         }
         PlanFile.Summary plan;
@@ -61,7 +60,7 @@ final class ApplyCommand implements Callable<Integer> {
             throw new UsageException(e.getMessage());
         }
         ApplyReport report;
-        try (Reclaim reclaim = Reclaim.fromEnvironment(env)) {
+        try (Reclaim reclaim = Reclaim.from(settings)) {
             report = reclaim.apply(plan, oldest, deadline);
         }
         if (json) {

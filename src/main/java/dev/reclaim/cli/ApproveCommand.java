@@ -27,7 +27,7 @@ final class ApproveCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
+        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) {
             reclaim.approve(sweep, limit);
         }
         cli.out().println("Approved: the next run of sweep " + sweep + " goes past its brake once"

@@ -40,8 +40,7 @@ final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        RunRequest.dryRunForced(cli.withConfig(config.path)); // an unreadable RECLAIM_DRY_RUN is an error here too
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
+        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) { // an unreadable RECLAIM_DRY_RUN: an error here too
             RunReport report = reclaim.plan(new RunRequest("plan", true, sweeps, Deadline.none()), out);
             return printPlanned(cli, report, json, out);
         }

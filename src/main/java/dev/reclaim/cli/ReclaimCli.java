@@ -4,6 +4,7 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Durations;
 import dev.reclaim.config.Redaction;
+import dev.reclaim.config.Settings;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.run.RetryWorker;
 import dev.reclaim.run.RetryWorker.Result;
@@ -56,7 +57,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     static final String SCHEDULED_TRIGGER = "schedule:cli";
 
     public static void main(String[] args) {
-        System.exit(execute(args, System.getenv(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        System.exit(execute(args, Settings.processEnvironment(), new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
     /** Runs the CLI against the given environment (tests pass their own). */
@@ -114,7 +115,6 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
 
         @Override
         public Integer call() throws Exception {
-            Map<String, String> effective = cli.withConfig(config.path);
             if (plan != null && !dryRun) {
                 throw new UsageException("--plan needs --dry-run: a plan is what a dry run would do");
             }
@@ -126,12 +126,13 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                     throw new UsageException("--max-duration: " + e.getMessage());
                 }
             }
-            boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
+            Settings settings = cli.settings(config.path);
+            boolean dry = settings.dryRun() || dryRun; // read even with --dry-run: a bad value is an error
             CountDownLatch printed = new CountDownLatch(1);
             Thread onTermination = stopOnTermination(deadline, printed);
             try {
                 RunReport report;
-                try (Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+                try (Reclaim reclaim = Reclaim.from(settings)) {
                     if (plan != null) {
                         return PlanCommand.printPlanned(cli, reclaim.plan(new RunRequest("cli", true, sweeps, deadline), plan), json, plan);
                     }
@@ -206,13 +207,13 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }
-            Map<String, String> effective = cli.withConfig(config.path);
-            boolean dry = RunRequest.dryRunForced(effective) || dryRun; // read even with --dry-run: a bad value is an error
+            Settings settings = cli.settings(config.path);
+            boolean dry = settings.dryRun() || dryRun; // read even with --dry-run: a bad value is an error
             Map<Result, Integer> results = new EnumMap<>(Result.class);
             int processed = 0;
             // Retries run outside a run: the command is their run, and its lines carry one id.
             try (var ignored = MDC.putCloseable("runId", UUID.randomUUID().toString());
-                 Reclaim reclaim = Reclaim.fromEnvironment(effective)) {
+                 Reclaim reclaim = Reclaim.from(settings)) {
                 RetryQueue queue = reclaim.retryQueue();
                 if (queue == null) {
                     return retryFromTable(reclaim, dry);
@@ -257,12 +258,12 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         }
     }
 
-    /** The environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
-    Map<String, String> withConfig(String config) {
+    /** The settings of the environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
+    Settings settings(String config) {
         Map<String, String> effective = new HashMap<>(env);
         if (config != null) {
-            effective.put("RECLAIM_CONFIG", config);
+            effective.put(Settings.CONFIG, config);
         }
-        return effective;
+        return RunRequest.settings(effective);
     }
 }

@@ -56,7 +56,7 @@ final class RestoreCommand implements Callable<Integer> {
         Undo.Selection selection = new Undo.Selection(run == null ? null : uuid(run), sweep,
                 since == null ? null : time(since), keys);
         Undo.Report report;
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
+        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) {
             report = reclaim.restore(selection, dryRun);
         }
         if (json) {

@@ -25,7 +25,7 @@ final class UnprotectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int lifted;
-        try (Reclaim reclaim = Reclaim.fromEnvironment(cli.withConfig(config.path))) {
+        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) {
             lifted = reclaim.unprotect(keys);
         }
         cli.out().println("Unprotected " + lifted + " of " + keys.size() + " keys"

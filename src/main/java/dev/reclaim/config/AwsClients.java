@@ -21,10 +21,10 @@ import java.util.Map;
 
 /**
  * Every AWS client of one Reclaim (per Lambda container, per CLI run), built on one HTTP client with the credentials
- * of {@link AwsEnvironment}; {@link #close} closes the clients it built, then that HTTP client, once.
+ * of {@link Settings.Aws}; {@link #close} closes the clients it built, then that HTTP client, once.
  */
 public final class AwsClients implements AutoCloseable {
-    private final Map<String, String> env;
+    private final Settings.Aws settings;
     private final SdkHttpClient http;
     private final boolean ownsHttp;
     private final Map<String, S3Client> s3ByEndpoint = new LinkedHashMap<>();
@@ -32,20 +32,20 @@ public final class AwsClients implements AutoCloseable {
     private boolean closed;
 
     /** Clients on a URLConnection HTTP client: 5 s to connect, 30 s per read. */
-    public AwsClients(Map<String, String> env) {
-        this(env, UrlConnectionHttpClient.builder()
+    public AwsClients(Settings.Aws settings) {
+        this(settings, UrlConnectionHttpClient.builder()
                 .connectionTimeout(Duration.ofSeconds(5))
                 .socketTimeout(Duration.ofSeconds(30))
                 .build(), true);
     }
 
     /** Clients on {@code http}, which stays the caller's to close (null: the SDK's default HTTP client per client). */
-    public AwsClients(Map<String, String> env, SdkHttpClient http) {
-        this(env, http, false);
+    public AwsClients(Settings.Aws settings, SdkHttpClient http) {
+        this(settings, http, false);
     }
 
-    private AwsClients(Map<String, String> env, SdkHttpClient http, boolean ownsHttp) {
-        this.env = env;
+    private AwsClients(Settings.Aws settings, SdkHttpClient http, boolean ownsHttp) {
+        this.settings = settings;
         this.http = http;
         this.ownsHttp = ownsHttp;
     }
@@ -81,7 +81,7 @@ public final class AwsClients implements AutoCloseable {
     /** Region, credentials, the shared HTTP client (when there is one) and the endpoint (when not AWS's). */
     private <B extends AwsClientBuilder<B, ?> & AwsSyncClientBuilder<B, ?>> B configured(B builder, String region,
                                                                                         URI endpoint) {
-        builder.region(Region.of(region)).credentialsProvider(AwsEnvironment.credentials(env));
+        builder.region(Region.of(region)).credentialsProvider(settings.credentials());
         if (http != null) {
             builder.httpClient(http);
         }

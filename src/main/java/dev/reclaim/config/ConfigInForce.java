@@ -20,9 +20,6 @@ import java.util.TreeMap;
  * environment variables that change what Reclaim does, as JSON, with every secret masked.
  */
 public final class ConfigInForce {
-    /** The variables worth a line: Reclaim's own, where the AWS clients go, and Sentry's environment. */
-    private static final List<String> SHOWN = List.of("RECLAIM_", "AWS_REGION", "AWS_ENDPOINT_URL", "CLOUDINARY_URL",
-            "SENTRY_DSN", "SENTRY_ENVIRONMENT");
     /** Names whose whole value is a credential: only whether they are set is shown. */
     private static final List<String> SECRET_NAMES = List.of("PASSWORD", "SECRET", "TOKEN");
 
@@ -58,7 +55,7 @@ public final class ConfigInForce {
                 (node, path) -> node.isTextual() ? TextNode.valueOf(redaction.apply(node.textValue())) : node));
         ObjectNode shown = out.putObject("environment");
         new TreeMap<>(env).forEach((name, value) -> {
-            if (value == null || SHOWN.stream().noneMatch(name::startsWith)) {
+            if (value == null || Settings.SHOWN.stream().noneMatch(name::startsWith)) {
                 return;
             }
             String upper = name.toUpperCase(Locale.ROOT);

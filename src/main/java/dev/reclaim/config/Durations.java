@@ -82,20 +82,4 @@ public final class Durations {
         }
         throw new IllegalArgumentException("'" + t + "' is not a duration (use 30d, 12h, 15m, 90s, or ISO-8601 such as P30D, PT1H)");
     }
-
-    /**
-     * {@code name} from the environment, {@code dflt} when unset or blank; a configuration error naming it and what
-     * it accepts else.
-     */
-    public static Duration fromEnvironment(Map<String, String> env, String name, Duration dflt, Accepts accepts) {
-        String v = env.get(name);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        try {
-            return parse(v.trim(), accepts);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(name + ": " + e.getMessage());
-        }
-    }
 }

@@ -21,11 +21,6 @@ public final class Redaction {
     /** password=..., api_secret=..., secret=... in query strings and key=value lists. */
     private static final Pattern SECRET_PARAMETER = Pattern.compile(
             "(?i)((?:password|passwd|pwd|api_secret|apisecret|secret|sslpassword|token)=)([^&;\\s'\"]*)");
-    /** Environment variables whose whole value is a secret. */
-    private static final List<String> SECRET_VARIABLES = List.of("RECLAIM_DB_PASSWORD", "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN");
-    /** Environment variables holding a URL whose user-info or parameters carry a secret. */
-    private static final List<String> SECRET_URLS = List.of("RECLAIM_DB_URL", "CLOUDINARY_URL", "SENTRY_DSN");
     /** Shorter values are too likely to occur in ordinary text; the patterns still catch them inside URLs. */
     private static final int MIN_VALUE_LENGTH = 6;
 
@@ -47,8 +42,8 @@ public final class Redaction {
     /** A redaction that also removes the exact secret values {@code env} holds. */
     public static Redaction of(Map<String, String> env) {
         List<String> values = new ArrayList<>();
-        SECRET_VARIABLES.forEach(name -> add(values, env.get(name)));
-        for (String name : SECRET_URLS) {
+        Settings.SECRET_VARIABLES.forEach(name -> add(values, env.get(name)));
+        for (String name : Settings.SECRET_URLS) {
             String url = Objects.requireNonNullElse(env.get(name), ""); // unset: nothing to find
             USER_INFO.matcher(url).results().map(m -> m.group(2)).forEach(info -> {
                 add(values, info);

@@ -7,10 +7,7 @@ import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.secretsmanager.model.SecretsManagerException;
 
 import java.io.IOException;
-import java.net.URI;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -18,54 +15,32 @@ import java.util.Map;
  * value, and {@link #resolve} reads them once, at initialisation, into the map the configuration is loaded from.
  */
 public final class Secrets {
-    /** Each variable a secret fills, and the variable that names its secret. */
-    public static final Map<String, String> SECRET_OF;
-
-    static {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("RECLAIM_DB_PASSWORD", "RECLAIM_DB_PASSWORD_SECRET_ARN");
-        m.put("CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN");
-        m.put("SENTRY_DSN", "SENTRY_DSN_SECRET_ARN");
-        SECRET_OF = Collections.unmodifiableMap(m);
-    }
-
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Secrets() {
     }
 
     /**
-     * {@code env} with every variable whose secret it names filled from Secrets Manager; {@code env} itself when it
-     * names none (no client is built). A database secret may be the password alone or the JSON that RDS-managed
+     * {@code settings} with every variable whose secret it names filled from Secrets Manager; {@code settings} itself
+     * when it names none (no client is built). A database secret may be the password alone or the JSON that RDS-managed
      * secrets hold ({@code {"username": ..., "password": ...}}); the other secrets are the value itself. Read on
      * {@code aws}'s clients (one HTTP client for every AWS call Reclaim makes).
      */
-    public static Map<String, String> resolve(Map<String, String> env, AwsClients aws) {
-        Map<String, String> named = new LinkedHashMap<>();
-        SECRET_OF.forEach((variable, arnVariable) -> {
-            String secretId = AwsEnvironment.firstSet(env.get(arnVariable));
-            if (secretId == null) {
-                return;
-            }
-            if (AwsEnvironment.firstSet(env.get(variable)) != null) {
-                // Two sources for one secret: whichever won, the other would be silently ignored.
-                throw new ConfigException("set " + variable + " or " + arnVariable + ", not both");
-            }
-            named.put(variable, secretId.trim());
-        });
-        if (named.isEmpty()) {
-            return env;
+    public static Settings resolve(Settings settings, AwsClients aws) {
+        if (settings.secretIds().isEmpty()) {
+            return settings;
         }
-        Map<String, String> out = new HashMap<>(env);
-        URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_SECRETS_MANAGER",
-                AwsEnvironment.endpoint(env, "SECRETS_MANAGER"));
+        Map<String, String> out = new HashMap<>();
         Map<String, SecretsManagerClient> byRegion = new HashMap<>();
-        named.forEach((variable, secretId) -> {
-            SecretsManagerClient client = byRegion.computeIfAbsent(region(secretId, env),
-                    r -> aws.secretsManager(r, endpoint));
-            out.put(variable, read(client, variable, SECRET_OF.get(variable), secretId));
+        Settings.SECRET_OF.forEach((variable, arnVariable) -> {
+            String secretId = settings.secretIds().get(variable);
+            if (secretId != null) {
+                SecretsManagerClient client = byRegion.computeIfAbsent(region(secretId, settings.aws().region()),
+                        r -> aws.secretsManager(r, settings.aws().secretsManagerEndpoint()));
+                out.put(variable, read(client, variable, arnVariable, secretId));
+            }
         });
-        return Collections.unmodifiableMap(out);
+        return settings.withSecrets(out);
     }
 
     private static String read(SecretsManagerClient client, String variable, String arnVariable, String secretId) {
@@ -81,7 +56,7 @@ public final class Secrets {
         if (text == null) {
             throw new ConfigException(arnVariable + ": secret '" + secretId + "' holds no text (a binary secret?)");
         }
-        return "RECLAIM_DB_PASSWORD".equals(variable) ? password(text, arnVariable, secretId) : text.strip();
+        return Settings.DB_PASSWORD.equals(variable) ? password(text, arnVariable, secretId) : text.strip();
     }
 
     /** The password alone, or the {@code password} field of an RDS-managed secret's JSON. */
@@ -104,12 +79,11 @@ public final class Secrets {
     }
 
     /** The ARN's region (a secret may live in another region), else the function's. */
-    private static String region(String secretId, Map<String, String> env) {
+    private static String region(String secretId, String region) {
         String[] parts = secretId.split(":", 6);
         if (parts.length == 6 && "arn".equals(parts[0]) && !parts[3].isBlank()) {
             return parts[3];
         }
-        String region = AwsEnvironment.region(env);
         if (region == null) {
             throw new ConfigException("AWS_REGION is not set (needed to read secret '" + secretId + "')");
         }

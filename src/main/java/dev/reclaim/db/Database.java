@@ -4,13 +4,13 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Redaction;
+import dev.reclaim.config.Settings;
 import org.flywaydb.core.Flyway;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Map;
 
 /** The application's PostgreSQL: a small pool sized for Lambda, and Reclaim's own versioned schema. */
 public final class Database {
@@ -19,32 +19,18 @@ public final class Database {
     private Database() {
     }
 
-    /** {@code RECLAIM_DB_URL} (JDBC), {@code RECLAIM_DB_USER}, {@code RECLAIM_DB_PASSWORD}, {@code RECLAIM_DB_POOL_SIZE}. */
-    public static HikariDataSource pool(Map<String, String> env) {
-        String url = env.get("RECLAIM_DB_URL");
-        if (url == null || url.isBlank()) {
-            throw new ConfigException("RECLAIM_DB_URL is not set (e.g. jdbc:postgresql://host:5432/app)");
-        }
-        if (!url.startsWith("jdbc:postgresql:")) {
-            throw new ConfigException("RECLAIM_DB_URL must be a PostgreSQL JDBC URL (jdbc:postgresql://...), got '"
-                    + Redaction.redact(url) + "'");
-        }
+    /** A pool on {@code settings}' URL, user and password, of its size (at least 3), not connecting until used. */
+    public static HikariDataSource pool(Settings.Database settings) {
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("reclaim");
-        hc.setJdbcUrl(url);
-        hc.setUsername(env.get("RECLAIM_DB_USER"));
-        hc.setPassword(env.get("RECLAIM_DB_PASSWORD"));
-        int size;
-        try {
-            size = Integer.parseInt(env.getOrDefault("RECLAIM_DB_POOL_SIZE", "3"));
-        } catch (NumberFormatException e) {
-            throw new ConfigException("RECLAIM_DB_POOL_SIZE must be a whole number");
-        }
+        hc.setJdbcUrl(settings.url());
+        hc.setUsername(settings.user());
+        hc.setPassword(settings.password());
         // One connection holds the run lock, one does the work (a sweep keeps it for its items), one asks the stores'
         // reference queries right before each delete; Lambda runs one invocation per container.
-        hc.setMaximumPoolSize(Math.max(3, size));
+        hc.setMaximumPoolSize(settings.poolSize());
         hc.setMinimumIdle(0);
-        hc.setConnectionTimeout(connectTimeout(env).toMillis());
+        hc.setConnectionTimeout(settings.connectTimeout().toMillis());
         // Do not connect while the container initialises: an unreachable database fails the run, clearly.
         hc.setInitializationFailTimeout(-1);
         hc.addDataSourceProperty("ApplicationName", "reclaim");
@@ -53,16 +39,10 @@ public final class Database {
             return new HikariDataSource(hc);
         } catch (RuntimeException e) {
             // The pool's own message echoes the URL with any password in it; name the variable instead.
-            throw new ConfigException("RECLAIM_DB_URL: the PostgreSQL driver does not accept '" + Redaction.redact(url)
+            throw new ConfigException("RECLAIM_DB_URL: the PostgreSQL driver does not accept '"
+                    + Redaction.redact(settings.url())
                     + "' (jdbc:postgresql://host:5432/database; credentials go in RECLAIM_DB_USER and RECLAIM_DB_PASSWORD)");
         }
-    }
-
-    /** {@code RECLAIM_DB_CONNECT_TIMEOUT}: how long to wait for a connection (default 10s, at least 250ms). */
-    private static java.time.Duration connectTimeout(Map<String, String> env) {
-        java.time.Duration d = dev.reclaim.config.Durations.fromEnvironment(env, "RECLAIM_DB_CONNECT_TIMEOUT",
-                java.time.Duration.ofSeconds(10), dev.reclaim.config.Durations.Accepts.POSITIVE); // zero: wait forever
-        return d.toMillis() < 250 ? java.time.Duration.ofMillis(250) : d;
     }
 
     /** Creates or upgrades schema {@code reclaim} (run ledger, outbox). Never touches the application's tables. */

@@ -4,8 +4,7 @@ import dev.failsafe.Failsafe;
 import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
 import dev.reclaim.config.AwsClients;
-import dev.reclaim.config.AwsEnvironment;
-import dev.reclaim.config.ConfigException;
+import dev.reclaim.config.Settings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
@@ -20,7 +19,6 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResultEntry;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,7 +55,6 @@ public final class RetryQueue {
     /** SQS takes #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF; a lone surrogate is none of them. */
     private static final Pattern REFUSED_CHARACTER =
             Pattern.compile("[^\\x09\\x0A\\x0D\\x20-\\x{D7FF}\\x{E000}-\\x{FFFD}\\x{10000}-\\x{10FFFF}]");
-    private static final Pattern REGIONAL_HOST = Pattern.compile("^sqs[.-]([a-z0-9-]+)\\.amazonaws\\.com(\\.cn)?$");
     private static final Logger log = LoggerFactory.getLogger(RetryQueue.class);
     /** Rounds while some entries are still unsent, {@value #MAX_ROUNDS} at most, 200 ms then 400 ms apart. */
     private static final RetryPolicy<List<Pending>> RESENDS = RetryPolicy.<List<Pending>>builder()
@@ -95,27 +92,13 @@ public final class RetryQueue {
     public RetryQueue(SqsClient sqs, String queueUrl, String deadLetterQueueUrl) {
         this.sqs = Objects.requireNonNull(sqs, "sqs");
         this.queueUrl = Objects.requireNonNull(queueUrl, "queueUrl");
-        this.deadLetterQueueUrl = AwsEnvironment.firstSet(deadLetterQueueUrl);
+        this.deadLetterQueueUrl = Settings.firstSet(deadLetterQueueUrl);
     }
 
-    /**
-     * The retry queue named by {@code RECLAIM_RETRY_QUEUE_URL} (null when unset), its dead-letter queue by
-     * {@code RECLAIM_DLQ_URL}, on an SQS client of {@code aws} (which closes it). Region from {@code AWS_REGION} (or
-     * {@code AWS_DEFAULT_REGION}, or the queue URL's host); endpoint from {@code AWS_ENDPOINT_URL_SQS} or
-     * {@code AWS_ENDPOINT_URL}; keys from the map when present, else the SDK's default chain.
-     */
-    public static RetryQueue configured(Map<String, String> env, AwsClients aws) {
-        String queueUrl = AwsEnvironment.firstSet(env.get("RECLAIM_RETRY_QUEUE_URL"));
-        if (queueUrl == null) {
-            return null;
-        }
-        URI queueUri = AwsEnvironment.url("RECLAIM_RETRY_QUEUE_URL", queueUrl);
-        String region = AwsEnvironment.firstSet(AwsEnvironment.region(env), regionOf(queueUri));
-        if (region == null) {
-            throw new ConfigException("RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
-        }
-        URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_SQS", AwsEnvironment.endpoint(env, "SQS"));
-        return new RetryQueue(aws.sqs(region, endpoint), queueUrl, env.get("RECLAIM_DLQ_URL"));
+    /** The retry queue {@code settings} names (null when none), on an SQS client of {@code aws} (which closes it). */
+    public static RetryQueue configured(Settings.Queues settings, AwsClients aws) {
+        return settings.url() == null ? null
+                : new RetryQueue(aws.sqs(settings.region(), settings.endpoint()), settings.url(), settings.deadLetterUrl());
     }
 
     public String deadLetterQueueUrl() {
@@ -349,8 +332,4 @@ public final class RetryQueue {
     }
 
     /** sqs.eu-west-1.amazonaws.com/123456789012/name: the region, else null. */
-    private static String regionOf(URI queueUrl) {
-        Matcher m = REGIONAL_HOST.matcher(Objects.requireNonNullElse(queueUrl.getHost(), ""));
-        return m.matches() ? m.group(1) : null;
-    }
 }

@@ -8,7 +8,7 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.run.RetryWorker;
 import dev.reclaim.observe.SentryReporter;
-import dev.reclaim.run.RunRequest;
+import dev.reclaim.config.Settings;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,11 +26,11 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
 
     /** Used by Lambda: wiring is built once per container and reused by every invocation. */
     public RetryHandler() {
-        this(System.getenv(), SnapStartHook::container);
+        this(Settings.processEnvironment(), SnapStartHook::container);
     }
 
-    RetryHandler(Map<String, String> env, Function<Map<String, String>, Reclaim> container) {
-        this(SnapStartHook.start(env, e -> Started.from(e, container)));
+    RetryHandler(Map<String, String> env, Function<Settings, Reclaim> container) {
+        this(SnapStartHook.start(env, s -> Started.from(s, container)));
     }
 
     private RetryHandler(Started started) {
@@ -39,14 +39,13 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
 
     /** What the handler checks and builds before its first invocation. */
     private record Started(RetryWorker worker, boolean dryRun) {
-        static Started from(Map<String, String> env, Function<Map<String, String>, Reclaim> container) {
-            // RECLAIM_DRY_RUN first: a value that is no boolean fails before anything is built or retried.
-            boolean dryRun = RunRequest.dryRunForced(env);
-            Reclaim reclaim = container.apply(env);
+        static Started from(Settings settings, Function<Settings, Reclaim> container) {
+            // The settings first: a RECLAIM_DRY_RUN that is no boolean fails before anything is built or retried.
+            Reclaim reclaim = container.apply(settings);
             if (reclaim.retryQueue() == null) {
                 throw new ConfigException("RECLAIM_RETRY_QUEUE_URL is not set: the retry function needs its queue");
             }
-            return new Started(reclaim.retryWorker(), dryRun);
+            return new Started(reclaim.retryWorker(), settings.dryRun());
         }
     }
 

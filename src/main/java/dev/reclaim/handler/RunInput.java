@@ -37,12 +37,12 @@ final class RunInput {
     private static final ObjectReader TREE = JsonMapper.builder().build().reader();
 
     /** The raw body Lambda hands over; empty is no options. A body that is not JSON is bad input like any other. */
-    static RunRequest parse(byte[] body, Map<String, String> env, Deadline deadline) {
+    static RunRequest parse(byte[] body, boolean envDryRun, Deadline deadline) {
         if (body.length == 0) {
-            return parse((JsonNode) null, env, deadline);
+            return parse((JsonNode) null, envDryRun, deadline);
         }
         try {
-            return parse(TREE.readTree(body), env, deadline);
+            return parse(TREE.readTree(body), envDryRun, deadline);
         } catch (JsonProcessingException e) {
             throw new UsageException("input is not JSON (expected an object such as {\"dryRun\": true}): "
                     + e.getOriginalMessage());
@@ -51,8 +51,8 @@ final class RunInput {
         }
     }
 
-    static RunRequest parse(JsonNode input, Map<String, String> env, Deadline deadline) {
-        boolean envDryRun = RunRequest.dryRunForced(env);
+    /** {@code envDryRun}: {@code RECLAIM_DRY_RUN} forces a dry run, whatever the input says. */
+    static RunRequest parse(JsonNode input, boolean envDryRun, Deadline deadline) {
         if (input == null || input.isNull() || input.isMissingNode()) {
             return new RunRequest("lambda", envDryRun, List.of(), deadline);
         }

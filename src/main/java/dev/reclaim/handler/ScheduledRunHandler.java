@@ -3,7 +3,7 @@ package dev.reclaim.handler;
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import dev.reclaim.Reclaim;
-import dev.reclaim.config.Durations;
+import dev.reclaim.config.Settings;
 import dev.reclaim.observe.SentryReporter;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
@@ -17,7 +17,6 @@ import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The daily run (EventBridge). Thin: parse the input, run, write the report. A run that failed as a whole is
@@ -25,22 +24,26 @@ import java.util.Map;
  */
 public final class ScheduledRunHandler implements RequestStreamHandler {
     private final Reclaim reclaim;
-    private final Map<String, String> env;
+    private final Settings settings;
 
     /** Used by Lambda: wiring is built once per container and reused by every invocation. */
     public ScheduledRunHandler() {
-        this(SnapStartHook.start(System.getenv(), SnapStartHook::container), System.getenv());
+        this(SnapStartHook.start(Settings.processEnvironment(), s -> new ScheduledRunHandler(SnapStartHook.container(s), s)));
     }
 
-    public ScheduledRunHandler(Reclaim reclaim, Map<String, String> env) {
+    private ScheduledRunHandler(ScheduledRunHandler started) {
+        this(started.reclaim, started.settings);
+    }
+
+    public ScheduledRunHandler(Reclaim reclaim, Settings settings) {
         this.reclaim = reclaim;
-        this.env = env;
+        this.settings = settings;
     }
 
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (Invocation ignored = Invocation.start(context, null)) {
-            RunRequest request = RunInput.parse(input.readAllBytes(), env, deadline(context));
+            RunRequest request = RunInput.parse(input.readAllBytes(), settings.dryRun(), deadline(context));
             RunReport report;
             try {
                 report = reclaim.run(request);
@@ -58,11 +61,10 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
 
     /**
      * Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s; more
-     * than zero: a negative one would put the deadline past the Lambda timeout). Read on every invocation.
+     * than zero: a negative one would put the deadline past the Lambda timeout).
      */
     private Deadline deadline(Context context) {
-        Duration margin = Durations.fromEnvironment(env, "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60),
-                Durations.Accepts.POSITIVE);
+        Duration margin = settings.timeMargin();
         if (context == null || context.getRemainingTimeInMillis() <= 0) {
             return Deadline.none();
         }

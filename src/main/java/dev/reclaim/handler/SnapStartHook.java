@@ -3,6 +3,8 @@ package dev.reclaim.handler;
 import com.zaxxer.hikari.HikariDataSource;
 import com.zaxxer.hikari.HikariPoolMXBean;
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.Settings;
+import dev.reclaim.run.RunRequest;
 import dev.reclaim.observe.SentryReporter;
 import org.crac.Context;
 import org.crac.Core;
@@ -33,9 +35,9 @@ final class SnapStartHook implements Resource {
     }
 
     /** The container's wiring, built by the first handler and reused by every invocation, its pool hooked to CRaC. */
-    static synchronized Reclaim container(Map<String, String> env) {
+    static synchronized Reclaim container(Settings settings) {
         if (container == null) {
-            container = Reclaim.fromEnvironment(env);
+            container = Reclaim.from(settings);
             registered = new SnapStartHook(container.dataSource());
             Core.getGlobalContext().register(registered);
         }
@@ -43,12 +45,12 @@ final class SnapStartHook implements Resource {
     }
 
     /**
-     * Every handler's start-up (its checks and the container) from {@code env}: what fails here fails the container's
-     * initialisation, so it goes to Sentry first. The one way both handlers start.
+     * Every handler's start-up (its settings bound from {@code env}, its checks and the container): what fails here
+     * fails the container's initialisation, so it goes to Sentry first. The one way both handlers start.
      */
-    static <T> T start(Map<String, String> env, Function<Map<String, String>, T> handlerStart) {
+    static <T> T start(Map<String, String> env, Function<Settings, T> handlerStart) {
         try {
-            return handlerStart.apply(env);
+            return handlerStart.apply(RunRequest.settings(env));
         } catch (RuntimeException e) {
             SentryReporter.initFailed(env, e);
             throw e;

@@ -1,10 +1,7 @@
 package dev.reclaim.observe;
 
 import dev.reclaim.config.AwsClients;
-import dev.reclaim.config.AwsEnvironment;
-import dev.reclaim.config.Booleans;
-import dev.reclaim.config.ConfigException;
-import dev.reclaim.config.Durations;
+import dev.reclaim.config.Settings;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
@@ -18,7 +15,6 @@ import software.amazon.awssdk.services.cloudwatch.model.Dimension;
 import software.amazon.awssdk.services.cloudwatch.model.MetricDatum;
 import software.amazon.awssdk.services.cloudwatch.model.StandardUnit;
 
-import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -38,11 +33,6 @@ import java.util.stream.Collectors;
 public final class CloudWatchMetrics implements RunEvents {
     /** PutMetricData takes at most this many datums per request. */
     public static final int MAX_DATUMS_PER_REQUEST = 1000;
-    public static final String DEFAULT_NAMESPACE = "Reclaim";
-    /** Each PutMetricData call, retries included, ends within this time: the handler never waits longer per call. */
-    static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
-    // CloudWatch's rule for namespaces; "AWS/" is reserved for AWS's own
-    private static final Pattern NAMESPACE = Pattern.compile("[0-9A-Za-z.\\-_/#: ]{1,255}");
     private static final Logger log = LoggerFactory.getLogger(CloudWatchMetrics.class);
 
     private final CloudWatchClient client;
@@ -58,39 +48,19 @@ public final class CloudWatchMetrics implements RunEvents {
     }
 
     /**
-     * The listener the environment asks for: {@code RECLAIM_METRICS} ({@code false}: none), the namespace
-     * {@code RECLAIM_METRICS_NAMESPACE} (default {@code Reclaim}), {@code RECLAIM_METRICS_IN_DRY_RUN},
-     * {@code RECLAIM_METRICS_TIMEOUT} (per PutMetricData call, retries included; default 10s), the region and
-     * {@code AWS_ENDPOINT_URL_CLOUDWATCH} / {@code AWS_ENDPOINT_URL}. A value that cannot be read is a configuration
-     * error (nothing runs).
+     * The listener {@code settings} asks for: none when metrics are off, or (with one WARN line) when no region is
+     * set; else one publishing under its namespace, each PutMetricData call (retries included) within its timeout.
      */
-    public static RunEvents fromEnvironment(Map<String, String> env, AwsClients aws) {
-        boolean enabled = flag(env, "RECLAIM_METRICS", true);
-        boolean inDryRun = flag(env, "RECLAIM_METRICS_IN_DRY_RUN", false);
-        String namespace = AwsEnvironment.firstSet(env.get("RECLAIM_METRICS_NAMESPACE"), DEFAULT_NAMESPACE).trim();
-        if (!NAMESPACE.matcher(namespace).matches() || namespace.startsWith("AWS/")) {
-            throw new ConfigException("RECLAIM_METRICS_NAMESPACE: '" + namespace + "' is not a CloudWatch namespace "
-                    + "(1 to 255 of A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/)");
-        }
-        if (!enabled) {
+    public static RunEvents from(Settings.Metrics settings, AwsClients aws) {
+        if (!settings.enabled()) {
             return RunEvents.none();
         }
-        String region = AwsEnvironment.region(env);
-        if (region == null) {
+        if (settings.region() == null) {
             log.warn("no AWS region (AWS_REGION): CloudWatch metrics are not published");
             return RunEvents.none();
         }
-        URI endpoint = AwsEnvironment.url("AWS_ENDPOINT_URL_CLOUDWATCH", AwsEnvironment.endpoint(env, "CLOUDWATCH"));
-        Duration timeout = Durations.fromEnvironment(env, "RECLAIM_METRICS_TIMEOUT", CALL_TIMEOUT, Durations.Accepts.POSITIVE);
-        return new CloudWatchMetrics(aws.cloudWatch(region, endpoint, timeout), namespace, inDryRun);
-    }
-
-    private static boolean flag(Map<String, String> env, String name, boolean dflt) {
-        try {
-            return Booleans.parse(env.get(name), dflt);
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(name + ": " + e.getMessage());
-        }
+        return new CloudWatchMetrics(aws.cloudWatch(settings.region(), settings.endpoint(), settings.timeout()),
+                settings.namespace(), settings.inDryRun());
     }
 
     @Override

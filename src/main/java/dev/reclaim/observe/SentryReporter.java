@@ -1,8 +1,8 @@
 package dev.reclaim.observe;
 
 import dev.reclaim.config.ConfigException;
-import dev.reclaim.config.Durations;
 import dev.reclaim.config.Redaction;
+import dev.reclaim.config.Settings;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
@@ -65,22 +65,19 @@ public final class SentryReporter implements RunEvents {
     }
 
     /**
-     * Starts the SDK and returns its listener, or nothing when {@code SENTRY_DSN} is unset or empty (the SDK is then
-     * left untouched: disabled unless something else started it). Reads {@code SENTRY_ENVIRONMENT},
-     * {@code RECLAIM_SENTRY_FLUSH_TIMEOUT} (2s) and the monitor's variables ({@link CronMonitor#fromEnvironment});
-     * an invalid value is a {@link ConfigException}. The release is Reclaim's version ({@link Release}).
+     * Starts the SDK and returns its listener, or nothing when {@code settings} has no DSN (the SDK is then left
+     * untouched: disabled unless something else started it). A DSN the SDK refuses is a {@link ConfigException}. The
+     * release is Reclaim's version ({@link Release}).
      */
-    public static Optional<SentryReporter> fromEnvironment(Map<String, String> env) {
-        String dsn = env.get("SENTRY_DSN");
-        if (dsn == null || dsn.isBlank()) {
+    public static Optional<SentryReporter> from(Settings.Sentry settings) {
+        if (settings.dsn() == null) {
             return Optional.empty();
         }
-        CronMonitor monitor = CronMonitor.fromEnvironment(env);
-        Duration flush = Durations.fromEnvironment(env, "RECLAIM_SENTRY_FLUSH_TIMEOUT", DEFAULT_FLUSH_TIMEOUT, Durations.Accepts.POSITIVE);
-        Redaction redaction = Redaction.of(env);
+        Duration flush = settings.flushTimeout();
+        Redaction redaction = settings.redaction();
         SentryOptions options = new SentryOptions();
-        options.setDsn(dsn.trim());
-        options.setEnvironment(CronMonitor.value(env, "SENTRY_ENVIRONMENT", null)); // null: Sentry's default
+        options.setDsn(settings.dsn());
+        options.setEnvironment(settings.environment()); // null: Sentry's default
         options.setRelease(Release.current());
         // Every wait on Sentry is bounded by the flush timeout: the handler's flush, and the JVM's shutdown hook.
         options.setFlushTimeoutMillis(flush.toMillis());
@@ -97,7 +94,7 @@ public final class SentryReporter implements RunEvents {
                     + " (expected https://KEY@HOST/PROJECT, or empty to disable Sentry)");
         }
         flushMillis = flush.toMillis();
-        return Optional.of(new SentryReporter(monitor));
+        return Optional.of(new SentryReporter(CronMonitor.of(settings.monitor())));
     }
 
     /**
@@ -106,7 +103,7 @@ public final class SentryReporter implements RunEvents {
      */
     public static void initFailed(Map<String, String> env, RuntimeException error) {
         try {
-            if (!Sentry.isEnabled() && fromEnvironment(env).isEmpty()) {
+            if (!Sentry.isEnabled() && from(Settings.Sentry.from(env)).isEmpty()) {
                 return; // no SENTRY_DSN: the error is in the logs and fails the invocation
             }
         } catch (RuntimeException sentryNotStarted) {

@@ -2,7 +2,6 @@ package dev.reclaim.outbox;
 
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.Failures;
-import dev.reclaim.config.Durations;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
@@ -57,16 +56,6 @@ public final class Outbox {
         public Duration delayAfter(int attempts) {
             Duration delay = backoff.multipliedBy(1L << Math.min(attempts, 30));
             return delay.isNegative() || delay.compareTo(maxBackoff) > 0 ? maxBackoff : delay;
-        }
-
-        /**
-         * {@code RECLAIM_OUTBOX_BACKOFF} (15m) and {@code RECLAIM_OUTBOX_RETRY_PERIOD} (24h), zero or more: zero retries
-         * a failed key at the next drain, or hands it to the retry queue at its first failure.
-         */
-        public static Policy fromEnvironment(Map<String, String> env) {
-            return new Policy(Durations.fromEnvironment(env, "RECLAIM_OUTBOX_BACKOFF", DEFAULT.backoff(),
-                    Durations.Accepts.ZERO_OR_MORE), DEFAULT.maxBackoff(), Durations.fromEnvironment(env,
-                    "RECLAIM_OUTBOX_RETRY_PERIOD", DEFAULT.retryPeriod(), Durations.Accepts.ZERO_OR_MORE));
         }
     }
 

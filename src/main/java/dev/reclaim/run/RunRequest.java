@@ -1,7 +1,7 @@
 package dev.reclaim.run;
 
+import dev.reclaim.config.Settings;
 import dev.reclaim.sweep.PlanScope;
-import dev.reclaim.config.Booleans;
 
 import java.util.List;
 
@@ -21,15 +21,14 @@ public record RunRequest(String trigger, boolean dryRun, List<String> sweeps, De
     }
 
     /**
-     * {@code RECLAIM_DRY_RUN} ({@code true/false/1/0/yes/no}, any case; unset or empty: false) forces dry runs (and dry
-     * retries), whatever the input or flags say. Any other value is a {@link UsageException}: a value meant as "yes"
-     * but not understood must stop Reclaim, never let it run for real.
+     * {@link Settings#from} of {@code env}; when only {@code RECLAIM_DRY_RUN} is unreadable, a {@link UsageException}:
+     * a value meant as "yes" but not understood must stop Reclaim, never let it run for real.
      */
-    public static boolean dryRunForced(java.util.Map<String, String> env) {
+    public static Settings settings(java.util.Map<String, String> env) {
         try {
-            return Booleans.parse(env.get("RECLAIM_DRY_RUN"), false);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("RECLAIM_DRY_RUN: " + e.getMessage());
+            return Settings.from(env);
+        } catch (Settings.DryRunUnreadable e) {
+            throw new UsageException(e.getMessage());
         }
     }
 

@@ -1,10 +1,10 @@
 package dev.reclaim.store;
 
 import dev.reclaim.config.AwsClients;
-import dev.reclaim.config.AwsEnvironment;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Redaction;
 import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.Settings;
 import dev.reclaim.config.StoreConfig;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -29,14 +29,14 @@ public final class Stores implements AutoCloseable {
     }
 
     /** The stores on {@code aws}'s clients, which stay the caller's to close. */
-    public static Stores build(ReclaimConfig config, Map<String, String> env, AwsClients aws) {
+    public static Stores build(ReclaimConfig config, Settings settings, AwsClients aws) {
         Map<String, Store> stores = new LinkedHashMap<>();
         for (StoreConfig sc : config.stores().values()) {
             Store api = null;
             if (sc instanceof StoreConfig.S3 s3c) {
-                api = new S3Store(s3c, s3Client(aws, config, s3c, env));
+                api = new S3Store(s3c, s3Client(aws, config, s3c, settings.aws()));
             } else if (sc instanceof StoreConfig.Cloudinary cc) {
-                api = new CloudinaryStore(cc, cloudinary(config, cc, env),
+                api = new CloudinaryStore(cc, cloudinary(config, cc, settings.cloudinaryUrl()),
                         new CloudinaryStore.Retries(cc.maxAttempts(), cc.retryDelay(), cc.retryDelay().multipliedBy(16)),
                         Clock.systemUTC());
             }
@@ -47,8 +47,7 @@ public final class Stores implements AutoCloseable {
     }
 
     /** {@code CLOUDINARY_URL}: cloudinary://key:secret@cloud, with ?upload_prefix=... for another API host. */
-    private static Cloudinary cloudinary(ReclaimConfig config, StoreConfig.Cloudinary cc, Map<String, String> env) {
-        String url = env.get("CLOUDINARY_URL");
+    private static Cloudinary cloudinary(ReclaimConfig config, StoreConfig.Cloudinary cc, String url) {
         String where = config.source() + ": stores." + cc.name() + ": ";
         if (url == null || url.isBlank()) {
             throw new ConfigException(where + "CLOUDINARY_URL is not set (cloudinary://api_key:api_secret@cloud_name)");
@@ -90,14 +89,14 @@ public final class Stores implements AutoCloseable {
         return byName;
     }
 
-    private static S3Client s3Client(AwsClients aws, ReclaimConfig config, StoreConfig.S3 sc, Map<String, String> env) {
+    private static S3Client s3Client(AwsClients aws, ReclaimConfig config, StoreConfig.S3 sc, Settings.Aws settings) {
         String where = config.source() + ": stores." + sc.name();
-        String region = AwsEnvironment.firstSet(sc.region(), AwsEnvironment.region(env));
+        String region = Settings.firstSet(sc.region(), settings.region());
         if (region == null) {
             throw new ConfigException(where + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
         }
-        String endpoint = AwsEnvironment.firstSet(sc.endpoint(), AwsEnvironment.endpoint(env, "S3"));
-        return aws.s3(region, AwsEnvironment.url(where + ".endpoint", endpoint), sc.pathStyle());
+        String endpoint = Settings.firstSet(sc.endpoint(), settings.s3Endpoint());
+        return aws.s3(region, Settings.url(where + ".endpoint", endpoint), sc.pathStyle());
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.reclaim.bench;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.cloudinary.Api;
 import com.cloudinary.Cloudinary;
 import com.cloudinary.api.ApiResponse;
@@ -253,7 +255,7 @@ public final class AssetSweepBenchmark {
         log("%s: %,d assets (%,d referenced, %,d orphans), emulator latency %d ms: seeding", label, n, referenced,
                 orphans, latency.toMillis());
         String jdbcUrl = TestPostgres.freshDatabase();
-        try (HikariDataSource seed = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl))) {
+        try (HikariDataSource seed = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", jdbcUrl)).database())) {
             AssetDataset.seedBobbleheads(seed, n, PCT);
             Database.migrate(seed); // a deployed Reclaim's schema already exists
         }
@@ -286,7 +288,7 @@ public final class AssetSweepBenchmark {
         Map<String, Store> byName = new LinkedHashMap<>(real.all());
         byName.put(storeName, probe);
         Stores stores = new Stores(byName, real);
-        HikariDataSource pool = Database.pool(env);
+        HikariDataSource pool = Database.pool(TestSettings.of(env).database());
         java.util.Set<String> referenceQueries = new java.util.HashSet<>();
         SweepConfig.Assets assets = (SweepConfig.Assets) config.sweeps().get(sweep);
         if (assets.referenced() != null) {
@@ -350,7 +352,7 @@ public final class AssetSweepBenchmark {
         long orphans = n - referenced;
         log("naive: %,d assets (%,d orphans), emulator latency %d ms: seeding", n, orphans, latency.toMillis());
         String jdbcUrl = TestPostgres.freshDatabase();
-        try (HikariDataSource seed = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl))) {
+        try (HikariDataSource seed = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", jdbcUrl)).database())) {
             AssetDataset.seedBobbleheads(seed, n, PCT);
         }
         try (AssetEmulatorProcess emulator = AssetEmulatorProcess.start(n, latency, HOURLY_LIMIT)) {
@@ -430,7 +432,7 @@ public final class AssetSweepBenchmark {
         TestS3.putAll(bucket, keys);
         log("s3: uploaded %,d objects in %.1f s", n, (System.nanoTime() - tUp) / 1e9);
         String jdbcUrl = TestPostgres.freshDatabase();
-        try (HikariDataSource seed = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl))) {
+        try (HikariDataSource seed = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", jdbcUrl)).database())) {
             AssetDataset.seedMocFiles(seed, n, PCT);
             Database.migrate(seed);
         }

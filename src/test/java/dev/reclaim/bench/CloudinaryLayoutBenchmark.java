@@ -1,5 +1,7 @@
 package dev.reclaim.bench;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigLoader;
@@ -129,7 +131,7 @@ public final class CloudinaryLayoutBenchmark {
             Map<String, String> env = env(jdbcUrl, emulator.cloudinaryUrl());
             ReclaimConfig config = ConfigLoader.parse(c.layout().name().toLowerCase(Locale.ROOT) + ".yaml", yaml, env);
             Stores stores = ReclaimFixture.stores(config, env);
-            HikariDataSource pool = Database.pool(env);
+            HikariDataSource pool = Database.pool(TestSettings.of(env).database());
             emulator.resetCounters();
             log("%s: %,d assets seeded, running sweep %s", c.label(), emulator.assetCount(), SWEEP);
             long t0 = System.nanoTime();

@@ -1,5 +1,7 @@
 package dev.reclaim.bench;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.db.Database;
 import dev.reclaim.report.PlanFile;
@@ -36,8 +38,8 @@ public final class PlanApplyBenchmark {
         Path dir = Files.createTempDirectory("reclaim-plan-bench");
         Path file = dir.resolve("plan.jsonl");
         System.out.printf("plan of %,d keys, max heap %d MiB%n", n, Runtime.getRuntime().maxMemory() >> 20);
-        try (HikariDataSource ds = Database.pool(Map.of("RECLAIM_DB_URL", TestPostgres.freshDatabase(),
-                "RECLAIM_DB_POOL_SIZE", "2"))) {
+        try (HikariDataSource ds = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", TestPostgres.freshDatabase(),
+                "RECLAIM_DB_POOL_SIZE", "2")).database())) {
             Database.migrate(ds);
 
             PlanFile.Summary[] plan = new PlanFile.Summary[1];

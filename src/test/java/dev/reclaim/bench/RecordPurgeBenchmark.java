@@ -1,5 +1,7 @@
 package dev.reclaim.bench;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigLoader;
@@ -286,7 +288,7 @@ public final class RecordPurgeBenchmark {
         Map<String, Store> timed = new LinkedHashMap<>();
         real.all().forEach((name, store) -> timed.put(name, new TimedStore(store, tally, stubS3)));
         Stores stores = new Stores(timed, real);
-        HikariDataSource pool = Database.pool(env);
+        HikariDataSource pool = Database.pool(TestSettings.of(env).database());
         DataSource ds = JdbcMeter.wrap(pool, tally, classifier(sweep));
         RunReport report;
         long nanos;
@@ -331,7 +333,7 @@ public final class RecordPurgeBenchmark {
         long nanos;
         HeapMeter heap;
         CpuMeter cpu = new CpuMeter(d.pgPort);
-        try (HikariDataSource pool = Database.pool(env)) {
+        try (HikariDataSource pool = Database.pool(TestSettings.of(env).database())) {
             DataSource ds = JdbcMeter.wrap(pool, tally, classifier(sweep));
             heap = HeapMeter.start();
             cpu.start();
@@ -448,7 +450,7 @@ public final class RecordPurgeBenchmark {
             String url = TestPostgres.freshDatabase();
             String name = url.substring(url.lastIndexOf('/') + 1).replaceAll("\\?.*", "");
             long t0 = System.nanoTime();
-            try (HikariDataSource ds = Database.pool(Map.of("RECLAIM_DB_URL", url))) {
+            try (HikariDataSource ds = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", url)).database())) {
                 ReferenceData.generateMocs(ds, mocs, PARTS_PER_MOC);
                 Database.migrate(ds);
                 long found = ReferenceData.count(ds, "SELECT count(*) FROM moc_instructions "
@@ -496,7 +498,7 @@ public final class RecordPurgeBenchmark {
 
         /** Checks that no expired MOC is left and the other tables look as expected; returns the row counts. */
         Map<String, Long> checkPurged(String jdbcUrl) throws Exception {
-            try (HikariDataSource ds = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl))) {
+            try (HikariDataSource ds = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", jdbcUrl)).database())) {
                 Map<String, Long> rows = ReferenceData.rowCounts(ds);
                 if (!rows.equals(expectedRows)) {
                     throw new IllegalStateException("after the purge, rows are " + rows + "; expected " + expectedRows);
@@ -511,7 +513,7 @@ public final class RecordPurgeBenchmark {
 
         /** Row counts once every expired MOC is gone, computed from the template by set-based queries. */
         private static Map<String, Long> expectedAfterPurge(EmbeddedPostgres pg, String template) throws Exception {
-            try (HikariDataSource ds = Database.pool(Map.of("RECLAIM_DB_URL", pg.getJdbcUrl("postgres", template)))) {
+            try (HikariDataSource ds = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", pg.getJdbcUrl("postgres", template))).database())) {
                 String expired = "(SELECT id FROM moc_instructions WHERE deleted_at < now() - interval '30 days')";
                 Map<String, Long> rows = ReferenceData.rowCounts(ds);
                 rows.put("moc_instructions", rows.get("moc_instructions") - ReferenceData.count(ds, "SELECT count(*) FROM " + expired + " e"));

@@ -71,6 +71,8 @@ class CommandHelpTest {
             });
         }
 
+        // Lambda only (the scheduled handler's margin), though Settings, outside handler/, declares it since issue 19
+        named.remove("RECLAIM_TIME_MARGIN");
         assertThat(named).hasSizeGreaterThan(30);
         assertThat(documented).containsAll(named);
     }

@@ -56,8 +56,7 @@ class DurationsTest {
 
     @Test
     void shouldNameTheVariableAndWhatItAccepts_whenTheEnvironmentGivesAValueOutOfRange() {
-        assertThatThrownBy(() -> Durations.fromEnvironment(java.util.Map.of("RECLAIM_TIME_MARGIN", "PT-5M"),
-                "RECLAIM_TIME_MARGIN", Duration.ofSeconds(60), Durations.Accepts.POSITIVE))
+        assertThatThrownBy(() -> dev.reclaim.testing.TestSettings.of(java.util.Map.of("RECLAIM_TIME_MARGIN", "PT-5M")).timeMargin())
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("RECLAIM_TIME_MARGIN: ")
                 .hasMessageContaining("must be more than zero");

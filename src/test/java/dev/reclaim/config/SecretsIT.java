@@ -34,8 +34,9 @@ class SecretsIT {
 
     /** As Reclaim reads them: on AWS clients of its own, closed afterwards. */
     private static Map<String, String> resolve(Map<String, String> env) {
-        try (AwsClients aws = new AwsClients(env)) {
-            return Secrets.resolve(env, aws);
+        Settings settings = Settings.from(env);
+        try (AwsClients aws = new AwsClients(settings.aws())) {
+            return Secrets.resolve(settings, aws).substitutions();
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.reclaim.failure;
 
+import dev.reclaim.testing.TestSettings;
+
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.AwsClients;
 import dev.reclaim.report.RunReport;
@@ -77,8 +79,8 @@ class FaultInjectedRunIT {
 
         RunReport report;
         try (AutoCloseable blocked = TestS3.blockDeletion(fx.mocBucket, blockedKey);
-             AwsClients aws = new AwsClients(fx.env());
-             Reclaim reclaim = fx.reclaim(new Stores(stores, real), RetryQueue.configured(fx.env(), aws))) {
+             AwsClients aws = new AwsClients(TestSettings.of(fx.env()).aws());
+             Reclaim reclaim = fx.reclaim(new Stores(stores, real), RetryQueue.configured(TestSettings.of(fx.env()).queues(), aws))) {
             report = reclaim.run(new RunRequest("test", false, List.of(), null));
         }
 

@@ -1,5 +1,7 @@
 package dev.reclaim.failure;
 
+import dev.reclaim.testing.TestSettings;
+
 import dev.reclaim.config.AwsClients;
 import dev.reclaim.failure.RetryQueue.OutgoingMessage;
 import dev.reclaim.failure.RetryQueue.Outcome;
@@ -182,8 +184,8 @@ class RetryQueueIT {
         env.put("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1");
         env.put("RECLAIM_RETRY_QUEUE_URL", "http://127.0.0.1:1/000000000000/nowhere");
         try (SdkHttpClient http = UrlConnectionHttpClient.builder().connectionTimeout(Duration.ofSeconds(2)).build();
-             AwsClients aws = new AwsClients(env, http)) {
-            RetryQueue queue = RetryQueue.configured(env, aws);
+             AwsClients aws = new AwsClients(TestSettings.of(env).aws(), http)) {
+            RetryQueue queue = RetryQueue.configured(TestSettings.of(env).queues(), aws);
             List<OutgoingMessage> messages = IntStream.range(0, 15)
                     .mapToObj(i -> new OutgoingMessage("row-" + i, "body-" + i, 0, "s")).toList();
 
@@ -203,9 +205,9 @@ class RetryQueueIT {
         Map<String, String> env = TestSqs.environment();
         env.put("RECLAIM_RETRY_QUEUE_URL", url);
         try (SdkHttpClient http = UrlConnectionHttpClient.create();
-             AwsClients aws = new AwsClients(env, http)) {
-            assertThat(RetryQueue.configured(TestSqs.environment(), aws)).isNull();
-            RetryQueue queue = RetryQueue.configured(env, aws);
+             AwsClients aws = new AwsClients(TestSettings.of(env).aws(), http)) {
+            assertThat(RetryQueue.configured(TestSettings.of(TestSqs.environment()).queues(), aws)).isNull();
+            RetryQueue queue = RetryQueue.configured(TestSettings.of(env).queues(), aws);
             assertThat(queue.deadLetterQueueUrl()).isNull();
             assertThat(queue.send(List.of(new OutgoingMessage("7", "hello", 0, "upload-temp"))))
                     .singleElement().satisfies(o -> assertThat(o.accepted()).isTrue());

@@ -1,5 +1,7 @@
 package dev.reclaim.handler;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Reports;
@@ -18,7 +20,7 @@ class RunInputTest {
 
     private static RunRequest parse(String json, Map<String, String> env) throws Exception {
         JsonNode node = json == null ? null : Reports.JSON.readTree(json);
-        return RunInput.parse(node, env, Deadline.none());
+        return RunInput.parse(node, TestSettings.of(env).dryRun(), Deadline.none());
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.reclaim.handler;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
 import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
@@ -80,7 +82,7 @@ class SamEventsIT {
         JsonNode report;
         try (Reclaim reclaim = fx.reclaim()) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            new ScheduledRunHandler(reclaim, Map.of()).handleRequest(
+            new ScheduledRunHandler(reclaim, TestSettings.of(Map.of())).handleRequest(
                     new ByteArrayInputStream(Reports.JSON.writeValueAsBytes(event)), out, null);
             report = Reports.JSON.readTree(out.toByteArray());
         }

@@ -1,5 +1,7 @@
 package dev.reclaim.handler;
 
+import dev.reclaim.testing.TestSettings;
+
 import dev.reclaim.testing.FakeLambdaContext;
 
 
@@ -50,7 +52,7 @@ class ScheduledRunHandlerIT {
     }
 
     private JsonNode invoke(String eventFile, Map<String, String> env) throws Exception {
-        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, env);
+        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, TestSettings.of(env));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         handler.handleRequest(new ByteArrayInputStream(eventBytes(eventFile)), out, new FakeLambdaContext("test-request", 900_000));
         return Reports.JSON.readTree(out.toByteArray());
@@ -121,7 +123,7 @@ class ScheduledRunHandlerIT {
     @Test
     void shouldRefuseUnknownInputFields_andDeleteNothing() throws Exception {
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
-        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, Map.of());
+        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, TestSettings.of(Map.of()));
 
         assertThatThrownBy(() -> handler.handleRequest(new ByteArrayInputStream("{\"dryrun\": true}".getBytes()),
                 new ByteArrayOutputStream(), new FakeLambdaContext("test-request", 900_000)))
@@ -138,7 +140,7 @@ class ScheduledRunHandlerIT {
     @ValueSource(strings = {"dryRun=true", "{\"dryRun\": true", "{\"dryRun\": tru}", "<run dryRun=\"true\"/>"})
     void shouldFailTheInvocationAsAUsageErrorWithTheReason_andRunNothing_whenTheBodyIsNotJson(String body) throws Exception {
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
-        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, Map.of());
+        ScheduledRunHandler handler = new ScheduledRunHandler(reclaim, TestSettings.of(Map.of()));
 
         assertThatThrownBy(() -> handler.handleRequest(new ByteArrayInputStream(body.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)),
                 new ByteArrayOutputStream(), new FakeLambdaContext("test-request", 900_000)))

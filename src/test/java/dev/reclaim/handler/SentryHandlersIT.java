@@ -1,5 +1,8 @@
 package dev.reclaim.handler;
 
+import dev.reclaim.testing.TestSettings;
+import dev.reclaim.config.Settings;
+
 import dev.reclaim.testing.FakeLambdaContext;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -65,7 +68,7 @@ class SentryHandlersIT {
 
     private static JsonNode invoke(Reclaim reclaim, Map<String, String> env, String input) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        new ScheduledRunHandler(reclaim, env).handleRequest(
+        new ScheduledRunHandler(reclaim, TestSettings.of(env)).handleRequest(
                 new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)), out, new FakeLambdaContext("test-request", 900_000));
         return Reports.JSON.readTree(out.toByteArray());
     }
@@ -118,7 +121,7 @@ class SentryHandlersIT {
 
         JsonNode report;
         try (Reclaim reclaim = fx.reclaim(new Stores(stores, real))) {
-            reclaim.listen(SentryReporter.fromEnvironment(fx.env()).orElseThrow());
+            reclaim.listen(SentryReporter.from(Settings.Sentry.from(fx.env())).orElseThrow());
             report = invoke(reclaim, fx.env(), SCHEDULED_MOC_PURGE);
         }
 
@@ -152,7 +155,7 @@ class SentryHandlersIT {
         });
 
         try (Reclaim reclaim = fx.reclaim(new Stores(stores, real))) {
-            reclaim.listen(SentryReporter.fromEnvironment(fx.env()).orElseThrow());
+            reclaim.listen(SentryReporter.from(Settings.Sentry.from(fx.env())).orElseThrow());
             assertThatThrownBy(() -> invoke(reclaim, fx.env(), SCHEDULED_MOC_PURGE))
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("lost the run lock");
@@ -175,7 +178,7 @@ class SentryHandlersIT {
     void shouldSendTheInitialisationError_whenTheContainerCannotBeBuilt() {
         fx.env().put("RECLAIM_CONFIG", "config/no-such-file.yaml");
 
-        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::fromEnvironment))
+        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::from))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("cannot read the configuration file");
 
@@ -195,7 +198,7 @@ class SentryHandlersIT {
         fx.env().put("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://secrets manager:4566");
         fx.env().put("RECLAIM_DB_PASSWORD_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf");
 
-        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::fromEnvironment))
+        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::from))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("AWS_ENDPOINT_URL_SECRETS_MANAGER");
 
@@ -211,7 +214,7 @@ class SentryHandlersIT {
         fx.env().put("RECLAIM_DRY_RUN", "maybe");
         List<Reclaim> built = new java.util.ArrayList<>();
 
-        assertThatThrownBy(() -> new RetryHandler(fx.env(), env -> keep(built, Reclaim.fromEnvironment(env))))
+        assertThatThrownBy(() -> new RetryHandler(fx.env(), settings -> keep(built, Reclaim.from(settings))))
                 .isInstanceOf(dev.reclaim.run.UsageException.class)
                 .hasMessageContaining("RECLAIM_DRY_RUN: 'maybe' is not a boolean");
 
@@ -230,7 +233,7 @@ class SentryHandlersIT {
         List<Reclaim> built = new java.util.ArrayList<>();
 
         try {
-            assertThatThrownBy(() -> new RetryHandler(fx.env(), env -> keep(built, Reclaim.fromEnvironment(env))))
+            assertThatThrownBy(() -> new RetryHandler(fx.env(), settings -> keep(built, Reclaim.from(settings))))
                     .isInstanceOf(ConfigException.class)
                     .hasMessageContaining("RECLAIM_RETRY_QUEUE_URL is not set");
         } finally {
@@ -255,7 +258,7 @@ class SentryHandlersIT {
         fx.env().remove("SENTRY_DSN");
         fx.env().put("RECLAIM_CONFIG", "config/no-such-file.yaml");
 
-        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::fromEnvironment))
+        assertThatThrownBy(() -> SnapStartHook.start(fx.env(), Reclaim::from))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("cannot read the configuration file")
                 .hasNoSuppressedExceptions();

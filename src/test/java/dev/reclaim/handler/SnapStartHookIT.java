@@ -1,5 +1,7 @@
 package dev.reclaim.handler;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.db.Database;
 import dev.reclaim.testing.TestPostgres;
@@ -23,8 +25,8 @@ class SnapStartHookIT {
     @BeforeEach
     void setUp() {
         String url = TestPostgres.freshDatabase();
-        pool = Database.pool(Map.of("RECLAIM_DB_URL", url));
-        observer = Database.pool(Map.of("RECLAIM_DB_URL", url));
+        pool = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", url)).database());
+        observer = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", url)).database());
         hook = new SnapStartHook(pool);
     }
 

@@ -1,5 +1,7 @@
 package dev.reclaim.local;
 
+import dev.reclaim.testing.TestSettings;
+
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import com.zaxxer.hikari.HikariDataSource;
@@ -69,7 +71,7 @@ public final class LocalRun {
         System.out.printf("Generating %d MOCs and %d render jobs, uploading their files ...%n", mocs, renderJobs);
         Map<String, Long> before;
         Map<String, Long> after;
-        try (HikariDataSource db = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl))) {
+        try (HikariDataSource db = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", jdbcUrl)).database())) {
             ReferenceData.generateMocs(db, mocs, 5);
             ReferenceData.generateRenderJobs(db, renderJobs);
             Map<String, List<String>> keys = ReferenceData.ownedKeys(db);

@@ -1,5 +1,7 @@
 package dev.reclaim.observe;
 
+import dev.reclaim.testing.TestSettings;
+
 import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.ConfigException;
 import org.junit.jupiter.api.Test;
@@ -18,37 +20,37 @@ class CloudWatchMetricsEnvironmentTest {
 
     @Test
     void shouldBuildThePublisher_byDefault() {
-        try (AwsClients aws = new AwsClients(env)) {
-            assertThat(CloudWatchMetrics.fromEnvironment(env, aws)).isInstanceOf(CloudWatchMetrics.class);
+        try (AwsClients aws = new AwsClients(TestSettings.of(env).aws())) {
+            assertThat(CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws)).isInstanceOf(CloudWatchMetrics.class);
         }
     }
 
     @Test
     void shouldPublishNothing_whenRECLAIM_METRICSIsFalse_orNoRegionIsSet() {
-        try (AwsClients aws = new AwsClients(env)) {
+        try (AwsClients aws = new AwsClients(TestSettings.of(env).aws())) {
             env.put("RECLAIM_METRICS", "false");
-            assertThat(CloudWatchMetrics.fromEnvironment(env, aws)).isNotInstanceOf(CloudWatchMetrics.class);
+            assertThat(CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws)).isNotInstanceOf(CloudWatchMetrics.class);
             env.remove("RECLAIM_METRICS");
             env.remove("AWS_REGION");
-            assertThat(CloudWatchMetrics.fromEnvironment(env, aws)).isNotInstanceOf(CloudWatchMetrics.class);
+            assertThat(CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws)).isNotInstanceOf(CloudWatchMetrics.class);
         }
     }
 
     @Test
     void shouldRefuseAValueItCannotRead_namingTheVariable() {
-        try (AwsClients aws = new AwsClients(env)) {
+        try (AwsClients aws = new AwsClients(TestSettings.of(env).aws())) {
             env.put("RECLAIM_METRICS_IN_DRY_RUN", "sometimes");
-            assertThatThrownBy(() -> CloudWatchMetrics.fromEnvironment(env, aws)).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws)).isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith("RECLAIM_METRICS_IN_DRY_RUN: 'sometimes' is not a boolean");
             env.remove("RECLAIM_METRICS_IN_DRY_RUN");
             env.put("RECLAIM_METRICS_NAMESPACE", "AWS/Lambda");
-            assertThatThrownBy(() -> CloudWatchMetrics.fromEnvironment(env, aws)).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws)).isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith("RECLAIM_METRICS_NAMESPACE: 'AWS/Lambda' is not a CloudWatch namespace");
             env.put("RECLAIM_METRICS_NAMESPACE", "Reclaim\u00e9");
-            assertThatThrownBy(() -> CloudWatchMetrics.fromEnvironment(env, aws)).isInstanceOf(ConfigException.class);
+            assertThatThrownBy(() -> CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws)).isInstanceOf(ConfigException.class);
             env.put("RECLAIM_METRICS_NAMESPACE", "Reclaim");
             env.put("RECLAIM_METRICS_TIMEOUT", "soon");
-            assertThatThrownBy(() -> CloudWatchMetrics.fromEnvironment(env, aws)).isInstanceOf(ConfigException.class)
+            assertThatThrownBy(() -> CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws)).isInstanceOf(ConfigException.class)
                     .hasMessageStartingWith("RECLAIM_METRICS_TIMEOUT:");
         }
     }

@@ -1,5 +1,7 @@
 package dev.reclaim.observe;
 
+import dev.reclaim.config.Settings;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.RunEvent;
@@ -39,7 +41,7 @@ class SentryReporterIT {
     private SentryReporter reporter(Map<String, String> more) {
         Map<String, String> env = new HashMap<>(Map.of("SENTRY_DSN", ingest.dsn(), "SENTRY_ENVIRONMENT", "staging"));
         env.putAll(more);
-        return SentryReporter.fromEnvironment(env).orElseThrow();
+        return SentryReporter.from(Settings.Sentry.from(env)).orElseThrow();
     }
 
     private static RunEvent.RunStarted started(UUID runId, String trigger) {

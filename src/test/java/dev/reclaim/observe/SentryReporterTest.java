@@ -1,5 +1,7 @@
 package dev.reclaim.observe;
 
+import dev.reclaim.config.Settings;
+
 import java.util.List;
 import dev.reclaim.config.ConfigException;
 import io.sentry.Sentry;
@@ -26,7 +28,7 @@ class SentryReporterTest {
     @ParameterizedTest
     @ValueSource(strings = {"", "  "})
     void shouldLeaveSentryOff_andFlushWithoutError_whenSENTRY_DSNIsEmpty(String dsn) {
-        assertThat(SentryReporter.fromEnvironment(Map.of("SENTRY_DSN", dsn))).isEmpty();
+        assertThat(SentryReporter.from(Settings.Sentry.from(Map.of("SENTRY_DSN", dsn)))).isEmpty();
 
         SentryReporter.flush();
 
@@ -35,14 +37,14 @@ class SentryReporterTest {
 
     @Test
     void shouldLeaveSentryOff_whenSENTRY_DSNIsUnset() {
-        assertThat(SentryReporter.fromEnvironment(Map.of("SENTRY_ENVIRONMENT", "prod"))).isEmpty();
+        assertThat(SentryReporter.from(Settings.Sentry.from(Map.of("SENTRY_ENVIRONMENT", "prod")))).isEmpty();
 
         assertThat(Sentry.isEnabled()).isFalse();
     }
 
     @Test
     void shouldRefuseAnInvalidDsn_withoutQuotingItsKey() {
-        assertThatThrownBy(() -> SentryReporter.fromEnvironment(Map.of("SENTRY_DSN", "https://s3cr3tkey@sentry.example")))
+        assertThatThrownBy(() -> SentryReporter.from(Settings.Sentry.from(Map.of("SENTRY_DSN", "https://s3cr3tkey@sentry.example"))))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("SENTRY_DSN: ")
                 .hasMessageNotContaining("s3cr3tkey");
@@ -51,14 +53,14 @@ class SentryReporterTest {
 
     @Test
     void shouldStartSentry_whenSENTRY_DSNIsSet() {
-        assertThat(SentryReporter.fromEnvironment(Map.of("SENTRY_DSN", "http://key@127.0.0.1:9/1"))).isPresent();
+        assertThat(SentryReporter.from(Settings.Sentry.from(Map.of("SENTRY_DSN", "http://key@127.0.0.1:9/1")))).isPresent();
 
         assertThat(Sentry.isEnabled()).isTrue();
     }
 
     @Test
     void shouldDescribeTheDailyMonitor_byDefault() {
-        CronMonitor monitor = CronMonitor.fromEnvironment(Map.of());
+        CronMonitor monitor = CronMonitor.of(Settings.Monitor.from(Map.of()));
 
         assertThat(monitor).isEqualTo(new CronMonitor("reclaim-cleanup", "0 3 * * *", "UTC", Duration.ofMinutes(30),
                 Duration.ofMinutes(15)));
@@ -69,8 +71,8 @@ class SentryReporterTest {
 
     @Test
     void shouldRoundMarginAndRuntimeUpToWholeMinutes() {
-        CronMonitor monitor = CronMonitor.fromEnvironment(Map.of("RECLAIM_SENTRY_CHECKIN_MARGIN", "30s",
-                "RECLAIM_SENTRY_MAX_RUNTIME", "61s"));
+        CronMonitor monitor = CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SENTRY_CHECKIN_MARGIN", "30s",
+                "RECLAIM_SENTRY_MAX_RUNTIME", "61s")));
 
         assertThat(monitor.config().getCheckinMargin()).isEqualTo(1);
         assertThat(monitor.config().getMaxRuntime()).isEqualTo(2);
@@ -85,7 +87,7 @@ class SentryReporterTest {
         Map<String, String> env = new HashMap<>(Map.of("SENTRY_DSN", "http://key@127.0.0.1:9/1"));
         env.put(name, setting.substring(name.length() + 1));
 
-        assertThatThrownBy(() -> SentryReporter.fromEnvironment(env))
+        assertThatThrownBy(() -> SentryReporter.from(Settings.Sentry.from(env)))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith(name + ": ");
         assertThat(Sentry.isEnabled()).isFalse();
@@ -111,18 +113,18 @@ class SentryReporterTest {
 
     @Test
     void shouldTakeTheCrontabFromTheTemplatesEventBridgeSchedule_whenNoCrontabIsGiven() {
-        assertThat(CronMonitor.fromEnvironment(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)")).crontab())
+        assertThat(CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)"))).crontab())
                 .isEqualTo("0 3 * * *");
-        assertThat(CronMonitor.fromEnvironment(Map.of("RECLAIM_SCHEDULE", "cron(30 2 ? * MON-FRI *)")).crontab())
+        assertThat(CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(30 2 ? * MON-FRI *)"))).crontab())
                 .isEqualTo("30 2 * * MON-FRI");
-        assertThat(CronMonitor.fromEnvironment(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)",
-                "RECLAIM_SCHEDULE_CRONTAB", "15 4 * * *")).crontab()).isEqualTo("15 4 * * *");
+        assertThat(CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)",
+                "RECLAIM_SCHEDULE_CRONTAB", "15 4 * * *"))).crontab()).isEqualTo("15 4 * * *");
     }
 
     @Test
     void shouldRefuseAScheduleItCannotTurnIntoACrontab_ratherThanMonitorTheWrongDay() {
         for (String expression : List.of("rate(1 day)", "cron(0 3 ? * 2 *)", "cron(0 3 L * ? *)", "cron(0 3 ? * MON#1 *)")) {
-            assertThatThrownBy(() -> CronMonitor.fromEnvironment(Map.of("RECLAIM_SCHEDULE", expression)))
+            assertThatThrownBy(() -> CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", expression))))
                     .as(expression).isInstanceOf(ConfigException.class).hasMessageContaining("RECLAIM_SCHEDULE_CRONTAB");
         }
     }

@@ -1,5 +1,7 @@
 package dev.reclaim.report;
 
+import dev.reclaim.testing.TestSettings;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.handler.ScheduledRunHandler;
@@ -97,7 +99,7 @@ class RunLogsIT {
     void shouldCarryTheLambdaInvocationsFields_onEveryLineOfAScheduledRun() throws Exception {
         fx.sampleData(10, 2);
         try (Reclaim reclaim = fx.reclaim()) {
-            new ScheduledRunHandler(reclaim, fx.env()).handleRequest(new ByteArrayInputStream("{}".getBytes()),
+            new ScheduledRunHandler(reclaim, TestSettings.of(fx.env())).handleRequest(new ByteArrayInputStream("{}".getBytes()),
                     new ByteArrayOutputStream(), new FakeLambdaContext("req-77", 900_000));
         }
 

@@ -1,5 +1,7 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.testing.TestSettings;
+
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.SweepReport;
 import com.zaxxer.hikari.HikariDataSource;
@@ -127,7 +129,7 @@ class BobbleheadPhotosIT {
                 photos.quotaReserve(), photos.timeout(), photos.maxAttempts(), photos.retryDelay(), List.of("users/u2/"),
                 photos.referenced(), StoreConfig.FolderMode.FIXED));
         ReclaimConfig narrowed = new ReclaimConfig(shipped.source(), stores, shipped.sweeps());
-        HikariDataSource pool = Database.pool(fx.env());
+        HikariDataSource pool = Database.pool(TestSettings.of(fx.env()).database());
         Stores built = ReclaimFixture.stores(narrowed, fx.env());
 
         RunReport guarded = run(new Reclaim(narrowed, pool, built, null, Outbox.Policy.DEFAULT, pool, built), false);

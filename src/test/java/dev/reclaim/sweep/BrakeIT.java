@@ -1,5 +1,8 @@
 package dev.reclaim.sweep;
 
+import dev.reclaim.testing.TestSettings;
+import dev.reclaim.config.Settings;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
 import dev.reclaim.cli.ReclaimCli;
@@ -213,9 +216,9 @@ class BrakeIT {
             env.put("SENTRY_DSN", sentry.dsn());
             env.put("AWS_ENDPOINT_URL_CLOUDWATCH", cloudWatch.endpoint().toString());
             RunReport held;
-            try (AwsClients aws = new AwsClients(env); Reclaim reclaim = fx.reclaim(shipped)) {
-                SentryReporter.fromEnvironment(env).ifPresent(reclaim::listen);
-                reclaim.listen(CloudWatchMetrics.fromEnvironment(env, aws));
+            try (AwsClients aws = new AwsClients(TestSettings.of(env).aws()); Reclaim reclaim = fx.reclaim(shipped)) {
+                SentryReporter.from(Settings.Sentry.from(env)).ifPresent(reclaim::listen);
+                reclaim.listen(CloudWatchMetrics.from(TestSettings.of(env).metrics(), aws));
                 held = reclaim.run(new RunRequest("test", false, List.of("bobblehead-temp-photos"), null));
                 Sentry.flush(5_000);
             } finally {

@@ -60,7 +60,7 @@ public final class ReclaimFixture implements BeforeEachCallback, AfterEachCallba
         env.put("RECLAIM_S3_PATH_STYLE", "true");
         env.put("RECLAIM_MOC_BUCKET", mocBucket);
         env.put("RECLAIM_RENDER_BUCKET", renderBucket);
-        db = Database.pool(Map.of("RECLAIM_DB_URL", jdbcUrl, "RECLAIM_DB_POOL_SIZE", "4"));
+        db = Database.pool(TestSettings.of(Map.of("RECLAIM_DB_URL", jdbcUrl, "RECLAIM_DB_POOL_SIZE", "4")).database());
         cloudinary = CloudinaryEmulator.start();
         env.put("CLOUDINARY_URL", cloudinary.cloudinaryUrl());
     }
@@ -120,15 +120,15 @@ public final class ReclaimFixture implements BeforeEachCallback, AfterEachCallba
 
     /** The same, with a retry queue (whose SQS client stays the caller's). */
     public Reclaim reclaim(Stores stores, RetryQueue queue) {
-        HikariDataSource pool = Database.pool(env);
+        HikariDataSource pool = Database.pool(TestSettings.of(env).database());
         return new Reclaim(ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env), pool, stores, queue,
                 Outbox.Policy.DEFAULT, pool, stores);
     }
 
     /** The stores of {@code config} on their own AWS clients, closed with them (as Reclaim builds them). */
     public static Stores stores(ReclaimConfig config, Map<String, String> env) {
-        AwsClients aws = new AwsClients(env);
-        return new Stores(ApiStores.of(Stores.build(config, env, aws)), aws);
+        AwsClients aws = new AwsClients(TestSettings.of(env).aws());
+        return new Stores(ApiStores.of(Stores.build(config, TestSettings.of(env), aws)), aws);
     }
 
     public ReclaimConfig config() {
@@ -136,7 +136,7 @@ public final class ReclaimFixture implements BeforeEachCallback, AfterEachCallba
     }
 
     private Reclaim wire(ReclaimConfig config, Stores stores) {
-        HikariDataSource pool = Database.pool(env);
+        HikariDataSource pool = Database.pool(TestSettings.of(env).database());
         return new Reclaim(config, pool, stores, null, Outbox.Policy.DEFAULT, pool, stores);
     }
 
