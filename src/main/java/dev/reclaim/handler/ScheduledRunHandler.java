@@ -2,21 +2,33 @@ package dev.reclaim.handler;
 
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Settings;
 import dev.reclaim.observe.SentryReporter;
-import dev.reclaim.run.Deadline;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
+import dev.reclaim.run.Deadline;
 import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.UsageException;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 
 /**
  * The daily run (EventBridge). Thin: parse the input, run, write the report. A run that failed as a whole is
@@ -43,7 +55,7 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
     @Override
     public void handleRequest(InputStream input, OutputStream output, Context context) throws IOException {
         try (Invocation ignored = Invocation.start(context, null)) {
-            RunRequest request = RunInput.parse(input.readAllBytes(), settings.dryRun(), deadline(context));
+            RunRequest request = Input.parse(input.readAllBytes(), settings.dryRun(), deadline(context));
             RunReport report;
             try {
                 report = reclaim.run(request);
@@ -70,5 +82,83 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         }
         Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
         return Deadline.after(remaining.minus(Collections.min(List.of(margin, remaining.dividedBy(4)))));
+    }
+
+    /**
+     * The scheduled handler's input. Two shapes: an EventBridge scheduled-event envelope (options, if any, in
+     * {@code detail}), or the plain JSON that EventBridge Scheduler and {@code sam local invoke} deliver:
+     * {@code {"dryRun": true, "sweeps": ["moc-purge"]}}. Unknown fields and values of another type are an error: a
+     * mistyped {@code dryrun} or a {@code "dryRun": "false"} must never turn into a real run.
+     */
+    static final class Input {
+        private static final ObjectReader OPTIONS = JsonMapper.builder().disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+                .build().readerFor(Options.class).with(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        private static final Map<String, String> EXPECTED = Map.of("dryRun", "true or false", "sweeps",
+                "a list of sweep names", "trigger", "a text");
+
+        /** What a run may be asked; a field left out is null. */
+        private record Options(Boolean dryRun, List<String> sweeps, String trigger) {
+        }
+
+        private static final ObjectReader TREE = JsonMapper.builder().build().reader();
+
+        /** The raw body Lambda hands over; empty is no options. A body that is not JSON is bad input like any other. */
+        static RunRequest parse(byte[] body, boolean envDryRun, Deadline deadline) {
+            if (body.length == 0) {
+                return parse((JsonNode) null, envDryRun, deadline);
+            }
+            try {
+                return parse(TREE.readTree(body), envDryRun, deadline);
+            } catch (JsonProcessingException e) {
+                throw new UsageException("input is not JSON (expected an object such as {\"dryRun\": true}): "
+                        + e.getOriginalMessage());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** {@code envDryRun}: {@code RECLAIM_DRY_RUN} forces a dry run, whatever the input says. */
+        static RunRequest parse(JsonNode input, boolean envDryRun, Deadline deadline) {
+            if (input == null || input.isNull() || input.isMissingNode()) {
+                return new RunRequest("lambda", envDryRun, List.of(), deadline);
+            }
+            if (!input.isObject()) {
+                throw new UsageException("input must be a JSON object such as {\"dryRun\": true}, got " + input.getNodeType());
+            }
+            String trigger = "lambda";
+            JsonNode options = input;
+            if (input.has("detail-type") || "aws.events".equals(input.path("source").asText())) {
+                JsonNode resources = input.path("resources");
+                trigger = "schedule:" + (resources.isArray() && !resources.isEmpty() ? resources.get(0).asText()
+                        : input.path("time").asText("unknown"));
+                options = input.path("detail");
+                if (options.isMissingNode() || options.isNull()) {
+                    return new RunRequest(trigger, envDryRun, List.of(), deadline);
+                }
+                if (!options.isObject()) {
+                    throw new UsageException("detail must be a JSON object, got " + options.getNodeType());
+                }
+            }
+            Options o = bind(options);
+            return new RunRequest(o.trigger() == null || o.trigger().isBlank() ? trigger : o.trigger(),
+                    envDryRun || Boolean.TRUE.equals(o.dryRun()), Objects.requireNonNullElse(o.sweeps(), List.of()), deadline);
+        }
+
+        private static Options bind(JsonNode options) {
+            String field = "sweeps";
+            try {
+                Options o = OPTIONS.readValue(options);
+                if (o.sweeps() == null || o.sweeps().stream().noneMatch(n -> n == null || n.isBlank())) {
+                    return o;
+                }
+            } catch (UnrecognizedPropertyException e) {
+                throw new UsageException("unknown input field '" + e.getPropertyName() + "' (expected: dryRun, sweeps, trigger)");
+            } catch (JsonMappingException e) { // a field of another type: the path names it
+                field = e.getPath().get(0).getFieldName();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            throw new UsageException(field + " must be " + EXPECTED.get(field) + ", got " + options.get(field));
+        }
     }
 }

@@ -20,7 +20,7 @@ class RunInputTest {
 
     private static RunRequest parse(String json, Map<String, String> env) throws Exception {
         JsonNode node = json == null ? null : Reports.JSON.readTree(json);
-        return RunInput.parse(node, TestSettings.of(env).dryRun(), Deadline.none());
+        return ScheduledRunHandler.Input.parse(node, TestSettings.of(env).dryRun(), Deadline.none());
     }
 
     @Test
