@@ -109,6 +109,21 @@ class RetriesTest {
     }
 
     @Test
+    void shouldOpenOneContextPerRetriedItem_whateverItsKind() throws Exception {
+        List<Boolean> opened = new ArrayList<>();
+        Retries retries = new Retries(Map.of("mocs", (ctx, id) -> null), Map.of("temp", (ctx, keys) -> null), dry -> {
+            opened.add(dry);
+            return context(dry, stores());
+        });
+
+        retries.retry(Failure.record("mocs", "42", null, "boom", "run-1", AT), false);
+        retries.retry(Failure.keys(Failure.ASSET, "temp", "photos", List.of("tmp/a"), "X", "e", "run-1", AT), true);
+        retries.retry(deletion("photos", List.of("tmp/a")), false);
+
+        assertThat(opened).containsExactly(false, true, false); // one connection, one now(), per message
+    }
+
+    @Test
     void shouldLetStoreThrottledThrough_whenTheStoresQuotaIsAtItsReserve() {
         photos.throttled = true;
 
