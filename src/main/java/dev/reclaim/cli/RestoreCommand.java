@@ -4,7 +4,6 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.report.Reports;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Undo;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -13,7 +12,6 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 
 /** {@code reclaim restore --run ID | --sweep NAME --since TIME | --key STORE:KEY...}: the undo window. */
 @Command(name = "restore", mixinStandardHelpOptions = true,
@@ -22,7 +20,7 @@ import java.util.concurrent.Callable;
                 + "restored, already present, or not restorable and why. Every key restored is protected: no run, "
                 + "outbox drain or retry deletes it again until `reclaim unprotect`. Records are never restorable: "
                 + "rows are purged for good, by design."})
-final class RestoreCommand implements Callable<Integer> {
+final class RestoreCommand extends ConfiguredCommand {
     @Option(names = "--run", paramLabel = "ID", description = "Everything that run deleted.")
     String run;
 
@@ -41,12 +39,6 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the JSON report instead of the summary.")
     boolean json;
 
-    @CommandLine.Mixin
-    ConfigOption config = new ConfigOption();
-
-    @CommandLine.ParentCommand
-    ReclaimCli cli;
-
     @Override
     public Integer call() throws Exception {
         int given = (run != null ? 1 : 0) + (sweep != null ? 1 : 0) + (keys.isEmpty() ? 0 : 1);
@@ -56,7 +48,7 @@ final class RestoreCommand implements Callable<Integer> {
         Undo.Selection selection = new Undo.Selection(run == null ? null : uuid(run), sweep,
                 since == null ? null : time(since), keys);
         Undo.Report report;
-        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) {
+        try (Reclaim reclaim = reclaim()) {
             report = reclaim.restore(selection, dryRun);
         }
         if (json) {
