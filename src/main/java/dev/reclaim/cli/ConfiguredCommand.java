@@ -2,9 +2,12 @@ package dev.reclaim.cli;
 
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Settings;
+import dev.reclaim.run.RunRequest;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** A command that reads the configuration: {@code --config PATH}, the same on each, and the CLI it runs in. */
@@ -15,8 +18,13 @@ abstract class ConfiguredCommand implements Callable<Integer> {
     @ParentCommand
     ReclaimCli cli;
 
+    /** The settings of the CLI's environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
     Settings settings() {
-        return cli.settings(config);
+        Map<String, String> env = new HashMap<>(cli.env());
+        if (config != null) {
+            env.put(Settings.CONFIG, config);
+        }
+        return RunRequest.settings(env);
     }
 
     Reclaim reclaim() {

@@ -25,7 +25,6 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -250,14 +249,5 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         } else {
             out.print(summary.get());
         }
-    }
-
-    /** The settings of the environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
-    Settings settings(String config) {
-        Map<String, String> effective = new HashMap<>(env);
-        if (config != null) {
-            effective.put(Settings.CONFIG, config);
-        }
-        return RunRequest.settings(effective);
     }
 }

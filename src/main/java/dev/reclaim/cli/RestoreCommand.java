@@ -12,6 +12,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Function;
 
 /** {@code reclaim restore --run ID | --sweep NAME --since TIME | --key STORE:KEY...}: the undo window. */
 @Command(name = "restore", mixinStandardHelpOptions = true,
@@ -45,8 +46,10 @@ final class RestoreCommand extends ConfiguredCommand {
         if (given != 1 || (sweep == null) != (since == null)) {
             throw new UsageException("restore takes exactly one of --run ID, --sweep NAME --since TIME, --key STORE:KEY");
         }
-        Undo.Selection selection = new Undo.Selection(run == null ? null : uuid(run), sweep,
-                since == null ? null : time(since), keys);
+        Undo.Selection selection = new Undo.Selection(run == null ? null
+                : parsed(run, UUID::fromString, "--run " + run + ": not a run id (reclaim status lists them)"), sweep,
+                since == null ? null : parsed(since, Instant::parse,
+                        "--since " + since + ": not an ISO time such as 2026-12-06T03:00:00Z"), keys);
         Undo.Report report;
         try (Reclaim reclaim = reclaim()) {
             report = reclaim.restore(selection, dryRun);
@@ -66,19 +69,12 @@ final class RestoreCommand extends ConfiguredCommand {
         return ReclaimCli.OK;
     }
 
-    private static UUID uuid(String text) {
+    /** {@code text} as {@code parse} reads it, else the usage error {@code error}. */
+    private static <T> T parsed(String text, Function<String, T> parse, String error) {
         try {
-            return UUID.fromString(text);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--run " + text + ": not a run id (reclaim status lists them)");
-        }
-    }
-
-    private static Instant time(String text) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new UsageException("--since " + text + ": not an ISO time such as 2026-12-06T03:00:00Z");
+            return parse.apply(text);
+        } catch (IllegalArgumentException | DateTimeParseException e) {
+            throw new UsageException(error);
         }
     }
 }
