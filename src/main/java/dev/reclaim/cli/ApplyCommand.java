@@ -9,14 +9,12 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.config.Settings;
 import dev.reclaim.run.UsageException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.Callable;
 
 /** {@code reclaim apply FILE}: deletes what a reviewed plan holds and still passes every check, nothing else. */
 @Command(name = "apply", mixinStandardHelpOptions = true,
@@ -25,7 +23,7 @@ import java.util.concurrent.Callable;
                 + "widen it. Refuses, deleting nothing, a plan made under another configuration, one older than "
                 + "--max-age, and a file that is not a whole plan. The report says what the plan held, what was "
                 + "applied, and what was not and why."})
-final class ApplyCommand implements Callable<Integer> {
+final class ApplyCommand extends ConfiguredCommand {
     @Parameters(paramLabel = "FILE", description = "A plan written by `reclaim plan` or `reclaim run --dry-run --plan`.")
     Path file;
 
@@ -39,17 +37,11 @@ final class ApplyCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the JSON report instead of the summary.")
     boolean json;
 
-    @CommandLine.Mixin
-    ConfigOption config = new ConfigOption();
-
-    @CommandLine.ParentCommand
-    ReclaimCli cli;
-
     @Override
     public Integer call() throws Exception {
         Duration oldest = duration("--max-age", maxAge);
         Deadline deadline = maxDuration == null ? Deadline.none() : Deadline.after(duration("--max-duration", maxDuration));
-        Settings settings = cli.settings(config.path);
+        Settings settings = settings();
         if (settings.dryRun()) {
             throw new UsageException("RECLAIM_DRY_RUN is true, and apply deletes: make a plan instead (reclaim plan)");
         }
@@ -63,11 +55,7 @@ final class ApplyCommand implements Callable<Integer> {
         try (Reclaim reclaim = Reclaim.from(settings)) {
             report = reclaim.apply(plan, oldest, deadline);
         }
-        if (json) {
-            cli.out().println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-        } else {
-            cli.out().print(Reports.summary(report));
-        }
+        cli.print(json, report, () -> Reports.summary(report));
         if (report.run().outcome() == Outcome.FAILED) {
             cli.err().println("reclaim: the run failed: " + report.run().reason() + ". " + Reports.doneBeforeFailure(report.run()));
             return ReclaimCli.RUN_FAILED;

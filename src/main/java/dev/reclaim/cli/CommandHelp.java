@@ -80,9 +80,6 @@ final class CommandHelp {
     static final List<Group> WHOLE_RECLAIM = List.of(DATABASE, SECRETS, CONFIGURATION, AWS, QUEUES, METRICS, SENTRY,
             LOGS);
 
-    static final String OK = "0";
-    static final String FAILED = "1";
-    static final String USAGE = "2";
     /** The exit code of invalid usage or configuration, the same for every command. */
     static final String USAGE_MEANING = "invalid usage or configuration: nothing was run, nothing was deleted "
             + "(the message names the option, variable or file field)";
@@ -91,57 +88,46 @@ final class CommandHelp {
     static final Map<String, Page> PAGES = new LinkedHashMap<>();
 
     static {
-        PAGES.put("", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the command did its work (see each command's --help)",
-                FAILED, "the run, retry or status read failed (the message says why)",
-                USAGE, USAGE_MEANING),
-                "reclaim run --dry-run"));
+        page("", "the command did its work (see each command's --help)",
+                "the run, retry or status read failed (the message says why)", USAGE_MEANING,
+                "reclaim run --dry-run");
         PAGES.put("run", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the run completed (failed items included: they went to the retry pipeline), stopped at its "
+                "0", "the run completed (failed items included: they went to the retry pipeline), stopped at its "
                         + "time budget (incomplete), or was skipped because another run holds the lock",
-                FAILED, "the run failed (database unreachable, run lock lost, ...): the summary says what was done "
+                "1", "the run failed (database unreachable, run lock lost, ...): the summary says what was done "
                         + "before the failure",
-                USAGE, USAGE_MEANING,
+                "2", USAGE_MEANING,
                 "3", "held: a sweep's brake stopped it (a run unlike its history); the others went on. Check, then "
                         + "reclaim approve --sweep NAME",
                 "143", "stopped by SIGTERM: the item in hand was finished, the ledger says interrupted"),
                 "RECLAIM_DB_URL=jdbc:postgresql://db/app reclaim run --dry-run --json"));
-        PAGES.put("plan", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the plan was written (a dry run: nothing was written to the database, nothing deleted)",
-                FAILED, "the dry run failed: no plan was written",
-                USAGE, USAGE_MEANING),
-                "reclaim plan --out plan.jsonl && jq -r .type plan.jsonl | sort | uniq -c"));
-        PAGES.put("apply", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the plan was applied (what was left alone is in the report, with its reason)",
-                FAILED, "the run failed: the summary says what was done before the failure",
-                USAGE, "the plan was refused (another configuration, older than --max-age, not a whole plan, an "
-                        + "unknown sweep) or invalid usage or configuration: nothing was deleted"),
-                "reclaim apply plan.jsonl --max-age 2d"));
-        PAGES.put("approve", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the approval was recorded: the next real run of the sweep goes past its brake once",
-                FAILED, "the database refused it or cannot be reached",
-                USAGE, "an unknown sweep, a --limit under 1, or invalid configuration: nothing recorded"),
-                "reclaim approve --sweep bobblehead-temp-photos --limit 5000"));
-        PAGES.put("restore", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the selection was restored where its stores keep versions (what was not is listed, with why)",
-                FAILED, "the database or a store could not be reached",
-                USAGE, "an unknown run, sweep or store, a selection that is not exactly one of --run, --sweep/--since,"
-                        + " --key, or invalid configuration: nothing restored"),
-                "reclaim restore --run 3f6c2a10-7b1e-4c5d-9a0b-2d4e6f8a1c3e --dry-run"));
-        PAGES.put("unprotect", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the keys' protection was lifted (a later run may delete them again)",
-                FAILED, "the database could not be reached",
-                USAGE, USAGE_MEANING),
-                "reclaim unprotect moc-files:uploads/tmp/u1/f1.pdf"));
-        PAGES.put("retry", new Page(WHOLE_RECLAIM, exitCodes(
-                OK, "the messages (or stored failures) were retried; those that failed again wait for the next try",
-                FAILED, "the retry itself failed (database or SQS unreachable)",
-                USAGE, USAGE_MEANING),
-                "reclaim retry --max-messages 50 --dry-run"));
+        page("plan", "the plan was written (a dry run: nothing was written to the database, nothing deleted)",
+                "the dry run failed: no plan was written", USAGE_MEANING,
+                "reclaim plan --out plan.jsonl && jq -r .type plan.jsonl | sort | uniq -c");
+        page("apply", "the plan was applied (what was left alone is in the report, with its reason)",
+                "the run failed: the summary says what was done before the failure",
+                "the plan was refused (another configuration, older than --max-age, not a whole plan, an "
+                        + "unknown sweep) or invalid usage or configuration: nothing was deleted",
+                "reclaim apply plan.jsonl --max-age 2d");
+        page("approve", "the approval was recorded: the next real run of the sweep goes past its brake once",
+                "the database refused it or cannot be reached",
+                "an unknown sweep, a --limit under 1, or invalid configuration: nothing recorded",
+                "reclaim approve --sweep bobblehead-temp-photos --limit 5000");
+        page("restore", "the selection was restored where its stores keep versions (what was not is listed, with why)",
+                "the database or a store could not be reached",
+                "an unknown run, sweep or store, a selection that is not exactly one of --run, --sweep/--since,"
+                        + " --key, or invalid configuration: nothing restored",
+                "reclaim restore --run 3f6c2a10-7b1e-4c5d-9a0b-2d4e6f8a1c3e --dry-run");
+        page("unprotect", "the keys' protection was lifted (a later run may delete them again)",
+                "the database could not be reached", USAGE_MEANING,
+                "reclaim unprotect moc-files:uploads/tmp/u1/f1.pdf");
+        page("retry", "the messages (or stored failures) were retried; those that failed again wait for the next try",
+                "the retry itself failed (database or SQS unreachable)", USAGE_MEANING,
+                "reclaim retry --max-messages 50 --dry-run");
         PAGES.put("status", new Page(List.of(DATABASE, SECRETS, AWS, QUEUES, LOGS), exitCodes(
-                OK, "the status was shown (also for a database Reclaim never ran against)",
-                FAILED, "the database cannot be reached, or refused the read",
-                USAGE, "invalid usage (--runs) or database variables (RECLAIM_DB_URL)"),
+                "0", "the status was shown (also for a database Reclaim never ran against)",
+                "1", "the database cannot be reached, or refused the read",
+                "2", "invalid usage (--runs) or database variables (RECLAIM_DB_URL)"),
                 "RECLAIM_DB_URL=jdbc:postgresql://db/app reclaim status --runs 5"));
     }
 
@@ -212,6 +198,11 @@ final class CommandHelp {
             m.put(pairs[i], pairs[i + 1]);
         }
         return new Group(name, m);
+    }
+
+    /** The page of a command that builds the whole of Reclaim and exits 0, 1 or 2. */
+    private static void page(String command, String ok, String failed, String usage, String example) {
+        PAGES.put(command, new Page(WHOLE_RECLAIM, exitCodes("0", ok, "1", failed, "2", usage), example));
     }
 
     private static Map<String, String> exitCodes(String... pairs) {

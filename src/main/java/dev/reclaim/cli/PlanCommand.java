@@ -6,14 +6,12 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.run.RunRequest;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code reclaim plan --out FILE}: a dry run that writes every record and key it would delete, for review. */
 @Command(name = "plan", mixinStandardHelpOptions = true,
@@ -22,7 +20,7 @@ import java.util.concurrent.Callable;
                 + "every asset kept with its reason (referenced, tooYoung, outsideGlob, outsidePrefixes), an end line "
                 + "with the counts. Nothing is written to the database and nothing is deleted. Review it, then "
                 + "`reclaim apply FILE`."})
-final class PlanCommand implements Callable<Integer> {
+final class PlanCommand extends ConfiguredCommand {
     @Option(names = "--out", paramLabel = "FILE", required = true, description = "Where to write the plan (replaced whole).")
     Path out;
 
@@ -32,15 +30,9 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the dry run's JSON report instead of the summary.")
     boolean json;
 
-    @CommandLine.Mixin
-    ConfigOption config = new ConfigOption();
-
-    @CommandLine.ParentCommand
-    ReclaimCli cli;
-
     @Override
     public Integer call() throws Exception {
-        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) { // an unreadable RECLAIM_DRY_RUN: an error here too
+        try (Reclaim reclaim = reclaim()) { // an unreadable RECLAIM_DRY_RUN: an error here too
             RunReport report = reclaim.plan(new RunRequest("plan", true, sweeps, Deadline.none()), out);
             return printPlanned(cli, report, json, out);
         }
@@ -48,11 +40,7 @@ final class PlanCommand implements Callable<Integer> {
 
     /** The dry run's summary or report, and where its plan went; exit 1 when the run failed (no plan then). */
     static int printPlanned(ReclaimCli cli, RunReport report, boolean json, Path out) throws Exception {
-        if (json) {
-            cli.out().println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-        } else {
-            cli.out().print(Reports.summary(report));
-        }
+        cli.print(json, report, () -> Reports.summary(report));
         if (report.outcome() == Outcome.FAILED) {
             cli.err().println("reclaim: the dry run failed: " + report.reason() + ". No plan was written.");
             return ReclaimCli.RUN_FAILED;

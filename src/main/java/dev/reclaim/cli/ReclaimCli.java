@@ -1,5 +1,6 @@
 package dev.reclaim.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.ConfigException;
 import dev.reclaim.config.Durations;
@@ -24,12 +25,11 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -85,7 +85,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
 
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Runs the configured sweeps once against the services the environment names.")
-    static final class RunCommand implements Callable<Integer> {
+    static final class RunCommand extends ConfiguredCommand {
         @Option(names = "--dry-run", description = "Write and delete nothing; report what would be deleted. Also RECLAIM_DRY_RUN=true.")
         boolean dryRun;
 
@@ -99,9 +99,6 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                 description = "Stop taking new items after this long (more than zero, at most 36500d; e.g. 10m); the next run carries on.")
         String maxDuration;
 
-        @CommandLine.Mixin
-        ConfigOption config = new ConfigOption();
-
         @Option(names = "--plan", paramLabel = "FILE", description = "With --dry-run: also write the whole plan to FILE (as `reclaim plan --out FILE`).")
         java.nio.file.Path plan;
 
@@ -109,9 +106,6 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                 + "task): the ledger's trigger is schedule:cli and, with SENTRY_DSN, it checks in with Sentry Crons "
                 + "(RECLAIM_SENTRY_MONITOR) as the Lambda's scheduled runs do.")
         boolean scheduled;
-
-        @CommandLine.ParentCommand
-        ReclaimCli cli;
 
         @Override
         public Integer call() throws Exception {
@@ -126,7 +120,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                     throw new UsageException("--max-duration: " + e.getMessage());
                 }
             }
-            Settings settings = cli.settings(config.path);
+            Settings settings = settings();
             boolean dry = settings.dryRun() || dryRun; // read even with --dry-run: a bad value is an error
             CountDownLatch printed = new CountDownLatch(1);
             Thread onTermination = stopOnTermination(deadline, printed);
@@ -138,11 +132,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                     }
                     report = reclaim.run(new RunRequest(scheduled ? SCHEDULED_TRIGGER : "cli", dry, sweeps, deadline));
                 }
-                if (json) {
-                    cli.out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-                } else {
-                    cli.out.print(Reports.summary(report));
-                }
+                cli.print(json, report, () -> Reports.summary(report));
                 cli.out.flush();
                 if (report.outcome() == Outcome.FAILED) {
                     cli.err.println("reclaim: the run failed: " + report.reason() + ". "
@@ -189,25 +179,19 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
 
     @Command(name = "retry", mixinStandardHelpOptions = true,
             description = "Polls the retry queue (RECLAIM_RETRY_QUEUE_URL) and retries each failed item once; without a queue, retries the failures stored in reclaim.failures.")
-    static final class RetryCommand implements Callable<Integer> {
+    static final class RetryCommand extends ConfiguredCommand {
         @Option(names = "--max-messages", paramLabel = "N", description = "Stop after this many messages (default 100).")
         int maxMessages = 100;
 
         @Option(names = "--dry-run", description = "Delete nothing; messages go back on the queue unchanged.")
         boolean dryRun;
 
-        @CommandLine.Mixin
-        ConfigOption config = new ConfigOption();
-
-        @CommandLine.ParentCommand
-        ReclaimCli cli;
-
         @Override
         public Integer call() throws Exception {
             if (maxMessages < 1) {
                 throw new UsageException("--max-messages must be at least 1");
             }
-            Settings settings = cli.settings(config.path);
+            Settings settings = settings();
             boolean dry = settings.dryRun() || dryRun; // read even with --dry-run: a bad value is an error
             Map<Result, Integer> results = new EnumMap<>(Result.class);
             int processed = 0;
@@ -258,12 +242,12 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         }
     }
 
-    /** The settings of the environment, with {@code --config} (when given) as {@code RECLAIM_CONFIG}. */
-    Settings settings(String config) {
-        Map<String, String> effective = new HashMap<>(env);
-        if (config != null) {
-            effective.put(Settings.CONFIG, config);
+    /** With {@code --json} the report as indented JSON, else its summary. */
+    void print(boolean json, Object report, Supplier<String> summary) throws JsonProcessingException {
+        if (json) {
+            out.println(Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        } else {
+            out.print(summary.get());
         }
-        return RunRequest.settings(effective);
     }
 }

@@ -4,7 +4,6 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.report.Reports;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Undo;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -13,7 +12,7 @@ import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.Callable;
+import java.util.function.Function;
 
 /** {@code reclaim restore --run ID | --sweep NAME --since TIME | --key STORE:KEY...}: the undo window. */
 @Command(name = "restore", mixinStandardHelpOptions = true,
@@ -22,7 +21,7 @@ import java.util.concurrent.Callable;
                 + "restored, already present, or not restorable and why. Every key restored is protected: no run, "
                 + "outbox drain or retry deletes it again until `reclaim unprotect`. Records are never restorable: "
                 + "rows are purged for good, by design."})
-final class RestoreCommand implements Callable<Integer> {
+final class RestoreCommand extends ConfiguredCommand {
     @Option(names = "--run", paramLabel = "ID", description = "Everything that run deleted.")
     String run;
 
@@ -41,22 +40,18 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the JSON report instead of the summary.")
     boolean json;
 
-    @CommandLine.Mixin
-    ConfigOption config = new ConfigOption();
-
-    @CommandLine.ParentCommand
-    ReclaimCli cli;
-
     @Override
     public Integer call() throws Exception {
         int given = (run != null ? 1 : 0) + (sweep != null ? 1 : 0) + (keys.isEmpty() ? 0 : 1);
         if (given != 1 || (sweep == null) != (since == null)) {
             throw new UsageException("restore takes exactly one of --run ID, --sweep NAME --since TIME, --key STORE:KEY");
         }
-        Undo.Selection selection = new Undo.Selection(run == null ? null : uuid(run), sweep,
-                since == null ? null : time(since), keys);
+        Undo.Selection selection = new Undo.Selection(run == null ? null
+                : parsed(run, UUID::fromString, "--run " + run + ": not a run id (reclaim status lists them)"), sweep,
+                since == null ? null : parsed(since, Instant::parse,
+                        "--since " + since + ": not an ISO time such as 2026-12-06T03:00:00Z"), keys);
         Undo.Report report;
-        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) {
+        try (Reclaim reclaim = reclaim()) {
             report = reclaim.restore(selection, dryRun);
         }
         if (json) {
@@ -74,19 +69,12 @@ final class RestoreCommand implements Callable<Integer> {
         return ReclaimCli.OK;
     }
 
-    private static UUID uuid(String text) {
+    /** {@code text} as {@code parse} reads it, else the usage error {@code error}. */
+    private static <T> T parsed(String text, Function<String, T> parse, String error) {
         try {
-            return UUID.fromString(text);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--run " + text + ": not a run id (reclaim status lists them)");
-        }
-    }
-
-    private static Instant time(String text) {
-        try {
-            return Instant.parse(text);
-        } catch (DateTimeParseException e) {
-            throw new UsageException("--since " + text + ": not an ISO time such as 2026-12-06T03:00:00Z");
+            return parse.apply(text);
+        } catch (IllegalArgumentException | DateTimeParseException e) {
+            throw new UsageException(error);
         }
     }
 }

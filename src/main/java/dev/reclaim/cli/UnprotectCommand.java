@@ -1,31 +1,23 @@
 package dev.reclaim.cli;
 
 import dev.reclaim.Reclaim;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code reclaim unprotect STORE:KEY...}: a restored key may be deleted again by a later run. */
 @Command(name = "unprotect", mixinStandardHelpOptions = true,
         description = {"Lifts the protection `reclaim restore` put on keys, once you have decided they may go: the next "
                 + "run deletes them again if they are still orphaned."})
-final class UnprotectCommand implements Callable<Integer> {
+final class UnprotectCommand extends ConfiguredCommand {
     @Parameters(paramLabel = "STORE:KEY", arity = "1..*", description = "Restored keys.")
     List<String> keys;
-
-    @CommandLine.Mixin
-    ConfigOption config = new ConfigOption();
-
-    @CommandLine.ParentCommand
-    ReclaimCli cli;
 
     @Override
     public Integer call() throws Exception {
         int lifted;
-        try (Reclaim reclaim = Reclaim.from(cli.settings(config.path))) {
+        try (Reclaim reclaim = reclaim()) {
             lifted = reclaim.unprotect(keys);
         }
         cli.out().println("Unprotected " + lifted + " of " + keys.size() + " keys"

@@ -23,11 +23,6 @@ public final class ConfigLoader {
     private ConfigLoader() {
     }
 
-    /** Loads from {@code RECLAIM_CONFIG}, else {@code config/reclaim.yaml}. */
-    public static ReclaimConfig load(Map<String, String> env) {
-        return load(Path.of(env.getOrDefault("RECLAIM_CONFIG", DEFAULT_PATH)), env);
-    }
-
     public static ReclaimConfig load(Path path, Map<String, String> env) {
         try {
             return parse(path.toString(), Files.readString(path), env);

@@ -281,7 +281,7 @@ public final class RecordPurgeBenchmark {
         env.put("RECLAIM_MOC_MAX_DELETES", "1000000000");
         // The shipped configuration also declares a Cloudinary store; moc-purge never calls it.
         env.put("CLOUDINARY_URL", cloudinary().cloudinaryUrl());
-        ReclaimConfig config = ConfigLoader.load(env);
+        ReclaimConfig config = ConfigLoader.load(Path.of(CONFIG), env);
         SweepConfig.Records sweep = (SweepConfig.Records) config.sweeps().get(SWEEP);
         JdbcMeter.Tally tally = new JdbcMeter.Tally();
         Stores real = ReclaimFixture.stores(config, env);
@@ -326,7 +326,7 @@ public final class RecordPurgeBenchmark {
 
     private static Measured floor(Dataset d, String jdbcUrl, int round) throws Exception {
         Map<String, String> env = Map.of("RECLAIM_DB_URL", jdbcUrl, "RECLAIM_CONFIG", CONFIG);
-        ReclaimConfig config = ConfigLoader.load(env);
+        ReclaimConfig config = ConfigLoader.load(Path.of(CONFIG), env);
         SweepConfig.Records sweep = (SweepConfig.Records) config.sweeps().get(SWEEP);
         JdbcMeter.Tally tally = new JdbcMeter.Tally();
         FloorLoop.Result r;

@@ -189,7 +189,7 @@ class ConfigLoaderTest {
 
     @Test
     void shouldRejectAMissingFile() {
-        assertThatThrownBy(() -> ConfigLoader.load(Map.of("RECLAIM_CONFIG", "does/not/exist.yaml")))
+        assertThatThrownBy(() -> ConfigLoader.load(Path.of("does/not/exist.yaml"), Map.of()))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("does/not/exist.yaml: cannot read the configuration file");
     }
