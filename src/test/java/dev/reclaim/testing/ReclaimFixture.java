@@ -198,5 +198,8 @@ public final class ReclaimFixture implements BeforeEachCallback, AfterEachCallba
         if (cloudinary != null) {
             cloudinary.close();
         }
+        if (jdbcUrl != null) {
+            TestPostgres.drop(jdbcUrl);
+        }
     }
 }
