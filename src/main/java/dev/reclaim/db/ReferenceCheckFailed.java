@@ -6,16 +6,8 @@ package dev.reclaim.db;
  * more; a sweep ends with {@code stoppedBy: referenceCheckFailed}.
  */
 public class ReferenceCheckFailed extends RuntimeException {
-    private final String example;
-
     public ReferenceCheckFailed(String where, String example) {
         super(where + " returned '" + example + "', which is not one of the keys it was given: it must return, of"
                 + " :keys, those still referenced (check its column); nothing more is deleted");
-        this.example = example;
-    }
-
-    /** One value the query returned that was not among its {@code :keys}. */
-    public String example() {
-        return example;
     }
 }

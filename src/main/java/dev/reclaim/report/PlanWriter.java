@@ -60,11 +60,11 @@ public final class PlanWriter implements RunEvents {
             } else if (event instanceof RunEvent.RunStarted e) {
                 e.sweeps().forEach(n -> sweeps.computeIfAbsent(n, this::sweepNode));
             } else if (event instanceof RunEvent.ItemPurged e) {
-                line(Map.of("type", "record", "sweep", e.sweep(), "id", e.item()));
+                lines.write(Map.of("type", "record", "sweep", e.sweep(), "id", e.item()));
                 records++;
                 for (Map.Entry<String, List<String>> byStore : e.keys().entrySet()) {
                     for (String k : byStore.getValue().stream().distinct().toList()) {
-                        line(Map.of("type", "key", "sweep", e.sweep(), "store", byStore.getKey(), "key", k, "item", e.item()));
+                        lines.write(Map.of("type", "key", "sweep", e.sweep(), "store", byStore.getKey(), "key", k, "item", e.item()));
                         keys++;
                     }
                 }
@@ -76,7 +76,7 @@ public final class PlanWriter implements RunEvents {
                     if (bytes != null) {
                         line.put("bytes", bytes);
                     }
-                    line(line);
+                    lines.write(line);
                     keys++;
                 }
             } else if (event instanceof RunEvent.KeysKept e && e.source() == RunEvent.Source.SWEEP) {
@@ -88,8 +88,7 @@ public final class PlanWriter implements RunEvents {
             } else if (event instanceof RunEvent.SweepHeld e) {
                 sweeps.computeIfAbsent(e.sweep(), this::sweepNode).put("brakeWouldHold", e.detail());
             } else if (event instanceof RunEvent.SweepStopped e) {
-                ObjectNode s = sweeps.computeIfAbsent(e.sweep(), this::sweepNode);
-                s.put("stoppedBy", e.reason());
+                sweeps.computeIfAbsent(e.sweep(), this::sweepNode).put("stoppedBy", e.reason());
             }
         } catch (IOException e) {
             failed = e;
@@ -104,13 +103,9 @@ public final class PlanWriter implements RunEvents {
 
     private void kept(String sweep, String store, String reason, List<String> what) throws IOException {
         for (String k : what) {
-            line(Map.of("type", "kept", "sweep", sweep, "store", store, "key", k, "reason", reason));
+            lines.write(Map.of("type", "kept", "sweep", sweep, "store", store, "key", k, "reason", reason));
             kept++;
         }
-    }
-
-    private void line(Map<String, ?> fields) throws IOException {
-        lines.write(fields);
     }
 
     /**
@@ -165,17 +160,5 @@ public final class PlanWriter implements RunEvents {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    public long records() {
-        return records;
-    }
-
-    public long keys() {
-        return keys;
-    }
-
-    public long kept() {
-        return kept;
     }
 }
