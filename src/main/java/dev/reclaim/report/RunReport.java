@@ -10,7 +10,8 @@ import java.util.Map;
  * What a run did, returned by the handler and the CLI and stored in the run ledger. {@code folderModes}: the folder
  * mode each Cloudinary store's account reported ({@code fixed} or {@code dynamic}). {@code apiCalls}: every call made
  * to each store's API in the run, the set-up (a Cloudinary account's folder mode), the sweeps and the outbox drain
- * alike, per store: what the run spent of a Cloudinary account's hourly quota.
+ * alike, per store: what the run spent of a Cloudinary account's hourly quota. {@code undoable}: per store,
+ * {@code yes} when its deletions can be restored, else why not.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunReport(
@@ -28,14 +29,6 @@ public record RunReport(
         Map<String, String> folderModes,
         Map<String, Long> apiCalls,
         Map<String, String> undoable) {
-
-    /** {@code undoable}: per store, {@code yes} when its deletions can be restored, else why not. */
-    public RunReport(String runId, String trigger, boolean dryRun, Outcome outcome, String reason, Instant startedAt,
-                     Instant finishedAt, long durationMs, List<SweepReport> sweeps, OutboxReport outbox,
-                     FailureReport failures, Map<String, String> folderModes, Map<String, Long> apiCalls) {
-        this(runId, trigger, dryRun, outcome, reason, startedAt, finishedAt, durationMs, sweeps, outbox, failures,
-                folderModes, apiCalls, null);
-    }
 
     /**
      * The outbox over the whole run: keys deleted and failed per store, keys refused by a guard, keys still pending

@@ -54,17 +54,6 @@ public record SweepReport(
         @JsonIgnore String brake,
         @JsonIgnore boolean dryRun) {
 
-    public SweepReport(String name, String kind, String cutoff, long eligible, long purged, long skipped, long failed,
-                       List<Failure> failures, Map<String, Long> figures, Map<String, Long> keysCollected,
-                       Map<String, Long> keysDeleted, Map<String, Long> keysFailed, long keysRefused,
-                       List<String> sampleIds, Map<String, List<String>> sampleKeys, boolean complete, String stoppedBy,
-                       long durationMs, Long scanned, Long referenced, Long bytesReclaimed, Map<String, Long> apiCalls,
-                       String quotaResetsAt, Map<String, Long> keysKeptReferenced, String error, String listingWarning) {
-        this(name, kind, cutoff, eligible, purged, skipped, failed, failures, figures, keysCollected, keysDeleted,
-                keysFailed, keysRefused, sampleIds, sampleKeys, complete, stoppedBy, durationMs, scanned, referenced,
-                bytesReclaimed, apiCalls, quotaResetsAt, keysKeptReferenced, error, listingWarning, null, false);
-    }
-
     // A dry run's JSON names its figures as what would happen: a records sweep would purge, an assets sweep would
     // delete (never "purge"); a real run's say what happened.
 

@@ -111,12 +111,12 @@ class CloudWatchMetricsTest {
     private static RunReport report(boolean dryRun, SweepReport sweep) {
         Instant now = Instant.parse("2026-11-24T03:00:00Z");
         return new RunReport(UUID.randomUUID().toString(), "test", dryRun, Outcome.COMPLETED, null, now.minusSeconds(5),
-                now, 5000, List.of(sweep), new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0), null, null, null);
+                now, 5000, List.of(sweep), new RunReport.OutboxReport(Map.of(), Map.of(), 0, 0), null, null, null, null);
     }
 
     private static SweepReport recordSweep(String name, Map<String, Long> figures) {
         return new SweepReport(name, "records", null, 0, 0, 0, 0, List.of(), figures, Map.of(), Map.of(), Map.of(), 0,
-                List.of(), Map.of(), true, null, 0, null, null, null, null, null, null, null, null);
+                List.of(), Map.of(), true, null, 0, null, null, null, null, null, null, null, null, null, false);
     }
 
     /** Records each PutMetricData request; fails every call when {@code failure} is set. */

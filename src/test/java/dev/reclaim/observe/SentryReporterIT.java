@@ -51,7 +51,7 @@ class SentryReporterIT {
     private static RunEvent.RunFinished finished(UUID runId, String trigger, Outcome outcome, String reason) {
         Instant now = Instant.now();
         return new RunEvent.RunFinished(new RunReport(runId.toString(), trigger, false, outcome, reason, now, now, 0,
-                List.of(), null, null, null, null));
+                List.of(), null, null, null, null, null));
     }
 
     private static RunEvent.ItemFailed itemFailed(String sweep, String item, String errorClass) {

@@ -82,7 +82,7 @@ class ProgressLogTest {
         progress.inForce(inForce);
         start(null);
         RunReport report = new RunReport("r1", "test", false, Outcome.COMPLETED, null, T0, T0, 0, List.of(),
-                new RunReport.OutboxReport(Map.of("moc-files", 3L), Map.of(), 0, 0), null, null, null);
+                new RunReport.OutboxReport(Map.of("moc-files", 3L), Map.of(), 0, 0), null, null, null, null);
 
         progress.emit(new RunEvent.RunFinished(report));
 

@@ -16,7 +16,7 @@ class ReportsTest {
 
     private static RunReport report(RunTally tally, Outcome outcome, String reason) {
         return new RunReport("run-1", "cli", false, outcome, reason, START, START.plusMillis(1200), 1200,
-                tally.sweepReports(false), tally.outboxReport(0, null), null, null, null);
+                tally.sweepReports(false), tally.outboxReport(0, null), null, null, null, null);
     }
 
     /** moc-purge purges 2 items (one file deleted) and fails item 3 with a two-line PostgreSQL error. */
