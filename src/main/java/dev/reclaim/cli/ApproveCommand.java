@@ -19,7 +19,7 @@ final class ApproveCommand extends ConfiguredCommand {
 
     @Override
     public Integer call() throws Exception {
-        try (Reclaim reclaim = reclaim()) {
+        try (Reclaim reclaim = Reclaim.from(settings())) {
             reclaim.approve(sweep, limit);
         }
         cli.out().println("Approved: the next run of sweep " + sweep + " goes past its brake once"

@@ -91,7 +91,7 @@ final class CommandHelp {
         page("", "the command did its work (see each command's --help)",
                 "the run, retry or status read failed (the message says why)", USAGE_MEANING,
                 "reclaim run --dry-run");
-        PAGES.put("run", new Page(WHOLE_RECLAIM, exitCodes(
+        PAGES.put("run", new Page(WHOLE_RECLAIM, pairs("%3s",
                 "0", "the run completed (failed items included: they went to the retry pipeline), stopped at its "
                         + "time budget (incomplete), or was skipped because another run holds the lock",
                 "1", "the run failed (database unreachable, run lock lost, ...): the summary says what was done "
@@ -124,7 +124,7 @@ final class CommandHelp {
         page("retry", "the messages (or stored failures) were retried; those that failed again wait for the next try",
                 "the retry itself failed (database or SQS unreachable)", USAGE_MEANING,
                 "reclaim retry --max-messages 50 --dry-run");
-        PAGES.put("status", new Page(List.of(DATABASE, SECRETS, AWS, QUEUES, LOGS), exitCodes(
+        PAGES.put("status", new Page(List.of(DATABASE, SECRETS, AWS, QUEUES, LOGS), pairs("%3s",
                 "0", "the status was shown (also for a database Reclaim never ran against)",
                 "1", "the database cannot be reached, or refused the read",
                 "2", "invalid usage (--runs) or database variables (RECLAIM_DB_URL)"),
@@ -193,22 +193,19 @@ final class CommandHelp {
     }
 
     private static Group group(String name, String... pairs) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < pairs.length; i += 2) {
-            m.put(pairs[i], pairs[i + 1]);
-        }
-        return new Group(name, m);
+        return new Group(name, pairs("%s", pairs));
     }
 
     /** The page of a command that builds the whole of Reclaim and exits 0, 1 or 2. */
     private static void page(String command, String ok, String failed, String usage, String example) {
-        PAGES.put(command, new Page(WHOLE_RECLAIM, exitCodes("0", ok, "1", failed, "2", usage), example));
+        PAGES.put(command, new Page(WHOLE_RECLAIM, pairs("%3s", "0", ok, "1", failed, "2", usage), example));
     }
 
-    private static Map<String, String> exitCodes(String... pairs) {
+    /** Pairs of name (as {@code format} writes it: exit codes right-aligned) and text, in order. */
+    private static Map<String, String> pairs(String format, String... pairs) {
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i + 1 < pairs.length; i += 2) {
-            m.put(String.format("%3s", pairs[i]), pairs[i + 1]);
+            m.put(String.format(format, pairs[i]), pairs[i + 1]);
         }
         return m;
     }

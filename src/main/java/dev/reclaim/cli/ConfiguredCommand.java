@@ -1,6 +1,5 @@
 package dev.reclaim.cli;
 
-import dev.reclaim.Reclaim;
 import dev.reclaim.config.Settings;
 import dev.reclaim.run.RunRequest;
 import picocli.CommandLine.Option;
@@ -25,9 +24,5 @@ abstract class ConfiguredCommand implements Callable<Integer> {
             env.put(Settings.CONFIG, config);
         }
         return RunRequest.settings(env);
-    }
-
-    Reclaim reclaim() {
-        return Reclaim.from(settings());
     }
 }

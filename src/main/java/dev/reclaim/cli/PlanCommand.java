@@ -32,7 +32,7 @@ final class PlanCommand extends ConfiguredCommand {
 
     @Override
     public Integer call() throws Exception {
-        try (Reclaim reclaim = reclaim()) { // an unreadable RECLAIM_DRY_RUN: an error here too
+        try (Reclaim reclaim = Reclaim.from(settings())) { // an unreadable RECLAIM_DRY_RUN: an error here too
             RunReport report = reclaim.plan(new RunRequest("plan", true, sweeps, Deadline.none()), out);
             return printPlanned(cli, report, json, out);
         }

@@ -33,11 +33,9 @@ import java.util.function.Supplier;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code java -jar reclaim.jar run [--dry-run] [--sweep NAME]... [--json] [--max-duration 10m]}. Logs go to stderr;
- * stdout carries the summary or the JSON report. Exit 0: the run completed (failed items included), was cut short by
- * its time budget, or was skipped for another run; 1: the run failed; 2: invalid usage or configuration. On SIGTERM
- * the run finishes the item in hand, records {@code interrupted} and prints its summary before the JVM exits (143).
- * The subcommands work with the CLI's environment and writers.
+ * {@code java -jar reclaim.jar COMMAND}: logs go to stderr, stdout carries the summary or the JSON report; each
+ * command's variables and exit codes are on its {@code --help} page ({@link CommandHelp}). The subcommands work with
+ * the CLI's environment and writers.
  */
 @Command(name = "reclaim", mixinStandardHelpOptions = true, versionProvider = CommandHelp.Version.class,
         description = "Deletes abandoned uploads and expired soft-deleted records.",

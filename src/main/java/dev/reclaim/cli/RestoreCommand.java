@@ -51,7 +51,7 @@ final class RestoreCommand extends ConfiguredCommand {
                 since == null ? null : parsed(since, Instant::parse,
                         "--since " + since + ": not an ISO time such as 2026-12-06T03:00:00Z"), keys);
         Undo.Report report;
-        try (Reclaim reclaim = reclaim()) {
+        try (Reclaim reclaim = Reclaim.from(settings())) {
             report = reclaim.restore(selection, dryRun);
         }
         if (json) {

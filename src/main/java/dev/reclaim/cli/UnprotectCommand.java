@@ -17,7 +17,7 @@ final class UnprotectCommand extends ConfiguredCommand {
     @Override
     public Integer call() throws Exception {
         int lifted;
-        try (Reclaim reclaim = reclaim()) {
+        try (Reclaim reclaim = Reclaim.from(settings())) {
             lifted = reclaim.unprotect(keys);
         }
         cli.out().println("Unprotected " + lifted + " of " + keys.size() + " keys"
