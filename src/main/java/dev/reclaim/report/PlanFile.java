@@ -18,6 +18,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -142,41 +143,21 @@ public final class PlanFile {
 
     /** The records and keys of a plan {@link #check} accepted, in file order, one line in memory at a time. */
     public static Iterator<Entry> entries(BufferedReader in) {
-        return new Iterator<>() {
-            private Entry next = advance();
+        return in.lines().map(PlanFile::entry).filter(Objects::nonNull).iterator();
+    }
 
-            private Entry advance() {
-                try {
-                    for (String line = in.readLine(); line != null; line = in.readLine()) {
-                        JsonNode e = Reports.JSON.readTree(line);
-                        switch (e.path("type").asText()) {
-                            case "record" -> {
-                                return new Entry(e.path("sweep").asText(), null, e.path("id").asText());
-                            }
-                            case "key" -> {
-                                return new Entry(e.path("sweep").asText(), e.path("store").asText(), e.path("key").asText());
-                            }
-                            default -> { }
-                        }
-                    }
-                    return null;
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-
-            @Override
-            public boolean hasNext() {
-                return next != null;
-            }
-
-            @Override
-            public Entry next() {
-                Entry e = next;
-                next = advance();
-                return e;
-            }
-        };
+    /** The record or key a line holds; null for a kept or end line. */
+    private static Entry entry(String line) {
+        try {
+            JsonNode e = Reports.JSON.readTree(line);
+            return switch (e.path("type").asText()) {
+                case "record" -> new Entry(e.path("sweep").asText(), null, e.path("id").asText());
+                case "key" -> new Entry(e.path("sweep").asText(), e.path("store").asText(), e.path("key").asText());
+                default -> null;
+            };
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static JsonNode json(Path file, long n, String line) {
