@@ -26,28 +26,17 @@ import java.util.Map;
 public final class AwsClients implements AutoCloseable {
     private final Settings.Aws settings;
     private final SdkHttpClient http;
-    private final boolean ownsHttp;
     private final Map<String, S3Client> s3ByEndpoint = new LinkedHashMap<>();
     private final List<SdkAutoCloseable> built = new ArrayList<>();
     private boolean closed;
 
     /** Clients on a URLConnection HTTP client: 5 s to connect, 30 s per read. */
     public AwsClients(Settings.Aws settings) {
-        this(settings, UrlConnectionHttpClient.builder()
+        this.settings = settings;
+        this.http = UrlConnectionHttpClient.builder()
                 .connectionTimeout(Duration.ofSeconds(5))
                 .socketTimeout(Duration.ofSeconds(30))
-                .build(), true);
-    }
-
-    /** Clients on {@code http}, which stays the caller's to close (null: the SDK's default HTTP client per client). */
-    public AwsClients(Settings.Aws settings, SdkHttpClient http) {
-        this(settings, http, false);
-    }
-
-    private AwsClients(Settings.Aws settings, SdkHttpClient http, boolean ownsHttp) {
-        this.settings = settings;
-        this.http = http;
-        this.ownsHttp = ownsHttp;
+                .build();
     }
 
     /** One S3 client per region, endpoint (null: AWS's) and addressing style, however many stores share it. */
@@ -78,13 +67,10 @@ public final class AwsClients implements AutoCloseable {
         return remember(configured(SecretsManagerClient.builder(), region, endpoint).build());
     }
 
-    /** Region, credentials, the shared HTTP client (when there is one) and the endpoint (when not AWS's). */
+    /** Region, credentials, the shared HTTP client and the endpoint (when not AWS's). */
     private <B extends AwsClientBuilder<B, ?> & AwsSyncClientBuilder<B, ?>> B configured(B builder, String region,
                                                                                         URI endpoint) {
-        builder.region(Region.of(region)).credentialsProvider(settings.credentials());
-        if (http != null) {
-            builder.httpClient(http);
-        }
+        builder.region(Region.of(region)).credentialsProvider(settings.credentials()).httpClient(http);
         return endpoint == null ? builder : builder.endpointOverride(endpoint);
     }
 
@@ -100,8 +86,6 @@ public final class AwsClients implements AutoCloseable {
         }
         closed = true;
         built.forEach(SdkAutoCloseable::close);
-        if (ownsHttp) {
-            http.close();
-        }
+        http.close();
     }
 }

@@ -208,22 +208,18 @@ final class Checks {
                 problems.error(path + "." + key, "unknown brake setting (minItems, factor, firstRunLimit)");
             }
         }
-        long minItems = value(path + ".minItems", string(settings.get("minItems")), false, d.minItems(),
+        long minItems = value(path + ".minItems", Objects.toString(settings.get("minItems"), null), false, d.minItems(),
                 between(1, Long.MAX_VALUE));
-        double factor = value(path + ".factor", string(settings.get("factor")), false, d.factor(), text -> {
+        double factor = value(path + ".factor", Objects.toString(settings.get("factor"), null), false, d.factor(), text -> {
             double f = parse(text, () -> Double.parseDouble(text.trim()), "a number such as 3");
             if (!(f > 0) || Double.isInfinite(f)) {
                 throw new IllegalArgumentException("must be a positive number (got '" + text + "')");
             }
             return f;
         });
-        long firstRunLimit = value(path + ".firstRunLimit", string(settings.get("firstRunLimit")), false,
+        long firstRunLimit = value(path + ".firstRunLimit", Objects.toString(settings.get("firstRunLimit"), null), false,
                 d.firstRunLimit(), between(1, Long.MAX_VALUE));
         return new SweepConfig.Brake(true, minItems, factor, firstRunLimit);
-    }
-
-    private static String string(Object v) {
-        return v == null ? null : String.valueOf(v);
     }
 
     private static String unknownStore(String store, Map<String, ?> stores) {

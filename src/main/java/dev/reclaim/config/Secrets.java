@@ -56,7 +56,7 @@ public final class Secrets {
         if (text == null) {
             throw new ConfigException(arnVariable + ": secret '" + secretId + "' holds no text (a binary secret?)");
         }
-        return Settings.DB_PASSWORD.equals(variable) ? password(text, arnVariable, secretId) : text.strip();
+        return "RECLAIM_DB_PASSWORD".equals(variable) ? password(text, arnVariable, secretId) : text.strip();
     }
 
     /** The password alone, or the {@code password} field of an RDS-managed secret's JSON. */

@@ -47,15 +47,12 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
             "RECLAIM_SENTRY_MAX_RUNTIME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
             "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_CLOUDWATCH", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN");
-    public static final String DB_PASSWORD = "RECLAIM_DB_PASSWORD";
-    /** Each variable a secret fills, and the variable that names its secret. */
-    public static final Map<String, String> SECRET_OF = java.util.Collections.unmodifiableMap(new LinkedHashMap<>() {{
-            put(DB_PASSWORD, "RECLAIM_DB_PASSWORD_SECRET_ARN");
-            put("CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN");
-            put("SENTRY_DSN", "SENTRY_DSN_SECRET_ARN");
-        }});
+    /** Each variable a secret fills, and the variable that names its secret (its name, then _SECRET_ARN). */
+    public static final Map<String, String> SECRET_OF = java.util.Collections.unmodifiableMap(VARIABLES.stream()
+            .filter(v -> v.endsWith("_SECRET_ARN")).collect(Collectors.toMap(v -> v.replace("_SECRET_ARN", ""), v -> v,
+                    (a, b) -> a, LinkedHashMap::new)));
     /** Variables whose whole value is a secret, and those holding a URL whose user-info or parameters carry one. */
-    public static final List<String> SECRET_VARIABLES = List.of(DB_PASSWORD, "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN");
+    public static final List<String> SECRET_VARIABLES = List.of("RECLAIM_DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN");
     public static final List<String> SECRET_URLS = List.of("RECLAIM_DB_URL", "CLOUDINARY_URL", "SENTRY_DSN");
     /** The variables (by prefix) the configuration in force shows: Reclaim's own, AWS's endpoints, Sentry's. */
     public static final List<String> SHOWN = List.of("RECLAIM_", "AWS_REGION", "AWS_ENDPOINT_URL", "CLOUDINARY_URL",
@@ -255,13 +252,13 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
                 error("RECLAIM_DB_POOL_SIZE", "RECLAIM_DB_POOL_SIZE must be a whole number");
             }
             Duration timeout = duration("RECLAIM_DB_CONNECT_TIMEOUT", Duration.ofSeconds(10), Durations.Accepts.POSITIVE);
-            return new Database(url, get("RECLAIM_DB_USER"), get(DB_PASSWORD), size == null ? 3 : Math.max(3, size),
+            return new Database(url, get("RECLAIM_DB_USER"), get("RECLAIM_DB_PASSWORD"), size == null ? 3 : Math.max(3, size),
                     timeout == null || timeout.toMillis() >= 250 ? timeout : Duration.ofMillis(250));
         }
 
         Queues queues(String awsRegion) {
             String url = firstSet(get("RECLAIM_RETRY_QUEUE_URL"));
-            URI uri = url == null ? null : url("RECLAIM_RETRY_QUEUE_URL", url);
+            URI uri = url("RECLAIM_RETRY_QUEUE_URL", url);
             if (uri == null) {
                 return new Queues(url, null, null, get("RECLAIM_DLQ_URL"));
             }

@@ -50,7 +50,6 @@ public final class RetryQueue {
     /** Sending rounds of one {@link #send}: the first, then resends of transiently failed entries. */
     static final int MAX_ROUNDS = 3;
     private static final Duration RESEND_PAUSE = Duration.ofMillis(200);
-    private static final int MAX_DELAY_SECONDS = 900;
     private static final int MAX_REASON_CHARS = 1024;
     /** SQS takes #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF; a lone surrogate is none of them. */
     private static final Pattern REFUSED_CHARACTER =
@@ -199,7 +198,7 @@ public final class RetryQueue {
 
     /** Puts a message back on the retry queue, unchanged, visible again after {@code delay} (at most 15 minutes). */
     public String requeue(String body, int retryCount, String sweep, Duration delay) {
-        long seconds = delay == null ? 0 : Math.max(0, Math.min(MAX_DELAY_SECONDS, delay.toSeconds()));
+        long seconds = delay == null ? 0 : Math.max(0, Math.min(900, delay.toSeconds()));
         return sqs.sendMessage(b -> b.queueUrl(queueUrl).messageBody(body).delaySeconds((int) seconds)
                 .messageAttributes(attributes(retryCount, sweep))).messageId();
     }
@@ -213,13 +212,11 @@ public final class RetryQueue {
             throw new IllegalStateException("no dead-letter queue configured (RECLAIM_DLQ_URL)");
         }
         Map<String, MessageAttributeValue> attrs = new LinkedHashMap<>();
-        if (attributes != null) {
-            attributes.forEach((k, v) -> {
-                if (k != null && !k.isBlank() && v != null && !v.isBlank() && !REASON.equals(k)) {
-                    attrs.put(k, string(v));
-                }
-            });
-        }
+        Objects.requireNonNullElse(attributes, Map.<String, String>of()).forEach((k, v) -> {
+            if (k != null && !k.isBlank() && v != null && !v.isBlank() && !REASON.equals(k)) {
+                attrs.put(k, string(v));
+            }
+        });
         String r = reason == null || reason.isBlank() ? "unspecified" : reason;
         attrs.put(REASON, string(r.length() <= MAX_REASON_CHARS ? r : r.substring(0, MAX_REASON_CHARS)));
         sqs.sendMessage(b -> b.queueUrl(deadLetterQueueUrl).messageBody(body).messageAttributes(attrs));
@@ -249,12 +246,8 @@ public final class RetryQueue {
 
     /** The retry queue's depth, then the dead-letter queue's when one is configured; SQS errors are told, not thrown. */
     public List<Depth> depths() {
-        List<Depth> out = new ArrayList<>();
-        out.add(depth("RECLAIM_RETRY_QUEUE_URL", queueUrl));
-        if (deadLetterQueueUrl != null) {
-            out.add(depth("RECLAIM_DLQ_URL", deadLetterQueueUrl));
-        }
-        return out;
+        Depth retry = depth("RECLAIM_RETRY_QUEUE_URL", queueUrl);
+        return deadLetterQueueUrl == null ? List.of(retry) : List.of(retry, depth("RECLAIM_DLQ_URL", deadLetterQueueUrl));
     }
 
     private Depth depth(String queue, String url) {
@@ -330,6 +323,4 @@ public final class RetryQueue {
         return refused.find() ? String.format("the body holds a character SQS refuses (U+%04X at %d)",
                 body.codePointAt(refused.start()), refused.start()) : null;
     }
-
-    /** sqs.eu-west-1.amazonaws.com/123456789012/name: the region, else null. */
 }

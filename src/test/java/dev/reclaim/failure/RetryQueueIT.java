@@ -7,8 +7,6 @@ import dev.reclaim.failure.RetryQueue.OutgoingMessage;
 import dev.reclaim.failure.RetryQueue.Outcome;
 import dev.reclaim.testing.TestSqs;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.http.SdkHttpClient;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.BatchResultErrorEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -183,8 +181,7 @@ class RetryQueueIT {
         Map<String, String> env = TestSqs.environment();
         env.put("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:1");
         env.put("RECLAIM_RETRY_QUEUE_URL", "http://127.0.0.1:1/000000000000/nowhere");
-        try (SdkHttpClient http = UrlConnectionHttpClient.builder().connectionTimeout(Duration.ofSeconds(2)).build();
-             AwsClients aws = new AwsClients(TestSettings.of(env).aws(), http)) {
+        try (AwsClients aws = new AwsClients(TestSettings.of(env).aws())) {
             RetryQueue queue = RetryQueue.configured(TestSettings.of(env).queues(), aws);
             List<OutgoingMessage> messages = IntStream.range(0, 15)
                     .mapToObj(i -> new OutgoingMessage("row-" + i, "body-" + i, 0, "s")).toList();
@@ -204,8 +201,7 @@ class RetryQueueIT {
         String url = TestSqs.freshQueue("retry-env");
         Map<String, String> env = TestSqs.environment();
         env.put("RECLAIM_RETRY_QUEUE_URL", url);
-        try (SdkHttpClient http = UrlConnectionHttpClient.create();
-             AwsClients aws = new AwsClients(TestSettings.of(env).aws(), http)) {
+        try (AwsClients aws = new AwsClients(TestSettings.of(env).aws())) {
             assertThat(RetryQueue.configured(TestSettings.of(TestSqs.environment()).queues(), aws)).isNull();
             RetryQueue queue = RetryQueue.configured(TestSettings.of(env).queues(), aws);
             assertThat(queue.deadLetterQueueUrl()).isNull();
