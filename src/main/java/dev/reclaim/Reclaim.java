@@ -145,10 +145,6 @@ public final class Reclaim implements AutoCloseable {
         return this;
     }
 
-    public Failures failures() {
-        return failures;
-    }
-
     /** The retry queue ({@code RECLAIM_RETRY_QUEUE_URL}), or null when none is configured. */
     public RetryQueue retryQueue() {
         return retryQueue;

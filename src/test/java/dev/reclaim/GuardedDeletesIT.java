@@ -75,7 +75,7 @@ class GuardedDeletesIT {
         // A caller's own Store around the real one is put behind the guard again by Stores.
         GuardedStore wrapped = new Stores(Map.of("moc-files", new ForwardingStore(real))).get("moc-files");
 
-        BatchResult result = wrapped.deleteBatch(List.of(OUTSIDE), null).result();
+        BatchResult result = wrapped.deleteBatch(List.of(OUTSIDE), Map.of(), null).result();
 
         assertThat(result.refused()).containsExactly(OUTSIDE);
         assertThat(result.deleted()).isEmpty();

@@ -230,7 +230,7 @@ public final class Outbox {
         long callsBefore = store.apiCalls();
         GuardedStore.Call call;
         try {
-            call = store.deleteBatch(new ArrayList<>(byKey.keySet()), deadline);
+            call = store.deleteBatch(new ArrayList<>(byKey.keySet()), Map.of(), deadline);
         } finally {
             store.reportCalls(events, null, callsBefore);
         }

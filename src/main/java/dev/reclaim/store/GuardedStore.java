@@ -198,12 +198,10 @@ public final class GuardedStore implements Store {
         return out;
     }
 
-    /** Deletes one batch; quota, deadline and reference check failures propagate, as they stop the caller. */
-    public Call deleteBatch(List<String> batch, Instant deadline) {
-        return deleteBatch(batch, Map.of(), deadline);
-    }
-
-    /** The same, with what a listing said of each key (its path for the guard, its bytes for the journal). */
+    /**
+     * Deletes one batch, with what a listing said of each key ({@code listed}: its path for the guard, its bytes for
+     * the journal); quota, deadline and reference check failures propagate, as they stop the caller.
+     */
     public Call deleteBatch(List<String> batch, Map<String, StoredAsset> listed, Instant deadline) {
         try {
             return new Call(delete(batch, listed, deadline), "PerKeyError");
