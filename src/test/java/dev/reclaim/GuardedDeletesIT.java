@@ -3,6 +3,7 @@ package dev.reclaim;
 
 import dev.reclaim.config.AwsClients;
 import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.StoreConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.report.RunReport;
@@ -89,6 +90,19 @@ class GuardedDeletesIT {
         assertThatThrownBy(() -> unchecked.delete(List.of(INSIDE), null))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessage("store moc-files was not given the database its reference query needs");
+        assertThat(TestS3.exists(fx.mocBucket, INSIDE)).isTrue();
+    }
+
+    @Test
+    void shouldRefuseToDeleteAtAll_whenAStoreWithoutAReferenceQueryWasNotGivenTheDatabase() {
+        // Without the database neither a restored key's protection nor the journal can be had: nothing may go.
+        ReclaimConfig noQuery = new ReclaimConfig("test.yaml", Map.of("moc-files", new StoreConfig.S3("moc-files",
+                fx.mocBucket, "us-east-1", null, true, List.of("uploads/tmp/"), null)), Map.of());
+        Store unchecked = Stores.build(noQuery, TestSettings.of(fx.env()), aws).get("moc-files");
+
+        assertThatThrownBy(() -> unchecked.delete(List.of(INSIDE), null))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("store moc-files was not given the database its protected keys and journal need");
         assertThat(TestS3.exists(fx.mocBucket, INSIDE)).isTrue();
     }
 

@@ -40,13 +40,23 @@ public final class GuardedStore implements Store {
     private final Store store;
     /** Null when the store declares no query: the protection check and the journal still apply. */
     private final ReferenceQuery referenced;
-    /** Null before {@link Stores#referenceChecked} gave the database: the guard applies, a reference query refuses. */
+    /**
+     * Null before {@link Stores#referenceChecked} gave the database: the guard applies, and a store built from the
+     * configuration deletes nothing.
+     */
     private final DataSource dataSource;
+    private final boolean needsDatabase;
 
     GuardedStore(Store store, SqlTemplate referenced, DataSource dataSource) {
+        this(store, referenced, dataSource, false);
+    }
+
+    /** {@code needsDatabase}: a store's real API, which deletes nothing until it is given the database. */
+    GuardedStore(Store store, SqlTemplate referenced, DataSource dataSource, boolean needsDatabase) {
         this.store = store instanceof GuardedStore g ? g.store : store;
         this.referenced = referenced == null ? null : new ReferenceQuery("store " + store.name(), referenced);
         this.dataSource = dataSource;
+        this.needsDatabase = needsDatabase || store instanceof GuardedStore g && g.needsDatabase;
     }
 
     /** The store's API behind the guard, for this package's own tests. */
@@ -71,6 +81,9 @@ public final class GuardedStore implements Store {
         if (dataSource == null) {
             if (referenced != null) { // a reference query never answered must not let anything go
                 throw new IllegalStateException("store " + name() + " was not given the database its reference query needs");
+            }
+            if (needsDatabase) { // nor may a key go unchecked against the restored ones, or unjournaled
+                throw new IllegalStateException("store " + name() + " was not given the database its protected keys and journal need");
             }
             return (allowed.isEmpty() ? new BatchResult(List.of(), Map.of()) : call(allowed, deadline)).refusing(refused);
         }

@@ -40,8 +40,8 @@ public final class Stores implements AutoCloseable {
                         new CloudinaryStore.Retries(cc.maxAttempts(), cc.retryDelay(), cc.retryDelay().multipliedBy(16)),
                         Clock.systemUTC());
             }
-            // Until referenceChecked gives it the database, a store with a reference query refuses to delete.
-            stores.put(sc.name(), new GuardedStore(api, sc.referenced(), null));
+            // Until referenceChecked gives it the database, the store refuses to delete.
+            stores.put(sc.name(), new GuardedStore(api, sc.referenced(), null, true));
         }
         return new Stores(stores);
     }
