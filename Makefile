@@ -5,10 +5,11 @@ MVN ?= mvn
 JAR := target/reclaim.jar
 SOURCES := pom.xml $(shell find src/main config -type f 2>/dev/null)
 
-.PHONY: build-CleanupFunction build-RetryFunction artifact
+.PHONY: build-CleanupFunction build-RetryFunction build-WorkerFunction artifact
 
 build-CleanupFunction: artifact
 build-RetryFunction: artifact
+build-WorkerFunction: artifact
 
 artifact: $(JAR)
 	test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 2; }

@@ -34,6 +34,7 @@ import dev.reclaim.report.RunEvents;
 import dev.reclaim.run.Run;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
+import dev.reclaim.run.ShardWork;
 import dev.reclaim.run.Status;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Stores;
@@ -110,7 +111,8 @@ public final class Reclaim implements AutoCloseable {
             Outbox.Policy outbox = new Outbox.Policy(settings.outboxBackoff(), Outbox.Policy.DEFAULT.maxBackoff(),
                     settings.outboxRetryPeriod());
             Reclaim reclaim = new Reclaim(config, pool, stores, queue, outbox, pool, aws)
-                    .listen(CloudWatchMetrics.from(settings.metrics(), aws));
+                    .listen(CloudWatchMetrics.from(settings.metrics(), aws))
+                    .workQueue(RetryQueue.work(settings.queues(), aws));
             reclaim.progress.inForce(ConfigInForce.of(config, settings.substitutions()));
             reclaim.configHash = ConfigInForce.hash(config, settings.substitutions());
             reclaim.journalRetention = settings.journalRetention();
@@ -143,6 +145,17 @@ public final class Reclaim implements AutoCloseable {
     public Reclaim listen(RunEvents listener) {
         listeners.add(listener);
         return this;
+    }
+
+    /** Scheduled runs fan records sweeps out onto {@code workQueue} ({@code RECLAIM_WORK_QUEUE_URL}; null: never). */
+    public Reclaim workQueue(RetryQueue workQueue) {
+        run.workQueue(workQueue);
+        return this;
+    }
+
+    /** The worker of the work queue's shards (the worker function, {@code reclaim work}). */
+    public ShardWork shardWork() {
+        return run.shardWork();
     }
 
     /** The retry queue ({@code RECLAIM_RETRY_QUEUE_URL}), or null when none is configured. */

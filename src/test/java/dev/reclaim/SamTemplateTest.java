@@ -110,6 +110,33 @@ class SamTemplateTest {
     }
 
     @Test
+    void shouldGiveEachWorkerOneShard_andTheWorkQueueSixTimesTheLongestWorkerBeforeItsDeadLetterQueue() {
+        JsonNode worker = TEMPLATE.resource("WorkerFunction").path("Properties");
+        assertThat(worker.path("Handler").asText())
+                .isEqualTo(dev.reclaim.handler.WorkerHandler.class.getName() + "::handleRequest");
+        assertThat(worker.path("Timeout")).isEqualTo(ref("FunctionTimeout"));
+        JsonNode sqs = worker.path("Events").path("WorkQueueMessages").path("Properties");
+        assertThat(sqs.path("FunctionResponseTypes")).extracting(JsonNode::asText).containsExactly("ReportBatchItemFailures");
+        assertThat(sqs.path("BatchSize").asInt()).isEqualTo(1);
+        assertThat(sqs.path("ScalingConfig").path("MaximumConcurrency")).isEqualTo(ref("WorkerMaxConcurrency"));
+        assertThat(sqs.path("Queue").path("Fn::GetAtt").get(0).asText()).isEqualTo("WorkQueue");
+
+        JsonNode queue = TEMPLATE.resource("WorkQueue").path("Properties");
+        int longest = TEMPLATE.root().path("Parameters").path("FunctionTimeout").path("MaxValue").asInt();
+        assertThat(queue.path("VisibilityTimeout").asInt()).isGreaterThanOrEqualTo(6 * longest);
+        assertThat(queue.path("RedrivePolicy").path("maxReceiveCount").asInt())
+                .isEqualTo(dev.reclaim.run.ShardWork.MAX_RECEIVES);
+        assertThat(queue.path("RedrivePolicy").path("deadLetterTargetArn").path("Fn::GetAtt").get(0).asText())
+                .isEqualTo("WorkDeadLetterQueue");
+        JsonNode parked = TEMPLATE.resource("WorkDeadLetterQueueDepthAlarm").path("Properties");
+        assertThat(parked.path("Dimensions").get(0).path("Value").path("Fn::GetAtt").get(0).asText())
+                .isEqualTo("WorkDeadLetterQueue");
+        JsonNode oldest = TEMPLATE.resource("OldestShardAgeAlarm").path("Properties");
+        assertThat(oldest.path("MetricName").asText()).isEqualTo("ApproximateAgeOfOldestMessage");
+        assertThat(oldest.path("Dimensions").get(0).path("Value").path("Fn::GetAtt").get(0).asText()).isEqualTo("WorkQueue");
+    }
+
+    @Test
     void shouldReportBatchItemFailures_andGiveTheRetryQueueSixTimesTheRetryTimeoutBeforeTheDeadLetterQueue() {
         JsonNode sqs = TEMPLATE.resource(RETRY).path("Properties").path("Events").path("RetryQueueMessages").path("Properties");
         assertThat(sqs.path("FunctionResponseTypes")).extracting(JsonNode::asText).containsExactly("ReportBatchItemFailures");

@@ -54,9 +54,11 @@ final class CommandHelp {
             "RECLAIM_DRY_RUN", "true: write and delete nothing, whatever the flags say",
             "RECLAIM_OUTBOX_BACKOFF", "first delay before a failed file delete is tried again (default 15m)",
             "RECLAIM_OUTBOX_RETRY_PERIOD", "how long a file delete may keep failing before it goes to the retry queue (24h)");
-    static final Group QUEUES = group("Retry queues (SQS)",
+    static final Group QUEUES = group("Queues (SQS)",
             "RECLAIM_RETRY_QUEUE_URL", "queue of failed items (unset: they wait in reclaim.failures)",
-            "RECLAIM_DLQ_URL", "its dead-letter queue");
+            "RECLAIM_DLQ_URL", "its dead-letter queue",
+            "RECLAIM_WORK_QUEUE_URL", "queue of a fanned-out run's shards (unset: every sweep on one worker)",
+            "RECLAIM_WORK_DLQ_URL", "its dead-letter queue");
     static final Group METRICS = group("Metrics (CloudWatch)",
             "RECLAIM_METRICS", "false: publish none (default true)",
             "RECLAIM_METRICS_NAMESPACE", "namespace (default Reclaim)",
@@ -124,6 +126,9 @@ final class CommandHelp {
         page("retry", "the messages (or stored failures) were retried; those that failed again wait for the next try",
                 "the retry itself failed (database or SQS unreachable)", USAGE_MEANING,
                 "reclaim retry --max-messages 50 --dry-run");
+        page("work", "every shard taken was done, held by its run's limit, or parked (malformed, or made under "
+                        + "another configuration)", "some shards failed: they stay on the work queue for another try",
+                USAGE_MEANING, "reclaim work --max-duration 14m");
         PAGES.put("status", new Page(List.of(DATABASE, SECRETS, AWS, QUEUES, LOGS), pairs("%3s",
                 "0", "the status was shown (also for a database Reclaim never ran against)",
                 "1", "the database cannot be reached, or refused the read",

@@ -40,7 +40,8 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "reclaim", mixinStandardHelpOptions = true, versionProvider = CommandHelp.Version.class,
         description = "Deletes abandoned uploads and expired soft-deleted records.",
         subcommands = {ReclaimCli.RunCommand.class, PlanCommand.class, ApplyCommand.class, ApproveCommand.class,
-                RestoreCommand.class, UnprotectCommand.class, ReclaimCli.RetryCommand.class, StatusCommand.class})
+                RestoreCommand.class, UnprotectCommand.class, ReclaimCli.RetryCommand.class, WorkCommand.class,
+                StatusCommand.class})
 public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter err) {
     public static final int OK = 0;
     public static final int RUN_FAILED = 1;

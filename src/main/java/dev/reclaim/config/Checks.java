@@ -150,8 +150,12 @@ final class Checks {
             steps.add(new SweepConfig.Step(stepName, sql, collect,
                     value(sp + ".count", step.count(), false, null, Checks::identifier), keep));
         }
+        SweepConfig.FanOut.Mode fanOut = value(path + ".fanOut", sweep.fanOut(), false, SweepConfig.FanOut.Mode.AUTO,
+                Checks::fanOutMode);
+        long shardSize = value(path + ".shardSize", sweep.shardSize(), false, SweepConfig.FanOut.DEFAULT.shardSize(),
+                between(pageSize, 10_000_000));
         return new SweepConfig.Records(name, olderThan, (int) pageSize, cap, eligible, claim, List.copyOf(steps),
-                brake(path + ".brake", sweep.brake()));
+                brake(path + ".brake", sweep.brake()), new SweepConfig.FanOut(fanOut, shardSize));
     }
 
     private SweepConfig assets(String path, String name, ConfigFile.Assets sweep, Map<String, ConfigFile.Store> declared,
@@ -269,6 +273,14 @@ final class Checks {
 
     private static Duration positive(String text) {
         return Durations.parse(text, Durations.Accepts.POSITIVE);
+    }
+
+    private static SweepConfig.FanOut.Mode fanOutMode(String text) {
+        try {
+            return SweepConfig.FanOut.Mode.valueOf(text.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("expected never, auto or always, got '" + text + "'");
+        }
     }
 
     private static Function<String, Long> between(long min, long max) {

@@ -41,7 +41,7 @@ record ConfigFile(LinkedHashMap<String, Store> stores, LinkedHashMap<String, Swe
     }
 
     record Records(String olderThan, String pageSize, String maxDeletesPerRun, String eligible, String claim,
-                   List<Step> steps, Object brake) implements Sweep {
+                   List<Step> steps, Object brake, String fanOut, String shardSize) implements Sweep {
     }
 
     record Assets(String store, String prefix, String match, String olderThan, String maxDeletesPerRun,

@@ -47,6 +47,17 @@ public final class ConfigInForce {
         }
     }
 
+    /** A hash of one sweep's configuration: a shard made under another is not purged under this one. */
+    public static String hash(SweepConfig sweep) {
+        try {
+            byte[] canonical = JSON.copy().configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true)
+                    .writeValueAsBytes(JSON.treeToValue(JSON.valueToTree(sweep), Object.class));
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(canonical));
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** {@code {"config": {...}, "environment": {...}}}, redacted with {@link Redaction#of(Map)} of {@code env}. */
     public static ObjectNode of(ReclaimConfig config, Map<String, String> env) {
         Redaction redaction = Redaction.of(env);

@@ -39,6 +39,7 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
     public static final List<String> VARIABLES = List.of(CONFIG, "RECLAIM_DB_URL", "RECLAIM_DB_USER",
             "RECLAIM_DB_PASSWORD", "RECLAIM_DB_POOL_SIZE", "RECLAIM_DB_CONNECT_TIMEOUT", "RECLAIM_DB_PASSWORD_SECRET_ARN",
             "CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN", "RECLAIM_DRY_RUN", "RECLAIM_RETRY_QUEUE_URL", "RECLAIM_DLQ_URL",
+            "RECLAIM_WORK_QUEUE_URL", "RECLAIM_WORK_DLQ_URL",
             "RECLAIM_OUTBOX_BACKOFF", "RECLAIM_OUTBOX_RETRY_PERIOD", "RECLAIM_JOURNAL_RETENTION", "RECLAIM_TIME_MARGIN",
             "RECLAIM_LOG_FORMAT", "RECLAIM_LOG_LEVEL", "RECLAIM_METRICS", "RECLAIM_METRICS_NAMESPACE",
             "RECLAIM_METRICS_IN_DRY_RUN", "RECLAIM_METRICS_TIMEOUT", "SENTRY_DSN", "SENTRY_DSN_SECRET_ARN",
@@ -74,8 +75,12 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
         }
     }
 
-    /** The retry queue (url null: none), its region and SQS endpoint, and its dead-letter queue. */
-    public record Queues(String url, String region, URI endpoint, String deadLetterUrl) {
+    /**
+     * The retry queue (url null: none), the queues' region and SQS endpoint, the retry queue's dead-letter queue, and
+     * the work queue a fanned-out run's shards go to (null: every sweep runs on one worker) with its dead-letter queue.
+     */
+    public record Queues(String url, String region, URI endpoint, String deadLetterUrl, String workUrl,
+                         String workDeadLetterUrl) {
     }
 
     /** CloudWatch metrics; region and endpoint are read only when enabled. */
@@ -258,16 +263,20 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
 
         Queues queues(String awsRegion) {
             String url = firstSet(get("RECLAIM_RETRY_QUEUE_URL"));
+            String work = firstSet(get("RECLAIM_WORK_QUEUE_URL"));
             URI uri = url("RECLAIM_RETRY_QUEUE_URL", url);
-            if (uri == null) {
-                return new Queues(url, null, null, get("RECLAIM_DLQ_URL"));
+            URI workUri = url("RECLAIM_WORK_QUEUE_URL", work);
+            if (uri == null && workUri == null) {
+                return new Queues(null, null, null, get("RECLAIM_DLQ_URL"), null, get("RECLAIM_WORK_DLQ_URL"));
             }
-            Matcher m = REGIONAL_HOST.matcher(Objects.requireNonNullElse(uri.getHost(), ""));
+            String variable = uri != null ? "RECLAIM_RETRY_QUEUE_URL" : "RECLAIM_WORK_QUEUE_URL";
+            Matcher m = REGIONAL_HOST.matcher(Objects.requireNonNullElse((uri != null ? uri : workUri).getHost(), ""));
             String region = firstSet(awsRegion, m.matches() ? m.group(1) : null);
             if (region == null) {
-                error("RECLAIM_RETRY_QUEUE_URL", "RECLAIM_RETRY_QUEUE_URL: no AWS region: set AWS_REGION (Lambda sets it)");
+                error(variable, variable + ": no AWS region: set AWS_REGION (Lambda sets it)");
             }
-            return new Queues(url, region, url("AWS_ENDPOINT_URL_SQS", endpoint("SQS")), get("RECLAIM_DLQ_URL"));
+            return new Queues(url, region, url("AWS_ENDPOINT_URL_SQS", endpoint("SQS")), get("RECLAIM_DLQ_URL"), work,
+                    firstSet(get("RECLAIM_WORK_DLQ_URL")));
         }
 
         Metrics metrics(String region) {

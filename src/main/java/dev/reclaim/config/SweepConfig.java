@@ -32,7 +32,19 @@ public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Ass
      * through them by key, claims each in its own transaction and runs the steps in order.
      */
     record Records(String name, Duration olderThan, int pageSize, long maxDeletesPerRun,
-                   SqlTemplate eligible, SqlTemplate claim, List<Step> steps, Brake brake) implements SweepConfig {
+                   SqlTemplate eligible, SqlTemplate claim, List<Step> steps, Brake brake, FanOut fanOut)
+            implements SweepConfig {
+    }
+
+    /**
+     * When a scheduled run splits a records sweep into shards of {@code shardSize} eligible ids on the work queue:
+     * {@code never}; {@code auto} (the default) when its backlog is more than the run can purge in its time, at the
+     * sweep's measured rate; {@code always}. Only with a work queue ({@code RECLAIM_WORK_QUEUE_URL}).
+     */
+    record FanOut(Mode mode, long shardSize) {
+        public static final FanOut DEFAULT = new FanOut(Mode.AUTO, 10_000);
+
+        public enum Mode { NEVER, AUTO, ALWAYS }
     }
 
     /**

@@ -60,10 +60,17 @@ public final class Database {
 
     /** Whether Reclaim's tables exist yet (a dry run never creates them). */
     public static boolean schemaExists(Connection c) throws SQLException {
-        try (var ps = c.prepareStatement("SELECT to_regclass('reclaim.pending_deletions') IS NOT NULL");
-             ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getBoolean(1);
+        return tableExists(c, "reclaim.pending_deletions");
+    }
+
+    /** Whether Reclaim's schema has {@code table} (a dry run or status may meet a schema an older version made). */
+    public static boolean tableExists(Connection c, String table) throws SQLException {
+        try (var ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
         }
     }
 

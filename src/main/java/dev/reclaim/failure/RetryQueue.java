@@ -100,6 +100,12 @@ public final class RetryQueue {
                 : new RetryQueue(aws.sqs(settings.region(), settings.endpoint()), settings.url(), settings.deadLetterUrl());
     }
 
+    /** The work queue {@code settings} names (null when none), with its dead-letter queue: same SQS, same batches. */
+    public static RetryQueue work(Settings.Queues settings, AwsClients aws) {
+        return settings.workUrl() == null ? null : new RetryQueue(aws.sqs(settings.region(), settings.endpoint()),
+                settings.workUrl(), settings.workDeadLetterUrl());
+    }
+
     public String deadLetterQueueUrl() {
         return deadLetterQueueUrl;
     }
@@ -234,6 +240,12 @@ public final class RetryQueue {
                 .waitTimeSeconds((int) seconds)
                 .messageSystemAttributeNames(MessageSystemAttributeName.APPROXIMATE_RECEIVE_COUNT)
                 .messageAttributeNames("All")).messages();
+    }
+
+    /** Keeps {@code m} invisible to other consumers for {@code visibility} from now (a worker still on it). */
+    public void hide(Message m, Duration visibility) {
+        sqs.changeMessageVisibility(b -> b.queueUrl(queueUrl).receiptHandle(m.receiptHandle())
+                .visibilityTimeout((int) Math.min(43_200, visibility.toSeconds())));
     }
 
     public void delete(Message m) {

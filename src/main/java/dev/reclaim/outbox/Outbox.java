@@ -132,13 +132,16 @@ public final class Outbox {
                         }
                         cursor.tried();
                     } catch (StoreThrottled e) {
+                        release(c, batch);
                         // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
                         log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
                         break;
                     } catch (StoreDeadlinePassed e) {
+                        release(c, batch);
                         log.info("outbox drain stopped: {}; the next run carries on", e.getMessage());
                         return;
                     } catch (ReferenceCheckFailed e) {
+                        release(c, batch);
                         // Nothing more goes to this store in this run: its keys stay, untouched, for a fixed query.
                         log.error("outbox drain of store {} stopped for this run: {}", storeName, e.getMessage());
                         state.stop(storeName);
@@ -330,6 +333,7 @@ public final class Outbox {
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE reclaim.pending_deletions p
                 SET attempts = p.attempts + 1, last_error = f.err, last_attempt_at = now(), last_run_id = ?,
+                    claimed_until = NULL,
                     first_failed_at = coalesce(p.first_failed_at, now()),
                     next_attempt_at = now() + f.delay * interval '1 millisecond'
                 FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS f(id, err, delay)
@@ -374,16 +378,21 @@ public final class Outbox {
         return out;
     }
 
-    /** The next keys of a store that are due: never tried, or whose backoff has passed and not tried by this run. */
+    /**
+     * The next keys of a store that are due (never tried, or their backoff passed and not tried by this run), claimed
+     * for a while: concurrent drains (workers, retries) skip them, and each key goes to its store once.
+     */
     private static List<PendingDeletion> nextBatch(Connection c, String store, long after, long upTo, int limit,
                                                    UUID runId, boolean runOnly) throws SQLException {
         List<PendingDeletion> out = new ArrayList<>(Math.min(limit, 1000));
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT id, store, key, sweep, item_id, attempts FROM reclaim.pending_deletions
-                WHERE store = ? AND id > ? AND id <= ?
-                  AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND last_run_id IS DISTINCT FROM ?
-                  AND (NOT ? OR run_id = ?)
-                ORDER BY id LIMIT ?""")) {
+                UPDATE reclaim.pending_deletions SET claimed_until = now() + interval '10 minutes'
+                WHERE id IN (SELECT id FROM reclaim.pending_deletions
+                  WHERE store = ? AND id > ? AND id <= ?
+                    AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND last_run_id IS DISTINCT FROM ?
+                    AND (NOT ? OR run_id = ?) AND (claimed_until IS NULL OR claimed_until < now())
+                  ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
+                RETURNING id, store, key, sweep, item_id, attempts""")) {
             ps.setString(1, store);
             ps.setLong(2, after);
             ps.setLong(3, upTo);
@@ -398,7 +407,17 @@ public final class Outbox {
                 }
             }
         }
+        out.sort(java.util.Comparator.comparingLong(PendingDeletion::id)); // RETURNING keeps no order
         return out;
+    }
+
+    /** A batch claimed but not tried (quota, deadline, reference check) is free again for the next drain. */
+    private static void release(Connection c, List<PendingDeletion> batch) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE reclaim.pending_deletions SET claimed_until = NULL WHERE id = ANY(?)")) {
+            ps.setArray(1, c.createArrayOf("bigint", batch.stream().map(PendingDeletion::id).toArray()));
+            ps.executeUpdate();
+        }
     }
 
     private static String truncate(String s) {

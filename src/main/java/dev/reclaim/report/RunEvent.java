@@ -109,6 +109,11 @@ public sealed interface RunEvent {
     record SweepFinished(String sweep) implements RunEvent {
     }
 
+    /** A records sweep split into shards on the work queue; {@code warning}: what the queue refused, purged here. */
+    record SweepFannedOut(String sweep, int shards, int sent, long limit, String why, String warning)
+            implements RunEvent {
+    }
+
     /** An asset sweep listed far more than it found eligible: the warning names the remedies. */
     record ListingWarned(String sweep, String warning) implements RunEvent {
     }

@@ -80,6 +80,8 @@ public final class RunTally implements RunEvents {
             if (s.brake == null) {
                 s.brake = e.detail();
             }
+        } else if (event instanceof RunEvent.SweepFannedOut e) {
+            sweep(e.sweep()).fannedOut = new SweepReport.FannedOut(e.shards(), e.sent(), e.limit(), e.why(), e.warning());
         } else if (event instanceof RunEvent.ListingWarned e) {
             sweep(e.sweep()).listingWarning = e.warning();
         } else if (event instanceof RunEvent.DrainStopped e) {
@@ -188,6 +190,7 @@ public final class RunTally implements RunEvents {
         private Instant quotaResetsAt;
         private String error;
         private String listingWarning;
+        private SweepReport.FannedOut fannedOut;
         private String brake;
 
         SweepCount(String name, String kind, Instant cutoff) {
@@ -249,7 +252,8 @@ public final class RunTally implements RunEvents {
                     stopped == null, stopped, (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced,
                     bytesReclaimed, apiCalls.isEmpty() ? null : new LinkedHashMap<>(apiCalls),
                     quotaResetsAt == null ? null : quotaResetsAt.toString(),
-                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, brake, dryRun);
+                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, fannedOut, brake,
+                    dryRun);
         }
     }
 }

@@ -21,7 +21,8 @@ import java.util.Map;
  * reference checks kept out of the outbox's deletes. {@code error}: why the sweep stopped
  * ({@code referenceCheckFailed}), naming the query and a value it should not have returned.
  * {@code listingWarning}: set when an asset sweep listed more than 10 times what was eligible (from 1,000 listed),
- * naming the ratio, the store, the prefix and the remedies.
+ * naming the ratio, the store, the prefix and the remedies. {@code fannedOut}: the run split the sweep into shards on
+ * the work queue (its figures are then the shards' work, in {@code reclaim status}).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SweepReport(
@@ -51,6 +52,7 @@ public record SweepReport(
         Map<String, Long> keysKeptReferenced,
         String error,
         String listingWarning,
+        FannedOut fannedOut,
         @JsonIgnore String brake,
         @JsonIgnore boolean dryRun) {
 
@@ -106,5 +108,12 @@ public record SweepReport(
 
     /** A failed item: its id, the step that failed (if any) and the error. */
     public record Failure(String item, String step, String error) {
+    }
+
+    /**
+     * A sweep this run split into {@code shards} shards on the work queue ({@code sent} of them accepted; the run purged
+     * the others itself, {@code warning} says why), with {@code limit} deletions across them and {@code why}.
+     */
+    public record FannedOut(int shards, int sent, long limit, String why, String warning) {
     }
 }

@@ -61,15 +61,17 @@ public final class BrakeHistory {
                 + settings.factor() + " × median " + median + " of the last " + past.size() + " completed runs)", share);
     }
 
-    /** Deletions (records purged, assets deleted) of the sweep's last completed runs, newest first. */
+    /** Deletions (records purged, assets deleted, a fanned-out run's by its shards) of the sweep's last completed runs. */
     static List<Past> past(Connection c, String sweep) throws SQLException {
         List<Past> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT coalesce((s ->> 'purged')::bigint, 0), coalesce((s ->> 'eligible')::bigint, 0),
-                       coalesce((s ->> 'referenced')::bigint, 0)
+                SELECT coalesce((s ->> 'purged')::bigint, 0) + %s,
+                       coalesce((s ->> 'eligible')::bigint, 0), coalesce((s ->> 'referenced')::bigint, 0)
                 FROM reclaim.runs r CROSS JOIN LATERAL jsonb_array_elements(r.report -> 'sweeps') s
                 WHERE r.outcome = 'completed' AND s ->> 'name' = ?
-                ORDER BY r.started_at DESC LIMIT ?""")) {
+                ORDER BY r.started_at DESC LIMIT ?""".formatted(Database.tableExists(c, "reclaim.shards") ? """
+                coalesce((SELECT sum(h.purged) FROM reclaim.shards h WHERE h.run_id = r.id AND h.sweep = s ->> 'name'), 0)"""
+                : "0"))) {
             ps.setString(1, sweep);
             ps.setInt(2, RUNS);
             try (ResultSet rs = ps.executeQuery()) {
@@ -101,16 +103,21 @@ public final class BrakeHistory {
         String sql = dryRun
                 ? "SELECT max_items FROM reclaim.approvals WHERE sweep = ? AND used_by_run IS NULL ORDER BY id LIMIT 1"
                 : """
-                UPDATE reclaim.approvals SET used_by_run = ?, used_at = now()
-                WHERE id = (SELECT id FROM reclaim.approvals WHERE sweep = ? AND used_by_run IS NULL
-                            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                UPDATE reclaim.approvals SET used_by_run = ?, used_at = coalesce(used_at, now())
+                WHERE id = (SELECT id FROM reclaim.approvals WHERE sweep = ?
+                              AND (used_by_run IS NULL OR used_by_run = ?)
+                            ORDER BY used_by_run IS NULL, id LIMIT 1 FOR UPDATE SKIP LOCKED)
                 RETURNING max_items""";
+        // A run asks again for a sweep it fanned out and then purges itself: the approval it took is still its own.
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int i = 0;
             if (!dryRun) {
                 ps.setObject(++i, runId);
             }
             ps.setString(++i, sweep);
+            if (!dryRun) {
+                ps.setObject(++i, runId);
+            }
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return null;

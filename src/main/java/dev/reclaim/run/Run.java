@@ -54,6 +54,10 @@ public final class Run {
 
     private final Retries retries;
     private final RunEvents listeners;
+    private final Map<String, Sweep> sweeps;
+    /** The work queue's worker and the fan-out of records sweeps onto it; null without a work queue. */
+    private ShardWork shardWork;
+    private FanOut fanOut;
 
     /** {@code sweeps}: every configured sweep by name, which retried items go back through. */
     public Run(ReclaimConfig config, DataSource dataSource, Stores stores, Failures failures, Outbox.Policy policy,
@@ -65,6 +69,21 @@ public final class Run {
         this.failures = failures;
         this.outbox = new Outbox(stores, failures, policy);
         this.retries = Retries.of(sweeps, this::retryContext);
+        this.sweeps = sweeps;
+    }
+
+    /** Scheduled runs fan records sweeps out onto {@code workQueue} (the shards' messages), which workers take. */
+    public void workQueue(dev.reclaim.failure.RetryQueue workQueue) {
+        this.shardWork = new ShardWork(sweeps, dataSource, workQueue, this::shardContext);
+        this.fanOut = workQueue == null ? null : new FanOut(workQueue);
+    }
+
+    /** The worker of the work queue's messages (its queue null when none is configured). */
+    public ShardWork shardWork() {
+        if (shardWork == null) {
+            workQueue(null);
+        }
+        return shardWork;
     }
 
     /** Failed items retried one by one, each in a context of its own (the retry handler, {@code reclaim retry}). */
@@ -181,7 +200,20 @@ public final class Run {
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new Context(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
-                    outbox, new DrainState(), ready, failures, listeners, RunControl.none(), null, false);
+                    outbox, new DrainState(), ready, failures, listeners, RunControl.none(), null, false, null);
+        }
+    }
+
+    /**
+     * A context for one shard of a fanned-out run {@code runId}: no run lock (each item is claimed on its own, and the
+     * shard is locked), the worker's deadline, the shard's share of the run's limit; events to {@code tally} too.
+     */
+    synchronized SweepContext shardContext(UUID runId, Deadline deadline, Brake.Shared shared, RunEvents tally)
+            throws SQLException {
+        prepare(false, listeners);
+        try (Connection c = dataSource.getConnection()) {
+            return new Context(runId, databaseNow(c), false, deadline, dataSource, stores, outbox, new DrainState(),
+                    true, failures, RunEvents.of(List.of(tally, listeners)), RunControl.none(), null, true, shared);
         }
     }
 
@@ -202,7 +234,7 @@ public final class Run {
         // Applying a plan, the outbox gives up only the keys of this run's items: the plan held them all.
         Context ctx = new Context(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
                 outbox, applying ? DrainState.thisRunOnly() : new DrainState(), outboxReady, failures, events, control,
-                request.plan(), true);
+                request.plan(), true, null);
         Failures.Retried retried = new Failures.Retried(0, 0);
         try {
             if (!request.dryRun() && outboxReady && !failures.queueConfigured() && !applying) {
@@ -223,7 +255,14 @@ public final class Run {
                         events.emit(new RunEvent.SweepFinished(sweep.name()));
                         continue;
                     }
-                    sweep.run(ctx);
+                    FanOut.Spread spread = fanOut != null && !request.dryRun() && !applying && outboxReady
+                            && sweep instanceof dev.reclaim.sweep.RecordSweep records
+                            ? fanOut.spread(records, ctx) : FanOut.Spread.HERE;
+                    if (spread == FanOut.Spread.TO_WORKERS) {
+                        continue;
+                    }
+                    sweep.run(spread == FanOut.Spread.HERE ? ctx
+                            : ctx.sharing(Shards.budget(dataSource, runId, sweep.name())));
                 } finally {
                     MDC.remove("sweep");
                 }
@@ -370,18 +409,31 @@ public final class Run {
      */
     record Context(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
                        Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
-                       Failures failures, RunEvents events, RunControl control, PlanScope plan, boolean braked)
+                       Failures failures, RunEvents events, RunControl control, PlanScope plan, boolean braked,
+                       Brake.Shared shared)
             implements SweepContext {
 
-        /** A run's sweeps are braked by their history; a retried item, or a plan applied (its own approval), is not. */
+        /**
+         * A run's sweeps are braked by their history, a shard by its share of its run's limit; a retried item, or a
+         * plan applied (its own approval), is not.
+         */
         @Override
         public Brake brake(SweepConfig sweep) throws SQLException {
+            if (shared != null) {
+                return Brake.shared(sweep.name(), shared);
+            }
             if (!braked || plan != null) {
                 return Brake.none(sweep.name(), plan != null ? "a reviewed plan is its own approval" : "a retried item");
             }
             try (Connection c = dataSource.getConnection()) {
                 return BrakeHistory.of(c, sweep, runId, dryRun);
             }
+        }
+
+        /** This context, its sweep's brake a share of the limit the run's shards count against. */
+        Context sharing(Brake.Shared limit) {
+            return new Context(runId, now, dryRun, deadline, dataSource, stores, outbox, drains, outboxReady, failures,
+                    events, control, plan, braked, limit);
         }
 
         @Override

@@ -2,6 +2,7 @@ package dev.reclaim.sweep;
 
 import dev.reclaim.report.RunEvent;
 
+import java.sql.SQLException;
 import java.util.Locale;
 
 /**
@@ -17,7 +18,9 @@ public final class Brake {
     public static final double COLLAPSE_MIN_SHARE = 0.10;
 
     private final String sweep;
-    private final long limit;
+    private long limit;
+    /** A shard's brake: the limit is what it took from its run's, which counts across every shard (null: none). */
+    private final Shared shared;
     private final String rule;
     private final String basis;
     private final Double referencedShare;
@@ -25,6 +28,11 @@ public final class Brake {
     private boolean said;
 
     public Brake(String sweep, long limit, String rule, String basis, Double referencedShare) {
+        this(sweep, limit, rule, basis, referencedShare, null);
+    }
+
+    private Brake(String sweep, long limit, String rule, String basis, Double referencedShare, Shared shared) {
+        this.shared = shared;
         this.sweep = sweep;
         this.limit = limit;
         this.rule = rule;
@@ -37,8 +45,49 @@ public final class Brake {
         return new Brake(sweep, Long.MAX_VALUE, null, why, null);
     }
 
+    /** What a fanned-out run may still delete across its shards, taken a page at a time. */
+    public interface Shared {
+        /** Up to {@code wanted} more deletions for this shard; fewer, or none, when the run's limit is near. */
+        long take(long wanted) throws SQLException;
+
+        /** Deletions taken and not made go back for the other shards. */
+        void giveBack(long unused) throws SQLException;
+
+        /** The run's limit across its shards: {@code cap} (maxDeletesPerRun) or the brake's rule, and its basis. */
+        long total();
+
+        String rule();
+
+        String basis();
+    }
+
+    /** A shard's brake: every deletion is first taken from {@code shared}. */
+    public static Brake shared(String sweep, Shared shared) {
+        return new Brake(sweep, 0, shared.rule(), shared.basis(), null, shared);
+    }
+
+    /** Before a page of {@code next} items with {@code done} made: a shard takes its share of the run's limit. */
+    public void take(long done, long next) throws SQLException {
+        if (shared != null && done + next > limit && next > 0) {
+            limit += shared.take(done + next - limit);
+        }
+    }
+
+    /** At a shard's end, with {@code done} made: what it took and did not use goes back. */
+    public void giveBack(long done) throws SQLException {
+        if (shared != null && limit > done) {
+            shared.giveBack(limit - done);
+            limit = done;
+        }
+    }
+
     public long limit() {
         return limit;
+    }
+
+    /** The rule the limit comes from ({@code firstRuns}, {@code volume}, {@code approved}); null: no brake. */
+    public String rule() {
+        return rule;
     }
 
     public String basis() {
@@ -52,6 +101,14 @@ public final class Brake {
     public boolean holdsVolume(SweepContext ctx, long done, long next) {
         if (limit == Long.MAX_VALUE || done + next <= limit) {
             return false;
+        }
+        if (shared != null && "cap".equals(rule)) { // the run's maxDeletesPerRun, reached across its shards
+            ctx.events().emit(new RunEvent.SweepStopped(sweep, "cap", null, null));
+            return true;
+        }
+        if (shared != null) {
+            return hold(ctx, rule, rule + ": the run's limit of " + shared.total() + " deletions across its shards is "
+                    + "used up (" + basis + ")");
         }
         return hold(ctx, rule, rule + ": this run would delete " + (done + next) + " (" + done + " so far, " + next
                 + " next), past its limit of " + limit + " (" + basis + ")");

@@ -51,6 +51,22 @@ public final class RecordSweep implements Sweep {
         this.backlogSql = boundedCount(config.eligible());
     }
 
+    /**
+     * A shard of a fanned-out run: the eligible ids after {@code after} up to {@code upTo} (as text; null: open), and
+     * what hears each page done ({@code lastId} as text, for the shard's durable position).
+     */
+    public record Range(String after, String upTo, PageDone pageDone) {
+    }
+
+    /** Told after each page of a shard, with the last id the page took. */
+    public interface PageDone {
+        void done(String lastId) throws SQLException;
+    }
+
+    public SweepConfig.Records config() {
+        return config;
+    }
+
     @Override
     public String name() {
         return config.name();
@@ -58,13 +74,18 @@ public final class RecordSweep implements Sweep {
 
     @Override
     public void run(SweepContext ctx) throws SQLException {
+        run(ctx, null);
+    }
+
+    /** The eligible ids of {@code range} only (a shard), with the same claims, steps, outbox, brake and drains. */
+    public void run(SweepContext ctx, Range range) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
         OffsetDateTime cutoffParam = cutoff.atOffset(ZoneOffset.UTC);
         RunEvents events = ctx.events();
         events.emit(new RunEvent.SweepStarted(config.name(), "records", cutoff));
         try (Connection c = ctx.dataSource().getConnection()) {
             c.setAutoCommit(true);
-            Object after = null;
+            Object after = range == null || range.after() == null ? null : new UntypedId(range.after());
             long purged = 0;
             Brake brake = ctx.brake(config);
             long drainedAt = 0;
@@ -75,8 +96,9 @@ public final class RecordSweep implements Sweep {
                     break;
                 }
                 ctx.checkRunLock();
-                List<Object> ids = page(c, after, cutoffParam);
+                List<Object> ids = page(c, after, range == null ? null : range.upTo(), cutoffParam);
                 List<Object> taken = inPlan(c, ctx, ids);
+                brake.take(purged, taken.size()); // a shard's share of its run's limit, a page at a time
                 events.emit(new RunEvent.PageListed(config.name(), null, ids.size()));
                 events.emit(new RunEvent.ItemsEligible(config.name(), taken.size()));
                 for (Object id : taken) {
@@ -95,15 +117,21 @@ public final class RecordSweep implements Sweep {
                         purged++;
                     }
                 }
+                if (range != null && !ids.isEmpty()) {
+                    range.pageDone().done(String.valueOf(ids.get(ids.size() - 1)));
+                }
                 if (ids.size() < config.pageSize()) {
                     break;
                 }
                 drainedAt = drainIfPurged(c, ctx, purged, drainedAt);
                 after = ids.get(ids.size() - 1);
             }
+            brake.giveBack(purged);
             drainIfPurged(c, ctx, purged, drainedAt);
             ctx.flushFailures(c);
-            countBacklog(c, cutoffParam, events);
+            if (range == null) { // a shard's run counts its backlog once, when it fans out
+                countBacklog(c, cutoffParam, events);
+            }
         }
         events.emit(new RunEvent.SweepFinished(config.name()));
     }
@@ -193,12 +221,18 @@ public final class RecordSweep implements Sweep {
         }
     }
 
-    private List<Object> page(Connection c, Object after, OffsetDateTime cutoff) throws SQLException {
+    private List<Object> page(Connection c, Object after, String upTo, OffsetDateTime cutoff) throws SQLException {
         List<Object> ids = new ArrayList<>(config.pageSize());
-        try (PreparedStatement ps = c.prepareStatement(after == null ? firstPageSql : nextPageSql)) {
+        String sql = upTo != null ? upTo(config.eligible(), after != null) : after == null ? firstPageSql : nextPageSql;
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             int i = bind(ps, config.eligible(), Map.of("cutoff", cutoff));
-            if (after != null) {
+            if (after instanceof UntypedId u) {
+                ps.setObject(++i, u.value(), java.sql.Types.OTHER);
+            } else if (after != null) {
                 ps.setObject(++i, after);
+            }
+            if (upTo != null) {
+                ps.setObject(++i, upTo, java.sql.Types.OTHER);
             }
             ps.setInt(++i, config.pageSize());
             try (ResultSet rs = ps.executeQuery()) {
@@ -379,6 +413,45 @@ public final class RecordSweep implements Sweep {
 
     public static String nextPage(SqlTemplate eligible) {
         return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible WHERE id > ? ORDER BY id LIMIT ?";
+    }
+
+    /** A page of a shard: ids up to the shard's last, after the previous page's last when {@code after}. */
+    static String upTo(SqlTemplate eligible, boolean after) {
+        return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible WHERE " + (after ? "id > ? AND " : "")
+                + "id <= ? ORDER BY id LIMIT ?";
+    }
+
+    /** Every {@code n}th eligible id (the last parameter), as text, in order: where a run's shards end. */
+    public static String shardEnds(SqlTemplate eligible) {
+        return "SELECT id::text FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM (\n"
+                + strip(eligible.jdbcSql()) + "\n) AS eligible) AS numbered WHERE n % ? = 0 ORDER BY id";
+    }
+
+    /** The eligible backlog of this sweep at {@code cutoff}, counted up to {@code bound}. */
+    public long backlog(Connection c, OffsetDateTime cutoff, long bound) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(backlogSql)) {
+            int i = bind(ps, config.eligible(), Map.of("cutoff", cutoff));
+            ps.setLong(++i, bound);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** Where the shards of {@code shardSize} eligible ids at {@code cutoff} end (the last shard is open). */
+    public List<String> shardEnds(Connection c, OffsetDateTime cutoff, long shardSize) throws SQLException {
+        List<String> ends = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(shardEnds(config.eligible()))) {
+            int i = bind(ps, config.eligible(), Map.of("cutoff", cutoff));
+            ps.setLong(++i, shardSize);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    ends.add(rs.getString(1));
+                }
+            }
+        }
+        return ends;
     }
 
     /** How many rows are eligible, counted up to a bound (the last parameter): the count stops there. */

@@ -38,7 +38,7 @@ class SamBuildIT {
     @Test
     void shouldPutTheShadedJarWithBothHandlersAndTheConfigurationInTheArtifact(@TempDir Path artifacts) throws Exception {
         assertThat(JAR).as("mvn verify packages the jar before the integration tests").exists();
-        for (String target : List.of("build-CleanupFunction", "build-RetryFunction")) {
+        for (String target : List.of("build-CleanupFunction", "build-RetryFunction", "build-WorkerFunction")) {
             Path dir = Files.createDirectories(artifacts.resolve(target));
 
             Process make = new ProcessBuilder("make", "-o", JAR.toString(), target, "ARTIFACTS_DIR=" + dir)
