@@ -136,7 +136,7 @@ public final class Reclaim implements AutoCloseable {
             Settings settings = Secrets.resolve(unresolved, aws);
             RetryQueue queue = RetryQueue.configured(settings.queues(), aws);
             try (HikariDataSource pool = Database.pool(settings.database())) {
-                return Status.read(pool, queue, runs);
+                return Status.read(pool, queue, RetryQueue.work(settings.queues(), aws), runs);
             }
         }
     }

@@ -258,8 +258,13 @@ public final class RetryQueue {
 
     /** The retry queue's depth, then the dead-letter queue's when one is configured; SQS errors are told, not thrown. */
     public List<Depth> depths() {
-        Depth retry = depth("RECLAIM_RETRY_QUEUE_URL", queueUrl);
-        return deadLetterQueueUrl == null ? List.of(retry) : List.of(retry, depth("RECLAIM_DLQ_URL", deadLetterQueueUrl));
+        return depths("RECLAIM_RETRY_QUEUE_URL", "RECLAIM_DLQ_URL");
+    }
+
+    /** This queue's depth and its dead-letter queue's, named by the variables that set them. */
+    public List<Depth> depths(String queue, String deadLetterQueue) {
+        Depth own = depth(queue, queueUrl);
+        return deadLetterQueueUrl == null ? List.of(own) : List.of(own, depth(deadLetterQueue, deadLetterQueueUrl));
     }
 
     private Depth depth(String queue, String url) {

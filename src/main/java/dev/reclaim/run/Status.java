@@ -30,7 +30,7 @@ import java.util.Map;
 public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
                      List<Outbox.StoreBacklog> pendingDeletions, List<Failures.Waiting> failures,
                      List<RetryQueue.Depth> queues, List<BrakeHistory.Approval> approvals,
-                     Map<String, String> undoable) {
+                     Map<String, String> undoable, List<Shards.Progress> fanOuts) {
     /** Most frequent last errors shown per store. */
     static final int ERRORS_SHOWN = 3;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
@@ -47,17 +47,30 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
      * configured). An unreachable database is the caller's {@link SQLException} ({@link #whyUnreadable}).
      */
     public static Status read(DataSource ds, RetryQueue queue, int runs) throws SQLException {
+        return read(ds, queue, null, runs);
+    }
+
+    /** The same, with the work queue's depths too ({@code work} null: none configured). */
+    public static Status read(DataSource ds, RetryQueue queue, RetryQueue work, int runs) throws SQLException {
         Status status;
         try (Connection c = ds.getConnection()) {
             c.setReadOnly(true); // status never writes, whatever a later change to it does
             Instant now = databaseNow(c);
             status = Database.schemaExists(c)
                     ? new Status(now, true, new RunLedger().recent(c, runs), Outbox.backlog(c, ERRORS_SHOWN),
-                    Failures.waiting(c), List.of(), BrakeHistory.pending(c), undoable(c))
-                    : new Status(now, false, List.of(), List.of(), List.of(), List.of(), List.of(), Map.of());
+                    Failures.waiting(c), List.of(), BrakeHistory.pending(c), undoable(c),
+                    Database.tableExists(c, "reclaim.shards") ? Shards.recent(c, runs) : List.of())
+                    : new Status(now, false, List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), List.of());
         }
-        return queue == null ? status : new Status(status.readAt, status.schemaExists, status.runs,
-                status.pendingDeletions, status.failures, queue.depths(), status.approvals, status.undoable);
+        List<RetryQueue.Depth> depths = new ArrayList<>();
+        if (queue != null) {
+            depths.addAll(queue.depths());
+        }
+        if (work != null) {
+            depths.addAll(work.depths("RECLAIM_WORK_QUEUE_URL", "RECLAIM_WORK_DLQ_URL"));
+        }
+        return new Status(status.readAt, status.schemaExists, status.runs, status.pendingDeletions, status.failures,
+                List.copyOf(depths), status.approvals, status.undoable, status.fanOuts);
     }
 
     /** Per store, whether its deletions can be undone, as the last run that asked the stores found. */
@@ -128,6 +141,21 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
                 .append("yes".equals(how) ? "can be undone (reclaim restore)" : "cannot be undone: " + how).append('\n'));
         runs.stream().filter(r -> "held".equals(r.outcome())).findFirst().ifPresent(r -> sb.append('\n')
                 .append("Held by the brake (run ").append(r.runId()).append("): ").append(r.reason()).append('\n'));
+        if (!fanOuts.isEmpty()) {
+            sb.append('\n').append("Fanned-out runs (reclaim.shards), newest first:\n");
+            Table f = new Table("SWEEP", "SHARDS", "DONE", "WAITING", "RUNNING", "HELD", "FAILED", "PARKED", "PURGED",
+                    "LIMIT USED", "RUN");
+            for (Shards.Progress p : fanOuts) {
+                Map<String, Integer> n = p.byStatus();
+                f.row(p.sweep(), p.shards(), n.getOrDefault("done", 0), n.getOrDefault("waiting", 0)
+                                + n.getOrDefault("unsent", 0), n.getOrDefault("running", 0), n.getOrDefault("held", 0),
+                        n.getOrDefault("failed", 0), n.getOrDefault("parked", 0), p.purged(),
+                        p.used() + " of " + p.budget(), p.runId());
+                f.note(n.containsKey("unsent") ? n.get("unsent") + " shards the work queue refused: the run purged "
+                        + "the sweep itself" : null);
+            }
+            f.appendTo(sb);
+        }
         sb.append('\n').append(approvals.isEmpty() ? "No pending approvals (reclaim approve).\n"
                 : "Pending approvals (reclaim approve): the next run of each sweep goes past its brake once:\n");
         Table a = new Table("SWEEP", "LIMIT", "APPROVED");

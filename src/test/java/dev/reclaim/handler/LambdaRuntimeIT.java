@@ -105,6 +105,45 @@ class LambdaRuntimeIT {
                 .isZero();
     }
 
+    @Test
+    void shouldPurgeTheShardsOfAFannedOutRun_whenThePackagedWorkerRunsInTheLambdaRuntime() throws Exception {
+        fx.sampleData(40, 0); // 12 expired MOCs
+        TestSqs.QueuePair work = TestSqs.createQueuePair("reclaim-work", dev.reclaim.run.ShardWork.MAX_RECEIVES);
+        fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
+        fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+        fx.env().put("RECLAIM_MOC_FAN_OUT", "always");
+        fx.env().put("RECLAIM_MOC_SHARD_SIZE", "5");
+        fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
+        try (dev.reclaim.Reclaim reclaim = fx.reclaim()) {
+            reclaim.run(new dev.reclaim.run.RunRequest("schedule:test", false, List.of("moc-purge"),
+                    dev.reclaim.run.Deadline.none()));
+        }
+        List<software.amazon.awssdk.services.sqs.model.Message> shards =
+                TestSqs.drain(work.queueUrl(), 3, Duration.ofSeconds(10));
+        assertThat(shards).hasSize(3);
+
+        String function = TEMPLATE.functionPolling("WorkQueue");
+        List<JsonNode> responses = new ArrayList<>();
+        try (LambdaRuntimeApi api = new LambdaRuntimeApi(function);
+             DeployedFunction lambda = DeployedFunction.start(function, TEMPLATE.handler(function), fx.env(), api, dir)) {
+            for (var m : shards) {
+                String event = Reports.JSON.writeValueAsString(Map.of("Records", List.of(Map.of("messageId",
+                        m.messageId(), "receiptHandle", m.receiptHandle(), "body", m.body(), "attributes",
+                        Map.of("ApproximateReceiveCount", "1"), "eventSource", "aws:sqs"))));
+                LambdaRuntimeApi.Answer answer = api.invoke(event, ANSWER_TIMEOUT);
+                assertThat(answer.error()).as("%s%n%s", answer.body(), lambda.output()).isFalse();
+                assertThat(lambda.output()).doesNotContain("ClassNotFoundException", "NoClassDefFoundError");
+                responses.add(Reports.JSON.readTree(answer.body()));
+            }
+        }
+
+        assertThat(responses).allSatisfy(r -> assertThat(r.path("batchItemFailures")).isEmpty());
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE deleted_at IS NOT NULL AND deleted_at < now() - interval '30 days'"))
+                .isZero();
+        assertThat(fx.strings("SELECT DISTINCT status FROM reclaim.shards")).containsExactly("done");
+        assertThat(fx.count("SELECT sum(purged) FROM reclaim.shards")).isEqualTo(12);
+    }
+
     /** Invokes the function with {@code events/file}; anything but a response (an error, a dead runtime) fails. */
     private static JsonNode answer(DeployedFunction lambda, LambdaRuntimeApi api, String file) throws Exception {
         LambdaRuntimeApi.Answer answer;

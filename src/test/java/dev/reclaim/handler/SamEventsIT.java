@@ -50,7 +50,7 @@ class SamEventsIT {
     static Stream<String> eventFiles() throws IOException {
         try (Stream<Path> files = Files.list(Path.of("events"))) {
             List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> !n.equals(ENV_FILE)).sorted().toList();
-            assertThat(names).hasSizeGreaterThanOrEqualTo(7);
+            assertThat(names).hasSizeGreaterThanOrEqualTo(8);
             return names.stream();
         }
     }
@@ -64,10 +64,17 @@ class SamEventsIT {
     @MethodSource("eventFiles")
     void shouldGiveTheExpectedOutcome_whenTheHandlerTheTemplateMapsTheFileToIsInvokedWithIt(String name) throws Exception {
         String file = "events/" + name;
-        boolean sqs = "aws:sqs".equals(Reports.JSON.readTree(Path.of(file).toFile()).path("Records").path(0).path("eventSource").asText());
-        String handler = TEMPLATE.handlerClass(TEMPLATE.functionTriggeredBy(sqs ? "SQS" : "ScheduleV2"));
+        JsonNode first = Reports.JSON.readTree(Path.of(file).toFile()).path("Records").path(0);
+        boolean sqs = "aws:sqs".equals(first.path("eventSource").asText());
+        // An SQS event goes to the function polling its queue: the work queue's to the worker, the rest to retries.
+        String function = !sqs ? TEMPLATE.functionTriggeredBy("ScheduleV2")
+                : first.path("eventSourceARN").asText().endsWith("-work") ? TEMPLATE.functionPolling("WorkQueue")
+                : TEMPLATE.functionPolling("RetryQueue");
+        String handler = TEMPLATE.handlerClass(function);
 
-        if (handler.equals(RetryHandler.class.getName())) {
+        if (handler.equals(WorkerHandler.class.getName())) {
+            work(name, EventLoader.loadSQSEvent(file));
+        } else if (handler.equals(RetryHandler.class.getName())) {
             retry(name, EventLoader.loadSQSEvent(file));
         } else if (handler.equals(ScheduledRunHandler.class.getName())) {
             scheduled(name, Reports.JSON.valueToTree(EventLoader.loadEvent(file, Map.class)));
@@ -107,6 +114,44 @@ class SamEventsIT {
                 assertThat(report.path("sweeps")).hasSize(1);
                 assertThat(report.path("sweeps").path(0).path("name").asText()).isEqualTo("moc-purge");
                 assertThat(fx.count("SELECT count(*) FROM render_jobs")).isEqualTo(9);
+            }
+            default -> fail("events/" + name + " has no expected outcome in " + getClass().getSimpleName() + ": add one");
+        }
+    }
+
+    /** The shard the message names is made as a fanned-out run makes it, over 10 expired MOCs; the worker purges it. */
+    private void work(String name, SQSEvent event) throws Exception {
+        JsonNode body = Reports.JSON.readTree(event.getRecords().get(0).getBody());
+        fx.sampleData(31, 0); // 10 expired MOCs
+        TestSqs.QueuePair work = TestSqs.createQueuePair("reclaim-work", dev.reclaim.run.ShardWork.MAX_RECEIVES);
+        fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
+        fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+        String fingerprint;
+        try (Reclaim reclaim = fx.reclaim()) {
+            fingerprint = dev.reclaim.config.ConfigInForce.hash(reclaim.config().sweeps().get("moc-purge"));
+        }
+        dev.reclaim.db.Database.migrate(fx.db); // Reclaim's schema, as the run that made the shard left it
+        fx.execute("INSERT INTO reclaim.runs (id, trigger, started_at, finished_at, outcome) VALUES ('"
+                + body.path("runId").asText() + "', 'schedule:test', now(), now(), 'completed')");
+        fx.execute("INSERT INTO reclaim.shards (run_id, sweep, shard, shards, fingerprint) VALUES ('"
+                + body.path("runId").asText() + "', 'moc-purge', 0, 1, '" + fingerprint + "')");
+        fx.execute("INSERT INTO reclaim.fanouts (run_id, sweep, budget, rule, basis) VALUES ('"
+                + body.path("runId").asText() + "', 'moc-purge', 1000, 'firstRuns', 'first runs')");
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = new WorkerHandler(reclaim.shardWork(), Duration.ofSeconds(60)).handleRequest(event, null);
+        }
+
+        switch (name) {
+            case "work-shard.json" -> {
+                assertThat(response.getBatchItemFailures()).isEmpty();
+                assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE deleted_at < now() - interval '30 days'"))
+                        .isZero();
+                assertThat(fx.strings("SELECT status FROM reclaim.shards")).containsExactly("done");
+                assertThat(fx.count("SELECT purged FROM reclaim.shards")).isEqualTo(10);
+                assertThat(TestS3.keys(fx.mocBucket))
+                        .isEqualTo(new java.util.HashSet<>(ReferenceData.ownedKeys(fx.db).get("moc-files")));
             }
             default -> fail("events/" + name + " has no expected outcome in " + getClass().getSimpleName() + ": add one");
         }

@@ -75,6 +75,19 @@ public final class SamTemplate {
         throw new AssertionError("no function in template.yaml is triggered by a " + eventType + " event");
     }
 
+    /** The function whose SQS event source polls the queue resource {@code queue} (e.g. WorkQueue). */
+    public String functionPolling(String queue) {
+        for (String id : resourcesOfType("AWS::Serverless::Function")) {
+            for (JsonNode event : resource(id).path("Properties").path("Events")) {
+                if ("SQS".equals(event.path("Type").asText())
+                        && queue.equals(event.path("Properties").path("Queue").path("Fn::GetAtt").path(0).asText())) {
+                    return id;
+                }
+            }
+        }
+        throw new AssertionError("no function in template.yaml polls " + queue);
+    }
+
     /** A function's {@code Handler}, as Lambda is given it ({@code a.b.C::handleRequest}). */
     public String handler(String functionId) {
         return resource(functionId).path("Properties").path("Handler").asText();
