@@ -134,6 +134,11 @@ class FanOutIT {
         assertThat(fx.count("SELECT sum(purged) FROM reclaim.shards")).isEqualTo(12);
         assertThat(fx.count("SELECT count(*) FROM reclaim.shards WHERE status = 'held'")).isPositive();
         assertThat(fx.count("SELECT used FROM reclaim.fanouts")).isEqualTo(12);
+        StringWriter status = new StringWriter();
+        assertThat(ReclaimCli.execute(new String[] {"status"}, fx.env(), new PrintWriter(status, true),
+                new PrintWriter(new StringWriter(), true))).isZero();
+        assertThat(status.toString()).contains("Fanned-out runs (reclaim.shards)").contains("12 of 12")
+                .contains("RECLAIM_WORK_QUEUE_URL").contains("RECLAIM_WORK_DLQ_URL");
         assertThat(TestS3.keys(fx.mocBucket))
                 .isEqualTo(new HashSet<>(ReferenceData.ownedKeys(fx.db).get("moc-files")));
     }
