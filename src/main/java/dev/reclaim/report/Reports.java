@@ -56,6 +56,11 @@ public final class Reports {
                     + (s.bytesReclaimed() == null ? 0 : s.bytesReclaimed())
                     + (s.apiCalls() == null ? "" : ", API calls: " + join(s.apiCalls())));
             sb.append(s.listingWarning() == null ? "" : indented("WARNING " + s.listingWarning(), "    ", "      "));
+            SweepReport.FannedOut out = s.fannedOut();
+            line(sb, out != null, out == null ? "" : "    fanned out: " + out.shards() + " shards, " + out.sent()
+                    + " sent to the work queue, at most " + out.limit() + " deletions across them (" + out.why()
+                    + "); reclaim status follows them");
+            sb.append(out == null || out.warning() == null ? "" : indented("WARNING " + out.warning(), "    ", "      "));
             line(sb, s.brake() != null, (r.dryRun() ? "    the brake would hold the real run: " : "    HELD by the brake: ")
                     + s.brake());
             line(sb, s.quotaResetsAt() != null,

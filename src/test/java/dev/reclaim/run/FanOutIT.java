@@ -91,6 +91,8 @@ class FanOutIT {
         assertThat(sweep.fannedOut().shards()).isEqualTo(7); // 6 full shards of 5 ids, and the open last one
         assertThat(sweep.fannedOut().sent()).isEqualTo(7);
         assertThat(sweep.purged()).isZero(); // the run itself purged nothing: the workers do
+        assertThat(dev.reclaim.report.Reports.summary(report))
+                .contains("fanned out: 7 shards, 7 sent to the work queue, at most 1000 deletions across them (fanOut: always)");
         assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isEqualTo(expired);
 
         ExecutorService pool = Executors.newFixedThreadPool(4);
