@@ -34,7 +34,6 @@ import dev.reclaim.report.RunEvents;
 import dev.reclaim.run.Run;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.Status;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Stores;
 import dev.reclaim.sweep.AssetSweep;
@@ -178,10 +177,6 @@ public final class Reclaim implements AutoCloseable {
         try (java.sql.Connection c = dataSource.getConnection()) {
             return Database.schemaExists(c) ? failures.pending(c) : 0;
         }
-    }
-
-    public ReclaimConfig config() {
-        return config;
     }
 
     /** The database pool every run and retry of this Reclaim uses. */
