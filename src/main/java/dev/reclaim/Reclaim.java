@@ -9,7 +9,6 @@ import dev.reclaim.config.Secrets;
 import dev.reclaim.config.Settings;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
-import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.Failures;
 import dev.reclaim.run.Retries;
 import dev.reclaim.outbox.Outbox;
@@ -90,11 +89,6 @@ public final class Reclaim implements AutoCloseable {
         this.owned = owned;
     }
 
-    /** {@link #from(Settings)} of {@code environment}, bound first thing. */
-    public static Reclaim fromEnvironment(Map<String, String> environment) {
-        return from(RunRequest.settings(environment));
-    }
-
     /** Everything {@code unresolved} names, its secrets read first; see {@link SentryReporter} for Sentry. */
     public static Reclaim from(Settings unresolved) {
         AwsClients aws = new AwsClients(unresolved.aws());
@@ -149,12 +143,7 @@ public final class Reclaim implements AutoCloseable {
         return retryQueue;
     }
 
-    /** Retries one failed item through the same code a run uses; see {@link Retries#retry}. */
-    public String retry(Failure failure, boolean dryRun) throws java.sql.SQLException {
-        return run.retries().retry(failure, dryRun);
-    }
-
-    /** The retry dispatch a {@link RetryWorker} hands each message to. */
+    /** The retry dispatch a {@link RetryWorker} hands each message to; {@link Retries#retry} retries one item. */
     public Retries retries() {
         return run.retries();
     }

@@ -76,7 +76,7 @@ final class CommandHelp {
             "RECLAIM_LOG_FORMAT", "json (default) or text",
             "RECLAIM_LOG_LEVEL", "Reclaim's log level (default INFO)");
 
-    /** What Reclaim.fromEnvironment reads: every command that builds the whole of Reclaim reads all of it. */
+    /** What Reclaim.from reads: every command that builds the whole of Reclaim reads all of it. */
     static final List<Group> WHOLE_RECLAIM = List.of(DATABASE, SECRETS, CONFIGURATION, AWS, QUEUES, METRICS, SENTRY,
             LOGS);
 
