@@ -100,10 +100,6 @@ public final class RetryQueue {
                 : new RetryQueue(aws.sqs(settings.region(), settings.endpoint()), settings.url(), settings.deadLetterUrl());
     }
 
-    public String deadLetterQueueUrl() {
-        return deadLetterQueueUrl;
-    }
-
     /**
      * Sends the messages with SendMessageBatch; one outcome per message, in the same order. Never throws for SQS's
      * sake: when SQS cannot be reached, every message not yet accepted comes back refused.
