@@ -121,11 +121,7 @@ public final class DeletionLog implements RunEvents {
             put("correlationId", correlationId);
             line.run();
         } finally {
-            if (before == null) {
-                MDC.clear();
-            } else {
-                MDC.setContextMap(before);
-            }
+            MDC.setContextMap(before == null ? Map.of() : before);
         }
     }
 
