@@ -21,9 +21,6 @@ final class CommandHelp {
 
     /** A command's help page: the groups of variables it reads, its exit codes and one example command line. */
     record Page(List<Group> variables, Map<String, String> exitCodes, String example) {
-        List<String> variableNames() {
-            return variables.stream().flatMap(g -> g.variables().keySet().stream()).toList();
-        }
     }
 
     static final Group DATABASE = group("Database",
