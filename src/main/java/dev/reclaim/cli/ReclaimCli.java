@@ -51,7 +51,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     static final Duration DRAIN_GRACE = Duration.ofSeconds(5);
     /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
     static final Duration STOP_WAIT = Duration.ofSeconds(20);
-    /** A "schedule..." trigger is what makes a run check in with Sentry Crons (CronMonitor.checksIn). */
+    /** A "schedule..." trigger is what makes a run check in with Sentry Crons (SentryReporter.checksIn). */
     static final String SCHEDULED_TRIGGER = "schedule:cli";
 
     public static void main(String[] args) {
