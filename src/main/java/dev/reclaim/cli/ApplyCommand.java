@@ -23,7 +23,7 @@ import java.time.Duration;
                 + "widen it. Refuses, deleting nothing, a plan made under another configuration, one older than "
                 + "--max-age, and a file that is not a whole plan. The report says what the plan held, what was "
                 + "applied, and what was not and why."})
-final class ApplyCommand extends ConfiguredCommand {
+final class ApplyCommand extends ConfiguredCommand.Reporting {
     @Parameters(paramLabel = "FILE", description = "A plan written by `reclaim plan` or `reclaim run --dry-run --plan`.")
     Path file;
 
@@ -33,9 +33,6 @@ final class ApplyCommand extends ConfiguredCommand {
     @Option(names = "--max-duration", paramLabel = "DURATION",
             description = "Stop taking new items after this long (e.g. 10m); apply the plan again to carry on.")
     String maxDuration;
-
-    @Option(names = "--json", description = "Print the JSON report instead of the summary.")
-    boolean json;
 
     @Override
     public Integer call() throws Exception {

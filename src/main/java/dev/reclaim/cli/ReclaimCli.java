@@ -83,15 +83,12 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
 
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Runs the configured sweeps once against the services the environment names.")
-    static final class RunCommand extends ConfiguredCommand {
+    static final class RunCommand extends ConfiguredCommand.Reporting {
         @Option(names = "--dry-run", description = "Write and delete nothing; report what would be deleted. Also RECLAIM_DRY_RUN=true.")
         boolean dryRun;
 
         @Option(names = "--sweep", paramLabel = "NAME", description = "Run only this sweep (repeatable). Default: all.")
         List<String> sweeps = new ArrayList<>();
-
-        @Option(names = "--json", description = "Print the JSON report instead of the summary.")
-        boolean json;
 
         @Option(names = "--max-duration", paramLabel = "DURATION",
                 description = "Stop taking new items after this long (more than zero, at most 36500d; e.g. 10m); the next run carries on.")
