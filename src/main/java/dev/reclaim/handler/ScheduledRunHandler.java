@@ -76,12 +76,11 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
      * than zero: a negative one would put the deadline past the Lambda timeout).
      */
     private Deadline deadline(Context context) {
-        Duration margin = settings.timeMargin();
         if (context == null || context.getRemainingTimeInMillis() <= 0) {
             return Deadline.none();
         }
         Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
-        return Deadline.after(remaining.minus(Collections.min(List.of(margin, remaining.dividedBy(4)))));
+        return Deadline.after(remaining.minus(Collections.min(List.of(settings.timeMargin(), remaining.dividedBy(4)))));
     }
 
     /**
