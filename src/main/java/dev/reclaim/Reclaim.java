@@ -21,7 +21,6 @@ import dev.reclaim.report.ApplyReport;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.PlanWriter;
-import dev.reclaim.report.Reports;
 import dev.reclaim.run.AppliedPlan;
 import dev.reclaim.run.Status;
 import dev.reclaim.store.Undo;
@@ -82,7 +81,7 @@ public final class Reclaim implements AutoCloseable {
         this.progress.inForce(ConfigInForce.of(config, Map.of()));
         this.configHash = ConfigInForce.hash(config, Map.of());
         this.sweeps = sweeps(config);
-        this.failures = new Failures(retryQueue, Reports.JSON);
+        this.failures = new Failures(retryQueue);
         this.retryQueue = retryQueue;
         this.stores = stores.referenceChecked(config, dataSource);
         this.run = new Run(config, dataSource, this.stores, failures, outboxPolicy, sweeps, RunEvents.of(listeners));
