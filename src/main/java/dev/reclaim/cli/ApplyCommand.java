@@ -3,7 +3,6 @@ package dev.reclaim.cli;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
 import dev.reclaim.report.ApplyReport;
-import dev.reclaim.report.Outcome;
 import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.Reports;
 import dev.reclaim.run.Deadline;
@@ -52,12 +51,7 @@ final class ApplyCommand extends ConfiguredCommand.Reporting {
         try (Reclaim reclaim = Reclaim.from(settings)) {
             report = reclaim.apply(plan, oldest, deadline);
         }
-        cli.print(json, report, () -> Reports.summary(report));
-        if (report.run().outcome() == Outcome.FAILED) {
-            cli.err().println("reclaim: the run failed: " + report.run().reason() + ". " + Reports.doneBeforeFailure(report.run()));
-            return ReclaimCli.RUN_FAILED;
-        }
-        return ReclaimCli.OK;
+        return cli.printRun(json, report, report.run(), () -> Reports.summary(report));
     }
 
     private static Duration duration(String option, String text) {

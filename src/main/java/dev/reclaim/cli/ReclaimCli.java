@@ -127,20 +127,13 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                     }
                     report = reclaim.run(new RunRequest(scheduled ? SCHEDULED_TRIGGER : "cli", dry, sweeps, deadline));
                 }
-                cli.print(json, report, () -> Reports.summary(report));
-                cli.out.flush();
-                if (report.outcome() == Outcome.FAILED) {
-                    cli.err.println("reclaim: the run failed: " + report.reason() + ". "
-                            + Reports.doneBeforeFailure(report));
-                    cli.err.flush();
-                    return RUN_FAILED;
-                }
+                int code = cli.printRun(json, report, report, () -> Reports.summary(report));
                 if (report.outcome() == Outcome.HELD) {
                     cli.err.println("reclaim: " + report.reason());
                     cli.err.flush();
                     return HELD;
                 }
-                return OK;
+                return code;
             } finally {
                 printed.countDown();
                 try {
@@ -244,5 +237,17 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         } else {
             out.print(summary.get());
         }
+    }
+
+    /** {@link #print}s the report of a run; when the run failed, says why and what was done before: exit 1. */
+    int printRun(boolean json, Object report, RunReport run, Supplier<String> summary) throws JsonProcessingException {
+        print(json, report, summary);
+        out.flush();
+        if (run.outcome() != Outcome.FAILED) {
+            return OK;
+        }
+        err.println("reclaim: the run failed: " + run.reason() + ". " + Reports.doneBeforeFailure(run));
+        err.flush();
+        return RUN_FAILED;
     }
 }
