@@ -1,10 +1,10 @@
 package dev.reclaim.run;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.RetryQueue;
+import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.StoreThrottled;
@@ -27,9 +27,8 @@ public final class RetryWorker {
 
     static final Duration DEFER = Duration.ofMinutes(15);
     private static final Logger log = LoggerFactory.getLogger(RetryWorker.class);
-    private static final ObjectMapper STRICT = new ObjectMapper().registerModule(new JavaTimeModule())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    private static final ObjectReader STRICT = Reports.JSON.readerFor(Failure.class).with(
+            DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     private final Retries retries;
     private final RetryQueue queue;
@@ -49,7 +48,7 @@ public final class RetryWorker {
             String malformed = null;
             try {
                 // The JSON literal null is malformed too, and must not fail the rest of the batch.
-                failure = Objects.requireNonNull(STRICT.readValue(body, Failure.class), "the body is null");
+                failure = Objects.requireNonNull(STRICT.<Failure>readValue(body), "the body is null");
             } catch (Exception e) {
                 malformed = e.getMessage();
             }
