@@ -135,15 +135,9 @@ final class CommandHelp {
     private CommandHelp() {
     }
 
-    /** Adds each documented command's variables, exit codes and example to its usage help. */
+    /** Adds each page's variables, exit codes and example to its command's usage help. */
     static void apply(CommandLine top) {
-        List<CommandLine> commands = new ArrayList<>(List.of(top));
-        commands.addAll(top.getSubcommands().values());
-        for (CommandLine command : commands) {
-            Page page = PAGES.get(command == top ? "" : command.getCommandName());
-            if (page == null) {
-                continue;
-            }
+        PAGES.forEach((command, page) -> {
             List<String> footer = new ArrayList<>();
             for (Group g : page.variables()) {
                 footer.add("  " + g.name() + ":");
@@ -156,13 +150,13 @@ final class CommandHelp {
             footer.add("");
             footer.add("Example:");
             footer.add("  " + page.example());
-            command.getCommandSpec().usageMessage()
+            (command.isEmpty() ? top : top.getSubcommands().get(command)).getCommandSpec().usageMessage()
                     .exitCodeListHeading("%nExit codes:%n")
                     .exitCodeList(page.exitCodes())
                     .footerHeading("%nEnvironment variables:%n")
                     // picocli formats footers and interpolates ${...}: both are escaped to show as written
                     .footer(footer.stream().map(l -> l.replace("%", "%%").replace("${", "$${")).toArray(String[]::new));
-        }
+        });
     }
 
     /** {@code reclaim --version}: the version Maven built (observe.Release), never a number written by hand. */
