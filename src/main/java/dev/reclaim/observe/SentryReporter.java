@@ -38,13 +38,12 @@ import java.util.Optional;
  */
 public final class SentryReporter implements RunEvents {
     private static final Logger log = LoggerFactory.getLogger(SentryReporter.class);
-    static final Duration DEFAULT_FLUSH_TIMEOUT = Duration.ofSeconds(2);
     /** Outside a run (retries), the first of each fingerprint is sent once per this window. */
     static final Duration OUTSIDE_RUN_WINDOW = Duration.ofHours(1);
     /** Failed keys named in an event's extras: enough to find them in the logs. */
     private static final int KEYS_SHOWN = 5;
 
-    private static volatile long flushMillis = DEFAULT_FLUSH_TIMEOUT.toMillis();
+    private static volatile long flushMillis = 2_000; // RECLAIM_SENTRY_FLUSH_TIMEOUT's default until from() sets it
 
     private final Settings.Monitor monitor;
 
