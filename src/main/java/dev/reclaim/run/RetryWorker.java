@@ -22,8 +22,16 @@ import java.util.Objects;
  * of quota, or that arrives during a dry run, is put back on the queue with a delay, unchanged.
  */
 public final class RetryWorker {
-    /** What became of a message. Only {@code FAILED_AGAIN} leaves it on the queue for SQS to redeliver. */
-    public enum Result { DONE, FAILED_AGAIN, DEAD_LETTERED, DEFERRED }
+    /** What became of a message, as the metrics name it. Only {@code FAILED_AGAIN} leaves it for SQS to redeliver. */
+    public enum Result {
+        DONE("succeeded"), FAILED_AGAIN("failedAgain"), DEAD_LETTERED("deadLettered"), DEFERRED("deferred");
+
+        private final String outcome;
+
+        Result(String outcome) {
+            this.outcome = outcome;
+        }
+    }
 
     static final Duration DEFER = Duration.ofMinutes(15);
     private static final Logger log = LoggerFactory.getLogger(RetryWorker.class);
@@ -56,7 +64,7 @@ public final class RetryWorker {
                     ? deadLetter(body, "not a Reclaim failure message: " + malformed, null)
                     : retry(failure, body, receiveCount, dryRun);
             events.emit(new RunEvent.RetryProcessed(failure == null ? null : failure.kind(),
-                    failure == null ? null : failure.sweep(), outcome(result)));
+                    failure == null ? null : failure.sweep(), result.outcome));
             return result;
         } finally {
             for (String field : new String[] {"messageId", "correlationId", "sweep", "item", "store", "key"}) {
@@ -68,15 +76,6 @@ public final class RetryWorker {
     /** Called once the messages of a batch have all been processed (metrics are published per batch). */
     public void batchFinished(int messages, boolean dryRun) {
         events.emit(new RunEvent.RetryBatchFinished(messages, dryRun));
-    }
-
-    private static String outcome(Result result) {
-        return switch (result) {
-            case DONE -> "succeeded";
-            case FAILED_AGAIN -> "failedAgain";
-            case DEAD_LETTERED -> "deadLettered";
-            case DEFERRED -> "deferred";
-        };
     }
 
     private Result retry(Failure failure, String body, int receiveCount, boolean dryRun) {
