@@ -101,11 +101,8 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
 
         /** The raw body Lambda hands over; empty is no options. A body that is not JSON is bad input like any other. */
         static RunRequest parse(byte[] body, boolean envDryRun, Deadline deadline) {
-            if (body.length == 0) {
-                return parse((JsonNode) null, envDryRun, deadline);
-            }
             try {
-                return parse(Reports.JSON.readTree(body), envDryRun, deadline);
+                return parse(Reports.JSON.readTree(body), envDryRun, deadline); // empty: a missing node, no options
             } catch (JsonProcessingException e) {
                 throw new UsageException("input is not JSON (expected an object such as {\"dryRun\": true}): "
                         + e.getOriginalMessage());
