@@ -9,7 +9,6 @@ import dev.reclaim.config.Secrets;
 import dev.reclaim.config.Settings;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
-import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.Failures;
 import dev.reclaim.run.Retries;
 import dev.reclaim.outbox.Outbox;
@@ -22,7 +21,6 @@ import dev.reclaim.report.ApplyReport;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.PlanWriter;
-import dev.reclaim.report.Reports;
 import dev.reclaim.run.AppliedPlan;
 import dev.reclaim.run.Status;
 import dev.reclaim.store.Undo;
@@ -35,7 +33,6 @@ import dev.reclaim.run.Run;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.RunRequest;
 import dev.reclaim.run.ShardWork;
-import dev.reclaim.run.Status;
 import dev.reclaim.run.UsageException;
 import dev.reclaim.store.Stores;
 import dev.reclaim.sweep.AssetSweep;
@@ -85,16 +82,11 @@ public final class Reclaim implements AutoCloseable {
         this.progress.inForce(ConfigInForce.of(config, Map.of()));
         this.configHash = ConfigInForce.hash(config, Map.of());
         this.sweeps = sweeps(config);
-        this.failures = new Failures(retryQueue, Reports.JSON);
+        this.failures = new Failures(retryQueue);
         this.retryQueue = retryQueue;
         this.stores = stores.referenceChecked(config, dataSource);
         this.run = new Run(config, dataSource, this.stores, failures, outboxPolicy, sweeps, RunEvents.of(listeners));
         this.owned = owned;
-    }
-
-    /** {@link #from(Settings)} of {@code environment}, bound first thing. */
-    public static Reclaim fromEnvironment(Map<String, String> environment) {
-        return from(RunRequest.settings(environment));
     }
 
     /** Everything {@code unresolved} names, its secrets read first; see {@link SentryReporter} for Sentry. */
@@ -163,12 +155,7 @@ public final class Reclaim implements AutoCloseable {
         return retryQueue;
     }
 
-    /** Retries one failed item through the same code a run uses; see {@link Retries#retry}. */
-    public String retry(Failure failure, boolean dryRun) throws java.sql.SQLException {
-        return run.retries().retry(failure, dryRun);
-    }
-
-    /** The retry dispatch a {@link RetryWorker} hands each message to. */
+    /** The retry dispatch a {@link RetryWorker} hands each message to; {@link Retries#retry} retries one item. */
     public Retries retries() {
         return run.retries();
     }
@@ -191,10 +178,6 @@ public final class Reclaim implements AutoCloseable {
         try (java.sql.Connection c = dataSource.getConnection()) {
             return Database.schemaExists(c) ? failures.pending(c) : 0;
         }
-    }
-
-    public ReclaimConfig config() {
-        return config;
     }
 
     /** The database pool every run and retry of this Reclaim uses. */

@@ -139,7 +139,7 @@ class GuardedDeletesIT {
                 "run-1", Instant.now());
 
         try (Reclaim reclaim = fx.reclaim()) {
-            assertThatThrownBy(() -> reclaim.retry(failure, false))
+            assertThatThrownBy(() -> reclaim.retries().retry(failure, false))
                     .hasMessage("key " + OUTSIDE + " is outside the allowed prefixes of store moc-files");
         }
         assertThat(TestS3.exists(fx.mocBucket, OUTSIDE)).isTrue();

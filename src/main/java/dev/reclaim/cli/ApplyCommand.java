@@ -3,7 +3,6 @@ package dev.reclaim.cli;
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Durations;
 import dev.reclaim.report.ApplyReport;
-import dev.reclaim.report.Outcome;
 import dev.reclaim.report.PlanFile;
 import dev.reclaim.report.Reports;
 import dev.reclaim.run.Deadline;
@@ -23,7 +22,7 @@ import java.time.Duration;
                 + "widen it. Refuses, deleting nothing, a plan made under another configuration, one older than "
                 + "--max-age, and a file that is not a whole plan. The report says what the plan held, what was "
                 + "applied, and what was not and why."})
-final class ApplyCommand extends ConfiguredCommand {
+final class ApplyCommand extends ConfiguredCommand.Reporting {
     @Parameters(paramLabel = "FILE", description = "A plan written by `reclaim plan` or `reclaim run --dry-run --plan`.")
     Path file;
 
@@ -33,9 +32,6 @@ final class ApplyCommand extends ConfiguredCommand {
     @Option(names = "--max-duration", paramLabel = "DURATION",
             description = "Stop taking new items after this long (e.g. 10m); apply the plan again to carry on.")
     String maxDuration;
-
-    @Option(names = "--json", description = "Print the JSON report instead of the summary.")
-    boolean json;
 
     @Override
     public Integer call() throws Exception {
@@ -55,12 +51,7 @@ final class ApplyCommand extends ConfiguredCommand {
         try (Reclaim reclaim = Reclaim.from(settings)) {
             report = reclaim.apply(plan, oldest, deadline);
         }
-        cli.print(json, report, () -> Reports.summary(report));
-        if (report.run().outcome() == Outcome.FAILED) {
-            cli.err().println("reclaim: the run failed: " + report.run().reason() + ". " + Reports.doneBeforeFailure(report.run()));
-            return ReclaimCli.RUN_FAILED;
-        }
-        return ReclaimCli.OK;
+        return cli.printRun(json, report, report.run(), () -> Reports.summary(report));
     }
 
     private static Duration duration(String option, String text) {

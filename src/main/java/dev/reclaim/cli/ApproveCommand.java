@@ -4,7 +4,6 @@ import dev.reclaim.Reclaim;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-
 /** {@code reclaim approve --sweep NAME [--limit N]}: the next real run of a held sweep goes past its brake once. */
 @Command(name = "approve", mixinStandardHelpOptions = true,
         description = {"Lets the next real run of the sweep past its brake once (up to --limit deletions; without it, "

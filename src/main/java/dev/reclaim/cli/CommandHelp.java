@@ -21,9 +21,6 @@ final class CommandHelp {
 
     /** A command's help page: the groups of variables it reads, its exit codes and one example command line. */
     record Page(List<Group> variables, Map<String, String> exitCodes, String example) {
-        List<String> variableNames() {
-            return variables.stream().flatMap(g -> g.variables().keySet().stream()).toList();
-        }
     }
 
     static final Group DATABASE = group("Database",
@@ -78,7 +75,7 @@ final class CommandHelp {
             "RECLAIM_LOG_FORMAT", "json (default) or text",
             "RECLAIM_LOG_LEVEL", "Reclaim's log level (default INFO)");
 
-    /** What Reclaim.fromEnvironment reads: every command that builds the whole of Reclaim reads all of it. */
+    /** What Reclaim.from reads: every command that builds the whole of Reclaim reads all of it. */
     static final List<Group> WHOLE_RECLAIM = List.of(DATABASE, SECRETS, CONFIGURATION, AWS, QUEUES, METRICS, SENTRY,
             LOGS);
 
@@ -143,15 +140,9 @@ final class CommandHelp {
     private CommandHelp() {
     }
 
-    /** Adds each documented command's variables, exit codes and example to its usage help. */
+    /** Adds each page's variables, exit codes and example to its command's usage help. */
     static void apply(CommandLine top) {
-        List<CommandLine> commands = new ArrayList<>(List.of(top));
-        commands.addAll(top.getSubcommands().values());
-        for (CommandLine command : commands) {
-            Page page = PAGES.get(command == top ? "" : command.getCommandName());
-            if (page == null) {
-                continue;
-            }
+        PAGES.forEach((command, page) -> {
             List<String> footer = new ArrayList<>();
             for (Group g : page.variables()) {
                 footer.add("  " + g.name() + ":");
@@ -164,13 +155,13 @@ final class CommandHelp {
             footer.add("");
             footer.add("Example:");
             footer.add("  " + page.example());
-            command.getCommandSpec().usageMessage()
+            (command.isEmpty() ? top : top.getSubcommands().get(command)).getCommandSpec().usageMessage()
                     .exitCodeListHeading("%nExit codes:%n")
                     .exitCodeList(page.exitCodes())
                     .footerHeading("%nEnvironment variables:%n")
                     // picocli formats footers and interpolates ${...}: both are escaped to show as written
                     .footer(footer.stream().map(l -> l.replace("%", "%%").replace("${", "$${")).toArray(String[]::new));
-        }
+        });
     }
 
     /** {@code reclaim --version}: the version Maven built (observe.Release), never a number written by hand. */

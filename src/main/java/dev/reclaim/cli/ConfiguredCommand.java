@@ -25,4 +25,10 @@ abstract class ConfiguredCommand implements Callable<Integer> {
         }
         return RunRequest.settings(env);
     }
+
+    /** A command that prints a report: {@code --json}, the same on each, for the JSON instead of the summary. */
+    abstract static class Reporting extends ConfiguredCommand {
+        @Option(names = "--json", description = "Print the JSON report instead of the summary.")
+        boolean json;
+    }
 }

@@ -52,7 +52,7 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
     static final Duration DRAIN_GRACE = Duration.ofSeconds(5);
     /** After SIGTERM: how long the process waits, at most, for the run to finish its item, drain, record and print. */
     static final Duration STOP_WAIT = Duration.ofSeconds(20);
-    /** A "schedule..." trigger is what makes a run check in with Sentry Crons (CronMonitor.checksIn). */
+    /** A "schedule..." trigger is what makes a run check in with Sentry Crons (SentryReporter.checksIn). */
     static final String SCHEDULED_TRIGGER = "schedule:cli";
 
     public static void main(String[] args) {
@@ -84,15 +84,12 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
 
     @Command(name = "run", mixinStandardHelpOptions = true,
             description = "Runs the configured sweeps once against the services the environment names.")
-    static final class RunCommand extends ConfiguredCommand {
+    static final class RunCommand extends ConfiguredCommand.Reporting {
         @Option(names = "--dry-run", description = "Write and delete nothing; report what would be deleted. Also RECLAIM_DRY_RUN=true.")
         boolean dryRun;
 
         @Option(names = "--sweep", paramLabel = "NAME", description = "Run only this sweep (repeatable). Default: all.")
         List<String> sweeps = new ArrayList<>();
-
-        @Option(names = "--json", description = "Print the JSON report instead of the summary.")
-        boolean json;
 
         @Option(names = "--max-duration", paramLabel = "DURATION",
                 description = "Stop taking new items after this long (more than zero, at most 36500d; e.g. 10m); the next run carries on.")
@@ -131,20 +128,13 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
                     }
                     report = reclaim.run(new RunRequest(scheduled ? SCHEDULED_TRIGGER : "cli", dry, sweeps, deadline));
                 }
-                cli.print(json, report, () -> Reports.summary(report));
-                cli.out.flush();
-                if (report.outcome() == Outcome.FAILED) {
-                    cli.err.println("reclaim: the run failed: " + report.reason() + ". "
-                            + Reports.doneBeforeFailure(report));
-                    cli.err.flush();
-                    return RUN_FAILED;
-                }
+                int code = cli.printRun(json, report, report, () -> Reports.summary(report));
                 if (report.outcome() == Outcome.HELD) {
                     cli.err.println("reclaim: " + report.reason());
                     cli.err.flush();
                     return HELD;
                 }
-                return OK;
+                return code;
             } finally {
                 printed.countDown();
                 try {
@@ -248,5 +238,17 @@ public record ReclaimCli(Map<String, String> env, PrintWriter out, PrintWriter e
         } else {
             out.print(summary.get());
         }
+    }
+
+    /** {@link #print}s the report of a run; when the run failed, says why and what was done before: exit 1. */
+    int printRun(boolean json, Object report, RunReport run, Supplier<String> summary) throws JsonProcessingException {
+        print(json, report, summary);
+        out.flush();
+        if (run.outcome() != Outcome.FAILED) {
+            return OK;
+        }
+        err.println("reclaim: the run failed: " + run.reason() + ". " + Reports.doneBeforeFailure(run));
+        err.flush();
+        return RUN_FAILED;
     }
 }

@@ -21,7 +21,7 @@ import java.util.function.Function;
                 + "restored, already present, or not restorable and why. Every key restored is protected: no run, "
                 + "outbox drain or retry deletes it again until `reclaim unprotect`. Records are never restorable: "
                 + "rows are purged for good, by design."})
-final class RestoreCommand extends ConfiguredCommand {
+final class RestoreCommand extends ConfiguredCommand.Reporting {
     @Option(names = "--run", paramLabel = "ID", description = "Everything that run deleted.")
     String run;
 
@@ -36,9 +36,6 @@ final class RestoreCommand extends ConfiguredCommand {
 
     @Option(names = "--dry-run", description = "Say what would be restored; call no store, write nothing.")
     boolean dryRun;
-
-    @Option(names = "--json", description = "Print the JSON report instead of the summary.")
-    boolean json;
 
     @Override
     public Integer call() throws Exception {

@@ -2,7 +2,6 @@ package dev.reclaim.cli;
 
 import dev.reclaim.Reclaim;
 import dev.reclaim.config.Redaction;
-import dev.reclaim.report.Reports;
 import dev.reclaim.run.Status;
 import dev.reclaim.run.UsageException;
 import picocli.CommandLine;
@@ -38,8 +37,7 @@ final class StatusCommand implements Callable<Integer> {
             cli.err().println("reclaim: " + Redaction.of(cli.env()).apply(Status.whyUnreadable(e)));
             return ReclaimCli.RUN_FAILED;
         }
-        cli.out().print(json ? Reports.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(status) + "\n"
-                : status.text());
+        cli.print(json, status, status::text);
         return ReclaimCli.OK;
     }
 }

@@ -14,8 +14,6 @@ import java.sql.SQLException;
 
 /** The application's PostgreSQL: a small pool sized for Lambda, and Reclaim's own versioned schema. */
 public final class Database {
-    public static final String SCHEMA = "reclaim";
-
     private Database() {
     }
 
@@ -49,7 +47,7 @@ public final class Database {
     public static void migrate(DataSource ds) {
         Flyway.configure()
                 .dataSource(ds)
-                .schemas(SCHEMA)
+                .schemas("reclaim")
                 .createSchemas(true)
                 .table("schema_history")
                 .locations("classpath:db/reclaim")

@@ -1,10 +1,10 @@
 package dev.reclaim.failure;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.reclaim.report.DeletionLog;
+import dev.reclaim.report.Reports;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 
 import java.sql.Array;
 import java.sql.Connection;
@@ -34,11 +34,9 @@ public final class Failures {
             FROM reclaim.failures WHERE id > ?""";
 
     private final RetryQueue queue;
-    private final ObjectMapper json;
 
-    public Failures(RetryQueue queue, ObjectMapper json) {
+    public Failures(RetryQueue queue) {
         this.queue = queue;
-        this.json = json;
     }
 
     public boolean queueConfigured() {
@@ -72,20 +70,9 @@ public final class Failures {
 
     /** A line about a failed item, with its correlation id, sweep and id (or first key) in the MDC. */
     private static void about(Failure f, Runnable line) {
-        Map<String, String> before = MDC.getCopyOfContextMap();
-        try {
-            MDC.put("correlationId", f.correlationId());
-            MDC.put("sweep", f.sweep());
-            if (f.itemId() != null) {
-                MDC.put("item", f.itemId());
-            } else if (f.keys() != null && !f.keys().isEmpty()) {
-                MDC.put("store", f.store());
-                MDC.put("key", f.keys().get(0));
-            }
-            line.run();
-        } finally {
-            MDC.setContextMap(before == null ? Map.of() : before);
-        }
+        boolean byKey = f.itemId() == null && f.keys() != null && !f.keys().isEmpty();
+        DeletionLog.withMdc(f.sweep(), f.itemId(), byKey ? f.store() : null, byKey ? f.keys().get(0) : null,
+                f.correlationId(), line);
     }
 
     /** Sends every pending failure to the retry queue; returns how many SQS accepted. {@code c} in auto-commit. */
@@ -130,7 +117,7 @@ public final class Failures {
     /** The id of the last failure stored now: a retry of the table stops there, not at what it adds itself. */
     public long lastStored(javax.sql.DataSource ds) throws SQLException {
         try (Connection c = ds.getConnection()) {
-            return number(c, "SELECT coalesce(max(id), 0) FROM reclaim.failures");
+            return query(c, "SELECT coalesce(max(id), 0) FROM reclaim.failures", rs -> rs.getLong(1)).get(0);
         }
     }
 
@@ -163,7 +150,7 @@ public final class Failures {
     }
 
     public long pending(Connection c) throws SQLException {
-        return number(c, "SELECT count(*) FROM reclaim.failures");
+        return query(c, "SELECT count(*) FROM reclaim.failures", rs -> rs.getLong(1)).get(0);
     }
 
     /** Failures of one sweep and kind waiting in the table: how many, since when, and the most retries one has had. */
@@ -172,35 +159,31 @@ public final class Failures {
 
     /** The failures waiting in {@code reclaim.failures}, per sweep and kind (for {@code reclaim status}); read only. */
     public static List<Waiting> waiting(Connection c) throws SQLException {
-        List<Waiting> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
+        return query(c, """
                 SELECT sweep, kind, count(*), min(first_failed_at), max(retry_count),
                        (array_agg(error_class || ': ' || coalesce(error_message, '') ORDER BY id DESC))[1]
-                  FROM reclaim.failures GROUP BY sweep, kind ORDER BY sweep, kind""");
-             ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-                out.add(new Waiting(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getTimestamp(4).toInstant(),
+                  FROM reclaim.failures GROUP BY sweep, kind ORDER BY sweep, kind""",
+                rs -> new Waiting(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getTimestamp(4).toInstant(),
                         rs.getInt(5), rs.getString(6)));
-            }
-        }
-        return out;
-    }
-
-    private static long number(Connection c, String sql) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getLong(1);
-        }
     }
 
     /** The stored failures with an id above {@code values[0]}, narrowed and ordered by {@code rest}. */
     private static List<Stored> select(Connection c, String rest, Object... values) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(SELECT + rest)) {
+        return query(c, SELECT + rest, rs -> new Stored(rs.getLong("id"), read(rs)), values);
+    }
+
+    private interface Row<T> {
+        T read(ResultSet rs) throws SQLException;
+    }
+
+    /** What {@code row} reads of each row {@code sql} returns, {@code values} bound to its parameters. */
+    private static <T> List<T> query(Connection c, String sql, Row<T> row, Object... values) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             bind(ps, values);
-            List<Stored> rows = new ArrayList<>();
+            List<T> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    rows.add(new Stored(rs.getLong("id"), read(rs)));
+                    rows.add(row.read(rs));
                 }
             }
             return rows;
@@ -220,9 +203,10 @@ public final class Failures {
         }
     }
 
-    public String body(Failure f) {
+    /** A failure as the retry queue's message body: its JSON. */
+    public static String body(Failure f) {
         try {
-            return json.writeValueAsString(f);
+            return Reports.JSON.writeValueAsString(f);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write a failure as JSON", e);
         }

@@ -320,9 +320,8 @@ public final class RetryQueue {
     /** What SQS counts against its size limit: the body and each attribute's name, type and value, in UTF-8. */
     static long size(OutgoingMessage m) {
         long bytes = utf8Length(m.body());
-        bytes += RETRY_COUNT.length() + "Number".length() + Integer.toString(m.retryCount()).length();
-        if (m.sweep() != null && !m.sweep().isBlank()) {
-            bytes += SWEEP.length() + "String".length() + utf8Length(m.sweep());
+        for (Map.Entry<String, MessageAttributeValue> a : attributes(m.retryCount(), m.sweep()).entrySet()) {
+            bytes += a.getKey().length() + a.getValue().dataType().length() + utf8Length(a.getValue().stringValue());
         }
         return bytes;
     }

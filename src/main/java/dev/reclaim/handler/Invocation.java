@@ -25,12 +25,11 @@ final class Invocation implements AutoCloseable {
 
     /** {@code first}: whether the container's first invocation is still to come (the tests give their own). */
     static Invocation start(Context context, String runId, AtomicBoolean first) {
-        boolean cold = first.getAndSet(false);
         if (context != null) {
             put("awsRequestId", context.getAwsRequestId());
             put("functionName", context.getFunctionName());
         }
-        MDC.put("coldStart", Boolean.toString(cold));
+        MDC.put("coldStart", Boolean.toString(first.getAndSet(false)));
         put("runId", runId);
         return new Invocation();
     }

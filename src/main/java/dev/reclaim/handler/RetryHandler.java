@@ -30,23 +30,21 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
     }
 
     RetryHandler(Map<String, String> env, Function<Settings, Reclaim> container) {
-        this(SnapStartHook.start(env, s -> Started.from(s, container)));
+        this(SnapStartHook.start(env, s -> started(s, container)));
     }
 
-    private RetryHandler(Started started) {
-        this(started.worker(), started.dryRun());
+    private RetryHandler(RetryHandler started) {
+        this(started.worker, started.dryRun);
     }
 
     /** What the handler checks and builds before its first invocation. */
-    private record Started(RetryWorker worker, boolean dryRun) {
-        static Started from(Settings settings, Function<Settings, Reclaim> container) {
-            // The settings first: a RECLAIM_DRY_RUN that is no boolean fails before anything is built or retried.
-            Reclaim reclaim = container.apply(settings);
-            if (reclaim.retryQueue() == null) {
-                throw new ConfigException("RECLAIM_RETRY_QUEUE_URL is not set: the retry function needs its queue");
-            }
-            return new Started(reclaim.retryWorker(), settings.dryRun());
+    private static RetryHandler started(Settings settings, Function<Settings, Reclaim> container) {
+        // The settings first: a RECLAIM_DRY_RUN that is no boolean fails before anything is built or retried.
+        Reclaim reclaim = container.apply(settings);
+        if (reclaim.retryQueue() == null) {
+            throw new ConfigException("RECLAIM_RETRY_QUEUE_URL is not set: the retry function needs its queue");
         }
+        return new RetryHandler(reclaim.retryWorker(), settings.dryRun());
     }
 
     public RetryHandler(RetryWorker worker, boolean dryRun) {

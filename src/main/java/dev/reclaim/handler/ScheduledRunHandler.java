@@ -76,12 +76,11 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
      * than zero: a negative one would put the deadline past the Lambda timeout).
      */
     private Deadline deadline(Context context) {
-        Duration margin = settings.timeMargin();
         if (context == null || context.getRemainingTimeInMillis() <= 0) {
             return Deadline.none();
         }
         Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
-        return Deadline.after(remaining.minus(Collections.min(List.of(margin, remaining.dividedBy(4)))));
+        return Deadline.after(remaining.minus(Collections.min(List.of(settings.timeMargin(), remaining.dividedBy(4)))));
     }
 
     /**
@@ -100,15 +99,10 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         private record Options(Boolean dryRun, List<String> sweeps, String trigger) {
         }
 
-        private static final ObjectReader TREE = JsonMapper.builder().build().reader();
-
         /** The raw body Lambda hands over; empty is no options. A body that is not JSON is bad input like any other. */
         static RunRequest parse(byte[] body, boolean envDryRun, Deadline deadline) {
-            if (body.length == 0) {
-                return parse((JsonNode) null, envDryRun, deadline);
-            }
             try {
-                return parse(TREE.readTree(body), envDryRun, deadline);
+                return parse(Reports.JSON.readTree(body), envDryRun, deadline); // empty: a missing node, no options
             } catch (JsonProcessingException e) {
                 throw new UsageException("input is not JSON (expected an object such as {\"dryRun\": true}): "
                         + e.getOriginalMessage());

@@ -34,22 +34,20 @@ public final class WorkerHandler implements RequestHandler<SQSEvent, SQSBatchRes
     }
 
     WorkerHandler(Map<String, String> env, Function<Settings, Reclaim> container) {
-        this(SnapStartHook.start(env, s -> Started.from(s, container)));
+        this(SnapStartHook.start(env, s -> started(s, container)));
     }
 
-    private WorkerHandler(Started started) {
-        this(started.work(), started.margin());
+    private WorkerHandler(WorkerHandler started) {
+        this(started.work, started.margin);
     }
 
     /** What the handler checks and builds before its first invocation. */
-    private record Started(ShardWork work, Duration margin) {
-        static Started from(Settings settings, Function<Settings, Reclaim> container) {
-            ShardWork work = container.apply(settings).shardWork();
-            if (work.queue() == null) {
-                throw new ConfigException("RECLAIM_WORK_QUEUE_URL is not set: the worker function needs its queue");
-            }
-            return new Started(work, settings.timeMargin());
+    private static WorkerHandler started(Settings settings, Function<Settings, Reclaim> container) {
+        ShardWork work = container.apply(settings).shardWork();
+        if (work.queue() == null) {
+            throw new ConfigException("RECLAIM_WORK_QUEUE_URL is not set: the worker function needs its queue");
         }
+        return new WorkerHandler(work, settings.timeMargin());
     }
 
     public WorkerHandler(ShardWork work, Duration margin) {

@@ -10,6 +10,8 @@ import dev.reclaim.report.RunReport;
 import io.sentry.Breadcrumb;
 import io.sentry.CheckIn;
 import io.sentry.CheckInStatus;
+import io.sentry.MonitorConfig;
+import io.sentry.MonitorSchedule;
 import io.sentry.Sentry;
 import io.sentry.SentryEvent;
 import io.sentry.SentryLevel;
@@ -32,19 +34,18 @@ import java.util.Optional;
  * fingerprint (sweep, kind, error class), and only the first of each fingerprint is sent per run: a broken dependency
  * makes one issue with one event per run, whatever the number of items; the report and metrics carry the counts.
  * A failed run, a reference check that cannot be trusted and a lost run lock are errors of their own; each phase
- * leaves a breadcrumb. Scheduled runs check in to a Sentry Crons monitor ({@link CronMonitor}).
+ * leaves a breadcrumb. Scheduled runs check in to a Sentry Crons monitor ({@link #monitorConfig}).
  */
 public final class SentryReporter implements RunEvents {
     private static final Logger log = LoggerFactory.getLogger(SentryReporter.class);
-    static final Duration DEFAULT_FLUSH_TIMEOUT = Duration.ofSeconds(2);
     /** Outside a run (retries), the first of each fingerprint is sent once per this window. */
     static final Duration OUTSIDE_RUN_WINDOW = Duration.ofHours(1);
     /** Failed keys named in an event's extras: enough to find them in the logs. */
     private static final int KEYS_SHOWN = 5;
 
-    private static volatile long flushMillis = DEFAULT_FLUSH_TIMEOUT.toMillis();
+    private static volatile long flushMillis = 2_000; // RECLAIM_SENTRY_FLUSH_TIMEOUT's default until from() sets it
 
-    private final CronMonitor monitor;
+    private final Settings.Monitor monitor;
 
     /** The run in progress, or null between runs. */
     private RunEvent.RunStarted run;
@@ -60,7 +61,7 @@ public final class SentryReporter implements RunEvents {
     private long keysDeleted;
     private long failed;
 
-    SentryReporter(CronMonitor monitor) {
+    SentryReporter(Settings.Monitor monitor) {
         this.monitor = monitor;
     }
 
@@ -94,7 +95,7 @@ public final class SentryReporter implements RunEvents {
                     + " (expected https://KEY@HOST/PROJECT, or empty to disable Sentry)");
         }
         flushMillis = flush.toMillis();
-        return Optional.of(new SentryReporter(CronMonitor.of(settings.monitor())));
+        return Optional.of(new SentryReporter(settings.monitor()));
     }
 
     /**
@@ -126,6 +127,28 @@ public final class SentryReporter implements RunEvents {
         if (Sentry.isEnabled()) {
             Sentry.flush(flushMillis);
         }
+    }
+
+    /** Whether a run started so checks in: only scheduled ones, else a manual run would hide a missed one. */
+    static boolean checksIn(String trigger) {
+        return trigger != null && trigger.startsWith("schedule");
+    }
+
+    /**
+     * The Crons monitor as Sentry upserts it with every check-in, so Sentry creates or updates it itself: a run that
+     * does not start within the margin of its crontab slot, or runs longer than its maximum runtime, opens an issue.
+     * Sentry counts margin and runtime in whole minutes (rounded up, at least 1).
+     */
+    static MonitorConfig monitorConfig(Settings.Monitor monitor) {
+        MonitorConfig config = new MonitorConfig(MonitorSchedule.crontab(monitor.crontab()));
+        config.setTimezone(monitor.timezone());
+        config.setCheckinMargin(minutes(monitor.margin()));
+        config.setMaxRuntime(minutes(monitor.maxRuntime()));
+        return config;
+    }
+
+    private static long minutes(Duration d) {
+        return Math.max(1, (d.toSeconds() + 59) / 60);
     }
 
     @Override
@@ -178,9 +201,9 @@ public final class SentryReporter implements RunEvents {
         Sentry.configureScope(scope -> scope.clearBreadcrumbs()); // a warm container's last run is not this one's
         breadcrumb("run", "run started", SentryLevel.INFO, data("runId", e.runId(), "trigger", e.trigger(),
                 "dryRun", e.dryRun(), "sweeps", String.join(",", e.sweeps())));
-        if (CronMonitor.checksIn(e.trigger())) {
+        if (checksIn(e.trigger())) {
             CheckIn inProgress = new CheckIn(monitor.slug(), CheckInStatus.IN_PROGRESS);
-            inProgress.setMonitorConfig(monitor.config());
+            inProgress.setMonitorConfig(monitorConfig(monitor));
             Sentry.captureCheckIn(inProgress);
             checkIn = inProgress.getCheckInId();
         }
@@ -231,7 +254,7 @@ public final class SentryReporter implements RunEvents {
         }
         CheckIn done = new CheckIn(checkIn, monitor.slug(), status);
         done.setDuration((System.nanoTime() - runStartedNanos) / 1e9);
-        done.setMonitorConfig(monitor.config());
+        done.setMonitorConfig(monitorConfig(monitor));
         Sentry.captureCheckIn(done);
         checkIn = null;
     }

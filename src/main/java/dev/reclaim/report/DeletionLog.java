@@ -110,8 +110,9 @@ public final class DeletionLog implements RunEvents {
         return inForce != null ? inForce : MDC.get("runId") + "/" + what;
     }
 
-    private static void withMdc(String sweep, String item, String store, String key, String correlationId,
-                                Runnable line) {
+    /** Runs {@code line} with the fields given (those not null) in the MDC, then puts the MDC back as it was. */
+    public static void withMdc(String sweep, String item, String store, String key, String correlationId,
+                               Runnable line) {
         Map<String, String> before = MDC.getCopyOfContextMap();
         try {
             put("sweep", sweep);
@@ -121,11 +122,7 @@ public final class DeletionLog implements RunEvents {
             put("correlationId", correlationId);
             line.run();
         } finally {
-            if (before == null) {
-                MDC.clear();
-            } else {
-                MDC.setContextMap(before);
-            }
+            MDC.setContextMap(before == null ? Map.of() : before);
         }
     }
 

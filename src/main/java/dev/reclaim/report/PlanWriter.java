@@ -54,11 +54,11 @@ public final class PlanWriter implements RunEvents {
         }
         try {
             if (event instanceof RunEvent.SweepStarted e && e.kind() != null) {
-                ObjectNode s = sweeps.computeIfAbsent(e.sweep(), n -> sweepNode(n));
+                ObjectNode s = sweep(e.sweep());
                 s.put("kind", e.kind());
                 s.put("cutoff", e.cutoff() == null ? null : e.cutoff().toString());
             } else if (event instanceof RunEvent.RunStarted e) {
-                e.sweeps().forEach(n -> sweeps.computeIfAbsent(n, this::sweepNode));
+                e.sweeps().forEach(this::sweep);
             } else if (event instanceof RunEvent.ItemPurged e) {
                 lines.write(Map.of("type", "record", "sweep", e.sweep(), "id", e.item()));
                 records++;
@@ -86,19 +86,18 @@ public final class PlanWriter implements RunEvents {
             } else if (event instanceof RunEvent.AssetsPassedOver e) {
                 kept(e.sweep(), e.store(), e.reason(), e.keys());
             } else if (event instanceof RunEvent.SweepHeld e) {
-                sweeps.computeIfAbsent(e.sweep(), this::sweepNode).put("brakeWouldHold", e.detail());
+                sweep(e.sweep()).put("brakeWouldHold", e.detail());
             } else if (event instanceof RunEvent.SweepStopped e) {
-                sweeps.computeIfAbsent(e.sweep(), this::sweepNode).put("stoppedBy", e.reason());
+                sweep(e.sweep()).put("stoppedBy", e.reason());
             }
         } catch (IOException e) {
             failed = e;
         }
     }
 
-    private ObjectNode sweepNode(String name) {
-        ObjectNode s = Reports.JSON.createObjectNode();
-        s.put("name", name);
-        return s;
+    /** The header's entry of sweep {@code name}, made when first heard of. */
+    private ObjectNode sweep(String name) {
+        return sweeps.computeIfAbsent(name, n -> Reports.JSON.createObjectNode().put("name", n));
     }
 
     private void kept(String sweep, String store, String reason, List<String> what) throws IOException {

@@ -136,12 +136,11 @@ public final class BrakeHistory {
     static List<Approval> pending(Connection c) throws SQLException {
         List<Approval> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT sweep, max_items, created_at FROM reclaim.approvals WHERE used_by_run IS NULL ORDER BY id""")) {
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    long max = rs.getLong(2);
-                    out.add(new Approval(rs.getString(1), rs.wasNull() ? null : max, rs.getTimestamp(3).toInstant()));
-                }
+                SELECT sweep, max_items, created_at FROM reclaim.approvals WHERE used_by_run IS NULL ORDER BY id""");
+             ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                long max = rs.getLong(2);
+                out.add(new Approval(rs.getString(1), rs.wasNull() ? null : max, rs.getTimestamp(3).toInstant()));
             }
         } catch (SQLException e) {
             if (!"42P01".equals(e.getSQLState())) { // an older schema without the table: nothing pending

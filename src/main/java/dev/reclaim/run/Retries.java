@@ -23,14 +23,9 @@ import java.util.Map;
  * the retry handler, {@code reclaim retry}, and a run without a retry queue for the failures stored in the database.
  */
 public final class Retries {
-    /** A records sweep retrying one item: null when done or no longer eligible, else why it failed again. */
-    interface RecordRetry {
-        String retry(SweepContext ctx, String itemId) throws SQLException;
-    }
-
-    /** An assets sweep retrying a batch of keys: null when done, else why it failed again. */
-    interface AssetRetry {
-        String retry(SweepContext ctx, List<String> keys) throws SQLException;
+    /** A records sweep retrying an item (its id), an assets sweep a batch of keys: null if done, else why it failed. */
+    interface Retry<T> {
+        String retry(SweepContext ctx, T failed) throws SQLException;
     }
 
     /** The one context a retried message runs in (a connection's {@code now()}, the prepared stores). */
@@ -38,11 +33,11 @@ public final class Retries {
         SweepContext open(boolean dryRun) throws SQLException;
     }
 
-    private final Map<String, RecordRetry> records;
-    private final Map<String, AssetRetry> assets;
+    private final Map<String, Retry<String>> records;
+    private final Map<String, Retry<List<String>>> assets;
     private final Contexts contexts;
 
-    Retries(Map<String, RecordRetry> records, Map<String, AssetRetry> assets, Contexts contexts) {
+    Retries(Map<String, Retry<String>> records, Map<String, Retry<List<String>>> assets, Contexts contexts) {
         this.records = records;
         this.assets = assets;
         this.contexts = contexts;
@@ -50,8 +45,8 @@ public final class Retries {
 
     /** Each configured sweep's own retry, by name. */
     static Retries of(Map<String, Sweep> sweeps, Contexts contexts) {
-        Map<String, RecordRetry> records = new LinkedHashMap<>();
-        Map<String, AssetRetry> assets = new LinkedHashMap<>();
+        Map<String, Retry<String>> records = new LinkedHashMap<>();
+        Map<String, Retry<List<String>>> assets = new LinkedHashMap<>();
         sweeps.forEach((name, sweep) -> {
             if (sweep instanceof RecordSweep r) {
                 records.put(name, r::retry);
@@ -71,7 +66,7 @@ public final class Retries {
         SweepContext ctx = contexts.open(dryRun);
         return switch (failure.kind() == null ? "" : failure.kind()) {
             case Failure.RECORD -> {
-                RecordRetry records = sweep(this.records, "records", failure.sweep());
+                Retry<String> records = sweep(this.records, "records", failure.sweep());
                 if (failure.itemId() == null || failure.itemId().isBlank()) {
                     throw new InvalidFailure("a record failure needs itemId");
                 }

@@ -1,10 +1,10 @@
 package dev.reclaim.run;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import com.fasterxml.jackson.databind.ObjectReader;
 import dev.reclaim.failure.Failure;
 import dev.reclaim.failure.RetryQueue;
+import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.StoreThrottled;
@@ -22,14 +22,21 @@ import java.util.Objects;
  * of quota, or that arrives during a dry run, is put back on the queue with a delay, unchanged.
  */
 public final class RetryWorker {
-    /** What became of a message. Only {@code FAILED_AGAIN} leaves it on the queue for SQS to redeliver. */
-    public enum Result { DONE, FAILED_AGAIN, DEAD_LETTERED, DEFERRED }
+    /** What became of a message, as the metrics name it. Only {@code FAILED_AGAIN} leaves it for SQS to redeliver. */
+    public enum Result {
+        DONE("succeeded"), FAILED_AGAIN("failedAgain"), DEAD_LETTERED("deadLettered"), DEFERRED("deferred");
+
+        private final String outcome;
+
+        Result(String outcome) {
+            this.outcome = outcome;
+        }
+    }
 
     static final Duration DEFER = Duration.ofMinutes(15);
     private static final Logger log = LoggerFactory.getLogger(RetryWorker.class);
-    private static final ObjectMapper STRICT = new ObjectMapper().registerModule(new JavaTimeModule())
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+    private static final ObjectReader STRICT = Reports.JSON.readerFor(Failure.class).with(
+            DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     private final Retries retries;
     private final RetryQueue queue;
@@ -49,7 +56,7 @@ public final class RetryWorker {
             String malformed = null;
             try {
                 // The JSON literal null is malformed too, and must not fail the rest of the batch.
-                failure = Objects.requireNonNull(STRICT.readValue(body, Failure.class), "the body is null");
+                failure = Objects.requireNonNull(STRICT.<Failure>readValue(body), "the body is null");
             } catch (Exception e) {
                 malformed = e.getMessage();
             }
@@ -57,7 +64,7 @@ public final class RetryWorker {
                     ? deadLetter(body, "not a Reclaim failure message: " + malformed, null)
                     : retry(failure, body, receiveCount, dryRun);
             events.emit(new RunEvent.RetryProcessed(failure == null ? null : failure.kind(),
-                    failure == null ? null : failure.sweep(), outcome(result)));
+                    failure == null ? null : failure.sweep(), result.outcome));
             return result;
         } finally {
             for (String field : new String[] {"messageId", "correlationId", "sweep", "item", "store", "key"}) {
@@ -69,15 +76,6 @@ public final class RetryWorker {
     /** Called once the messages of a batch have all been processed (metrics are published per batch). */
     public void batchFinished(int messages, boolean dryRun) {
         events.emit(new RunEvent.RetryBatchFinished(messages, dryRun));
-    }
-
-    private static String outcome(Result result) {
-        return switch (result) {
-            case DONE -> "succeeded";
-            case FAILED_AGAIN -> "failedAgain";
-            case DEAD_LETTERED -> "deadLettered";
-            case DEFERRED -> "deferred";
-        };
     }
 
     private Result retry(Failure failure, String body, int receiveCount, boolean dryRun) {

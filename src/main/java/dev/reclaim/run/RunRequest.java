@@ -31,8 +31,4 @@ public record RunRequest(String trigger, boolean dryRun, List<String> sweeps, De
             throw new UsageException(e.getMessage());
         }
     }
-
-    public static RunRequest all(String trigger) {
-        return new RunRequest(trigger, false, List.of(), Deadline.none());
-    }
 }

@@ -86,7 +86,7 @@ class FailurePipelineIT {
     }
 
     private String recordFailure(String itemId) {
-        return new Failures(null, Reports.JSON).body(Failure.record("moc-purge", itemId, new IllegalStateException("x"),
+        return Failures.body(Failure.record("moc-purge", itemId, new IllegalStateException("x"),
                 "step delete-moc: earlier failure", "00000000-0000-0000-0000-0000000000aa", Instant.now()));
     }
 
@@ -294,7 +294,7 @@ class FailurePipelineIT {
     @Test
     void aRetryShouldKeepTheCloudinaryReserve_andPutTheMessageBackUnchanged() throws Exception {
         fx.cloudinary.seed(dev.reclaim.testing.cloudinary.Asset.image("users/u1/temp/p1", Instant.now().minus(Duration.ofDays(2)), 10));
-        String body = new Failures(null, Reports.JSON).body(Failure.keys(Failure.ASSET, "bobblehead-temp-photos",
+        String body = Failures.body(Failure.keys(Failure.ASSET, "bobblehead-temp-photos",
                 "bobblehead-photos", List.of("users/u1/temp/p1"), "GeneralError", "503", "00000000-0000-0000-0000-0000000000aa",
                 Instant.now()));
         fx.cloudinary.setBudgetLimit(100);

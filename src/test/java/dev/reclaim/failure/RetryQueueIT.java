@@ -204,7 +204,7 @@ class RetryQueueIT {
         try (AwsClients aws = new AwsClients(TestSettings.of(env).aws())) {
             assertThat(RetryQueue.configured(TestSettings.of(TestSqs.environment()).queues(), aws)).isNull();
             RetryQueue queue = RetryQueue.configured(TestSettings.of(env).queues(), aws);
-            assertThat(queue.deadLetterQueueUrl()).isNull();
+            assertThat(queue.depths()).extracting(RetryQueue.Depth::queue).containsExactly("RECLAIM_RETRY_QUEUE_URL");
             assertThat(queue.send(List.of(new OutgoingMessage("7", "hello", 0, "upload-temp"))))
                     .singleElement().satisfies(o -> assertThat(o.accepted()).isTrue());
             List<Message> got = queue.receive(10, Duration.ofSeconds(2));

@@ -126,10 +126,7 @@ class SamEventsIT {
         TestSqs.QueuePair work = TestSqs.createQueuePair("reclaim-work", dev.reclaim.run.ShardWork.MAX_RECEIVES);
         fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
         fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
-        String fingerprint;
-        try (Reclaim reclaim = fx.reclaim()) {
-            fingerprint = dev.reclaim.config.ConfigInForce.hash(reclaim.config().sweeps().get("moc-purge"));
-        }
+        String fingerprint = dev.reclaim.config.ConfigInForce.hash(fx.config().sweeps().get("moc-purge"));
         dev.reclaim.db.Database.migrate(fx.db); // Reclaim's schema, as the run that made the shard left it
         fx.execute("INSERT INTO reclaim.runs (id, trigger, started_at, finished_at, outcome) VALUES ('"
                 + body.path("runId").asText() + "', 'schedule:test', now(), now(), 'completed')");

@@ -43,7 +43,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The scheduled handler with SENTRY_DSN set, wired by Reclaim.fromEnvironment as in Lambda: what reaches Sentry by the
+ * The scheduled handler with SENTRY_DSN set, wired by Reclaim.from as in Lambda: what reaches Sentry by the
  * time the handler returns (it flushes), and how long an unreachable Sentry may hold it.
  */
 class SentryHandlersIT {

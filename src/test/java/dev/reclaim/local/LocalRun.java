@@ -91,7 +91,7 @@ public final class LocalRun {
 
             RunReport dry;
             RunReport real;
-            try (Reclaim reclaim = Reclaim.fromEnvironment(env)) {
+            try (Reclaim reclaim = Reclaim.from(RunRequest.settings(env))) {
                 dry = reclaim.run(new RunRequest("local", true, List.of(), null));
                 System.out.println(Reports.summary(dry));
                 for (var sweep : dry.sweeps()) {

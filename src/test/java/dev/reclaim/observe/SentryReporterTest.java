@@ -60,22 +60,22 @@ class SentryReporterTest {
 
     @Test
     void shouldDescribeTheDailyMonitor_byDefault() {
-        CronMonitor monitor = CronMonitor.of(Settings.Monitor.from(Map.of()));
+        Settings.Monitor monitor = Settings.Monitor.from(Map.of());
 
-        assertThat(monitor).isEqualTo(new CronMonitor("reclaim-cleanup", "0 3 * * *", "UTC", Duration.ofMinutes(30),
-                Duration.ofMinutes(15)));
-        assertThat(monitor.config().getCheckinMargin()).isEqualTo(30);
-        assertThat(monitor.config().getMaxRuntime()).isEqualTo(15);
-        assertThat(monitor.config().getSchedule().getValue()).isEqualTo("0 3 * * *");
+        assertThat(monitor).isEqualTo(new Settings.Monitor("reclaim-cleanup", "0 3 * * *", "UTC",
+                Duration.ofMinutes(30), Duration.ofMinutes(15)));
+        assertThat(SentryReporter.monitorConfig(monitor).getCheckinMargin()).isEqualTo(30);
+        assertThat(SentryReporter.monitorConfig(monitor).getMaxRuntime()).isEqualTo(15);
+        assertThat(SentryReporter.monitorConfig(monitor).getSchedule().getValue()).isEqualTo("0 3 * * *");
     }
 
     @Test
     void shouldRoundMarginAndRuntimeUpToWholeMinutes() {
-        CronMonitor monitor = CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SENTRY_CHECKIN_MARGIN", "30s",
-                "RECLAIM_SENTRY_MAX_RUNTIME", "61s")));
+        Settings.Monitor monitor = Settings.Monitor.from(Map.of("RECLAIM_SENTRY_CHECKIN_MARGIN", "30s",
+                "RECLAIM_SENTRY_MAX_RUNTIME", "61s"));
 
-        assertThat(monitor.config().getCheckinMargin()).isEqualTo(1);
-        assertThat(monitor.config().getMaxRuntime()).isEqualTo(2);
+        assertThat(SentryReporter.monitorConfig(monitor).getCheckinMargin()).isEqualTo(1);
+        assertThat(SentryReporter.monitorConfig(monitor).getMaxRuntime()).isEqualTo(2);
     }
 
     @ParameterizedTest
@@ -96,13 +96,13 @@ class SentryReporterTest {
     @ParameterizedTest
     @ValueSource(strings = {"schedule", "schedule:arn:aws:events:us-east-1:123456789012:rule/reclaim-daily"})
     void shouldCheckIn_whenTheTriggerIsASchedule(String trigger) {
-        assertThat(CronMonitor.checksIn(trigger)).isTrue();
+        assertThat(SentryReporter.checksIn(trigger)).isTrue();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"cli", "lambda", "manual", "test"})
     void shouldNotCheckIn_whenTheTriggerIsNoSchedule(String trigger) {
-        assertThat(CronMonitor.checksIn(trigger)).isFalse();
+        assertThat(SentryReporter.checksIn(trigger)).isFalse();
     }
 
     @Test
@@ -113,18 +113,18 @@ class SentryReporterTest {
 
     @Test
     void shouldTakeTheCrontabFromTheTemplatesEventBridgeSchedule_whenNoCrontabIsGiven() {
-        assertThat(CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)"))).crontab())
+        assertThat(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)")).crontab())
                 .isEqualTo("0 3 * * *");
-        assertThat(CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(30 2 ? * MON-FRI *)"))).crontab())
+        assertThat(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(30 2 ? * MON-FRI *)")).crontab())
                 .isEqualTo("30 2 * * MON-FRI");
-        assertThat(CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)",
-                "RECLAIM_SCHEDULE_CRONTAB", "15 4 * * *"))).crontab()).isEqualTo("15 4 * * *");
+        assertThat(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", "cron(0 3 * * ? *)",
+                "RECLAIM_SCHEDULE_CRONTAB", "15 4 * * *")).crontab()).isEqualTo("15 4 * * *");
     }
 
     @Test
     void shouldRefuseAScheduleItCannotTurnIntoACrontab_ratherThanMonitorTheWrongDay() {
         for (String expression : List.of("rate(1 day)", "cron(0 3 ? * 2 *)", "cron(0 3 L * ? *)", "cron(0 3 ? * MON#1 *)")) {
-            assertThatThrownBy(() -> CronMonitor.of(Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", expression))))
+            assertThatThrownBy(() -> Settings.Monitor.from(Map.of("RECLAIM_SCHEDULE", expression)))
                     .as(expression).isInstanceOf(ConfigException.class).hasMessageContaining("RECLAIM_SCHEDULE_CRONTAB");
         }
     }

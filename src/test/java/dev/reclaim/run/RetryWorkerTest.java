@@ -238,7 +238,7 @@ class RetryWorkerTest {
     @Test
     void shouldNeverCallTheAssetRetryForReal_whenTheRunIsDry() {
         List<Boolean> assetDryRuns = new ArrayList<>();
-        Retries.AssetRetry assets = (ctx, keys) -> {
+        Retries.Retry<List<String>> assets = (ctx, keys) -> {
             assetDryRuns.add(ctx.dryRun());
             return null;
         };
@@ -328,7 +328,7 @@ class RetryWorkerTest {
                 dry -> RetriesTest.context(dry, new Stores(Map.of())));
     }
 
-    private Retries.RecordRetry countingRecordRetry(RecordRetry retry) {
+    private Retries.Retry<String> countingRecordRetry(RecordRetry retry) {
         return (ctx, itemId) -> {
             retriedItems.add(itemId);
             dryRunsSeen.add(ctx.dryRun());

@@ -112,7 +112,7 @@ class CloudinaryFolderModesIT {
 
         try (Reclaim reclaim = fx.reclaim()) {
             // Not refused as outside the allowed prefixes (which would park it in the dead-letter queue for nothing).
-            assertThat(reclaim.retry(failed, false)).isNull();
+            assertThat(reclaim.retries().retry(failed, false)).isNull();
         }
         assertThat(fx.cloudinary.exists("k3x9qz7abc")).isTrue();
 

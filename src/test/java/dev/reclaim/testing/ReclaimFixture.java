@@ -8,6 +8,7 @@ import dev.reclaim.config.ReclaimConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.outbox.Outbox;
+import dev.reclaim.run.RunRequest;
 import dev.reclaim.store.ApiStores;
 import dev.reclaim.store.Stores;
 import dev.reclaim.testing.cloudinary.CloudinaryEmulator;
@@ -104,7 +105,7 @@ public final class ReclaimFixture implements BeforeEachCallback, AfterEachCallba
 
     /** Reclaim wired exactly as the entry points wire it, from {@link #env()}. */
     public Reclaim reclaim() {
-        return Reclaim.fromEnvironment(env);
+        return Reclaim.from(RunRequest.settings(env));
     }
 
     /** Reclaim with a custom configuration text and the real stores and pool. */
