@@ -20,8 +20,10 @@ import java.util.Map;
                 + "limit across its shards), until the queue is empty or --max-duration. Run several at once to "
                 + "spread the work; one shard is purged by one worker at a time."})
 final class WorkCommand extends ConfiguredCommand {
-    /** How long a shard's message stays hidden from other workers after each page: a killed worker's comes back soon. */
-    static final Duration HIDDEN = Duration.ofMinutes(2);
+    @Option(names = "--hide", paramLabel = "DURATION",
+            description = "How long a shard's message stays hidden from other workers, renewed while this one works on "
+                    + "it: a killed worker's shard comes back to the queue after it (default 2m).")
+    String hide = "2m";
 
     @Option(names = "--max-duration", paramLabel = "DURATION",
             description = "Take no new shard after this long, and stop a shard in hand there (it goes on in a new "
@@ -36,6 +38,7 @@ final class WorkCommand extends ConfiguredCommand {
     public Integer call() throws Exception {
         Deadline deadline = maxDuration == null ? Deadline.none() : Deadline.after(duration("--max-duration", maxDuration));
         Duration poll = duration("--wait", wait);
+        Duration hidden = duration("--hide", hide);
         Map<ShardWork.Result, Integer> results = new EnumMap<>(ShardWork.Result.class);
         try (Reclaim reclaim = Reclaim.from(settings())) {
             ShardWork work = reclaim.shardWork();
@@ -50,11 +53,11 @@ final class WorkCommand extends ConfiguredCommand {
                 }
                 for (var m : messages) {
                     int receives = Integer.parseInt(m.attributesAsStrings().getOrDefault("ApproximateReceiveCount", "1"));
-                    queue.hide(m, HIDDEN); // while this worker is on it, page after page
+                    queue.hide(m, hidden); // while this worker is on it, page after page
                     long[] hiddenAt = {System.nanoTime()};
                     ShardWork.Result r = work.process(m.messageId(), m.body(), receives, deadline, () -> {
-                        if (System.nanoTime() - hiddenAt[0] > HIDDEN.toNanos() / 4) {
-                            queue.hide(m, HIDDEN);
+                        if (System.nanoTime() - hiddenAt[0] > hidden.toNanos() / 4) {
+                            queue.hide(m, hidden);
                             hiddenAt[0] = System.nanoTime();
                         }
                     });
