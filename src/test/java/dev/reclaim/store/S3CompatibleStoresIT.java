@@ -1,6 +1,8 @@
 package dev.reclaim.store;
 
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.ReclaimConfig;
+import dev.reclaim.config.StoreConfig;
 import dev.reclaim.report.Outcome;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
@@ -17,12 +19,17 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * Two S3-compatible services in one run (issue 23): two real S3 servers (S3Mock) on two ports, each behind a fake
@@ -219,5 +226,23 @@ class S3CompatibleStoresIT {
         assertThat(frontB.seen().stream().filter(r -> r.method().equals("DELETE"))).hasSize(1);
         assertThat(fx.strings("SELECT last_error FROM reclaim.pending_deletions WHERE store = 'store-b'"))
                 .hasSize(3).allMatch(e -> e.contains("403 InvalidAccessKeyId"));
+    }
+
+    @Test
+    void shouldSayWhatItSettled_whenTheDeadlinePassesBetweenSingleDeletes() throws Exception {
+        frontB.hangingAfter("DELETE", 1);
+        StoreConfig.S3 config = new StoreConfig.S3("store-b", bucket, "us-east-1", frontB.endpoint().toString(), true,
+                List.of("shared/"), null, new StoreConfig.Credentials("ID", KEY_ID_B, "SECRET", "secret"), false);
+
+        try (Stores stores = ReclaimFixture.stores(new ReclaimConfig("test", Map.of("store-b", config), Map.of()), fx.env())) {
+            Throwable thrown = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> catchThrowable(() -> stores
+                    .get("store-b").delete(List.of("shared/2", "shared/3", "shared/4"), Instant.now().plusSeconds(3))));
+
+            assertThat(thrown).isInstanceOf(BatchCutShort.class).hasMessageContaining("after 1 of 3 single deletes");
+            assertThat(((BatchCutShort) thrown).settled().deleted()).containsExactly("shared/2");
+            assertThat(((BatchCutShort) thrown).settled().failed()).isEmpty();
+            assertThat(keysOnB()).containsExactly("shared/1", "shared/3", "shared/4", "shared/keep");
+            assertThat(frontB.seen().stream().filter(r -> r.method().equals("DELETE"))).hasSize(2);
+        }
     }
 }

@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * no signature): it knows one access key id and answers any other with 403 {@code InvalidAccessKeyId}, as S3 does; it
  * can answer chosen operations with 501 {@code NotImplemented}, as a service that lacks them does; the rest it
  * forwards unchanged. It records the key id each request was signed with (the {@code Credential=<keyId>/...} of its
- * SigV4 {@code Authorization} header). It checks the key id only, not the signature itself.
+ * SigV4 {@code Authorization} header). It checks the key id only, not the signature itself. It can also stop
+ * answering a kind of request, as a service that hangs.
  */
 public final class S3Front implements AutoCloseable {
     private static final Pattern KEY_ID = Pattern.compile("Credential=([^/,\\s]+)/");
@@ -44,12 +45,20 @@ public final class S3Front implements AutoCloseable {
     private final HttpClient http = HttpClient.newHttpClient();
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final List<String> notImplemented = new CopyOnWriteArrayList<>(); // "METHOD ?subresource"
+    private final java.util.concurrent.CountDownLatch closing = new java.util.concurrent.CountDownLatch(1);
+    private volatile String hangingMethod;
+    private final java.util.concurrent.atomic.AtomicInteger answeredBeforeHanging = new java.util.concurrent.atomic.AtomicInteger();
 
     private S3Front(URI backend, String keyId) throws IOException {
         this.backend = backend;
         this.keyId = keyId;
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
         server.createContext("/", this::handle);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "s3-front");
+            t.setDaemon(true);
+            return t;
+        }));
         server.start();
     }
 
@@ -72,6 +81,13 @@ public final class S3Front implements AutoCloseable {
         return this;
     }
 
+    /** From now on, {@code method} requests after the next {@code answered} are never answered (a service that hangs). */
+    public S3Front hangingAfter(String method, int answered) {
+        answeredBeforeHanging.set(answered);
+        hangingMethod = method;
+        return this;
+    }
+
     public List<Seen> seen() {
         return List.copyOf(seen);
     }
@@ -85,7 +101,9 @@ public final class S3Front implements AutoCloseable {
             Seen request = new Seen(method, uri.getPath(), uri.getRawQuery(), m.find() ? m.group(1) : null);
             seen.add(request);
             byte[] body = exchange.getRequestBody().readAllBytes();
-            if (!keyId.equals(request.keyId())) {
+            if (method.equals(hangingMethod) && answeredBeforeHanging.getAndDecrement() <= 0) {
+                awaitClosing(); // the client gives up at its deadline; nothing reaches the server behind
+            } else if (!keyId.equals(request.keyId())) {
                 error(exchange, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
             } else if (notImplemented.stream().anyMatch(n -> request.is(n.substring(0, n.indexOf(' ')),
                     n.substring(n.indexOf('?') + 1)))) {
@@ -124,6 +142,14 @@ public final class S3Front implements AutoCloseable {
         }
     }
 
+    private void awaitClosing() {
+        try {
+            closing.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** S3's error document, as S3 answers it. */
     private static void error(HttpExchange exchange, int status, String code, String message) throws IOException {
         byte[] xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message
@@ -135,6 +161,7 @@ public final class S3Front implements AutoCloseable {
 
     @Override
     public void close() {
+        closing.countDown();
         server.stop(0);
     }
 }
