@@ -8,7 +8,6 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.DeleteMarkerEntry;
-import software.amazon.awssdk.services.s3.model.DeleteObjectResponse;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
@@ -121,16 +120,15 @@ final class S3Store implements Store {
     private BatchResult deleteEach(List<String> keys, Instant deadline) {
         List<String> deleted = new ArrayList<>();
         Map<String, String> failed = new LinkedHashMap<>();
-        Map<String, String> markers = new LinkedHashMap<>();
+        // No marker is recorded: a service may answer DeleteObject with the object's own version id (S3Mock does), which
+        // restore would delete for good; restore looks the current delete marker up instead.
+        Map<String, String> markers = Map.of();
         for (int i = 0; i < keys.size(); i++) {
             String k = keys.get(i);
             try {
-                DeleteObjectResponse r = call("DeleteObject", deadline, capped -> s3.deleteObject(b -> b.bucket(bucket)
-                        .key(k).overrideConfiguration(capped)));
+                call("DeleteObject", deadline, capped -> s3.deleteObject(b -> b.bucket(bucket).key(k)
+                        .overrideConfiguration(capped)));
                 deleted.add(k);
-                if (Boolean.TRUE.equals(r.deleteMarker()) && r.versionId() != null) {
-                    markers.put(k, r.versionId());
-                }
             } catch (StoreDeadlinePassed e) {
                 if (deleted.isEmpty() && failed.isEmpty()) {
                     throw e;

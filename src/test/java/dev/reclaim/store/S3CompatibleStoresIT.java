@@ -245,4 +245,41 @@ class S3CompatibleStoresIT {
             assertThat(frontB.seen().stream().filter(r -> r.method().equals("DELETE"))).hasSize(2);
         }
     }
+
+    /** The current version of {@code key} on server B: its version id, "delete marker", or "none". */
+    private String currentOnB(String key) {
+        var versions = serverB.listObjectVersions(b -> b.bucket(bucket).prefix(key));
+        return versions.deleteMarkers().stream().filter(m -> key.equals(m.key()) && m.isLatest()).map(m -> "delete marker")
+                .findFirst().orElse(versions.versions().stream().filter(v -> key.equals(v.key()) && v.isLatest())
+                        .map(v -> v.versionId()).findFirst().orElse("none"));
+    }
+
+    @Test
+    void shouldRestoreWithOneDeleteObjectAMarker_andNeverDeleteTheDataItself_whenAVersionedServiceLacksDeleteObjects()
+            throws Exception {
+        serverB.putBucketVersioning(b -> b.bucket(bucket).versioningConfiguration(v -> v.status(
+                software.amazon.awssdk.services.s3.model.BucketVersioningStatus.ENABLED)));
+        // S3Mock keeps versions only of what was written since versioning was turned on: written again.
+        for (String key : List.of("shared/1", "shared/2", "shared/3", "shared/4", "shared/keep")) {
+            serverB.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromString("on server B: " + key));
+        }
+        List<String> deleted = List.of("shared/2", "shared/3", "shared/4");
+        Map<String, String> data = deleted.stream().collect(Collectors.toMap(k -> k, this::currentOnB));
+        frontB.notImplementing("POST", "delete");
+
+        try (Reclaim reclaim = fx.reclaim(config("batchDelete: false"))) {
+            RunReport report = reclaim.run(new RunRequest("test", false, List.of(), null));
+            assertThat(report.undoable()).containsEntry("store-b", "yes");
+            assertThat(deleted).allMatch(k -> currentOnB(k).equals("delete marker"));
+
+            Undo.Report restored = reclaim.restore(new Undo.Selection(java.util.UUID.fromString(report.runId()), null,
+                    null, List.of()), false);
+
+            assertThat(restored.stores().get("store-b").restored()).isEqualTo(3);
+            deleted.forEach(k -> assertThat(currentOnB(k)).as(k).isEqualTo(data.get(k)));
+            assertThat(serverB.getObjectAsBytes(b -> b.bucket(bucket).key("shared/3")).asUtf8String())
+                    .isEqualTo("on server B: shared/3");
+            assertThat(frontB.seen()).noneMatch(r -> r.is("POST", "delete"));
+        }
+    }
 }
