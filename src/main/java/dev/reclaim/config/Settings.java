@@ -131,14 +131,14 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
 
     /** {@code env} bound and validated: every error at once. */
     public static Settings from(Map<String, String> env) {
-        return bind(env, true, List.of());
+        return bind(env, true, null);
     }
 
     /** These settings with the values {@link Secrets} read (variable to value) filled in, validated again. */
     public Settings withSecrets(Map<String, String> values) {
         Map<String, String> env = new HashMap<>(substitutions);
         env.putAll(values);
-        return bind(java.util.Collections.unmodifiableMap(env), false, List.of());
+        return bind(java.util.Collections.unmodifiableMap(env), false, null);
     }
 
     /**
@@ -149,11 +149,21 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
         return bind(substitutions, true, variables);
     }
 
+    /** {@code named}: the variables the configuration file names; null before it is known. */
     private static Settings bind(Map<String, String> env, boolean secretsUnread, java.util.Collection<String> named) {
         Binder b = new Binder(env);
         Map<String, String> secretIds = new LinkedHashMap<>();
         Map<String, String> secretOf = new LinkedHashMap<>(SECRET_OF);
-        named.forEach(v -> secretOf.putIfAbsent(v, v + SECRET_ARN));
+        if (named != null) {
+            named.forEach(v -> secretOf.putIfAbsent(v, v + SECRET_ARN));
+            // Reclaim's own names only: a secret set up for a store but never used must not pass unseen.
+            env.keySet().stream().filter(n -> n.startsWith("RECLAIM_") && n.endsWith(SECRET_ARN)).sorted()
+                    .filter(n -> !secretOf.containsValue(n) && firstSet(env.get(n)) != null).forEach(n -> {
+                        String variable = n.substring(0, n.length() - SECRET_ARN.length());
+                        b.error(n, n + " names the secret of " + variable + ", which the configuration file does not use"
+                                + " (name it there as ${" + variable + "}, or unset " + n + ")");
+                    });
+        }
         secretOf.forEach((variable, arnVariable) -> {
             String secretId = firstSet(env.get(arnVariable));
             if (secretsUnread && secretId != null && firstSet(env.get(variable)) != null) {

@@ -112,4 +112,18 @@ class SettingsTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("set RENDER_KEY_ID or RENDER_KEY_ID_SECRET_ARN, not both");
     }
+
+    /** The template passes a store's key secrets only when set: unused, they would leave the store on the role unseen. */
+    @Test
+    void shouldRefuseTheSecretOfAReclaimVariableTheConfigurationDoesNotName() {
+        Settings s = Settings.from(env("RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN", "render/key-id", "OTHER_TOOL_SECRET_ARN", "x"));
+
+        assertThatThrownBy(() -> s.forConfiguration(List.of("RECLAIM_RENDER_BUCKET")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN names the secret of RECLAIM_RENDER_ACCESS_KEY_ID, which"
+                        + " the configuration file does not use (name it there as ${RECLAIM_RENDER_ACCESS_KEY_ID}, or unset"
+                        + " RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN)");
+        assertThat(s.forConfiguration(List.of("RECLAIM_RENDER_ACCESS_KEY_ID")).secretIds())
+                .containsEntry("RECLAIM_RENDER_ACCESS_KEY_ID", "render/key-id");
+    }
 }
