@@ -1,5 +1,7 @@
 package dev.reclaim.config;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -10,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -20,7 +23,6 @@ import java.util.stream.Collectors;
 final class Checks {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern SWEEP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]*");
-
     private static final Pattern VARIABLE_ONLY = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
 
     private final String file;
@@ -129,17 +131,17 @@ final class Checks {
     }
 
     private static String variable(String text) {
-        java.util.regex.Matcher m = VARIABLE_ONLY.matcher(text.strip());
+        Matcher m = VARIABLE_ONLY.matcher(text.strip());
         return m.matches() ? m.group(1) : null;
     }
 
     /** An http or https URL with a host: the SDK needs one, and a typo must not reach AWS's own endpoint instead. */
     private static String endpoint(String text) {
         String t = text.strip();
-        java.net.URI uri;
+        URI uri;
         try {
-            uri = new java.net.URI(t);
-        } catch (java.net.URISyntaxException e) {
+            uri = new URI(t);
+        } catch (URISyntaxException e) {
             uri = null;
         }
         if (uri == null || uri.getHost() == null || !List.of("http", "https").contains(

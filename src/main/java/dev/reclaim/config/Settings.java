@@ -41,8 +41,8 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
     /** Every variable, in docs/VARIABLES.md's order (RECLAIM_LOG_* are read by logback.xml). */
     public static final List<String> VARIABLES = List.of(CONFIG, "RECLAIM_DB_URL", "RECLAIM_DB_USER",
             "RECLAIM_DB_PASSWORD", "RECLAIM_DB_POOL_SIZE", "RECLAIM_DB_CONNECT_TIMEOUT", "RECLAIM_DB_PASSWORD_SECRET_ARN",
-            "CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN", ANY_SECRET_ARN, "RECLAIM_DRY_RUN", "RECLAIM_RETRY_QUEUE_URL", "RECLAIM_DLQ_URL",
-            "RECLAIM_OUTBOX_BACKOFF", "RECLAIM_OUTBOX_RETRY_PERIOD", "RECLAIM_JOURNAL_RETENTION", "RECLAIM_TIME_MARGIN",
+            "CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN", ANY_SECRET_ARN, "RECLAIM_DRY_RUN", "RECLAIM_RETRY_QUEUE_URL",
+            "RECLAIM_DLQ_URL", "RECLAIM_OUTBOX_BACKOFF", "RECLAIM_OUTBOX_RETRY_PERIOD", "RECLAIM_JOURNAL_RETENTION", "RECLAIM_TIME_MARGIN",
             "RECLAIM_LOG_FORMAT", "RECLAIM_LOG_LEVEL", "RECLAIM_METRICS", "RECLAIM_METRICS_NAMESPACE",
             "RECLAIM_METRICS_IN_DRY_RUN", "RECLAIM_METRICS_TIMEOUT", "SENTRY_DSN", "SENTRY_DSN_SECRET_ARN",
             "SENTRY_ENVIRONMENT", "RECLAIM_SENTRY_FLUSH_TIMEOUT", "RECLAIM_SENTRY_MONITOR", "RECLAIM_SCHEDULE",
@@ -55,8 +55,8 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
      * _SECRET_ARN); a variable the configuration file names may have one too ({@link #forConfiguration}).
      */
     public static final Map<String, String> SECRET_OF = java.util.Collections.unmodifiableMap(VARIABLES.stream()
-            .filter(v -> v.endsWith(SECRET_ARN) && !v.equals(ANY_SECRET_ARN)).collect(Collectors.toMap(v -> v.replace(SECRET_ARN, ""), v -> v,
-                    (a, b) -> a, LinkedHashMap::new)));
+            .filter(v -> v.endsWith(SECRET_ARN) && !v.equals(ANY_SECRET_ARN))
+            .collect(Collectors.toMap(v -> v.replace(SECRET_ARN, ""), v -> v, (a, b) -> a, LinkedHashMap::new)));
     /** Variables whose whole value is a secret, and those holding a URL whose user-info or parameters carry one. */
     public static final List<String> SECRET_VARIABLES = List.of("RECLAIM_DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN");
     public static final List<String> SECRET_URLS = List.of("RECLAIM_DB_URL", "CLOUDINARY_URL", "SENTRY_DSN");
