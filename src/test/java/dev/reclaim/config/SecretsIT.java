@@ -166,7 +166,7 @@ class SecretsIT {
             fx.env().put("UNUSED_SECRET_ARN", "reclaim/never-read");
             fx.env().put("AWS_ENDPOINT_URL_SECRETS_MANAGER", secretsManager.endpoint().toString());
 
-            try (dev.reclaim.Reclaim reclaim = dev.reclaim.Reclaim.fromEnvironment(fx.env())) {
+            try (dev.reclaim.Reclaim reclaim = dev.reclaim.Reclaim.from(dev.reclaim.run.RunRequest.settings(fx.env()))) {
                 var report = reclaim.run(new dev.reclaim.run.RunRequest("test", true, java.util.List.of(), null));
                 assertThat(report.outcome()).isEqualTo(dev.reclaim.report.Outcome.COMPLETED);
             } finally {
