@@ -94,7 +94,8 @@ public final class Reclaim implements AutoCloseable {
         AwsClients aws = new AwsClients(unresolved.aws());
         try {
             // Secrets named by ARN (Lambda) are read once, here, before anything reads the variables they fill.
-            Settings settings = Secrets.resolve(unresolved, aws);
+            Settings settings = Secrets.resolve(unresolved.forConfiguration(
+                    ConfigLoader.variables(unresolved.config())), aws);
             Optional<SentryReporter> sentry = SentryReporter.from(settings.sentry()); // no DSN: Sentry stays off
             ReclaimConfig config = ConfigLoader.load(settings.config(), settings.substitutions());
             Stores stores = Stores.build(config, settings, aws);

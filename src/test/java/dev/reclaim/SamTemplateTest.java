@@ -45,6 +45,8 @@ class SamTemplateTest {
             Map.entry("RECLAIM_DB_PASSWORD", "read from RECLAIM_DB_PASSWORD_SECRET_ARN at initialisation"),
             Map.entry("CLOUDINARY_URL", "read from CLOUDINARY_URL_SECRET_ARN at initialisation"),
             Map.entry("SENTRY_DSN", "read from SENTRY_DSN_SECRET_ARN at initialisation"),
+            Map.entry("RECLAIM_RENDER_ACCESS_KEY_ID", "read from RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN, when set"),
+            Map.entry("RECLAIM_RENDER_SECRET_ACCESS_KEY", "read from RECLAIM_RENDER_SECRET_ACCESS_KEY_SECRET_ARN, when set"),
             Map.entry("RECLAIM_DB_POOL_SIZE", "default 3 fits one invocation per container"),
             Map.entry("RECLAIM_DB_CONNECT_TIMEOUT", "default 10s"),
             Map.entry("RECLAIM_OUTBOX_BACKOFF", "default 15m"),
@@ -305,6 +307,39 @@ class SamTemplateTest {
             assertThat("arn:aws:secretsmanager:eu-west-1:123456789012:secret:reclaim/cloudinary-AbC123")
                     .matches(parameter.path("AllowedPattern").asText());
         }
+    }
+
+    /** Issue 23: the render-outputs store's own keys, on an S3-compatible service, are optional secrets. */
+    @Test
+    void shouldPassTheRenderStoresKeySecretsOnlyWhenSet_andGrantReadingThemOnlyThen() throws IOException {
+        String config = Files.readString(Path.of(ConfigLoader.DEFAULT_PATH));
+        JsonNode variables = TEMPLATE.root().path("Globals").path("Function").path("Environment").path("Variables");
+        Map<String, String> secretOf = Map.of("RenderStoreAccessKeyIdSecretArn", "RECLAIM_RENDER_ACCESS_KEY_ID",
+                "RenderStoreSecretAccessKeySecretArn", "RECLAIM_RENDER_SECRET_ACCESS_KEY");
+        secretOf.forEach((parameter, variable) -> {
+            JsonNode p = TEMPLATE.root().path("Parameters").path(parameter);
+            assertThat(p.path("Default").asText("none")).as(parameter).isEmpty();
+            assertThat("").matches(p.path("AllowedPattern").asText());
+            JsonNode passed = variables.path(variable + "_SECRET_ARN").path("Fn::If");
+            String condition = passed.get(0).asText();
+            assertThat(TEMPLATE.root().path("Conditions").path(condition).toString()).as(condition).contains(parameter);
+            assertThat(passed.get(1)).isEqualTo(ref(parameter));
+            assertThat(passed.get(2)).isEqualTo(ref("AWS::NoValue"));
+            assertThat(config).as("config/reclaim.yaml shows where " + variable + " goes").contains("${" + variable + "}");
+            for (String role : TEMPLATE.resourcesOfType("AWS::IAM::Role")) {
+                List<JsonNode> grants = new ArrayList<>();
+                TEMPLATE.resource(role).path("Properties").path("Policies").forEach(policy -> policy.path("PolicyDocument")
+                        .path("Statement").forEach(st -> list(st.path("Resource")).stream()
+                                .filter(r -> r.toString().contains(parameter)).forEach(r -> {
+                                    assertThat(actions(st)).as(role).containsExactly("secretsmanager:GetSecretValue");
+                                    grants.add(r);
+                                })));
+                assertThat(grants).as(role).hasSize(1);
+                assertThat(grants.get(0).path("Fn::If").get(0).asText()).as(role).isEqualTo(condition);
+            }
+        });
+        assertThat(TEMPLATE.root().path("Rules").path("RenderStoreKeysComeInPairs").toString())
+                .contains("RenderStoreAccessKeyIdSecretArn", "RenderStoreSecretAccessKeySecretArn");
     }
 
     @Test

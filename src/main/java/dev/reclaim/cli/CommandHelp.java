@@ -47,6 +47,7 @@ final class CommandHelp {
     static final Group CONFIGURATION = group("Configuration",
             "RECLAIM_JOURNAL_RETENTION", "how long the deletion journal keeps a deleted key for reclaim restore (default 30d)",
             "RECLAIM_CONFIG", "configuration file (default config/reclaim.yaml); the variables it names as ${NAME} too",
+            "<NAME>_SECRET_ARN", "fills a variable the file names (an S3 store's keys) from Secrets Manager, at start-up",
             "CLOUDINARY_URL", "cloudinary://KEY:SECRET@CLOUD of the Cloudinary stores",
             "RECLAIM_DRY_RUN", "true: write and delete nothing, whatever the flags say",
             "RECLAIM_OUTBOX_BACKOFF", "first delay before a failed file delete is tried again (default 15m)",

@@ -1,5 +1,7 @@
 package dev.reclaim.config;
 
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
 import software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -9,6 +11,7 @@ import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.cloudwatch.CloudWatchClient;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.utils.SdkAutoCloseable;
 
@@ -21,12 +24,13 @@ import java.util.Map;
 
 /**
  * Every AWS client of one Reclaim (per Lambda container, per CLI run), built on one HTTP client with the credentials
- * of {@link Settings.Aws}; {@link #close} closes the clients it built, then that HTTP client, once.
+ * of {@link Settings.Aws} (an S3 store may have keys of its own); {@link #close} closes the clients it built, then
+ * that HTTP client, once.
  */
 public final class AwsClients implements AutoCloseable {
     private final Settings.Aws settings;
     private final SdkHttpClient http;
-    private final Map<String, S3Client> s3ByEndpoint = new LinkedHashMap<>();
+    private final Map<S3Connection, S3Client> s3ByConnection = new LinkedHashMap<>();
     private final List<SdkAutoCloseable> built = new ArrayList<>();
     private boolean closed;
 
@@ -39,13 +43,26 @@ public final class AwsClients implements AutoCloseable {
                 .build();
     }
 
-    /** One S3 client per region, endpoint (null: AWS's) and addressing style, however many stores share it. */
-    public synchronized S3Client s3(String region, URI endpoint, boolean pathStyle) {
-        return s3ByEndpoint.computeIfAbsent(region + "|" + endpoint + "|" + pathStyle, key -> remember(configured(
-                S3Client.builder()
-                        // Only the checksums S3 requires; newer default checksums are refused by some S3-compatible servers.
-                        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                        .forcePathStyle(pathStyle), region, endpoint).build()));
+    /** What sets one S3 client apart: stores that agree on all four share it. */
+    private record S3Connection(String region, URI endpoint, boolean pathStyle, StoreConfig.Credentials credentials) {
+    }
+
+    /**
+     * One S3 client per region, endpoint (null: AWS's), addressing style and key pair (null: the process's AWS
+     * credentials), however many stores share it.
+     */
+    public synchronized S3Client s3(String region, URI endpoint, boolean pathStyle, StoreConfig.Credentials credentials) {
+        return s3ByConnection.computeIfAbsent(new S3Connection(region, endpoint, pathStyle, credentials), key -> {
+            S3ClientBuilder builder = configured(S3Client.builder()
+                    // Only the checksums S3 requires; newer default checksums are refused by some S3-compatible servers.
+                    .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                    .forcePathStyle(pathStyle), region, endpoint);
+            if (credentials != null) {
+                builder.credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(credentials.accessKeyId(), credentials.secretAccessKey())));
+            }
+            return remember(builder.build());
+        });
     }
 
     /** A new SQS client for the region, at {@code endpoint} (null: AWS's). */

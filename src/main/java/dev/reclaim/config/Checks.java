@@ -1,5 +1,7 @@
 package dev.reclaim.config;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -10,6 +12,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -20,13 +23,17 @@ import java.util.stream.Collectors;
 final class Checks {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Pattern SWEEP_NAME = Pattern.compile("[a-z0-9][a-z0-9-]*");
+    private static final Pattern VARIABLE_ONLY = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
 
     private final String file;
     private final Problems problems;
+    /** Read only for a store's keys, which the file must name as variables (the rest is substituted before). */
+    private final Map<String, String> env;
 
-    Checks(String file, Problems problems) {
+    Checks(String file, Problems problems, Map<String, String> env) {
         this.file = file;
         this.problems = problems;
+        this.env = env;
     }
 
     ReclaimConfig convert(ConfigFile bound) {
@@ -72,9 +79,11 @@ final class Checks {
                         + " SELECT s3_key FROM files WHERE s3_key = ANY(:keys) UNION ALL SELECT ...)");
         if (store instanceof ConfigFile.S3 s3) {
             return new StoreConfig.S3(name, text(path + ".bucket", s3.bucket(), true),
-                    text(path + ".region", s3.region(), false), text(path + ".endpoint", s3.endpoint(), false),
+                    text(path + ".region", s3.region(), false),
+                    value(path + ".endpoint", s3.endpoint(), false, null, Checks::endpoint),
                     value(path + ".pathStyle", s3.pathStyle(), false, false, t -> Booleans.parse(t, false)),
-                    prefixes, referenced);
+                    prefixes, referenced, credentials(path, s3),
+                    value(path + ".batchDelete", s3.batchDelete(), false, true, t -> Booleans.parse(t, true)));
         }
         ConfigFile.Cloudinary c = (ConfigFile.Cloudinary) store;
         return new StoreConfig.Cloudinary(name, value(path + ".resourceType", c.resourceType(), false, "image", t -> t),
@@ -88,6 +97,59 @@ final class Checks {
                                 "a folder mode (fixed, dynamic, auto)")),
                 // Declared, not asked: the Admin API does not report whether automatic backup is on (docs/CLOUDINARY.md 6).
                 value(path + ".backups", c.backups(), false, false, t -> Booleans.parse(t, false)));
+    }
+
+    /** Both keys, each from the variable the file names, or neither (null: the process's AWS credentials). */
+    private StoreConfig.Credentials credentials(String path, ConfigFile.S3 s3) {
+        String id = key(path + ".accessKeyId", s3.accessKeyId(), "SUPABASE_S3_KEY_ID");
+        String secret = key(path + ".secretAccessKey", s3.secretAccessKey(), "SUPABASE_S3_SECRET");
+        if (blank(s3.accessKeyId()) != blank(s3.secretAccessKey())) {
+            String missing = blank(s3.accessKeyId()) ? "accessKeyId" : "secretAccessKey";
+            problems.error(path + "." + missing, "is required with " + (blank(s3.accessKeyId()) ? "secretAccessKey"
+                    : "accessKeyId") + " (a store signs with a key pair of its own, or with neither field with the"
+                    + " process's AWS credentials)");
+        }
+        return id == null || secret == null ? null : new StoreConfig.Credentials(variable(s3.accessKeyId()), id,
+                variable(s3.secretAccessKey()), secret);
+    }
+
+    /** The value of the variable {@code text} names; a key written into the file is refused, and never repeated. */
+    private String key(String path, String text, String example) {
+        return value(path, text, false, null, t -> {
+            String name = variable(t);
+            if (name == null) {
+                throw new IllegalArgumentException("must name an environment variable, as ${" + example + "}: a key"
+                        + " is never written into the configuration file");
+            }
+            String v = env.get(name);
+            if (blank(v)) {
+                throw new IllegalArgumentException("environment variable " + name + " is not set (or " + name
+                        + "_SECRET_ARN, naming the Secrets Manager secret that holds it)");
+            }
+            return v.strip();
+        });
+    }
+
+    private static String variable(String text) {
+        Matcher m = VARIABLE_ONLY.matcher(text.strip());
+        return m.matches() ? m.group(1) : null;
+    }
+
+    /** An http or https URL with a host: the SDK needs one, and a typo must not reach AWS's own endpoint instead. */
+    private static String endpoint(String text) {
+        String t = text.strip();
+        URI uri;
+        try {
+            uri = new URI(t);
+        } catch (URISyntaxException e) {
+            uri = null;
+        }
+        if (uri == null || uri.getHost() == null || !List.of("http", "https").contains(
+                String.valueOf(uri.getScheme()).toLowerCase(java.util.Locale.ROOT))) {
+            throw new IllegalArgumentException("'" + text + "' is not an http or https URL such as"
+                    + " https://<project_ref>.storage.supabase.co/storage/v1/s3");
+        }
+        return t;
     }
 
     private List<String> prefixes(String path, List<String> list) {

@@ -22,8 +22,9 @@ record ConfigFile(LinkedHashMap<String, Store> stores, LinkedHashMap<String, Swe
         String referenced();
     }
 
+    /** {@code accessKeyId} and {@code secretAccessKey} stay as written ({@code ${NAME}}): {@link Checks} reads them. */
     record S3(String bucket, String region, String endpoint, String pathStyle, List<String> allowedPrefixes,
-              String referenced) implements Store {
+              String referenced, String accessKeyId, String secretAccessKey, String batchDelete) implements Store {
     }
 
     record Cloudinary(String resourceType, String deliveryType, String quotaReserve, String timeout, String maxAttempts,

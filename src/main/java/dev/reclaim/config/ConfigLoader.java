@@ -37,9 +37,21 @@ public final class ConfigLoader {
         Problems problems = new Problems(file, root);
         Substitution.apply(root, env, problems);
         ConfigFile bound = Binding.bind(root, problems);
-        ReclaimConfig config = bound == null ? null : new Checks(file, problems).convert(bound);
+        ReclaimConfig config = bound == null ? null : new Checks(file, problems, env).convert(bound);
         problems.report();
         return config;
+    }
+
+    /**
+     * The environment variables the file at {@code path} names in its values (comments aside), for {@link Settings} to
+     * fill from their secrets; none when it cannot be read ({@link #load} then says why).
+     */
+    public static java.util.Set<String> variables(Path path) {
+        try {
+            return Substitution.names(Binding.tree(path.toString(), Files.readString(path)));
+        } catch (IOException | ConfigException e) {
+            return java.util.Set.of();
+        }
     }
 
     /** Walks the tree in file order, giving every node and its path to {@code visit}, whose result replaces it. */

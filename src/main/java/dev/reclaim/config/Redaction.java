@@ -43,6 +43,9 @@ public final class Redaction {
     public static Redaction of(Map<String, String> env) {
         List<String> values = new ArrayList<>();
         Settings.SECRET_VARIABLES.forEach(name -> add(values, env.get(name)));
+        // A variable filled from a secret is one, whatever its name (a store's keys among them).
+        env.keySet().stream().filter(name -> name.endsWith("_SECRET_ARN"))
+                .forEach(arn -> add(values, env.get(arn.substring(0, arn.length() - "_SECRET_ARN".length()))));
         for (String name : Settings.SECRET_URLS) {
             String url = Objects.requireNonNullElse(env.get(name), ""); // unset: nothing to find
             USER_INFO.matcher(url).results().map(m -> m.group(2)).forEach(info -> {

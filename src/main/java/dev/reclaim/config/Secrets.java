@@ -12,7 +12,8 @@ import java.util.Map;
 
 /**
  * The secrets a deployment keeps in AWS Secrets Manager: its environment names each secret by ARN (or name), never its
- * value, and {@link #resolve} reads them once, at initialisation, into the map the configuration is loaded from.
+ * value ({@code <NAME>_SECRET_ARN} fills {@code <NAME>}), and {@link #resolve} reads them once, at initialisation, into
+ * the map the configuration is loaded from.
  */
 public final class Secrets {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -32,13 +33,10 @@ public final class Secrets {
         }
         Map<String, String> out = new HashMap<>();
         Map<String, SecretsManagerClient> byRegion = new HashMap<>();
-        Settings.SECRET_OF.forEach((variable, arnVariable) -> {
-            String secretId = settings.secretIds().get(variable);
-            if (secretId != null) {
-                SecretsManagerClient client = byRegion.computeIfAbsent(region(secretId, settings.aws().region()),
-                        r -> aws.secretsManager(r, settings.aws().secretsManagerEndpoint()));
-                out.put(variable, read(client, variable, arnVariable, secretId));
-            }
+        settings.secretIds().forEach((variable, secretId) -> {
+            SecretsManagerClient client = byRegion.computeIfAbsent(region(secretId, settings.aws().region()),
+                    r -> aws.secretsManager(r, settings.aws().secretsManagerEndpoint()));
+            out.put(variable, read(client, variable, variable + "_SECRET_ARN", secretId));
         });
         return settings.withSecrets(out);
     }

@@ -35,12 +35,15 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
                        Duration timeMargin, Metrics metrics, Sentry sentry, String cloudinaryUrl,
                        Map<String, String> substitutions) {
     public static final String CONFIG = "RECLAIM_CONFIG";
+    private static final String SECRET_ARN = "_SECRET_ARN";
+    /** docs/VARIABLES.md's row for the secret of any variable the configuration file names. */
+    private static final String ANY_SECRET_ARN = "<NAME>_SECRET_ARN";
     /** Every variable, in docs/VARIABLES.md's order (RECLAIM_LOG_* are read by logback.xml). */
     public static final List<String> VARIABLES = List.of(CONFIG, "RECLAIM_DB_URL", "RECLAIM_DB_USER",
             "RECLAIM_DB_PASSWORD", "RECLAIM_DB_POOL_SIZE", "RECLAIM_DB_CONNECT_TIMEOUT", "RECLAIM_DB_PASSWORD_SECRET_ARN",
-            "CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN", "RECLAIM_DRY_RUN", "RECLAIM_RETRY_QUEUE_URL", "RECLAIM_DLQ_URL",
-            "RECLAIM_WORK_QUEUE_URL", "RECLAIM_WORK_DLQ_URL",
-            "RECLAIM_OUTBOX_BACKOFF", "RECLAIM_OUTBOX_RETRY_PERIOD", "RECLAIM_JOURNAL_RETENTION", "RECLAIM_TIME_MARGIN",
+            "CLOUDINARY_URL", "CLOUDINARY_URL_SECRET_ARN", ANY_SECRET_ARN, "RECLAIM_DRY_RUN", "RECLAIM_RETRY_QUEUE_URL",
+            "RECLAIM_DLQ_URL", "RECLAIM_WORK_QUEUE_URL", "RECLAIM_WORK_DLQ_URL", "RECLAIM_OUTBOX_BACKOFF",
+            "RECLAIM_OUTBOX_RETRY_PERIOD", "RECLAIM_JOURNAL_RETENTION", "RECLAIM_TIME_MARGIN",
             "RECLAIM_LOG_FORMAT", "RECLAIM_LOG_LEVEL", "RECLAIM_METRICS", "RECLAIM_METRICS_NAMESPACE",
             "RECLAIM_METRICS_IN_DRY_RUN", "RECLAIM_METRICS_TIMEOUT", "SENTRY_DSN", "SENTRY_DSN_SECRET_ARN",
             "SENTRY_ENVIRONMENT", "RECLAIM_SENTRY_FLUSH_TIMEOUT", "RECLAIM_SENTRY_MONITOR", "RECLAIM_SCHEDULE",
@@ -48,10 +51,13 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
             "RECLAIM_SENTRY_MAX_RUNTIME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
             "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_CLOUDWATCH", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN");
-    /** Each variable a secret fills, and the variable that names its secret (its name, then _SECRET_ARN). */
+    /**
+     * Each variable a secret fills whatever the configuration, and the variable that names its secret (its name, then
+     * _SECRET_ARN); a variable the configuration file names may have one too ({@link #forConfiguration}).
+     */
     public static final Map<String, String> SECRET_OF = java.util.Collections.unmodifiableMap(VARIABLES.stream()
-            .filter(v -> v.endsWith("_SECRET_ARN")).collect(Collectors.toMap(v -> v.replace("_SECRET_ARN", ""), v -> v,
-                    (a, b) -> a, LinkedHashMap::new)));
+            .filter(v -> v.endsWith(SECRET_ARN) && !v.equals(ANY_SECRET_ARN))
+            .collect(Collectors.toMap(v -> v.replace(SECRET_ARN, ""), v -> v, (a, b) -> a, LinkedHashMap::new)));
     /** Variables whose whole value is a secret, and those holding a URL whose user-info or parameters carry one. */
     public static final List<String> SECRET_VARIABLES = List.of("RECLAIM_DB_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN");
     public static final List<String> SECRET_URLS = List.of("RECLAIM_DB_URL", "CLOUDINARY_URL", "SENTRY_DSN");
@@ -130,20 +136,40 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
 
     /** {@code env} bound and validated: every error at once. */
     public static Settings from(Map<String, String> env) {
-        return bind(env, true);
+        return bind(env, true, null);
     }
 
     /** These settings with the values {@link Secrets} read (variable to value) filled in, validated again. */
     public Settings withSecrets(Map<String, String> values) {
         Map<String, String> env = new HashMap<>(substitutions);
         env.putAll(values);
-        return bind(java.util.Collections.unmodifiableMap(env), false);
+        return bind(java.util.Collections.unmodifiableMap(env), false, null);
     }
 
-    private static Settings bind(Map<String, String> env, boolean secretsUnread) {
+    /**
+     * These settings, naming also the secret of each of {@code variables} (those the configuration file names) whose
+     * {@code <NAME>_SECRET_ARN} is set: a store's keys in Lambda, say. The secrets of other names are never read.
+     */
+    public Settings forConfiguration(java.util.Collection<String> variables) {
+        return bind(substitutions, true, variables);
+    }
+
+    /** {@code named}: the variables the configuration file names; null before it is known. */
+    private static Settings bind(Map<String, String> env, boolean secretsUnread, java.util.Collection<String> named) {
         Binder b = new Binder(env);
         Map<String, String> secretIds = new LinkedHashMap<>();
-        SECRET_OF.forEach((variable, arnVariable) -> {
+        Map<String, String> secretOf = new LinkedHashMap<>(SECRET_OF);
+        if (named != null) {
+            named.forEach(v -> secretOf.putIfAbsent(v, v + SECRET_ARN));
+            // Reclaim's own names only: a secret set up for a store but never used must not pass unseen.
+            env.keySet().stream().filter(n -> n.startsWith("RECLAIM_") && n.endsWith(SECRET_ARN)).sorted()
+                    .filter(n -> !secretOf.containsValue(n) && firstSet(env.get(n)) != null).forEach(n -> {
+                        String variable = n.substring(0, n.length() - SECRET_ARN.length());
+                        b.error(n, n + " names the secret of " + variable + ", which the configuration file does not use"
+                                + " (name it there as ${" + variable + "}, or unset " + n + ")");
+                    });
+        }
+        secretOf.forEach((variable, arnVariable) -> {
             String secretId = firstSet(env.get(arnVariable));
             if (secretsUnread && secretId != null && firstSet(env.get(variable)) != null) {
                 // Two sources for one secret: whichever won, the other would be silently ignored.
@@ -157,7 +183,7 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
                 : b.url("AWS_ENDPOINT_URL_SECRETS_MANAGER", b.endpoint("SECRETS_MANAGER")), b.get("AWS_ACCESS_KEY_ID"),
                 b.get("AWS_SECRET_ACCESS_KEY"), b.get("AWS_SESSION_TOKEN"));
         Settings s = new Settings(Path.of(env.getOrDefault(CONFIG, ConfigLoader.DEFAULT_PATH)), b.database(), aws,
-                Map.copyOf(secretIds), b.flag("RECLAIM_DRY_RUN", false), b.queues(region),
+                java.util.Collections.unmodifiableMap(secretIds), b.flag("RECLAIM_DRY_RUN", false), b.queues(region),
                 b.duration("RECLAIM_OUTBOX_BACKOFF", Duration.ofMinutes(15), Durations.Accepts.ZERO_OR_MORE),
                 b.duration("RECLAIM_OUTBOX_RETRY_PERIOD", Duration.ofHours(24), Durations.Accepts.ZERO_OR_MORE),
                 b.duration("RECLAIM_JOURNAL_RETENTION", Duration.ofDays(30), Durations.Accepts.POSITIVE),

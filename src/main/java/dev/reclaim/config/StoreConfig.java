@@ -1,7 +1,11 @@
 package dev.reclaim.config;
 
+import com.fasterxml.jackson.annotation.JsonValue;
+
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** A named place files live in. Every store declares the prefixes it may delete under (the prefix guard). */
 public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudinary {
@@ -16,9 +20,40 @@ public sealed interface StoreConfig permits StoreConfig.S3, StoreConfig.Cloudina
      */
     SqlTemplate referenced();
 
-    /** An S3 bucket. Region and endpoint default to the SDK's own chain ({@code AWS_REGION}, {@code AWS_ENDPOINT_URL_S3}). */
+    /**
+     * An S3 bucket. Region and endpoint default to the SDK's own chain ({@code AWS_REGION}, {@code AWS_ENDPOINT_URL_S3});
+     * {@code credentials} null: the process's AWS credentials. {@code batchDelete} false: one DeleteObject call per key,
+     * for a service that does not implement DeleteObjects.
+     */
     record S3(String name, String bucket, String region, String endpoint, boolean pathStyle,
-              List<String> allowedPrefixes, SqlTemplate referenced) implements StoreConfig {
+              List<String> allowedPrefixes, SqlTemplate referenced, Credentials credentials, boolean batchDelete)
+            implements StoreConfig {
+
+        /** A bucket signed with the process's AWS credentials, deleted from in batches. */
+        public S3(String name, String bucket, String region, String endpoint, boolean pathStyle,
+                  List<String> allowedPrefixes, SqlTemplate referenced) {
+            this(name, bucket, region, endpoint, pathStyle, allowedPrefixes, referenced, null, true);
+        }
+    }
+
+    /**
+     * A store's own key pair (an S3-compatible service's), each read from the environment variable the file names;
+     * logs, reports and the configuration in force show only those names.
+     */
+    record Credentials(String accessKeyIdVariable, String accessKeyId, String secretAccessKeyVariable,
+                       String secretAccessKey) {
+
+        /** What the configuration in force shows (and hashes): the variables, never their values. */
+        @JsonValue
+        public Map<String, String> shown() {
+            return new TreeMap<>(Map.of("accessKeyId", "${" + accessKeyIdVariable + "}",
+                    "secretAccessKey", "${" + secretAccessKeyVariable + "}"));
+        }
+
+        @Override
+        public String toString() {
+            return "keys from ${" + accessKeyIdVariable + "} and ${" + secretAccessKeyVariable + "}";
+        }
     }
 
     /**

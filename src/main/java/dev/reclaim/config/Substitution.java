@@ -18,9 +18,24 @@ final class Substitution {
     private Substitution() {
     }
 
+    /** A store's keys must name their variables, so they stay as written; {@link Checks} reads them. */
+    private static final Pattern KEY_FIELD = Pattern.compile("stores\\..+\\.(accessKeyId|secretAccessKey)");
+
     static void apply(JsonNode tree, Map<String, String> env, Problems problems) {
-        ConfigLoader.walk(tree, "", (node, path) -> node.isTextual()
+        ConfigLoader.walk(tree, "", (node, path) -> node.isTextual() && !KEY_FIELD.matcher(path).matches()
                 ? TextNode.valueOf(expand(node.textValue(), path, env, problems)) : node);
+    }
+
+    /** The variables the values of {@code tree} name ({@code ${NAME}}, {@code ${NAME:-default}}), in file order. */
+    static java.util.Set<String> names(JsonNode tree) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        ConfigLoader.walk(tree, "", (node, path) -> {
+            if (node.isTextual()) {
+                VARIABLE.matcher(node.textValue()).results().forEach(m -> out.add(m.group(1)));
+            }
+            return node;
+        });
+        return out;
     }
 
     /** {@code value} with its variables replaced (values are not read again); unchanged when one is unset. */

@@ -3,6 +3,7 @@ package dev.reclaim.store;
 import dev.reclaim.config.StoreConfig;
 import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.core.exception.ApiCallTimeoutException;
+import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
@@ -29,11 +30,14 @@ import java.util.function.Function;
 /**
  * An S3 bucket. DeleteObjects takes up to 1000 keys; its per-key {@code Errors} arrive inside an HTTP 200. A request
  * S3 refuses whole as malformed (a key with a control character makes its XML body invalid) is split until only the
- * keys S3 refuses alone fail ({@link GuardedStore.Bisection}). Every call's total time, the SDK's own retries included, is capped
- * by the time left before the deadline it is given.
+ * keys S3 refuses alone fail ({@link GuardedStore.Bisection}). A service that does not implement DeleteObjects (HTTP 501)
+ * fails the call, naming {@code batchDelete: false}, with which the store deletes one key a DeleteObject call instead.
+ * Every call's total time, the SDK's own retries included, is capped by the time left before the deadline it is given.
  */
 final class S3Store implements Store {
     public static final int MAX_BATCH = 1000;
+    /** Keys one delete call settles with one DeleteObject each: the reference check before it stays seconds old. */
+    static final int MAX_SINGLE_BATCH = 100;
     public static final int MAX_LIST_PAGE = 1000;
     /** Refused keys isolated per batch before a refusal is taken as not about the keys (calls are cheap on S3). */
     static final int MAX_REFUSED_KEYS = 10;
@@ -43,6 +47,8 @@ final class S3Store implements Store {
 
     private final String bucket;
     private final S3Client s3;
+    /** False: the service does not implement DeleteObjects, so each key is one DeleteObject call. */
+    private final boolean batchDelete;
     /** Null until {@link #prepare} asked the bucket; then null again when versioned (deletions undoable), else why not. */
     private volatile String notUndoable = "the bucket's versioning was not asked yet";
     private volatile boolean versioned;
@@ -57,16 +63,24 @@ final class S3Store implements Store {
         this.guard = new PrefixGuard(config.allowedPrefixes());
         this.bucket = config.bucket();
         this.s3 = s3;
+        this.batchDelete = config.batchDelete();
     }
 
-    /** One DeleteObjects call; {@link BatchRefused} when S3 refuses the whole request as malformed. */
+    /**
+     * One DeleteObjects call ({@link BatchRefused} when S3 refuses the whole request as malformed), or with
+     * {@code batchDelete: false} one DeleteObject call a key.
+     */
     @Override
     public BatchResult delete(List<String> keys, Instant deadline) {
-        if (keys.size() > MAX_BATCH) {
-            throw new IllegalArgumentException("S3 DeleteObjects takes at most " + MAX_BATCH + " keys" + ", got " + keys.size());
+        if (keys.size() > maxBatch()) {
+            throw new IllegalArgumentException("S3 " + (batchDelete ? "DeleteObjects" : "store " + name + " (batchDelete:"
+                    + " false)") + " takes at most " + maxBatch() + " keys" + ", got " + keys.size());
         }
         if (keys.isEmpty()) {
             return new BatchResult(List.of(), Map.of());
+        }
+        if (!batchDelete) {
+            return deleteEach(keys, deadline);
         }
         List<ObjectIdentifier> objects = keys.stream().map(k -> ObjectIdentifier.builder().key(k).build()).toList();
         DeleteObjectsResponse response;
@@ -81,7 +95,12 @@ final class S3Store implements Store {
                 throw new BatchRefused("refused by S3 (HTTP " + e.statusCode() + (code == null ? "" : " " + code)
                         + ") in a request of " + keys.size() + (keys.size() == 1 ? " key" : " keys"), e);
             }
-            throw e;
+            if (e.statusCode() == 501) { // never a silent fallback: single deletes only when the store says so
+                throw new UnsupportedOperationException("S3 DeleteObjects on bucket " + bucket + " is not implemented by"
+                        + " the service (HTTP 501" + (errorCode(e) == null ? "" : " " + errorCode(e)) + "): set"
+                        + " batchDelete: false on store " + name + " to delete one key a call", e);
+            }
+            throw withCode(e);
         }
         Map<String, String> failed = new LinkedHashMap<>();
         for (S3Error e : response.errors()) {
@@ -91,6 +110,51 @@ final class S3Store implements Store {
         response.deleted().stream().filter(d -> d.deleteMarkerVersionId() != null)
                 .forEach(d -> markers.put(d.key(), d.deleteMarkerVersionId()));
         return new BatchResult(keys.stream().filter(k -> !failed.containsKey(k)).toList(), failed, List.of(), markers);
+    }
+
+    /**
+     * One DeleteObject call a key ({@code batchDelete: false}). A key the service refuses fails alone; a refusal that
+     * cannot be about the key (credentials, bucket, an unimplemented call, a 5xx, no answer) fails it and the keys
+     * after it, unsent. The deadline passing part-way gives {@link BatchCutShort} with what was settled.
+     */
+    private BatchResult deleteEach(List<String> keys, Instant deadline) {
+        List<String> deleted = new ArrayList<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        // No marker is recorded: a service may answer DeleteObject with the object's own version id (S3Mock does), which
+        // restore would delete for good; restore looks the current delete marker up instead.
+        Map<String, String> markers = Map.of();
+        for (int i = 0; i < keys.size(); i++) {
+            String k = keys.get(i);
+            try {
+                call("DeleteObject", deadline, capped -> s3.deleteObject(b -> b.bucket(bucket).key(k)
+                        .overrideConfiguration(capped)));
+                deleted.add(k);
+            } catch (StoreDeadlinePassed e) {
+                if (deleted.isEmpty() && failed.isEmpty()) {
+                    throw e;
+                }
+                throw new BatchCutShort("deadline passed after " + i + " of " + keys.size() + " single deletes: "
+                        + deleted.size() + " deleted, " + failed.size() + " failed, the rest not sent (" + e.getMessage()
+                        + ")", new BatchResult(deleted, failed, List.of(), markers), e);
+            } catch (S3Exception e) {
+                String why = e.statusCode() + (errorCode(e) == null ? "" : " " + errorCode(e)) + ": "
+                        + (e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage());
+                failed.put(k, why);
+                if (!aboutTheKey(e)) {
+                    keys.subList(i + 1, keys.size()).forEach(rest -> failed.put(rest, "not sent: " + why));
+                    break;
+                }
+            } catch (SdkClientException e) {
+                keys.subList(i, keys.size()).forEach(rest -> failed.put(rest, "SdkClientException: " + e.getMessage()));
+                break;
+            }
+        }
+        return new BatchResult(deleted, failed, List.of(), markers);
+    }
+
+    /** A refusal a single key can earn (a malformed key, a policy on its prefix); any other stops the batch. */
+    private static boolean aboutTheKey(S3Exception e) {
+        return e.statusCode() == 400 && !e.isThrottlingException() || "AccessDenied".equals(errorCode(e));
     }
 
     /** Asks whether the bucket keeps versions: only then can a deletion be undone (its delete marker removed). */
@@ -105,8 +169,12 @@ final class S3Store implements Store {
                     + "): a deleted object is gone for good";
         } catch (S3Exception e) {
             versioned = false;
-            notUndoable = "bucket " + bucket + " did not say whether it keeps versions (" + e.statusCode()
-                    + (errorCode(e) == null ? "" : " " + errorCode(e)) + "): deletions are taken as not undoable";
+            notUndoable = e.statusCode() == 501
+                    ? "the service of bucket " + bucket + " does not implement GetBucketVersioning (501"
+                            + (errorCode(e) == null ? "" : " " + errorCode(e)) + "): it keeps no versions Reclaim can"
+                            + " restore, so deletions are not undoable"
+                    : "bucket " + bucket + " did not say whether it keeps versions (" + e.statusCode()
+                            + (errorCode(e) == null ? "" : " " + errorCode(e)) + "): deletions are taken as not undoable";
         }
     }
 
@@ -142,7 +210,17 @@ final class S3Store implements Store {
             }
         }
         List<String> restored = new ArrayList<>();
-        if (!markers.isEmpty()) {
+        if (!markers.isEmpty() && !batchDelete) {
+            for (ObjectIdentifier m : markers) {
+                try {
+                    call("DeleteObject (restore)", deadline, capped -> s3.deleteObject(b -> b.bucket(bucket).key(m.key())
+                            .versionId(m.versionId()).overrideConfiguration(capped)));
+                    restored.add(m.key());
+                } catch (S3Exception e) {
+                    notRestorable.put(m.key(), errorCode(e) + ": " + e.getMessage());
+                }
+            }
+        } else if (!markers.isEmpty()) {
             DeleteObjectsResponse response = call("DeleteObjects (restore)", deadline, capped -> s3.deleteObjects(b -> b
                     .bucket(bucket).delete(Delete.builder().objects(markers).quiet(true).build())
                     .overrideConfiguration(capped)));
@@ -189,6 +267,13 @@ final class S3Store implements Store {
         return new Listing(assets, Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null);
     }
 
+    /** {@code e} with its error code in its message (the SDK leaves it out), so reports say InvalidAccessKeyId and the like. */
+    private static S3Exception withCode(S3Exception e) {
+        String code = errorCode(e);
+        return code == null || code.isEmpty() ? e : (S3Exception) e.toBuilder()
+                .message(code + ": " + e.awsErrorDetails().errorMessage()).build();
+    }
+
     private static String errorCode(S3Exception e) {
         return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
     }
@@ -220,7 +305,7 @@ final class S3Store implements Store {
 
     @Override
     public int maxBatch() {
-        return MAX_BATCH;
+        return batchDelete ? MAX_BATCH : MAX_SINGLE_BATCH;
     }
 
     @Override

@@ -8,6 +8,7 @@ import dev.reclaim.config.Settings;
 import dev.reclaim.config.StoreConfig;
 import software.amazon.awssdk.services.s3.S3Client;
 
+import java.net.URI;
 import java.time.Clock;
 import com.cloudinary.Cloudinary;
 import java.util.LinkedHashMap;
@@ -95,8 +96,9 @@ public final class Stores implements AutoCloseable {
         if (region == null) {
             throw new ConfigException(where + ": no AWS region: set AWS_REGION (Lambda sets it) or the store's region");
         }
-        String endpoint = Settings.firstSet(sc.endpoint(), settings.s3Endpoint());
-        return aws.s3(region, Settings.url(where + ".endpoint", endpoint), sc.pathStyle());
+        URI endpoint = sc.endpoint() != null ? URI.create(sc.endpoint()) // checked when the file was read
+                : Settings.url("AWS_ENDPOINT_URL_S3", settings.s3Endpoint());
+        return aws.s3(region, endpoint, sc.pathStyle(), sc.credentials());
     }
 
     @Override

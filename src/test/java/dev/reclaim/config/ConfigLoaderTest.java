@@ -544,4 +544,131 @@ class ConfigLoaderTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessage("test.yaml: sweeps.purge.olderThan: expected a single value, got a list");
     }
+    // ---- issue 23: S3-compatible stores: keys of a store's own, batch delete, endpoint ---------------------------
+
+    private static final String COMPATIBLE = """
+            stores:
+              files:
+                type: s3
+                bucket: b
+                endpoint: ${ENDPOINT:-https://ref.storage.supabase.co/storage/v1/s3}
+                region: eu-west-2
+                pathStyle: true
+                accessKeyId: ${KEY_ID_FIELD}
+                secretAccessKey: ${SECRET_FIELD}
+                batchDelete: ${BATCH:-}
+                allowedPrefixes: [uploads/]
+            sweeps:
+              temp:
+                kind: assets
+                store: files
+                prefix: uploads/
+                match: uploads/**
+                olderThan: 7d
+                referenced: SELECT k FROM t WHERE k = ANY(:keys)
+            """;
+
+    private static String compatible(String keyId, String secret) {
+        String yaml = COMPATIBLE.replace("${KEY_ID_FIELD}", keyId).replace("${SECRET_FIELD}", secret);
+        return yaml.replaceAll("(?m)^ +(accessKeyId|secretAccessKey): $\\n", "");
+    }
+
+    @Test
+    void shouldReadAStoresOwnKeysFromTheVariablesItNames_andShowOnlyTheirNames() {
+        Map<String, String> env = Map.of("SB_KEY_ID", "supabase-key-id-1", "SB_SECRET", "supabase-secret-value-1");
+
+        ReclaimConfig config = ConfigLoader.parse("test.yaml", compatible("${SB_KEY_ID}", "${SB_SECRET}"), env);
+
+        StoreConfig.S3 store = (StoreConfig.S3) config.stores().get("files");
+        assertThat(store.credentials()).isEqualTo(new StoreConfig.Credentials("SB_KEY_ID", "supabase-key-id-1",
+                "SB_SECRET", "supabase-secret-value-1"));
+        assertThat(store.batchDelete()).isTrue();
+        String shown = ConfigInForce.of(config, env).toString();
+        assertThat(shown).contains("${SB_KEY_ID}", "${SB_SECRET}").doesNotContain("supabase-secret-value-1");
+        assertThat(store.credentials().toString()).doesNotContain("supabase-secret-value-1");
+    }
+
+    @Test
+    void shouldSignWithTheProcessCredentials_whenAStoreNamesNoKeys() {
+        StoreConfig.S3 store = (StoreConfig.S3) ConfigLoader.parse("test.yaml", compatible("", ""), Map.of())
+                .stores().get("files");
+
+        assertThat(store.credentials()).isNull();
+        assertThat(store.endpoint()).isEqualTo("https://ref.storage.supabase.co/storage/v1/s3");
+    }
+
+    @Test
+    void shouldRefuseHalfAPairOfKeys_namingStoreAndMissingField() {
+        Map<String, String> env = Map.of("SB_KEY_ID", "supabase-key-id-1", "SB_SECRET", "supabase-secret-value-1");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", compatible("${SB_KEY_ID}", ""), env))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("test.yaml: stores.files.secretAccessKey: is required with accessKeyId (a store signs with"
+                        + " a key pair of its own, or with neither field with the process's AWS credentials)");
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", compatible("", "${SB_SECRET}"), env))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("test.yaml: stores.files.accessKeyId: is required with secretAccessKey (a store signs with"
+                        + " a key pair of its own, or with neither field with the process's AWS credentials)");
+    }
+
+    @Test
+    void shouldRefuseAKeyWrittenIntoTheFile_orAsAVariablesDefault_withoutRepeatingIt() {
+        Map<String, String> env = Map.of("SB_KEY_ID", "supabase-key-id-1");
+        String literal = compatible("${SB_KEY_ID}", "wJalrXUtnFEMI-K7MDENG-literal");
+        String withDefault = compatible("${SB_KEY_ID}", "${SB_SECRET:-wJalrXUtnFEMI-K7MDENG-default}");
+
+        for (String yaml : List.of(literal, withDefault)) {
+            Throwable t = catchThrowable(() -> ConfigLoader.parse("test.yaml", yaml, env));
+            assertThat(t).isInstanceOf(ConfigException.class)
+                    .hasMessage("test.yaml: stores.files.secretAccessKey: must name an environment variable, as"
+                            + " ${SUPABASE_S3_SECRET}: a key is never written into the configuration file");
+            assertThat(t.getMessage()).doesNotContain("wJalrXUtnFEMI");
+        }
+    }
+
+    @Test
+    void shouldRefuseAKeyWhoseVariableIsNotSet_namingItAndWhereLambdaReadsIt() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", compatible("${SB_KEY_ID}", "${SB_SECRET}"),
+                Map.of("SB_KEY_ID", "supabase-key-id-1", "SB_SECRET", " ")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("test.yaml: stores.files.secretAccessKey: environment variable SB_SECRET is not set (or"
+                        + " SB_SECRET_SECRET_ARN, naming the Secrets Manager secret that holds it)");
+    }
+
+    @Test
+    void shouldRefuseAnEndpointThatIsNotAnHttpUrl_namingStoreAndField() {
+        for (String endpoint : List.of("localhost:9000", "not a url", "ftp://files.example.net", "https://")) {
+            assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", compatible("", ""), Map.of("ENDPOINT", endpoint)))
+                    .as(endpoint)
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage("test.yaml: stores.files.endpoint: '" + endpoint + "' is not an http or https URL"
+                            + " such as https://<project_ref>.storage.supabase.co/storage/v1/s3");
+        }
+    }
+
+    @Test
+    void shouldDeleteInBatchesUnlessTheStoreSaysOtherwise_andRefuseAnythingButABoolean() {
+        StoreConfig.S3 single = (StoreConfig.S3) ConfigLoader.parse("test.yaml", compatible("", ""),
+                Map.of("BATCH", "false")).stores().get("files");
+
+        assertThat(single.batchDelete()).isFalse();
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", compatible("", ""), Map.of("BATCH", "sometimes")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("test.yaml: stores.files.batchDelete: 'sometimes' is not a boolean (true/false, 1/0 or yes/no)");
+    }
+
+    @Test
+    void shouldReportEveryS3CompatibilityError_atOnce_inFileOrder() {
+        String yaml = compatible("AKIAIOSFODNN7EXAMPLE", "${SB_SECRET}").replace("pathStyle: true", "pathStyle: perhaps");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml,
+                Map.of("ENDPOINT", "minio:9000", "SB_SECRET", "supabase-secret-value-1")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(String.join("\n",
+                        "test.yaml: stores.files.endpoint: 'minio:9000' is not an http or https URL such as"
+                                + " https://<project_ref>.storage.supabase.co/storage/v1/s3",
+                        "test.yaml: stores.files.pathStyle: 'perhaps' is not a boolean (true/false, 1/0 or yes/no)",
+                        "test.yaml: stores.files.accessKeyId: must name an environment variable, as"
+                                + " ${SUPABASE_S3_KEY_ID}: a key is never written into the configuration file"));
+    }
 }

@@ -44,4 +44,13 @@ class RedactionTest {
         assertThat(redaction.apply("auth failed with hunter2hunter2, urlpass99, cloudsecret77 and sentrykey55; test ok"))
                 .isEqualTo("auth failed with ***, ***, *** and ***; test ok");
     }
+
+    @Test
+    void shouldMaskTheValueOfEveryVariableASecretFilled_whateverItsName() {
+        Redaction r = Redaction.of(Map.of("RENDER_KEY", "render-store-secret-key", "RENDER_KEY_SECRET_ARN", "render/key",
+                "RENDER_BUCKET", "render-outputs"));
+
+        assertThat(r.apply("signed with render-store-secret-key in render-outputs"))
+                .isEqualTo("signed with *** in render-outputs");
+    }
 }

@@ -140,4 +140,41 @@ class SecretsIT {
                 .hasMessageContaining("without a text field 'password'")
                 .hasMessageNotContaining("pg-Secret-42");
     }
+
+    /** Issue 23: a store's keys, named in the file as variables, filled from their secrets as Lambda does it. */
+    @Test
+    void shouldFillTheVariablesTheConfigurationNamesFromTheirSecrets_andSignTheStoresCallsWithThem() throws Exception {
+        try (dev.reclaim.testing.ReclaimFixture fx = dev.reclaim.testing.ReclaimFixture.create();
+             dev.reclaim.testing.S3Front front = dev.reclaim.testing.S3Front.before(
+                     dev.reclaim.testing.TestS3.endpoint(), "render-key-id-from-secret")) {
+            String shipped = java.nio.file.Files.readString(java.nio.file.Path.of(ConfigLoader.DEFAULT_PATH));
+            String withKeys = shipped.replace("    allowedPrefixes: [renders/]\n", """
+                        allowedPrefixes: [renders/]
+                        endpoint: ${RENDER_ENDPOINT}
+                        accessKeyId: ${RENDER_KEY_ID}
+                        secretAccessKey: ${RENDER_SECRET_KEY}
+                    """);
+            assertThat(withKeys).isNotEqualTo(shipped);
+            java.nio.file.Path config = java.nio.file.Files.createTempFile("reclaim-keys", ".yaml");
+            java.nio.file.Files.writeString(config, withKeys);
+            String idArn = secretsManager.put("reclaim/render-key-id", "render-key-id-from-secret\n");
+            String secretArn = secretsManager.put("reclaim/render-secret", "render-secret-from-secret");
+            fx.env().put("RECLAIM_CONFIG", config.toString());
+            fx.env().put("RENDER_ENDPOINT", front.endpoint().toString());
+            fx.env().put("RENDER_KEY_ID_SECRET_ARN", idArn);
+            fx.env().put("RENDER_SECRET_KEY_SECRET_ARN", secretArn);
+            fx.env().put("UNUSED_SECRET_ARN", "reclaim/never-read");
+            fx.env().put("AWS_ENDPOINT_URL_SECRETS_MANAGER", secretsManager.endpoint().toString());
+
+            try (dev.reclaim.Reclaim reclaim = dev.reclaim.Reclaim.from(dev.reclaim.run.RunRequest.settings(fx.env()))) {
+                var report = reclaim.run(new dev.reclaim.run.RunRequest("test", true, java.util.List.of(), null));
+                assertThat(report.outcome()).isEqualTo(dev.reclaim.report.Outcome.COMPLETED);
+            } finally {
+                java.nio.file.Files.delete(config);
+            }
+            assertThat(secretsManager.requestedSecretIds()).containsExactlyInAnyOrder(idArn, secretArn);
+            assertThat(front.seen()).isNotEmpty()
+                    .allMatch(r -> "render-key-id-from-secret".equals(r.keyId()) && r.is("GET", "versioning"));
+        }
+    }
 }

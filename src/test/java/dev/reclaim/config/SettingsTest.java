@@ -91,4 +91,39 @@ class SettingsTest {
         assertThat(table).isNotEmpty();
         assertThat(Settings.VARIABLES).containsExactlyElementsOf(table);
     }
+
+    /** Issue 23: a variable the configuration file names may come from its own secret, as the fixed three do. */
+    @Test
+    void shouldNameTheSecretOfAVariableTheConfigurationNames_andOnlyOfOneItNames() {
+        String arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:render/key-id-AbC123";
+        Settings s = Settings.from(env("RENDER_KEY_ID_SECRET_ARN", arn, "UNRELATED_SECRET_ARN", "other",
+                "SENTRY_DSN_SECRET_ARN", "sentry-dsn"));
+
+        assertThat(s.secretIds()).containsOnlyKeys("SENTRY_DSN");
+        assertThat(s.forConfiguration(List.of("RENDER_KEY_ID", "RECLAIM_RENDER_BUCKET")).secretIds())
+                .containsExactly(Map.entry("SENTRY_DSN", "sentry-dsn"), Map.entry("RENDER_KEY_ID", arn));
+    }
+
+    @Test
+    void shouldRefuseAVariableTheConfigurationNames_setBothDirectlyAndBySecret() {
+        Settings s = Settings.from(env("RENDER_KEY_ID", "key-id", "RENDER_KEY_ID_SECRET_ARN", "render/key-id"));
+
+        assertThatThrownBy(() -> s.forConfiguration(List.of("RENDER_KEY_ID")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("set RENDER_KEY_ID or RENDER_KEY_ID_SECRET_ARN, not both");
+    }
+
+    /** The template passes a store's key secrets only when set: unused, they would leave the store on the role unseen. */
+    @Test
+    void shouldRefuseTheSecretOfAReclaimVariableTheConfigurationDoesNotName() {
+        Settings s = Settings.from(env("RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN", "render/key-id", "OTHER_TOOL_SECRET_ARN", "x"));
+
+        assertThatThrownBy(() -> s.forConfiguration(List.of("RECLAIM_RENDER_BUCKET")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN names the secret of RECLAIM_RENDER_ACCESS_KEY_ID, which"
+                        + " the configuration file does not use (name it there as ${RECLAIM_RENDER_ACCESS_KEY_ID}, or unset"
+                        + " RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN)");
+        assertThat(s.forConfiguration(List.of("RECLAIM_RENDER_ACCESS_KEY_ID")).secretIds())
+                .containsEntry("RECLAIM_RENDER_ACCESS_KEY_ID", "render/key-id");
+    }
 }

@@ -30,8 +30,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class TestS3 {
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static S3MockApplication app;
+    private static S3MockApplication other;
     private static URI endpoint;
-    private static Path root;
     private static S3Client client;
 
     private TestS3() {
@@ -39,31 +39,44 @@ public final class TestS3 {
 
     public static synchronized URI endpoint() {
         if (app == null) {
-            // Spring Boot must leave the project's logback configuration alone.
-            System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
-            try {
-                root = Files.createTempDirectory("s3mock-root");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            Map<String, Object> p = new HashMap<>();
-            p.put(S3MockApplication.PROP_HTTP_PORT, "0");
-            p.put(S3MockApplication.PROP_HTTPS_PORT, "0");
-            p.put(S3MockApplication.PROP_ROOT_DIRECTORY, root.toString());
-            p.put(S3MockApplication.PROP_SILENT, "true");
-            p.put("com.adobe.testing.s3mock.store.retainFilesOnExit", "false");
-            p.put("spring.main.register-shutdown-hook", "false");
-            p.put("logging.level.com.adobe.testing.s3mock.service.ObjectService", "OFF");
-            app = S3MockApplication.start(p);
+            app = start();
             endpoint = URI.create("http://127.0.0.1:" + app.getHttpPort());
-            S3MockApplication started = app;
-            Path startedRoot = root;
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                started.stop();
-                deleteTree(startedRoot); // S3Mock leaves its root behind even with retainFilesOnExit=false
-            }));
         }
         return endpoint;
+    }
+
+    /** A second S3 server of its own (its own port, its own buckets), started once, for tests of two services. */
+    public static synchronized URI otherEndpoint() {
+        endpoint(); // the first one sets the JVM up
+        if (other == null) {
+            other = start();
+        }
+        return URI.create("http://127.0.0.1:" + other.getHttpPort());
+    }
+
+    private static S3MockApplication start() {
+        // Spring Boot must leave the project's logback configuration alone.
+        System.setProperty("org.springframework.boot.logging.LoggingSystem", "none");
+        Path root;
+        try {
+            root = Files.createTempDirectory("s3mock-root");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Map<String, Object> p = new HashMap<>();
+        p.put(S3MockApplication.PROP_HTTP_PORT, "0");
+        p.put(S3MockApplication.PROP_HTTPS_PORT, "0");
+        p.put(S3MockApplication.PROP_ROOT_DIRECTORY, root.toString());
+        p.put(S3MockApplication.PROP_SILENT, "true");
+        p.put("com.adobe.testing.s3mock.store.retainFilesOnExit", "false");
+        p.put("spring.main.register-shutdown-hook", "false");
+        p.put("logging.level.com.adobe.testing.s3mock.service.ObjectService", "OFF");
+        S3MockApplication started = S3MockApplication.start(p);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            started.stop();
+            deleteTree(root); // S3Mock leaves its root behind even with retainFilesOnExit=false
+        }));
+        return started;
     }
 
     private static void deleteTree(Path root) {
@@ -88,16 +101,21 @@ public final class TestS3 {
     /** A client for test set-up and assertions (the code under test builds its own from the environment). */
     public static synchronized S3Client client() {
         if (client == null) {
-            client = S3Client.builder()
-                    .endpointOverride(endpoint())
-                    .forcePathStyle(true)
-                    .region(Region.US_EAST_1)
-                    .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                    .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                    .httpClient(UrlConnectionHttpClient.create())
-                    .build();
+            client = client(endpoint());
         }
         return client;
+    }
+
+    /** A new client of the S3 server at {@code endpoint}, for set-up and assertions; the caller closes it. */
+    public static S3Client client(URI endpoint) {
+        return S3Client.builder()
+                .endpointOverride(endpoint)
+                .forcePathStyle(true)
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .httpClient(UrlConnectionHttpClient.create())
+                .build();
     }
 
     /** A new, empty bucket with a unique name. */
