@@ -146,6 +146,28 @@ class FanOutIT {
     }
 
     @Test
+    void shouldHoldAFannedOutRunByItsBrake_onTheRunsTotalAcrossShards() throws Exception {
+        // The shipped configuration, moc-purge's brake at 8 for its first runs (a deployment's own file).
+        java.nio.file.Path config = java.nio.file.Files.createTempFile("reclaim", ".yaml");
+        String shipped = java.nio.file.Files.readString(java.nio.file.Path.of(fx.env().get("RECLAIM_CONFIG")));
+        String moc = "    fanOut: ${RECLAIM_MOC_FAN_OUT:-auto}\n";
+        assertThat(shipped).contains(moc);
+        java.nio.file.Files.writeString(config, shipped.replace(moc, moc + "    brake: {firstRunLimit: 8}\n"));
+        fx.env().put("RECLAIM_CONFIG", config.toString());
+
+        RunReport report = run();
+        assertThat(mocPurge(report).fannedOut().limit()).isEqualTo(8);
+        assertThat(work(new StringWriter())).isZero();
+
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isEqualTo(30 - 8);
+        assertThat(fx.count("SELECT sum(purged) FROM reclaim.shards")).isEqualTo(8);
+        assertThat(fx.strings("SELECT DISTINCT reason FROM reclaim.shards WHERE status = 'held'")).singleElement()
+                .asString().startsWith("firstRuns: the run's limit of 8 deletions across its shards is used up");
+        assertThat(TestS3.keys(fx.mocBucket))
+                .isEqualTo(new HashSet<>(ReferenceData.ownedKeys(fx.db).get("moc-files")));
+    }
+
+    @Test
     void shouldParkAShardMadeUnderAnotherConfiguration_andDeleteNothing() throws Exception {
         run();
         fx.env().put("RECLAIM_MOC_RETENTION", "45d"); // the sweep changed between the run and its workers
