@@ -194,7 +194,7 @@ public final class AssetSweep implements Sweep {
         // Orphans short of a full delete batch wait for the next page, so every delete call but the last is full.
         // The position moves on only past a page whose orphans are settled: what is carried is listed again next run.
         List<StoredAsset> carry = new ArrayList<>();
-        do {
+        while (true) {
             if (ctx.deadlinePassed()) {
                 stop(events, "timeBudget");
                 return;
@@ -269,7 +269,10 @@ public final class AssetSweep implements Sweep {
                 return;
             }
             cursor = page.nextCursor();
-        } while (cursor != null);
+            if (cursor == null) {
+                return;
+            }
+        }
     }
 
     /** Applying a plan: only the listed assets it holds (one query a page); otherwise all of them. */
