@@ -55,7 +55,7 @@ public final class Reports {
                     + (r.dryRun() ? "that would be reclaimed " : "reclaimed ")
                     + (s.bytesReclaimed() == null ? 0 : s.bytesReclaimed())
                     + (s.apiCalls() == null ? "" : ", API calls: " + join(s.apiCalls())));
-            line(sb, s.listing() != null, "    " + listing(s.listing()));
+            sb.append(s.listing() == null ? "" : "    " + listing(s.listing()) + '\n');
             sb.append(s.listingWarning() == null ? "" : indented("WARNING " + s.listingWarning(), "    ", "      "));
             line(sb, s.brake() != null, (r.dryRun() ? "    the brake would hold the real run: " : "    HELD by the brake: ")
                     + s.brake());
