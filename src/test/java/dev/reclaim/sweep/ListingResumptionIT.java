@@ -269,6 +269,32 @@ class ListingResumptionIT {
         assertThat(cloudinary.publicIds()).hasSize(1001);
     }
 
+    @Test
+    void shouldStillMoveOn_whenEveryRunStopsHoldingAShortBatch_carriedFromPageToPage() {
+        // 4 pages of 500, one orphan on each: users/uN/photos/... (499 saved) then users/uN/temp/orphan.
+        List<Asset> assets = new ArrayList<>();
+        for (int user = 1; user <= 4; user++) {
+            for (int i = 0; i < 499; i++) {
+                assets.add(Asset.image(String.format("users/u%d/photos/p%04d", user, i), OLD, 1000));
+            }
+            assets.add(Asset.image("users/u" + user + "/temp/orphan", OLD, 1000));
+        }
+        cloudinary.seed(assets);
+
+        int runs = 0;
+        while (runs < 12 && cloudinary.publicIds().stream().anyMatch(id -> id.contains("/temp/"))) {
+            cloudinary.setRemainingBudget(103); // the folder-mode check and two more calls a run
+            photos(false);
+            runs++;
+        }
+
+        // An orphan short of a batch waits for the next page, and the quota always ends the run at its next list call:
+        // were the position to stay at the page where the short batch began, every run would list the same two pages
+        // and delete nothing. The run after one that stopped holding a short batch settles its first page.
+        assertThat(cloudinary.publicIds()).noneMatch(id -> id.contains("/temp/")).hasSize(1996);
+        assertThat(runs).isLessThanOrEqualTo(8);
+    }
+
     private static final String UPLOADS = """
             stores:
               moc-files:
