@@ -162,7 +162,7 @@ final class CloudinaryStore implements Store {
      */
     private Listing search(String prefix, Instant createdBefore, String cursor, Instant deadline) {
         // A search cursor goes with its expression: a resumed listing searches with the cutoff its cursor was made
-        // under (older than this run's, so it lists nothing too young), which the cursor carries before its '|'.
+        // under, which the cursor carries before its '|' (the sweep still judges age by its own cutoff).
         String searchCursor = cursor;
         if (cursor != null && cursor.indexOf('|') > 0) {
             String pinned = cursor.substring(0, cursor.indexOf('|'));
