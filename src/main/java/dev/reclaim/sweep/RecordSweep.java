@@ -3,6 +3,7 @@ package dev.reclaim.sweep;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
+import dev.reclaim.failure.Failures;
 import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
@@ -395,13 +396,16 @@ public final class RecordSweep implements Sweep {
 
     /**
      * A page query that leaves out the items of this sweep (the parameter before the limit) waiting in
-     * {@code reclaim.failures}: the failure pipeline retries them, and a run should not spend itself on them again.
+     * {@code reclaim.failures}, or sent from there to the retry queue and not yet settled: the failure pipeline
+     * retries them, and a run should not spend itself on them again.
      */
     static String withoutFailed(String pageSql) {
         String where = pageSql.contains(") AS eligible WHERE id > ?") ? " AND" : " WHERE";
         int tail = pageSql.lastIndexOf(" ORDER BY id LIMIT ?"); // ours, after the user's query
         return pageSql.substring(0, tail) + where + " NOT EXISTS (SELECT 1 FROM reclaim.failures f"
-                + " WHERE f.kind = 'record' AND f.sweep = ? AND f.item_id = eligible.id::text)" + pageSql.substring(tail);
+                + " WHERE f.kind = 'record' AND f.sweep = ? AND f.item_id = eligible.id::text"
+                + " AND (f.sent_at IS NULL OR f.sent_at > now() - " + Failures.IN_FLIGHT_AT_MOST + "))"
+                + pageSql.substring(tail);
     }
 
     /** How many rows are eligible, counted up to a bound (the last parameter): the count stops there. */
