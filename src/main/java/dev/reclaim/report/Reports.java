@@ -55,6 +55,7 @@ public final class Reports {
                     + (r.dryRun() ? "that would be reclaimed " : "reclaimed ")
                     + (s.bytesReclaimed() == null ? 0 : s.bytesReclaimed())
                     + (s.apiCalls() == null ? "" : ", API calls: " + join(s.apiCalls())));
+            sb.append(s.listing() == null ? "" : "    " + listing(s.listing()) + '\n');
             sb.append(s.listingWarning() == null ? "" : indented("WARNING " + s.listingWarning(), "    ", "      "));
             line(sb, s.brake() != null, (r.dryRun() ? "    the brake would hold the real run: " : "    HELD by the brake: ")
                     + s.brake());
@@ -152,5 +153,14 @@ public final class Reports {
     private static String join(Map<String, Long> m) {
         return m == null || m.isEmpty() ? "0"
                 : m.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
+    }
+
+    /** Where an assets sweep's listing resumed and stopped, and its passes, in one line. */
+    static String listing(SweepReport.Listing l) {
+        return "listing: resumed " + (l.resumedFrom() == null ? "from the start" : "after " + l.resumedFrom())
+                + (l.restarted() == null ? "" : " (started over: " + l.restarted() + ")")
+                + (l.stoppedAt() == null ? ", listed nothing" : ", " + (l.wrapped() ? "wrapped at the end after " : "stopped at ")
+                + l.stoppedAt()) + ", full passes " + l.passes()
+                + (l.positionKept() ? "" : "; position left as it was (the next run resumes where this one did)");
     }
 }

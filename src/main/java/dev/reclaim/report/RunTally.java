@@ -80,6 +80,9 @@ public final class RunTally implements RunEvents {
             if (s.brake == null) {
                 s.brake = e.detail();
             }
+        } else if (event instanceof RunEvent.ListingProgressed e) {
+            sweep(e.sweep()).listing = new SweepReport.Listing(e.resumedFrom(), e.stoppedAt(), e.wrapped(), e.passes(),
+                    e.restarted(), e.kept());
         } else if (event instanceof RunEvent.ListingWarned e) {
             sweep(e.sweep()).listingWarning = e.warning();
         } else if (event instanceof RunEvent.DrainStopped e) {
@@ -188,6 +191,7 @@ public final class RunTally implements RunEvents {
         private Instant quotaResetsAt;
         private String error;
         private String listingWarning;
+        private SweepReport.Listing listing;
         private String brake;
 
         SweepCount(String name, String kind, Instant cutoff) {
@@ -249,7 +253,8 @@ public final class RunTally implements RunEvents {
                     stopped == null, stopped, (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced,
                     bytesReclaimed, apiCalls.isEmpty() ? null : new LinkedHashMap<>(apiCalls),
                     quotaResetsAt == null ? null : quotaResetsAt.toString(),
-                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, brake, dryRun);
+                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, listing, brake,
+                    dryRun);
         }
     }
 }

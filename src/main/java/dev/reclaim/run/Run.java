@@ -64,7 +64,7 @@ public final class Run {
         this.stores = stores;
         this.failures = failures;
         this.outbox = new Outbox(stores, failures, policy);
-        this.retries = Retries.of(sweeps, this::retryContext);
+        this.retries = Retries.of(sweeps, this::retryContext, failures);
     }
 
     /** Failed items retried one by one, each in a context of its own (the retry handler, {@code reclaim retry}). */

@@ -3,6 +3,7 @@ package dev.reclaim.sweep;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
+import dev.reclaim.failure.Failures;
 import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
@@ -42,12 +43,16 @@ public final class RecordSweep implements Sweep {
     private final SweepConfig.Records config;
     private final String firstPageSql;
     private final String nextPageSql;
+    private final String firstPageWithoutFailedSql;
+    private final String nextPageWithoutFailedSql;
     private final String backlogSql;
 
     public RecordSweep(SweepConfig.Records config) {
         this.config = config;
         this.firstPageSql = firstPage(config.eligible());
         this.nextPageSql = nextPage(config.eligible());
+        this.firstPageWithoutFailedSql = withoutFailed(firstPageSql);
+        this.nextPageWithoutFailedSql = withoutFailed(nextPageSql);
         this.backlogSql = boundedCount(config.eligible());
     }
 
@@ -64,6 +69,8 @@ public final class RecordSweep implements Sweep {
         events.emit(new RunEvent.SweepStarted(config.name(), "records", cutoff));
         try (Connection c = ctx.dataSource().getConnection()) {
             c.setAutoCommit(true);
+            // Items waiting in reclaim.failures are the failure pipeline's to retry (no table yet: none waits).
+            boolean leaveFailed = Database.schemaExists(c);
             Object after = null;
             long purged = 0;
             Brake brake = ctx.brake(config);
@@ -75,7 +82,7 @@ public final class RecordSweep implements Sweep {
                     break;
                 }
                 ctx.checkRunLock();
-                List<Object> ids = page(c, after, cutoffParam);
+                List<Object> ids = page(c, after, cutoffParam, leaveFailed);
                 List<Object> taken = inPlan(c, ctx, ids);
                 events.emit(new RunEvent.PageListed(config.name(), null, ids.size()));
                 events.emit(new RunEvent.ItemsEligible(config.name(), taken.size()));
@@ -193,12 +200,18 @@ public final class RecordSweep implements Sweep {
         }
     }
 
-    private List<Object> page(Connection c, Object after, OffsetDateTime cutoff) throws SQLException {
+    private List<Object> page(Connection c, Object after, OffsetDateTime cutoff, boolean leaveFailed)
+            throws SQLException {
         List<Object> ids = new ArrayList<>(config.pageSize());
-        try (PreparedStatement ps = c.prepareStatement(after == null ? firstPageSql : nextPageSql)) {
+        String sql = after == null ? (leaveFailed ? firstPageWithoutFailedSql : firstPageSql)
+                : (leaveFailed ? nextPageWithoutFailedSql : nextPageSql);
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             int i = bind(ps, config.eligible(), Map.of("cutoff", cutoff));
             if (after != null) {
                 ps.setObject(++i, after);
+            }
+            if (leaveFailed) {
+                ps.setString(++i, config.name());
             }
             ps.setInt(++i, config.pageSize());
             try (ResultSet rs = ps.executeQuery()) {
@@ -379,6 +392,20 @@ public final class RecordSweep implements Sweep {
 
     public static String nextPage(SqlTemplate eligible) {
         return "SELECT id FROM (\n" + strip(eligible.jdbcSql()) + "\n) AS eligible WHERE id > ? ORDER BY id LIMIT ?";
+    }
+
+    /**
+     * A page query that leaves out the items of this sweep (the parameter before the limit) waiting in
+     * {@code reclaim.failures}, or sent from there to the retry queue and not yet settled: the failure pipeline
+     * retries them, and a run should not spend itself on them again.
+     */
+    static String withoutFailed(String pageSql) {
+        String where = pageSql.contains(") AS eligible WHERE id > ?") ? " AND" : " WHERE";
+        int tail = pageSql.lastIndexOf(" ORDER BY id LIMIT ?"); // ours, after the user's query
+        return pageSql.substring(0, tail) + where + " NOT EXISTS (SELECT 1 FROM reclaim.failures f"
+                + " WHERE f.kind = 'record' AND f.sweep = ? AND f.item_id = eligible.id::text"
+                + " AND (f.sent_at IS NULL OR f.sent_at > now() - " + Failures.IN_FLIGHT_AT_MOST + "))"
+                + pageSql.substring(tail);
     }
 
     /** How many rows are eligible, counted up to a bound (the last parameter): the count stops there. */
