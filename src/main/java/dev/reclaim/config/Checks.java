@@ -246,12 +246,20 @@ final class Checks {
         Duration olderThan = value(path + ".olderThan", sweep.olderThan(), true, null, Checks::positive);
         long cap = value(path + ".maxDeletesPerRun", sweep.maxDeletesPerRun(), false, Long.MAX_VALUE,
                 between(1, Long.MAX_VALUE));
+        // Below 1 a run would list nothing, and no key would ever be looked at.
+        long pages = value(path + ".maxListPagesPerRun", sweep.maxListPagesPerRun(), false, Long.MAX_VALUE, text -> {
+            long v = between(Long.MIN_VALUE, Long.MAX_VALUE).apply(text);
+            if (v < 1) {
+                throw new IllegalArgumentException("must be at least 1 (got " + v + "): a run lists at least one page");
+            }
+            return v;
+        });
         // Optional when the store checks references itself (both run when both are given).
         boolean storeChecks = store != null && declared.get(store) != null && !blank(declared.get(store).referenced());
         SqlTemplate referenced = storeChecks && blank(sweep.referenced()) ? null : sql(path + ".referenced",
                 sweep.referenced(), List.of("keys", "cutoff"), "keys", "the reference query must take the page's keys as :keys"
                         + " (e.g. SELECT public_id FROM photos WHERE public_id = ANY(:keys))");
-        return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, referenced,
+        return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, pages, referenced,
                 brake(path + ".brake", sweep.brake()));
     }
 

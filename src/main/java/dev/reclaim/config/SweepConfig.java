@@ -51,10 +51,11 @@ public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Ass
      * Abandoned uploads: storage-driven. Pages through {@code prefix} in {@code store}; what matches the {@code match}
      * glob and is older than the retention is checked against the database ({@code referenced} gets the page's keys
      * as {@code :keys} and returns those still referenced; optional when the store declares its own, null when
-     * unset); the rest is deleted in batches at the store's limit.
+     * unset); the rest is deleted in batches at the store's limit. At most {@code maxListPagesPerRun} pages are listed
+     * a run; the next run carries on where it stopped ({@code dev.reclaim.sweep.ListingPosition}).
      */
     record Assets(String name, String store, String prefix, String match, Duration olderThan, long maxDeletesPerRun,
-                  SqlTemplate referenced, Brake brake) implements SweepConfig {
+                  long maxListPagesPerRun, SqlTemplate referenced, Brake brake) implements SweepConfig {
     }
 
     /**

@@ -28,10 +28,12 @@ import java.util.stream.Collectors;
 public final class Failures {
     private static final Logger log = LoggerFactory.getLogger(Failures.class);
     private static final int FLUSH_BATCH = 100;
+    /** SQS keeps a message 14 days at most: a record sent longer ago is no longer waiting on the queue. */
+    public static final String IN_FLIGHT_AT_MOST = "interval '14 days'";
     private static final String SELECT = """
             SELECT id, sweep, kind, item_id, store, keys, error_class, error_message, run_id, correlation_id,
                    first_failed_at, retry_count
-            FROM reclaim.failures WHERE id > ?""";
+            FROM reclaim.failures WHERE sent_at IS NULL AND id > ?""";
 
     private final RetryQueue queue;
 
@@ -48,7 +50,7 @@ public final class Failures {
         if (Failure.RECORD.equals(f.kind()) && f.itemId() != null) {
             // An item that fails run after run is one failure waiting, not one more row per run.
             if (update(c, """
-                    UPDATE reclaim.failures SET error_class = ?, error_message = ?
+                    UPDATE reclaim.failures SET error_class = ?, error_message = ?, sent_at = NULL
                     WHERE kind = 'record' AND sweep = ? AND item_id = ?""",
                     f.errorClass(), truncate(f.errorMessage()), f.sweep(), f.itemId()) > 0) {
                 about(f, () -> log.warn("failure recorded again: sweep={} kind={} item={} error={}", f.sweep(),
@@ -80,6 +82,7 @@ public final class Failures {
         if (queue == null) {
             return 0;
         }
+        update(c, "DELETE FROM reclaim.failures WHERE sent_at < now() - " + IN_FLIGHT_AT_MOST);
         long sent = 0;
         long after = 0;
         while (true) {
@@ -96,8 +99,10 @@ public final class Failures {
             refused.forEach(o -> log.warn("retry queue did not accept failure {}: {}", o.id(), o.error()));
             List<Long> accepted = byAccepted.get(true).stream().map(o -> Long.parseLong(o.id())).toList();
             if (!accepted.isEmpty()) {
-                update(c, "DELETE FROM reclaim.failures WHERE id = ANY(?)",
-                        c.createArrayOf("bigint", accepted.toArray()));
+                // A record stays, marked sent, until its retry settles it: records sweeps leave it out meanwhile.
+                Array ids = c.createArrayOf("bigint", accepted.toArray());
+                update(c, "UPDATE reclaim.failures SET sent_at = now() WHERE id = ANY(?) AND kind = 'record'", ids);
+                update(c, "DELETE FROM reclaim.failures WHERE id = ANY(?) AND kind <> 'record'", ids);
                 sent += accepted.size();
             }
             if (!refused.isEmpty()) {
@@ -150,7 +155,16 @@ public final class Failures {
     }
 
     public long pending(Connection c) throws SQLException {
-        return query(c, "SELECT count(*) FROM reclaim.failures", rs -> rs.getLong(1)).get(0);
+        return query(c, "SELECT count(*) FROM reclaim.failures WHERE sent_at IS NULL", rs -> rs.getLong(1)).get(0);
+    }
+
+    /**
+     * A record's retry from the queue settled it (purged, or no longer eligible): its row, kept while its message
+     * waited, goes, and records sweeps take the item again should it ever be eligible.
+     */
+    public void settled(Connection c, String sweep, String itemId) throws SQLException {
+        update(c, "DELETE FROM reclaim.failures WHERE kind = 'record' AND sweep = ? AND item_id = ? AND sent_at IS NOT NULL",
+                sweep, itemId);
     }
 
     /** Failures of one sweep and kind waiting in the table: how many, since when, and the most retries one has had. */
@@ -162,7 +176,7 @@ public final class Failures {
         return query(c, """
                 SELECT sweep, kind, count(*), min(first_failed_at), max(retry_count),
                        (array_agg(error_class || ': ' || coalesce(error_message, '') ORDER BY id DESC))[1]
-                  FROM reclaim.failures GROUP BY sweep, kind ORDER BY sweep, kind""",
+                  FROM reclaim.failures WHERE sent_at IS NULL GROUP BY sweep, kind ORDER BY sweep, kind""",
                 rs -> new Waiting(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getTimestamp(4).toInstant(),
                         rs.getInt(5), rs.getString(6)));
     }

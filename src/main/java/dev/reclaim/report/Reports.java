@@ -55,6 +55,7 @@ public final class Reports {
                     + (r.dryRun() ? "that would be reclaimed " : "reclaimed ")
                     + (s.bytesReclaimed() == null ? 0 : s.bytesReclaimed())
                     + (s.apiCalls() == null ? "" : ", API calls: " + join(s.apiCalls())));
+            sb.append(s.listing() == null ? "" : "    " + listing(s.listing()) + '\n');
             sb.append(s.listingWarning() == null ? "" : indented("WARNING " + s.listingWarning(), "    ", "      "));
             SweepReport.FannedOut out = s.fannedOut();
             line(sb, out != null, out == null ? "" : "    fanned out: " + out.shards() + " shards, " + out.sent()
@@ -157,5 +158,14 @@ public final class Reports {
     private static String join(Map<String, Long> m) {
         return m == null || m.isEmpty() ? "0"
                 : m.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
+    }
+
+    /** Where an assets sweep's listing resumed and stopped, and its passes, in one line. */
+    static String listing(SweepReport.Listing l) {
+        return "listing: resumed " + (l.resumedFrom() == null ? "from the start" : "after " + l.resumedFrom())
+                + (l.restarted() == null ? "" : " (started over: " + l.restarted() + ")")
+                + (l.stoppedAt() == null ? ", listed nothing" : ", " + (l.wrapped() ? "wrapped at the end after " : "stopped at ")
+                + l.stoppedAt()) + ", full passes " + l.passes()
+                + (l.positionKept() ? "" : "; position left as it was (the next run resumes where this one did)");
     }
 }

@@ -109,6 +109,17 @@ public sealed interface RunEvent {
     record SweepFinished(String sweep) implements RunEvent {
     }
 
+    /**
+     * Where an assets sweep's listing went in this run: the last key of the position it resumed from (null: the
+     * start), the last key it looked at, whether it reached the end ({@code wrapped}: the next run starts over), the
+     * full passes completed so far, why it started over ({@code restarted}: {@code cursorRefused},
+     * {@code configurationChanged}; else null), and whether the position was kept ({@code kept} false: a dry run or
+     * a plan applied leave it as it was).
+     */
+    record ListingProgressed(String sweep, String resumedFrom, String stoppedAt, boolean wrapped, long passes,
+                             String restarted, boolean kept) implements RunEvent {
+    }
+
     /** A records sweep split into shards on the work queue; {@code warning}: what the queue refused, purged here. */
     record SweepFannedOut(String sweep, int shards, int sent, long limit, String why, String warning)
             implements RunEvent {

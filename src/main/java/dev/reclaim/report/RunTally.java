@@ -80,6 +80,9 @@ public final class RunTally implements RunEvents {
             if (s.brake == null) {
                 s.brake = e.detail();
             }
+        } else if (event instanceof RunEvent.ListingProgressed e) {
+            sweep(e.sweep()).listing = new SweepReport.Listing(e.resumedFrom(), e.stoppedAt(), e.wrapped(), e.passes(),
+                    e.restarted(), e.kept());
         } else if (event instanceof RunEvent.SweepFannedOut e) {
             sweep(e.sweep()).fannedOut = new SweepReport.FannedOut(e.shards(), e.sent(), e.limit(), e.why(), e.warning());
         } else if (event instanceof RunEvent.ListingWarned e) {
@@ -190,6 +193,7 @@ public final class RunTally implements RunEvents {
         private Instant quotaResetsAt;
         private String error;
         private String listingWarning;
+        private SweepReport.Listing listing;
         private SweepReport.FannedOut fannedOut;
         private String brake;
 
@@ -252,8 +256,8 @@ public final class RunTally implements RunEvents {
                     stopped == null, stopped, (System.nanoTime() - startNanos) / 1_000_000, scanned, referenced,
                     bytesReclaimed, apiCalls.isEmpty() ? null : new LinkedHashMap<>(apiCalls),
                     quotaResetsAt == null ? null : quotaResetsAt.toString(),
-                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, fannedOut, brake,
-                    dryRun);
+                    outbox.kept.isEmpty() ? null : new TreeMap<>(outbox.kept), error, listingWarning, listing, fannedOut,
+                    brake, dryRun);
         }
     }
 }

@@ -21,7 +21,8 @@ import java.util.Map;
  * reference checks kept out of the outbox's deletes. {@code error}: why the sweep stopped
  * ({@code referenceCheckFailed}), naming the query and a value it should not have returned.
  * {@code listingWarning}: set when an asset sweep listed more than 10 times what was eligible (from 1,000 listed),
- * naming the ratio, the store, the prefix and the remedies. {@code fannedOut}: the run split the sweep into shards on
+ * naming the ratio, the store, the prefix and the remedies. {@code listing}: where an assets sweep's listing resumed
+ * and stopped, and its passes ({@link Listing}). {@code fannedOut}: the run split the sweep into shards on
  * the work queue (its figures are then the shards' work, in {@code reclaim status}).
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -52,6 +53,7 @@ public record SweepReport(
         Map<String, Long> keysKeptReferenced,
         String error,
         String listingWarning,
+        Listing listing,
         FannedOut fannedOut,
         @JsonIgnore String brake,
         @JsonIgnore boolean dryRun) {
@@ -104,6 +106,17 @@ public record SweepReport(
     @JsonProperty("bytesWouldReclaim")
     Long bytesWouldReclaim() {
         return dryRun ? bytesReclaimed : null;
+    }
+
+    /**
+     * An assets sweep's listing in this run: the last key before where it resumed ({@code resumedFrom}, null: the
+     * start), the last key it looked at ({@code stoppedAt}), {@code wrapped} when it reached the end (the next run
+     * starts over), the full passes completed, why it started over ({@code restarted}) if it did, and
+     * {@code positionKept} (false in a dry run or a plan applied: the next run resumes where this one did).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Listing(String resumedFrom, String stoppedAt, boolean wrapped, long passes, String restarted,
+                          boolean positionKept) {
     }
 
     /** A failed item: its id, the step that failed (if any) and the error. */

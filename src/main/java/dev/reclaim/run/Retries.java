@@ -11,6 +11,7 @@ import dev.reclaim.sweep.SweepContext;
 import org.slf4j.MDC;
 
 import javax.sql.DataSource;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -36,15 +37,22 @@ public final class Retries {
     private final Map<String, Retry<String>> records;
     private final Map<String, Retry<List<String>>> assets;
     private final Contexts contexts;
+    /** Where a record whose message waited on the queue is settled once its retry succeeds; null: nowhere. */
+    private final Failures failures;
 
     Retries(Map<String, Retry<String>> records, Map<String, Retry<List<String>>> assets, Contexts contexts) {
+        this(records, assets, contexts, null);
+    }
+
+    Retries(Map<String, Retry<String>> records, Map<String, Retry<List<String>>> assets, Contexts contexts, Failures failures) {
         this.records = records;
         this.assets = assets;
         this.contexts = contexts;
+        this.failures = failures;
     }
 
     /** Each configured sweep's own retry, by name. */
-    static Retries of(Map<String, Sweep> sweeps, Contexts contexts) {
+    static Retries of(Map<String, Sweep> sweeps, Contexts contexts, Failures failures) {
         Map<String, Retry<String>> records = new LinkedHashMap<>();
         Map<String, Retry<List<String>>> assets = new LinkedHashMap<>();
         sweeps.forEach((name, sweep) -> {
@@ -54,7 +62,7 @@ public final class Retries {
                 assets.put(name, a::retry);
             }
         });
-        return new Retries(records, assets, contexts);
+        return new Retries(records, assets, contexts, failures);
     }
 
     /**
@@ -70,7 +78,13 @@ public final class Retries {
                 if (failure.itemId() == null || failure.itemId().isBlank()) {
                     throw new InvalidFailure("a record failure needs itemId");
                 }
-                yield records.retry(ctx, failure.itemId());
+                String error = records.retry(ctx, failure.itemId());
+                if (error == null && !dryRun && failures != null) {
+                    try (Connection c = ctx.dataSource().getConnection()) {
+                        failures.settled(c, failure.sweep(), failure.itemId()); // records sweeps may take it again
+                    }
+                }
+                yield error;
             }
             case Failure.ASSET -> sweep(assets, "assets", failure.sweep()).retry(ctx, requireKeys(failure));
             case Failure.DELETION -> {

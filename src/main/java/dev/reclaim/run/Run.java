@@ -68,7 +68,7 @@ public final class Run {
         this.stores = stores;
         this.failures = failures;
         this.outbox = new Outbox(stores, failures, policy);
-        this.retries = Retries.of(sweeps, this::retryContext);
+        this.retries = Retries.of(sweeps, this::retryContext, failures);
         this.sweeps = sweeps;
     }
 

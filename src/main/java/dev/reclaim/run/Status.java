@@ -6,6 +6,7 @@ import dev.reclaim.failure.Failures;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.outbox.Outbox;
 import dev.reclaim.report.Reports;
+import dev.reclaim.sweep.ListingPosition;
 
 import javax.sql.DataSource;
 import java.sql.Connection;
@@ -30,7 +31,7 @@ import java.util.Map;
 public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
                      List<Outbox.StoreBacklog> pendingDeletions, List<Failures.Waiting> failures,
                      List<RetryQueue.Depth> queues, List<BrakeHistory.Approval> approvals,
-                     Map<String, String> undoable, List<Shards.Progress> fanOuts) {
+                     Map<String, String> undoable, List<ListingPosition> listings, List<Shards.Progress> fanOuts) {
     /** Most frequent last errors shown per store. */
     static final int ERRORS_SHOWN = 3;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
@@ -58,9 +59,10 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
             Instant now = databaseNow(c);
             status = Database.schemaExists(c)
                     ? new Status(now, true, new RunLedger().recent(c, runs), Outbox.backlog(c, ERRORS_SHOWN),
-                    Failures.waiting(c), List.of(), BrakeHistory.pending(c), undoable(c),
+                    Failures.waiting(c), List.of(), BrakeHistory.pending(c), undoable(c), ListingPosition.all(c),
                     Database.tableExists(c, "reclaim.shards") ? Shards.recent(c, runs) : List.of())
-                    : new Status(now, false, List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), List.of());
+                    : new Status(now, false, List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), List.of(),
+                    List.of());
         }
         List<RetryQueue.Depth> depths = new ArrayList<>();
         if (queue != null) {
@@ -70,7 +72,7 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
             depths.addAll(work.depths("RECLAIM_WORK_QUEUE_URL", "RECLAIM_WORK_DLQ_URL"));
         }
         return new Status(status.readAt, status.schemaExists, status.runs, status.pendingDeletions, status.failures,
-                List.copyOf(depths), status.approvals, status.undoable, status.fanOuts);
+                List.copyOf(depths), status.approvals, status.undoable, status.listings, status.fanOuts);
     }
 
     /** Per store, whether its deletions can be undone, as the last run that asked the stores found. */
@@ -162,6 +164,17 @@ public record Status(Instant readAt, boolean schemaExists, List<LedgerRun> runs,
         approvals.forEach(p -> a.row(p.sweep(), p.maxItems() == null ? "none" : p.maxItems(),
                 age(Duration.between(p.createdAt(), readAt)) + " ago"));
         a.appendTo(sb);
+
+        sb.append('\n').append(listings.isEmpty() ? "No listing positions kept (reclaim.listing_positions is empty).\n"
+                : "Listing positions (reclaim.listing_positions): where each assets sweep's next run resumes:\n");
+        Table l = new Table("SWEEP", "RESUMES AFTER", "FULL PASSES", "KEPT");
+        for (ListingPosition p : listings) {
+            l.row(p.sweep(), p.cursor() == null ? "the start" : p.lastKey() == null ? "(a cursor)" : p.lastKey(),
+                    p.passes(), age(Duration.between(p.updatedAt(), readAt)) + " ago");
+            l.note(p.cursorRefused() == 0 ? null : "the store refused a kept cursor " + p.cursorRefused()
+                    + " time(s): the listing started over");
+        }
+        l.appendTo(sb);
 
         sb.append('\n').append(pendingDeletions.isEmpty() ? "No pending deletions (reclaim.pending_deletions is empty).\n"
                 : "Pending deletions (reclaim.pending_deletions), per store:\n");

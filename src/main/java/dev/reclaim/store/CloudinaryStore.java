@@ -137,8 +137,22 @@ final class CloudinaryStore implements Store {
             prepare(deadline); // not asked yet (or it failed then): nothing is listed in a mode the account has not confirmed
         }
         StoreConfig.FolderMode mode = accountMode;
-        return mode == StoreConfig.FolderMode.DYNAMIC ? search(prefix, createdBefore, cursor, deadline)
-                : listByPublicId(prefix, cursor, deadline);
+        try {
+            return mode == StoreConfig.FolderMode.DYNAMIC ? search(prefix, createdBefore, cursor, deadline)
+                    : listByPublicId(prefix, cursor, deadline);
+        } catch (StoreCallFailed e) {
+            if (cursor != null && e.getCause() instanceof BadRequest bad) {
+                throw new ListingCursorRefused("Cloudinary refused the listing cursor (HTTP 400: " + bad.getMessage()
+                        + ")", bad);
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public String listingScope() {
+        return "cloudinary " + cloudinary.config.cloudName + " " + config.resourceType() + "/" + config.deliveryType()
+                + " " + (accountMode == null ? config.folderMode().label() : accountMode.label());
     }
 
     /**
@@ -147,6 +161,14 @@ final class CloudinaryStore implements Store {
      * (for prefix, glob and allowed prefixes) is its folder and its display name; its key stays its public id.
      */
     private Listing search(String prefix, Instant createdBefore, String cursor, Instant deadline) {
+        // A search cursor goes with its expression: a resumed listing searches with the cutoff its cursor was made
+        // under, which the cursor carries before its '|' (the sweep still judges age by its own cutoff).
+        String searchCursor = cursor;
+        if (cursor != null && cursor.indexOf('|') > 0) {
+            String pinned = cursor.substring(0, cursor.indexOf('|'));
+            createdBefore = "-".equals(pinned) ? null : Instant.ofEpochSecond(Long.parseLong(pinned));
+            searchCursor = cursor.substring(cursor.indexOf('|') + 1);
+        }
         List<String> terms = new ArrayList<>();
         // The folders an asset under `prefix` may sit in: those starting with the prefix up to its last '/'.
         int slash = prefix.lastIndexOf('/');
@@ -159,8 +181,8 @@ final class CloudinaryStore implements Store {
         }
         com.cloudinary.Search search = cloudinary.search().expression(String.join(" AND ", terms))
                 .maxResults(MAX_LIST_PAGE).sortBy("public_id", "asc");
-        if (cursor != null) {
-            search.nextCursor(cursor);
+        if (searchCursor != null) {
+            search.nextCursor(searchCursor);
         }
         Map<String, Object> query = search.toQuery();
         ApiResponse response = call("search", deadline, options -> {
@@ -180,7 +202,10 @@ final class CloudinaryStore implements Store {
                 }
             }
         }
-        return new Listing(assets, nextCursor(response));
+        String next = nextCursor(response);
+        String pinned = createdBefore == null ? "-"
+                : Long.toString(createdBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).getEpochSecond());
+        return new Listing(assets, next == null ? null : pinned + "|" + next);
     }
 
     private Listing listByPublicId(String prefix, String cursor, Instant deadline) {

@@ -165,6 +165,11 @@ public final class GuardedStore implements Store {
     }
 
     @Override
+    public String listingScope() {
+        return store.listingScope();
+    }
+
+    @Override
     public long apiCalls() {
         return store.apiCalls();
     }

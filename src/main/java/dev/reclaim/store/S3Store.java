@@ -258,13 +258,23 @@ final class S3Store implements Store {
         return code == null || code.isEmpty() || MALFORMED.contains(code);
     }
 
+    /**
+     * The cursor is the last key listed, sent as {@code StartAfter}: unlike a continuation token it stays valid
+     * between runs, so a listing resumes where an earlier run stopped.
+     */
     @Override
     public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
         ListObjectsV2Response page = call("ListObjectsV2", deadline, capped -> s3.listObjectsV2(b -> b.bucket(bucket)
-                .prefix(prefix).maxKeys(MAX_LIST_PAGE).continuationToken(cursor).overrideConfiguration(capped)));
+                .prefix(prefix).maxKeys(MAX_LIST_PAGE).startAfter(cursor).overrideConfiguration(capped)));
         List<StoredAsset> assets = page.contents().stream()
                 .map(o -> new StoredAsset(o.key(), o.lastModified(), o.size() == null ? 0 : o.size())).toList();
-        return new Listing(assets, Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null);
+        boolean more = Boolean.TRUE.equals(page.isTruncated()) && !assets.isEmpty();
+        return new Listing(assets, more ? assets.get(assets.size() - 1).key() : null);
+    }
+
+    @Override
+    public String listingScope() {
+        return "s3 bucket " + bucket;
     }
 
     /** {@code e} with its error code in its message (the SDK leaves it out), so reports say InvalidAccessKeyId and the like. */

@@ -53,11 +53,21 @@ public interface Store {
 
     /**
      * One page of everything under {@code prefix} (S3: 1000 items, Cloudinary: 500); pass the previous page's cursor
-     * (null for the first). A store that can filter by age in its listing leaves out what was created at or after
+     * (null for the first), from this run or, to resume, from an earlier one (S3: the last key listed, valid for
+     * ever; Cloudinary: its {@code next_cursor}, whose lifetime is not documented: {@link ListingCursorRefused} when
+     * it is refused). A store that can filter by age in its listing leaves out what was created at or after
      * {@code createdBefore} (null: no filter); the others list everything, and the caller filters. Throws {@link StoreThrottled} when the store's quota does not allow the call, and
      * {@link StoreDeadlinePassed} when {@code deadline} (null: none) passed before the call could finish.
      */
     Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline);
+
+    /**
+     * What a listing's cursor belongs to besides the prefix (the bucket, the account and its folder mode): a cursor
+     * kept for a resumption is used again only under the same scope.
+     */
+    default String listingScope() {
+        return name();
+    }
 
     /**
      * Once per process, before the first run: asks the store's API how it is set up, where that matters (Cloudinary:

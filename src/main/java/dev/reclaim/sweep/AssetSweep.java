@@ -10,6 +10,7 @@ import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.GuardedStore;
 import dev.reclaim.store.Listing;
+import dev.reclaim.store.ListingCursorRefused;
 import dev.reclaim.store.StoreDeadlinePassed;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.StoreThrottled;
@@ -62,12 +63,26 @@ public final class AssetSweep implements Sweep {
      */
     static final long LISTING_WARNING_MIN_SCANNED = 1_000;
 
-    /** What one run of the sweep has done so far: the cap and the listing warning need it. */
+    /** What one run of the sweep has done so far: the cap, the listing warning and the listing's position need it. */
     private static final class Progress {
         long listed;
         long eligible;
         long deleted;
         Brake brake;
+        /** Pages listed in this run. */
+        long pages;
+        /** Where the next run resumes (null: the start), and the last key before it: moved on past settled pages only. */
+        String resume;
+        String resumeKey;
+        /** The last key this run looked at. */
+        String lastSeen;
+        boolean wrapped;
+        /** The run stops holding orphans short of a delete batch (they are listed again from {@link #resume}). */
+        boolean carried;
+        /** The previous run stopped holding some: this one settles its first page before listing on. */
+        boolean settleFirstPage;
+        String restarted;
+        long cursorsRefused;
     }
 
     @Override
@@ -79,11 +94,16 @@ public final class AssetSweep implements Sweep {
         long callsBefore = store.apiCalls();
         Progress progress = new Progress();
         progress.brake = ctx.brake(config);
+        ListingPosition from = resumeFrom(ctx, store, progress);
         try {
             sweep(ctx, store, cutoff, progress);
             try (Connection c = ctx.dataSource().getConnection()) {
                 ctx.flushFailures(c);
             }
+        } catch (ListingCursorRefused e) {
+            log.warn("sweep {} stopped: {}; the next run resumes from the last page it settled", config.name(),
+                    e.getMessage());
+            events.emit(new RunEvent.SweepStopped(config.name(), "cursorRefused", e.getMessage(), null));
         } catch (StoreThrottled e) {
             log.warn("sweep {} stopped: {}; the quota resets at {}", config.name(), e.getMessage(), e.resetsAt());
             events.emit(new RunEvent.SweepStopped(config.name(), "rateLimited", null, e.resetsAt()));
@@ -97,12 +117,53 @@ public final class AssetSweep implements Sweep {
         } finally {
             store.reportCalls(events, config.name(), callsBefore);
         }
+        keepPosition(ctx, from, progress);
         String listingWarning = listingWarning(store.name(), progress);
         if (listingWarning != null) {
             log.warn("sweep {}: {}", config.name(), listingWarning);
             events.emit(new RunEvent.ListingWarned(config.name(), listingWarning));
         }
         events.emit(new RunEvent.SweepFinished(config.name()));
+    }
+
+    /**
+     * The position this run starts from: the one kept for the sweep, unless it belongs to another store, scope or
+     * prefix (then the start, and the report says the configuration changed).
+     */
+    private ListingPosition resumeFrom(SweepContext ctx, GuardedStore store, Progress progress) throws SQLException {
+        String fingerprint = ListingPosition.fingerprint(store.name(), store.listingScope(), config.prefix());
+        ListingPosition kept;
+        try (Connection c = ctx.dataSource().getConnection()) {
+            kept = ListingPosition.read(c, config.name());
+        }
+        ListingPosition from = kept != null && kept.fingerprint().equals(fingerprint) ? kept
+                : ListingPosition.start(config.name(), fingerprint);
+        if (kept != null && from != kept) {
+            progress.restarted = "configurationChanged";
+            log.info("sweep {}: its store or prefix changed since its listing position was kept; it starts over",
+                    config.name());
+        }
+        progress.resume = from.cursor();
+        progress.resumeKey = from.lastKey();
+        progress.settleFirstPage = from.carried();
+        return from;
+    }
+
+    /**
+     * Keeps where the next run resumes (not in a dry run, nor applying a plan: those leave the position as it was)
+     * and reports where the listing went.
+     */
+    private void keepPosition(SweepContext ctx, ListingPosition from, Progress p) throws SQLException {
+        ListingPosition next = new ListingPosition(config.name(), from.fingerprint(), p.resume, p.resumeKey,
+                from.passes() + (p.wrapped ? 1 : 0), p.carried, from.cursorRefused() + p.cursorsRefused, null);
+        boolean keep = !ctx.dryRun() && ctx.plan() == null && p.pages > 0;
+        if (keep) {
+            try (Connection c = ctx.dataSource().getConnection()) {
+                next.save(c, ctx.runId());
+            }
+        }
+        ctx.events().emit(new RunEvent.ListingProgressed(config.name(), from.lastKey(), p.lastSeen, p.wrapped,
+                next.passes(), p.restarted, keep));
     }
 
     private void stop(RunEvents events, String reason) {
@@ -129,16 +190,37 @@ public final class AssetSweep implements Sweep {
 
     private void sweep(SweepContext ctx, GuardedStore store, Instant cutoff, Progress progress) throws SQLException {
         RunEvents events = ctx.events();
-        String cursor = null;
+        String cursor = progress.resume;
         // Orphans short of a full delete batch wait for the next page, so every delete call but the last is full.
+        // The position moves on only past a page whose orphans are settled: what is carried is listed again next run.
         List<StoredAsset> carry = new ArrayList<>();
-        do {
+        while (true) {
             if (ctx.deadlinePassed()) {
                 stop(events, "timeBudget");
-                return; // anything carried is listed again by the next run
+                return;
+            }
+            if (progress.pages >= config.maxListPagesPerRun()) {
+                stop(events, "listPages");
+                return;
             }
             ctx.checkRunLock();
-            Listing page = store.list(config.prefix(), cutoff, cursor, ctx.deadlineAt());
+            Listing page;
+            try {
+                page = store.list(config.prefix(), cutoff, cursor, ctx.deadlineAt());
+            } catch (ListingCursorRefused e) {
+                if (progress.pages > 0 || cursor == null) {
+                    throw e; // a cursor of this run's own: the sweep stops, the position stays where it was settled
+                }
+                // Kept from an earlier run and no longer valid: start over rather than guess where it pointed.
+                log.warn("sweep {}: {}; its listing starts over", config.name(), e.getMessage());
+                progress.restarted = "cursorRefused";
+                progress.cursorsRefused++;
+                progress.resume = null;
+                progress.resumeKey = null;
+                cursor = null;
+                continue;
+            }
+            progress.pages++;
             progress.listed += page.assets().size();
             events.emit(new RunEvent.PageListed(config.name(), store.name(), page.assets().size()));
             List<StoredAsset> listed = inPlan(ctx, store, page.assets());
@@ -162,17 +244,35 @@ public final class AssetSweep implements Sweep {
                 candidates = candidates.subList(0, (int) Math.max(0, room));
             }
             List<StoredAsset> pending = Stream.concat(carry.stream(), candidates.stream()).toList();
-            boolean lastPage = page.nextCursor() == null || capped;
-            carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, lastPage, progress);
+            // The run's last page (or, after a run that stopped holding orphans, its first) settles what it holds.
+            boolean settle = page.nextCursor() == null || capped || progress.pages >= config.maxListPagesPerRun()
+                    || (progress.pages == 1 && progress.settleFirstPage);
+            carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, settle, progress);
             if (carry == null) {
                 return;
             }
+            if (!page.assets().isEmpty()) {
+                progress.lastSeen = page.assets().get(page.assets().size() - 1).key();
+            }
+            if (capped) {
+                stop(events, "cap"); // the page's other candidates are listed again by the next run
+                return;
+            }
+            if (carry.isEmpty()) {
+                progress.resume = page.nextCursor();
+                progress.resumeKey = page.nextCursor() == null ? null : progress.lastSeen;
+                progress.wrapped = page.nextCursor() == null;
+            }
+            progress.carried = !carry.isEmpty();
             if (progress.deleted >= config.maxDeletesPerRun()) {
                 stop(events, "cap");
                 return;
             }
             cursor = page.nextCursor();
-        } while (cursor != null);
+            if (cursor == null) {
+                return;
+            }
+        }
     }
 
     /** Applying a plan: only the listed assets it holds (one query a page); otherwise all of them. */

@@ -3,6 +3,7 @@ package dev.reclaim.sweep;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.db.Database;
 import dev.reclaim.failure.Failure;
+import dev.reclaim.failure.Failures;
 import dev.reclaim.config.SqlTemplate;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
@@ -42,12 +43,16 @@ public final class RecordSweep implements Sweep {
     private final SweepConfig.Records config;
     private final String firstPageSql;
     private final String nextPageSql;
+    private final String firstPageWithoutFailedSql;
+    private final String nextPageWithoutFailedSql;
     private final String backlogSql;
 
     public RecordSweep(SweepConfig.Records config) {
         this.config = config;
         this.firstPageSql = firstPage(config.eligible());
         this.nextPageSql = nextPage(config.eligible());
+        this.firstPageWithoutFailedSql = withoutFailed(firstPageSql);
+        this.nextPageWithoutFailedSql = withoutFailed(nextPageSql);
         this.backlogSql = boundedCount(config.eligible());
     }
 
@@ -85,6 +90,8 @@ public final class RecordSweep implements Sweep {
         events.emit(new RunEvent.SweepStarted(config.name(), "records", cutoff));
         try (Connection c = ctx.dataSource().getConnection()) {
             c.setAutoCommit(true);
+            // Items waiting in reclaim.failures are the failure pipeline's to retry (no table yet: none waits).
+            boolean leaveFailed = Database.schemaExists(c);
             Object after = range == null || range.after() == null ? null : new UntypedId(range.after());
             long purged = 0;
             Brake brake = ctx.brake(config);
@@ -96,7 +103,7 @@ public final class RecordSweep implements Sweep {
                     break;
                 }
                 ctx.checkRunLock();
-                List<Object> ids = page(c, after, range == null ? null : range.upTo(), cutoffParam);
+                List<Object> ids = page(c, after, range == null ? null : range.upTo(), cutoffParam, leaveFailed);
                 List<Object> taken = inPlan(c, ctx, ids);
                 brake.take(purged, taken.size()); // a shard's share of its run's limit, a page at a time
                 events.emit(new RunEvent.PageListed(config.name(), null, ids.size()));
@@ -221,9 +228,13 @@ public final class RecordSweep implements Sweep {
         }
     }
 
-    private List<Object> page(Connection c, Object after, String upTo, OffsetDateTime cutoff) throws SQLException {
+    private List<Object> page(Connection c, Object after, String upTo, OffsetDateTime cutoff, boolean leaveFailed)
+            throws SQLException {
         List<Object> ids = new ArrayList<>(config.pageSize());
-        String sql = upTo != null ? upTo(config.eligible(), after != null) : after == null ? firstPageSql : nextPageSql;
+        String sql = upTo != null ? (leaveFailed ? withoutFailed(upTo(config.eligible(), after != null))
+                : upTo(config.eligible(), after != null))
+                : after == null ? (leaveFailed ? firstPageWithoutFailedSql : firstPageSql)
+                : (leaveFailed ? nextPageWithoutFailedSql : nextPageSql);
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int i = bind(ps, config.eligible(), Map.of("cutoff", cutoff));
             if (after instanceof UntypedId u) {
@@ -233,6 +244,9 @@ public final class RecordSweep implements Sweep {
             }
             if (upTo != null) {
                 ps.setObject(++i, upTo, java.sql.Types.OTHER);
+            }
+            if (leaveFailed) {
+                ps.setString(++i, config.name());
             }
             ps.setInt(++i, config.pageSize());
             try (ResultSet rs = ps.executeQuery()) {
@@ -452,6 +466,20 @@ public final class RecordSweep implements Sweep {
             }
         }
         return ends;
+    }
+
+    /**
+     * A page query that leaves out the items of this sweep (the parameter before the limit) waiting in
+     * {@code reclaim.failures}, or sent from there to the retry queue and not yet settled: the failure pipeline
+     * retries them, and a run should not spend itself on them again.
+     */
+    static String withoutFailed(String pageSql) {
+        String where = pageSql.contains(") AS eligible WHERE ") ? " AND" : " WHERE"; // a next page's, or a shard's
+        int tail = pageSql.lastIndexOf(" ORDER BY id LIMIT ?"); // ours, after the user's query
+        return pageSql.substring(0, tail) + where + " NOT EXISTS (SELECT 1 FROM reclaim.failures f"
+                + " WHERE f.kind = 'record' AND f.sweep = ? AND f.item_id = eligible.id::text"
+                + " AND (f.sent_at IS NULL OR f.sent_at > now() - " + Failures.IN_FLIGHT_AT_MOST + "))"
+                + pageSql.substring(tail);
     }
 
     /** How many rows are eligible, counted up to a bound (the last parameter): the count stops there. */

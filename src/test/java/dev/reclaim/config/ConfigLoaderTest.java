@@ -222,6 +222,25 @@ class ConfigLoaderTest {
         return ASSETS.replace("${MATCH:-uploads/tmp/**}", '"' + match + '"').replace("${PREFIX:-uploads/}", '"' + prefix + '"');
     }
 
+    @Test
+    void shouldReadMaxListPagesPerRun_andTakeNoLimitWhenItIsUnset() {
+        SweepConfig.Assets unset = (SweepConfig.Assets) ConfigLoader.parse("test.yaml", ASSETS, Map.of()).sweeps().get("temp");
+        SweepConfig.Assets set = (SweepConfig.Assets) ConfigLoader.parse("test.yaml",
+                ASSETS.replace("olderThan: 7d", "olderThan: 7d\n    maxListPagesPerRun: 3"), Map.of()).sweeps().get("temp");
+
+        assertThat(unset.maxListPagesPerRun()).isEqualTo(Long.MAX_VALUE);
+        assertThat(set.maxListPagesPerRun()).isEqualTo(3);
+    }
+
+    @Test
+    void shouldRejectMaxListPagesPerRunBelowOne_namingTheSweepAndTheField() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml",
+                ASSETS.replace("olderThan: 7d", "olderThan: 7d\n    maxListPagesPerRun: 0"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage("test.yaml: sweeps.temp.maxListPagesPerRun: must be at least 1 (got 0): a run lists at least"
+                        + " one page");
+    }
+
     // ---- item 3: steps not limited to the item ----------------------------------------------------------------
 
     @Test

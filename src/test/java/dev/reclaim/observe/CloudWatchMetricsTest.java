@@ -116,7 +116,7 @@ class CloudWatchMetricsTest {
 
     private static SweepReport recordSweep(String name, Map<String, Long> figures) {
         return new SweepReport(name, "records", null, 0, 0, 0, 0, List.of(), figures, Map.of(), Map.of(), Map.of(), 0,
-                List.of(), Map.of(), true, null, 0, null, null, null, null, null, null, null, null, null, null, false);
+                List.of(), Map.of(), true, null, 0, null, null, null, null, null, null, null, null, null, null, null, false);
     }
 
     /** Records each PutMetricData request; fails every call when {@code failure} is set. */

@@ -81,6 +81,33 @@ class RecordSweepSafetyIT {
     }
 
     @Test
+    void shouldLeaveOutAnItemWaitingInTheFailureTable_whichTheFailurePipelineRetries_notTheSweepAgain() throws Exception {
+        String poison = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
+        fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = '" + poison + "'");
+        fx.refuseToDeletePoisonMocs();
+        assertThat(run(fx.reclaim()).sweeps().get(0).failed()).isEqualTo(1);
+
+        RunReport second = run(fx.reclaim());
+
+        // Without a retry queue the run retries the stored failure once before its sweeps (it fails again); the sweep
+        // does not spend its run on it a second time. Before issue 20 it took the item again: failed 1, eligible 1.
+        SweepReport sweep = second.sweeps().get(0);
+        assertThat(second.failures().retried()).isEqualTo(1);
+        assertThat(second.failures().retriedOk()).isZero();
+        assertThat(sweep.eligible()).isZero();
+        assertThat(sweep.failed()).isZero();
+        assertThat(fx.count("SELECT retry_count FROM reclaim.failures WHERE item_id = '" + poison + "'")).isEqualTo(1);
+
+        fx.execute("DROP TRIGGER refuse_poison ON moc_instructions");
+        RunReport cured = run(fx.reclaim());
+
+        // Settled by the failure pipeline (its row leaves the table), the item is gone; nothing else was waiting.
+        assertThat(cured.failures().retriedOk()).isEqualTo(1);
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + poison + "'")).isZero();
+        assertThat(fx.count("SELECT count(*) FROM reclaim.failures")).isZero();
+    }
+
+    @Test
     void shouldRollBackTheWholeItemWhenAStepFails_andGoOnWithTheNext() throws Exception {
         String poison = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
         fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = '" + poison + "'");

@@ -42,6 +42,11 @@ public class ForwardingStore implements Store {
     }
 
     @Override
+    public String listingScope() {
+        return delegate.listingScope();
+    }
+
+    @Override
     public long apiCalls() {
         return delegate.apiCalls();
     }

@@ -138,6 +138,7 @@ public final class CloudinaryEmulator implements AutoCloseable {
     private final Deque<Integer> scriptedFaults = new ArrayDeque<>();
     private final Deque<RecordedRequest> recorded = new ArrayDeque<>();
 
+    private final AtomicInteger cursorGeneration = new AtomicInteger();
     private final AtomicLong totalCalls = new AtomicLong();
     private final AtomicLong listCalls = new AtomicLong();
     private final AtomicLong deleteCalls = new AtomicLong();
@@ -434,6 +435,15 @@ public final class CloudinaryEmulator implements AutoCloseable {
                 scriptedFaults.addLast(TIMEOUT_FAULT);
             }
         }
+    }
+
+    /**
+     * Every {@code next_cursor} issued so far is refused from now on (HTTP 400, as a malformed one): Cloudinary does not
+     * document how long a cursor stays valid (docs/CLOUDINARY.md section 7), so a test says when one stops being.
+     * Without this call the emulator's cursors stay valid for ever.
+     */
+    public void expireCursors() {
+        cursorGeneration.incrementAndGet();
     }
 
     public void clearScriptedFaults() {
@@ -1137,9 +1147,10 @@ public final class CloudinaryEmulator implements AutoCloseable {
 
     // ---------------------------------------------------------------- cursors
 
-    private static String encodeCursor(String mode, String... fields) {
-        List<String> all = new ArrayList<>(fields.length + 1);
+    private String encodeCursor(String mode, String... fields) {
+        List<String> all = new ArrayList<>(fields.length + 2);
         all.add(mode);
+        all.add(Integer.toString(cursorGeneration.get()));
         all.addAll(List.of(fields));
         try {
             return Base64.getUrlEncoder().withoutPadding().encodeToString(JSON.writeValueAsBytes(all));
@@ -1148,24 +1159,31 @@ public final class CloudinaryEmulator implements AutoCloseable {
         }
     }
 
-    /** The cursor's fields after its mode, or null for no cursor; 400 when it is not one of ours for this query. */
-    private static List<String> decodeCursor(String cursor, String mode, int fields) {
+    /**
+     * The cursor's fields after its mode and generation, or null for no cursor; 400 when it is not one of ours for
+     * this query, or was issued before {@link #expireCursors()}.
+     */
+    private List<String> decodeCursor(String cursor, String mode, int fields) {
         if (cursor == null || cursor.isEmpty()) {
             return null;
         }
+        boolean expired = false;
         try {
             JsonNode node = JSON.readTree(Base64.getUrlDecoder().decode(cursor));
-            if (node.isArray() && node.size() == fields + 1 && mode.equals(node.get(0).asText())) {
-                List<String> out = new ArrayList<>(fields);
-                for (int i = 1; i <= fields; i++) {
-                    out.add(node.get(i).asText());
+            if (node.isArray() && node.size() == fields + 2 && mode.equals(node.get(0).asText())) {
+                expired = Integer.parseInt(node.get(1).asText()) < cursorGeneration.get();
+                if (!expired) {
+                    List<String> out = new ArrayList<>(fields);
+                    for (int i = 2; i < fields + 2; i++) {
+                        out.add(node.get(i).asText());
+                    }
+                    return out;
                 }
-                return out;
             }
         } catch (IOException | IllegalArgumentException e) {
             // fall through
         }
-        throw new ApiError(400, "Invalid next_cursor " + cursor);
+        throw new ApiError(400, expired ? "Invalid next_cursor: it has expired" : "Invalid next_cursor " + cursor);
     }
 
     private static Instant epoch(String seconds) {

@@ -116,6 +116,24 @@ class CloudinaryEmulatorIT {
     }
 
     @Test
+    void refusesACursorIssuedBeforeExpireCursors_with400_andGoesOnIssuingValidOnes() throws Exception {
+        seedImages("uploads/", 3);
+        ApiResponse first = api.resources(opts("type", "upload", "prefix", "uploads/", "max_results", 1));
+        Object kept = first.get("next_cursor");
+        assertThat(ids(api.resources(opts("type", "upload", "prefix", "uploads/", "max_results", 1, "next_cursor", kept))))
+                .containsExactly("uploads/00001");
+
+        emu.expireCursors();
+
+        assertThatThrownBy(() -> api.resources(opts("type", "upload", "prefix", "uploads/", "max_results", 1,
+                "next_cursor", kept))).isInstanceOf(com.cloudinary.api.exceptions.BadRequest.class)
+                .hasMessageContaining("expired");
+        ApiResponse again = api.resources(opts("type", "upload", "prefix", "uploads/", "max_results", 1));
+        assertThat(ids(api.resources(opts("type", "upload", "prefix", "uploads/", "max_results", 1, "next_cursor",
+                again.get("next_cursor"))))).containsExactly("uploads/00001");
+    }
+
+    @Test
     void listWithoutPrefixIsNewestFirstWithDefaultPageOfTenAndCursorWorks() throws Exception {
         seedImages("x/", 25);
         ApiResponse first = api.resources(opts("type", "upload"));
