@@ -147,6 +147,14 @@ public final class Outbox {
                         state.stop(storeName);
                         events.emit(new RunEvent.DrainStopped(storeName, "store " + storeName + ": " + e.getMessage()));
                         break;
+                    } catch (SQLException | RuntimeException | Error e) {
+                        // Anything else ends the drain: its claim goes with it, for the next drain to take.
+                        try {
+                            release(c, batch);
+                        } catch (SQLException | RuntimeException r) {
+                            e.addSuppressed(r);
+                        }
+                        throw e;
                     }
                 }
             } finally {
@@ -380,17 +388,21 @@ public final class Outbox {
 
     /**
      * The next keys of a store that are due (never tried, or their backoff passed and not tried by this run), claimed
-     * for a while: concurrent drains (workers, retries) skip them, and each key goes to its store once.
+     * for a while: concurrent drains (workers, retries) skip them, and each key goes to its store once. A claim whose
+     * connection is gone (its process died) is void at once; the 10 minutes bound a claim whatever happens.
      */
     private static List<PendingDeletion> nextBatch(Connection c, String store, long after, long upTo, int limit,
                                                    UUID runId, boolean runOnly) throws SQLException {
         List<PendingDeletion> out = new ArrayList<>(Math.min(limit, 1000));
         try (PreparedStatement ps = c.prepareStatement("""
-                UPDATE reclaim.pending_deletions SET claimed_until = now() + interval '10 minutes'
-                WHERE id IN (SELECT id FROM reclaim.pending_deletions
+                UPDATE reclaim.pending_deletions SET claimed_until = now() + interval '10 minutes',
+                       claimed_by = pg_backend_pid()
+                WHERE id IN (SELECT id FROM reclaim.pending_deletions p
                   WHERE store = ? AND id > ? AND id <= ?
                     AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND last_run_id IS DISTINCT FROM ?
-                    AND (NOT ? OR run_id = ?) AND (claimed_until IS NULL OR claimed_until < now())
+                    AND (NOT ? OR run_id = ?)
+                    AND (claimed_until IS NULL OR claimed_until < now()
+                         OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = p.claimed_by))
                   ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
                 RETURNING id, store, key, sweep, item_id, attempts""")) {
             ps.setString(1, store);
