@@ -31,7 +31,3 @@ CREATE TABLE fanouts (
     basis   text   NOT NULL,
     PRIMARY KEY (run_id, sweep)
 );
-
--- A drain claims the keys it is about to delete, so concurrent drains (workers, retries) never take the same key:
--- until claimed_until, while the claiming connection's backend (claimed_by) is alive.
-ALTER TABLE pending_deletions ADD COLUMN claimed_until timestamptz, ADD COLUMN claimed_by integer;

@@ -116,13 +116,17 @@ public final class Outbox {
                         log.info("outbox drain stopped: the run's deadline passed; the next run carries on");
                         return;
                     }
-                    List<PendingDeletion> batch = nextBatch(c, storeName, cursor.after(), upTo,
-                            store == null ? 1000 : store.maxBatch(), runId, state.runOnly());
-                    if (batch.isEmpty()) {
-                        break;
-                    }
-                    cursor.read(batch.get(0).id(), batch.get(batch.size() - 1).id());
+                    // A batch is read and settled in one transaction: its rows stay locked, so concurrent drains
+                    // (workers, the retry function) skip them, and a drain that dies leaves them to the next.
+                    c.setAutoCommit(false);
                     try {
+                        List<PendingDeletion> batch = nextBatch(c, storeName, cursor.after(), upTo,
+                                store == null ? 1000 : store.maxBatch(), runId, state.runOnly());
+                        if (batch.isEmpty()) {
+                            c.commit();
+                            break;
+                        }
+                        cursor.read(batch.get(0).id(), batch.get(batch.size() - 1).id());
                         if (store == null) {
                             String reason = "store '" + storeName + "' is not configured";
                             emitFailed(events, storeName, batch, k -> reason, "StoreNotConfigured");
@@ -130,31 +134,31 @@ public final class Outbox {
                         } else {
                             deleteBatch(c, store, batch, events, runId, deadline);
                         }
+                        if (!c.getAutoCommit()) {
+                            c.commit();
+                        }
                         cursor.tried();
                     } catch (StoreThrottled e) {
-                        release(c, batch);
+                        rollback(c, e);
                         // The store's quota is spent for now: its keys wait for the next drain, no attempt counted.
                         log.warn("outbox drain of store {} paused: {}; quota resets at {}", storeName, e.getMessage(), e.resetsAt());
                         break;
                     } catch (StoreDeadlinePassed e) {
-                        release(c, batch);
+                        rollback(c, e);
                         log.info("outbox drain stopped: {}; the next run carries on", e.getMessage());
                         return;
                     } catch (ReferenceCheckFailed e) {
-                        release(c, batch);
+                        rollback(c, e);
                         // Nothing more goes to this store in this run: its keys stay, untouched, for a fixed query.
                         log.error("outbox drain of store {} stopped for this run: {}", storeName, e.getMessage());
                         state.stop(storeName);
                         events.emit(new RunEvent.DrainStopped(storeName, "store " + storeName + ": " + e.getMessage()));
                         break;
                     } catch (SQLException | RuntimeException | Error e) {
-                        // Anything else ends the drain: its claim goes with it, for the next drain to take.
-                        try {
-                            release(c, batch);
-                        } catch (SQLException | RuntimeException r) {
-                            e.addSuppressed(r);
-                        }
+                        rollback(c, e);
                         throw e;
+                    } finally {
+                        c.setAutoCommit(true);
                     }
                 }
             } finally {
@@ -341,7 +345,6 @@ public final class Outbox {
         try (PreparedStatement ps = c.prepareStatement("""
                 UPDATE reclaim.pending_deletions p
                 SET attempts = p.attempts + 1, last_error = f.err, last_attempt_at = now(), last_run_id = ?,
-                    claimed_until = NULL,
                     first_failed_at = coalesce(p.first_failed_at, now()),
                     next_attempt_at = now() + f.delay * interval '1 millisecond'
                 FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS f(id, err, delay)
@@ -387,24 +390,18 @@ public final class Outbox {
     }
 
     /**
-     * The next keys of a store that are due (never tried, or their backoff passed and not tried by this run), claimed
-     * for a while: concurrent drains (workers, retries) skip them, and each key goes to its store once. A claim whose
-     * connection is gone (its process died) is void at once; the 10 minutes bound a claim whatever happens.
+     * The next keys of a store that are due (never tried, or their backoff passed and not tried by this run), locked
+     * for the caller's transaction; rows another drain holds are skipped, so each key goes to its store once.
      */
     private static List<PendingDeletion> nextBatch(Connection c, String store, long after, long upTo, int limit,
                                                    UUID runId, boolean runOnly) throws SQLException {
         List<PendingDeletion> out = new ArrayList<>(Math.min(limit, 1000));
         try (PreparedStatement ps = c.prepareStatement("""
-                UPDATE reclaim.pending_deletions SET claimed_until = now() + interval '10 minutes',
-                       claimed_by = pg_backend_pid()
-                WHERE id IN (SELECT id FROM reclaim.pending_deletions p
-                  WHERE store = ? AND id > ? AND id <= ?
-                    AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND last_run_id IS DISTINCT FROM ?
-                    AND (NOT ? OR run_id = ?)
-                    AND (claimed_until IS NULL OR claimed_until < now()
-                         OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = p.claimed_by))
-                  ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)
-                RETURNING id, store, key, sweep, item_id, attempts""")) {
+                SELECT id, store, key, sweep, item_id, attempts FROM reclaim.pending_deletions
+                WHERE store = ? AND id > ? AND id <= ?
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= now()) AND last_run_id IS DISTINCT FROM ?
+                  AND (NOT ? OR run_id = ?)
+                ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED""")) {
             ps.setString(1, store);
             ps.setLong(2, after);
             ps.setLong(3, upTo);
@@ -419,16 +416,15 @@ public final class Outbox {
                 }
             }
         }
-        out.sort(java.util.Comparator.comparingLong(PendingDeletion::id)); // RETURNING keeps no order
         return out;
     }
 
-    /** A batch claimed but not tried (quota, deadline, reference check) is free again for the next drain. */
-    private static void release(Connection c, List<PendingDeletion> batch) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "UPDATE reclaim.pending_deletions SET claimed_until = NULL WHERE id = ANY(?)")) {
-            ps.setArray(1, c.createArrayOf("bigint", batch.stream().map(PendingDeletion::id).toArray()));
-            ps.executeUpdate();
+    /** Undoes the batch's transaction: its rows are as they were, for the next drain. */
+    private static void rollback(Connection c, Throwable cause) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            cause.addSuppressed(e);
         }
     }
 

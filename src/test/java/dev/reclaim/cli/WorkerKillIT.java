@@ -97,7 +97,7 @@ class WorkerKillIT {
         assertThat(fx.count("SELECT count(*) FROM moc_files f WHERE NOT EXISTS "
                 + "(SELECT 1 FROM moc_instructions m WHERE m.id = f.moc_id)")).isZero();
         assertThat(fx.count("SELECT count(*) FROM moc_parts WHERE status = 'allocated' AND parts_list_id IS NULL")).isZero();
-        // No file lost: a key the killed worker's drain had claimed is free once its connection is gone.
+        // No file lost: a batch the killed worker's drain held is free once its connection is gone.
         assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
         assertThat(TestS3.keys(fx.mocBucket)).isEqualTo(new HashSet<>(ReferenceData.ownedKeys(fx.db).get("moc-files")));
     }
