@@ -34,18 +34,29 @@ import java.util.Map;
  * The README's local run: embedded PostgreSQL with the reference schemas and generated sample data, an in-process
  * S3 server holding the files those rows own, then a dry run and a real run through the same engine the Lambda
  * uses, and the before/after counts. {@code mvn -q test-compile exec:java} (options: -Dexec.args="--mocs 2000 --render-jobs 600
- * --faults"; with --faults two MOCs fail, their failures go to the retry queue (ElasticMQ), and {@code reclaim retry}
+ * --faults --fan-out"; with --faults two MOCs fail, their failures go to the retry queue (ElasticMQ), and {@code reclaim retry}
  * purges them once the fault is cured).
  */
 public final class LocalRun {
     private LocalRun() {
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable e) {
+            // exec:java would otherwise wait forever on the local services' threads
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         logAsDeployed();
         int mocs = intArg(args, "--mocs", 500);
         int renderJobs = intArg(args, "--render-jobs", 150);
         boolean faults = List.of(args).contains("--faults");
+        boolean fanOut = List.of(args).contains("--fan-out");
         long t0 = System.nanoTime();
         System.out.println("Starting embedded PostgreSQL and S3 (S3Mock) ...");
         String jdbcUrl = TestPostgres.freshDatabase();
@@ -67,6 +78,13 @@ public final class LocalRun {
         CloudinaryEmulator cloudinary = CloudinaryEmulator.builder().hourlyLimit(2000).start();
         env.put("CLOUDINARY_URL", cloudinary.cloudinaryUrl());
         TestSqs.QueuePair queues = TestSqs.retryQueues(env, "reclaim-retry", 3);
+        if (fanOut) { // moc-purge goes to two workers in shards of 100 (its page size), as the worker function would
+            TestSqs.QueuePair work = TestSqs.createQueuePair("reclaim-work", dev.reclaim.run.ShardWork.MAX_RECEIVES);
+            env.put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
+            env.put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+            env.put("RECLAIM_MOC_FAN_OUT", "always");
+            env.put("RECLAIM_MOC_SHARD_SIZE", "100");
+        }
 
         System.out.printf("Generating %d MOCs and %d render jobs, uploading their files ...%n", mocs, renderJobs);
         Map<String, Long> before;
@@ -102,6 +120,22 @@ public final class LocalRun {
                 }
                 real = reclaim.run(new RunRequest("local", false, List.of(), null));
                 System.out.println(Reports.summary(real));
+            }
+            if (fanOut) {
+                System.out.println("--fan-out: two `reclaim work` processes take the shards from the work queue.");
+                java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newFixedThreadPool(2);
+                List<java.util.concurrent.Future<Integer>> done = new java.util.ArrayList<>();
+                for (int i = 0; i < 2; i++) {
+                    done.add(workers.submit(() -> dev.reclaim.cli.ReclaimCli.execute(new String[] {"work"}, env,
+                            new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true))));
+                }
+                for (var d : done) {
+                    d.get();
+                }
+                workers.shutdown();
+                dev.reclaim.cli.ReclaimCli.execute(new String[] {"status", "--runs", "2"}, env,
+                        new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true));
+                System.out.println();
             }
             if (faults) {
                 System.out.printf("Retry queue: %d messages. Curing the fault, then: reclaim retry%n",
