@@ -44,4 +44,26 @@ final class Invocation implements AutoCloseable {
     public void close() {
         FIELDS.forEach(MDC::remove);
     }
+
+    /**
+     * Stop taking new items when the invocation's remaining time falls under {@code margin} (at most a quarter of
+     * it): without a Lambda context, no deadline.
+     */
+    static dev.reclaim.run.Deadline deadline(Context context, java.time.Duration margin) {
+        if (context == null || context.getRemainingTimeInMillis() <= 0) {
+            return dev.reclaim.run.Deadline.none();
+        }
+        java.time.Duration remaining = java.time.Duration.ofMillis(context.getRemainingTimeInMillis());
+        return dev.reclaim.run.Deadline.after(remaining.minus(
+                java.util.Collections.min(List.of(margin, remaining.dividedBy(4)))));
+    }
+
+    /** An SQS message's {@code ApproximateReceiveCount}, 1 when absent or unreadable. */
+    static int receiveCount(com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage m) {
+        try {
+            return Integer.parseInt(m.getAttributes().getOrDefault("ApproximateReceiveCount", "1"));
+        } catch (RuntimeException e) {
+            return 1;
+        }
+    }
 }

@@ -58,7 +58,7 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
             List<SQSBatchResponse.BatchItemFailure> failed = new ArrayList<>();
             if (event != null && event.getRecords() != null) {
                 for (SQSEvent.SQSMessage m : event.getRecords()) {
-                    RetryWorker.Result r = worker.process(m.getMessageId(), m.getBody(), receiveCount(m), dryRun);
+                    RetryWorker.Result r = worker.process(m.getMessageId(), m.getBody(), Invocation.receiveCount(m), dryRun);
                     if (r == RetryWorker.Result.FAILED_AGAIN) {
                         failed.add(SQSBatchResponse.BatchItemFailure.builder()
                                 .withItemIdentifier(m.getMessageId()).build());
@@ -71,11 +71,4 @@ public final class RetryHandler implements RequestHandler<SQSEvent, SQSBatchResp
         }
     }
 
-    private static int receiveCount(SQSEvent.SQSMessage m) {
-        try {
-            return Integer.parseInt(m.getAttributes().getOrDefault("ApproximateReceiveCount", "1"));
-        } catch (RuntimeException e) {
-            return 1;
-        }
-    }
 }

@@ -24,8 +24,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.time.Duration;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -71,16 +69,9 @@ public final class ScheduledRunHandler implements RequestStreamHandler {
         }
     }
 
-    /**
-     * Stop taking new items when the remaining time falls under the margin ({@code RECLAIM_TIME_MARGIN}, 60s; more
-     * than zero: a negative one would put the deadline past the Lambda timeout).
-     */
+    /** The margin is {@code RECLAIM_TIME_MARGIN} (60s; more than zero: a negative one would pass the Lambda timeout). */
     private Deadline deadline(Context context) {
-        if (context == null || context.getRemainingTimeInMillis() <= 0) {
-            return Deadline.none();
-        }
-        Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
-        return Deadline.after(remaining.minus(Collections.min(List.of(settings.timeMargin(), remaining.dividedBy(4)))));
+        return Invocation.deadline(context, settings.timeMargin());
     }
 
     /**

@@ -13,7 +13,6 @@ import dev.reclaim.run.ShardWork;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -60,10 +59,10 @@ public final class WorkerHandler implements RequestHandler<SQSEvent, SQSBatchRes
         try (Invocation ignored = Invocation.start(context, java.util.UUID.randomUUID().toString())) {
             List<SQSBatchResponse.BatchItemFailure> failed = new ArrayList<>();
             if (event != null && event.getRecords() != null) {
-                Deadline deadline = deadline(context);
+                Deadline deadline = Invocation.deadline(context, margin);
                 for (SQSEvent.SQSMessage m : event.getRecords()) {
                     // the queue's visibility timeout outlasts the function's (template.yaml): no heartbeat needed
-                    if (work.process(m.getMessageId(), m.getBody(), receiveCount(m), deadline, () -> { })
+                    if (work.process(m.getMessageId(), m.getBody(), Invocation.receiveCount(m), deadline, () -> { })
                             == ShardWork.Result.FAILED_AGAIN) {
                         failed.add(SQSBatchResponse.BatchItemFailure.builder()
                                 .withItemIdentifier(m.getMessageId()).build());
@@ -72,23 +71,6 @@ public final class WorkerHandler implements RequestHandler<SQSEvent, SQSBatchRes
             }
             SentryReporter.flush(); // Lambda freezes the process once the handler returns
             return SQSBatchResponse.builder().withBatchItemFailures(failed).build();
-        }
-    }
-
-    /** The invocation's time less the margin (at most a quarter of it), as the scheduled run's. */
-    private Deadline deadline(Context context) {
-        if (context == null || context.getRemainingTimeInMillis() <= 0) {
-            return Deadline.none();
-        }
-        Duration remaining = Duration.ofMillis(context.getRemainingTimeInMillis());
-        return Deadline.after(remaining.minus(Collections.min(List.of(margin, remaining.dividedBy(4)))));
-    }
-
-    private static int receiveCount(SQSEvent.SQSMessage m) {
-        try {
-            return Integer.parseInt(m.getAttributes().getOrDefault("ApproximateReceiveCount", "1"));
-        } catch (RuntimeException e) {
-            return 1;
         }
     }
 }
