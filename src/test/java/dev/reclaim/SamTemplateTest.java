@@ -47,7 +47,7 @@ class SamTemplateTest {
             Map.entry("SENTRY_DSN", "read from SENTRY_DSN_SECRET_ARN at initialisation"),
             Map.entry("RECLAIM_RENDER_ACCESS_KEY_ID", "read from RECLAIM_RENDER_ACCESS_KEY_ID_SECRET_ARN, when set"),
             Map.entry("RECLAIM_RENDER_SECRET_ACCESS_KEY", "read from RECLAIM_RENDER_SECRET_ACCESS_KEY_SECRET_ARN, when set"),
-            Map.entry("RECLAIM_DB_POOL_SIZE", "default 3 fits one invocation per container"),
+            Map.entry("RECLAIM_DB_POOL_SIZE", "default 4 fits one invocation per container"),
             Map.entry("RECLAIM_DB_CONNECT_TIMEOUT", "default 10s"),
             Map.entry("RECLAIM_OUTBOX_BACKOFF", "default 15m"),
             Map.entry("RECLAIM_OUTBOX_RETRY_PERIOD", "default 24h"),

@@ -27,7 +27,7 @@ final class CommandHelp {
             "RECLAIM_DB_URL", "JDBC URL of the application's PostgreSQL (jdbc:postgresql://host:5432/app)",
             "RECLAIM_DB_USER", "database user",
             "RECLAIM_DB_PASSWORD", "database password (or RECLAIM_DB_PASSWORD_SECRET_ARN)",
-            "RECLAIM_DB_POOL_SIZE", "connections in the pool (default 3, at least 3)",
+            "RECLAIM_DB_POOL_SIZE", "connections in the pool (default 4, at least 3; 3 drains the outbox between pages)",
             "RECLAIM_DB_CONNECT_TIMEOUT", "how long to wait for a connection (default 10s)");
     static final Group SECRETS = group("Secrets (read from AWS Secrets Manager at start-up, by ARN or name)",
             "RECLAIM_DB_PASSWORD_SECRET_ARN", "fills RECLAIM_DB_PASSWORD (the password, or RDS's JSON secret)",

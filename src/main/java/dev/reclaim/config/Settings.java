@@ -66,7 +66,7 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
             "SENTRY_DSN", "SENTRY_ENVIRONMENT");
     private static final Pattern REGIONAL_HOST = Pattern.compile("^sqs[.-]([a-z0-9-]+)\\.amazonaws\\.com(\\.cn)?$");
 
-    /** {@code RECLAIM_DB_*}: the pool's URL, user, password, size (at least 3) and connection timeout (at least 250ms). */
+    /** {@code RECLAIM_DB_*}: the pool's URL, user, password, size (default 4, at least 3) and connection timeout (at least 250ms). */
     public record Database(String url, String user, String password, int poolSize, Duration connectTimeout) {
     }
 
@@ -278,12 +278,12 @@ public record Settings(Path config, Database database, Aws aws, Map<String, Stri
             }
             Integer size = null;
             try {
-                size = Integer.parseInt(Objects.requireNonNullElse(get("RECLAIM_DB_POOL_SIZE"), "3"));
+                size = Integer.parseInt(Objects.requireNonNullElse(get("RECLAIM_DB_POOL_SIZE"), "4"));
             } catch (NumberFormatException e) {
                 error("RECLAIM_DB_POOL_SIZE", "RECLAIM_DB_POOL_SIZE must be a whole number");
             }
             Duration timeout = duration("RECLAIM_DB_CONNECT_TIMEOUT", Duration.ofSeconds(10), Durations.Accepts.POSITIVE);
-            return new Database(url, get("RECLAIM_DB_USER"), get("RECLAIM_DB_PASSWORD"), size == null ? 3 : Math.max(3, size),
+            return new Database(url, get("RECLAIM_DB_USER"), get("RECLAIM_DB_PASSWORD"), size == null ? 4 : Math.max(3, size),
                     timeout == null || timeout.toMillis() >= 250 ? timeout : Duration.ofMillis(250));
         }
 

@@ -25,7 +25,8 @@ public final class Database {
         hc.setUsername(settings.user());
         hc.setPassword(settings.password());
         // One connection holds the run lock, one does the work (a sweep keeps it for its items), one asks the stores'
-        // reference queries right before each delete; Lambda runs one invocation per container.
+        // reference queries right before each delete, a fourth drains the outbox beside a records sweep's next page;
+        // Lambda runs one invocation per container.
         hc.setMaximumPoolSize(settings.poolSize());
         hc.setMinimumIdle(0);
         hc.setConnectionTimeout(settings.connectTimeout().toMillis());
@@ -40,6 +41,15 @@ public final class Database {
             throw new ConfigException("RECLAIM_DB_URL: the PostgreSQL driver does not accept '"
                     + Redaction.redact(settings.url())
                     + "' (jdbc:postgresql://host:5432/database; credentials go in RECLAIM_DB_USER and RECLAIM_DB_PASSWORD)");
+        }
+    }
+
+    /** How many connections {@code ds} may hold at once when it is a pool that says (Hikari, possibly wrapped), else 0. */
+    public static int maxConnections(DataSource ds) {
+        try {
+            return ds.isWrapperFor(HikariDataSource.class) ? ds.unwrap(HikariDataSource.class).getMaximumPoolSize() : 0;
+        } catch (SQLException e) {
+            return 0;
         }
     }
 

@@ -78,6 +78,11 @@ public final class Run {
         this.fanOut = workQueue == null ? null : new FanOut(workQueue);
     }
 
+    /** A holder for one run's drains beside its sweeps, when the pool has a connection for them. */
+    private DrainBeside drainBeside() {
+        return new DrainBeside(Database.maxConnections(dataSource) >= DrainBeside.CONNECTIONS);
+    }
+
     /** The worker of the work queue's messages (its queue null when none is configured). */
     public ShardWork shardWork() {
         if (shardWork == null) {
@@ -200,7 +205,8 @@ public final class Run {
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new Context(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
-                    outbox, new DrainState(), ready, failures, listeners, RunControl.none(), null, false, null);
+                    outbox, new DrainState(), drainBeside(), ready, failures, listeners, RunControl.none(), null, false,
+                    null);
         }
     }
 
@@ -213,7 +219,7 @@ public final class Run {
         prepare(false, listeners);
         try (Connection c = dataSource.getConnection()) {
             return new Context(runId, databaseNow(c), false, deadline, dataSource, stores, outbox, new DrainState(),
-                    true, failures, RunEvents.of(List.of(tally, listeners)), RunControl.none(), null, true, shared);
+                    drainBeside(), true, failures, RunEvents.of(List.of(tally, listeners)), RunControl.none(), null, true, shared);
         }
     }
 
@@ -233,7 +239,7 @@ public final class Run {
         boolean applying = request.plan() != null;
         // Applying a plan, the outbox gives up only the keys of this run's items: the plan held them all.
         Context ctx = new Context(runId, dbNow, request.dryRun(), request.deadline(), dataSource, stores,
-                outbox, applying ? DrainState.thisRunOnly() : new DrainState(), outboxReady, failures, events, control,
+                outbox, applying ? DrainState.thisRunOnly() : new DrainState(), drainBeside(), outboxReady, failures, events, control,
                 request.plan(), true, null);
         Failures.Retried retried = new Failures.Retried(0, 0);
         try {
@@ -408,7 +414,7 @@ public final class Run {
      * so the application server's clock never matters.
      */
     record Context(UUID runId, Instant now, boolean dryRun, Deadline deadline, DataSource dataSource,
-                       Stores stores, Outbox outbox, DrainState drains, boolean outboxReady,
+                       Stores stores, Outbox outbox, DrainState drains, DrainBeside beside, boolean outboxReady,
                        Failures failures, RunEvents events, RunControl control, PlanScope plan, boolean braked,
                        Brake.Shared shared)
             implements SweepContext {
@@ -432,7 +438,8 @@ public final class Run {
 
         /** This context, its sweep's brake a share of the limit the run's shards count against. */
         Context sharing(Brake.Shared limit) {
-            return new Context(runId, now, dryRun, deadline, dataSource, stores, outbox, drains, outboxReady, failures,
+            return new Context(runId, now, dryRun, deadline, dataSource, stores, outbox, drains, beside, outboxReady,
+                    failures,
                     events, control, plan, braked, limit);
         }
 
@@ -459,6 +466,27 @@ public final class Run {
                 // After a stop was requested (SIGTERM), a few seconds' grace: the keys of the items purged go if they can.
                 outbox.drain(c, drains, runId, events, deadline.grace().at());
             }
+        }
+
+        @Override
+        public void drainBeside(Connection c) throws SQLException {
+            beside.await(null);
+            if (!beside.room() || dryRun || !outboxReady) {
+                drainOutbox(c);
+                return;
+            }
+            checkRunLock(); // on this thread: a lost lock stops the sweep before its next page
+            beside.start(() -> {
+                try (Connection own = dataSource.getConnection()) {
+                    drainOutbox(own);
+                }
+                return null;
+            });
+        }
+
+        @Override
+        public void awaitDrain(Throwable failing) throws SQLException {
+            beside.await(failing);
         }
 
         /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */

@@ -33,7 +33,7 @@ final class RunControl {
     }
 
     /** Throws {@link RunLockLost} when the run no longer holds its lock; then records the counts, if they changed. */
-    void check() throws SQLException {
+    synchronized void check() throws SQLException { // the sweep's thread and its drain's both check
         if (lock == null) {
             return;
         }

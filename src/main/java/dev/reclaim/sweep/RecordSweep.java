@@ -96,43 +96,52 @@ public final class RecordSweep implements Sweep {
             long purged = 0;
             Brake brake = ctx.brake(config);
             long drainedAt = 0;
-            pages:
-            while (true) {
-                if (ctx.deadlinePassed()) {
-                    stop(events, "timeBudget");
-                    break;
-                }
-                ctx.checkRunLock();
-                List<Object> ids = page(c, after, range == null ? null : range.upTo(), cutoffParam, leaveFailed);
-                List<Object> taken = inPlan(c, ctx, ids);
-                brake.take(purged, taken.size()); // a shard's share of its run's limit, a page at a time
-                events.emit(new RunEvent.PageListed(config.name(), null, ids.size()));
-                events.emit(new RunEvent.ItemsEligible(config.name(), taken.size()));
-                for (Object id : taken) {
-                    if (purged >= config.maxDeletesPerRun()) {
-                        stop(events, "cap");
-                        break pages;
-                    }
+            try {
+                pages:
+                while (true) {
                     if (ctx.deadlinePassed()) {
                         stop(events, "timeBudget");
-                        break pages;
+                        break;
                     }
-                    if (brake.holdsVolume(ctx, purged, 1)) {
-                        break pages;
+                    ctx.checkRunLock();
+                    List<Object> ids = page(c, after, range == null ? null : range.upTo(), cutoffParam, leaveFailed);
+                    List<Object> taken = inPlan(c, ctx, ids);
+                    brake.take(purged, taken.size()); // a shard's share of its run's limit, a page at a time
+                    events.emit(new RunEvent.PageListed(config.name(), null, ids.size()));
+                    events.emit(new RunEvent.ItemsEligible(config.name(), taken.size()));
+                    for (Object id : taken) {
+                        if (purged >= config.maxDeletesPerRun()) {
+                            stop(events, "cap");
+                            break pages;
+                        }
+                        if (ctx.deadlinePassed()) {
+                            stop(events, "timeBudget");
+                            break pages;
+                        }
+                        if (brake.holdsVolume(ctx, purged, 1)) {
+                            break pages;
+                        }
+                        if (purge(c, id, cutoffParam, ctx) == null) {
+                            purged++;
+                        }
                     }
-                    if (purge(c, id, cutoffParam, ctx) == null) {
-                        purged++;
+                    if (range != null && !ids.isEmpty()) {
+                        range.pageDone().done(String.valueOf(ids.get(ids.size() - 1)));
                     }
+                    if (ids.size() < config.pageSize()) {
+                        break;
+                    }
+                    if (purged > drainedAt) { // a failing key is retried once per page at most
+                        ctx.drainBeside(c);
+                        drainedAt = purged;
+                    }
+                    after = ids.get(ids.size() - 1);
                 }
-                if (range != null && !ids.isEmpty()) {
-                    range.pageDone().done(String.valueOf(ids.get(ids.size() - 1)));
-                }
-                if (ids.size() < config.pageSize()) {
-                    break;
-                }
-                drainedAt = drainIfPurged(c, ctx, purged, drainedAt);
-                after = ids.get(ids.size() - 1);
+            } catch (SQLException | RuntimeException | Error e) {
+                ctx.awaitDrain(e); // nothing of this sweep goes on running after it
+                throw e;
             }
+            ctx.awaitDrain(null);
             brake.giveBack(purged);
             drainIfPurged(c, ctx, purged, drainedAt);
             ctx.flushFailures(c);

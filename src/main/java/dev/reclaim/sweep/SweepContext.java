@@ -50,6 +50,15 @@ public interface SweepContext {
     /** Deletes every pending key now (not in a dry run); checks the lock first. */
     void drainOutbox(Connection c) throws SQLException;
 
+    /**
+     * After a page: waits for the drain started after the previous page, then starts one beside the next page (a
+     * connection and thread of its own), or drains on {@code c} now when the pool has no connection to spare.
+     */
+    void drainBeside(Connection c) throws SQLException;
+
+    /** Waits for the drain {@link #drainBeside} started; its error is thrown, or added to {@code failing} if not null. */
+    void awaitDrain(Throwable failing) throws SQLException;
+
     /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */
     void recordFailure(Connection c, Failure failure) throws SQLException;
 

@@ -67,7 +67,7 @@ class SettingsTest {
     void shouldApplyTheDefaults() {
         Settings s = Settings.from(env());
         assertThat(s.config()).isEqualTo(Path.of("config/reclaim.yaml"));
-        assertThat(s.database()).isEqualTo(new Settings.Database(DB_URL, null, null, 3, Duration.ofSeconds(10)));
+        assertThat(s.database()).isEqualTo(new Settings.Database(DB_URL, null, null, 4, Duration.ofSeconds(10)));
         assertThat(s.dryRun()).isFalse();
         assertThat(s.queues().url()).isNull();
         assertThat(List.of(s.outboxBackoff(), s.outboxRetryPeriod(), s.journalRetention(), s.timeMargin()))

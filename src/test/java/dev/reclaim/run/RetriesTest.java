@@ -155,7 +155,7 @@ class RetriesTest {
 
     /** A retry's context as a run builds it: only the dry-run flag and the stores matter here. */
     static Run.Context context(boolean dryRun, Stores stores) {
-        return new Run.Context(java.util.UUID.randomUUID(), AT, dryRun, Deadline.none(), null, stores, null, null,
+        return new Run.Context(java.util.UUID.randomUUID(), AT, dryRun, Deadline.none(), null, stores, null, null, null,
                 false, null, RunEvents.none(), RunControl.none(), null, false, null);
     }
 

@@ -1,0 +1,165 @@
+package dev.reclaim.run;
+
+import dev.reclaim.Reclaim;
+import dev.reclaim.report.RunReport;
+import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Store;
+import dev.reclaim.store.Stores;
+import dev.reclaim.testing.ForwardingStore;
+import dev.reclaim.testing.ReclaimFixture;
+import dev.reclaim.testing.TestS3;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * A records sweep drains the outbox after each page beside its next page (a thread and connection of its own), when
+ * the pool has a connection to spare: the store calls no longer stop the sweep, and still no file goes before its rows
+ * and no key is lost, whatever the drain beside does.
+ */
+class DrainBesideIT {
+    private static final String EXPIRED = "deleted_at < now() - interval '30 days'";
+    private static final String EXPIRED_FILES = "SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id"
+            + " WHERE m." + EXPIRED;
+
+    @RegisterExtension
+    final ReclaimFixture fx = ReclaimFixture.perTest().withSampleData(20, 0);
+
+    @BeforeEach
+    void smallPages() {
+        fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2"); // 6 expired MOCs: three pages, so drains follow pages 1 and 2
+    }
+
+    private RunReport run(Reclaim reclaim) {
+        try (reclaim) {
+            return reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+    }
+
+    private Stores with(Store mocFiles) {
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
+        Map<String, Store> stores = new LinkedHashMap<>(real.all());
+        stores.put("moc-files", mocFiles);
+        return new Stores(stores, real);
+    }
+
+    @Test
+    void shouldPurgeTheNextPageWhileTheDrainOfTheLastOneCallsTheStore_onAThreadOfItsOwn() throws Exception {
+        fx.env().put("RECLAIM_DB_POOL_SIZE", "4");
+        Thread sweeping = Thread.currentThread();
+        List<String> threads = new CopyOnWriteArrayList<>();
+        List<Long> leftDuringFirstCall = new CopyOnWriteArrayList<>();
+        Store files = ReclaimFixture.stores(fx.config(), fx.env()).get("moc-files");
+        Store observing = new ForwardingStore(files) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                threads.add(Thread.currentThread() == sweeping ? "sweep" : Thread.currentThread().getName());
+                if (threads.size() == 1) {
+                    // Held until the sweep has purged the next page: only a drain beside the sweep lets it.
+                    long deadlineNanos = System.nanoTime() + 10_000_000_000L;
+                    long left = 6;
+                    while (left > 2 && System.nanoTime() < deadlineNanos) {
+                        left = count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED);
+                        sleep();
+                    }
+                    leftDuringFirstCall.add(left);
+                }
+                return super.delete(keys, deadline);
+            }
+        };
+        List<String> expiredFiles = fx.strings(EXPIRED_FILES);
+
+        RunReport report = run(fx.reclaim(with(observing)));
+
+        assertThat(report.sweeps().get(0).purged()).isEqualTo(6);
+        assertThat(leftDuringFirstCall).containsExactly(2L); // pages 2 and 3 purged while page 1's files were deleted
+        assertThat(threads).hasSizeGreaterThanOrEqualTo(2).containsOnly("reclaim-drain");
+        assertThat(TestS3.keys(fx.mocBucket)).doesNotContainAnyElementsOf(expiredFiles);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(report.outbox().deleted().get("moc-files")).isGreaterThanOrEqualTo(expiredFiles.size());
+    }
+
+    @Test
+    void shouldDrainOnTheSweepsOwnThread_whenThePoolHasNoConnectionToSpare() throws Exception {
+        fx.env().put("RECLAIM_DB_POOL_SIZE", "3"); // run lock, sweep, reference checks: none left for a drain beside
+        Thread sweeping = Thread.currentThread();
+        List<Boolean> onSweep = new CopyOnWriteArrayList<>();
+        Store files = ReclaimFixture.stores(fx.config(), fx.env()).get("moc-files");
+        Store observing = new ForwardingStore(files) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                onSweep.add(Thread.currentThread() == sweeping);
+                return super.delete(keys, deadline);
+            }
+        };
+        List<String> expiredFiles = fx.strings(EXPIRED_FILES);
+
+        RunReport report = run(fx.reclaim(with(observing)));
+
+        assertThat(report.sweeps().get(0).purged()).isEqualTo(6);
+        assertThat(onSweep).hasSize(3).containsOnly(true);
+        assertThat(TestS3.keys(fx.mocBucket)).doesNotContainAnyElementsOf(expiredFiles);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+    }
+
+    @Test
+    void shouldEndTheSweepWithTheDrainsCrash_leavingNothingRunning_andLoseNoKey() throws Exception {
+        fx.env().put("RECLAIM_DB_POOL_SIZE", "4");
+        AtomicInteger calls = new AtomicInteger();
+        Store files = ReclaimFixture.stores(fx.config(), fx.env()).get("moc-files");
+        Store crashing = new ForwardingStore(files) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                calls.incrementAndGet();
+                throw new OutOfMemoryError("simulated crash in the drain beside the sweep");
+            }
+        };
+        List<String> expiredFiles = fx.strings(EXPIRED_FILES);
+
+        try (Reclaim reclaim = fx.reclaim(with(crashing))) {
+            assertThatThrownBy(() -> reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null)))
+                    .isInstanceOf(OutOfMemoryError.class);
+        }
+        int callsAtEnd = calls.get();
+        Thread.sleep(300);
+        assertThat(calls.get()).isEqualTo(callsAtEnd).isEqualTo(1); // the sweep stopped at the next page: no drain left
+
+        // Whatever the sweep committed, the outbox remembers; the next run deletes it.
+        List<String> pending = fx.strings("SELECT key FROM reclaim.pending_deletions");
+        assertThat(pending).isNotEmpty();
+        assertThat(TestS3.keys(fx.mocBucket)).containsAll(pending);
+
+        RunReport next = run(fx.reclaim());
+
+        assertThat(next.sweeps().get(0).failed()).isZero();
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
+        assertThat(TestS3.keys(fx.mocBucket)).doesNotContainAnyElementsOf(expiredFiles);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+    }
+
+    private long count(String sql) {
+        try {
+            return fx.count(sql);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(20);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
