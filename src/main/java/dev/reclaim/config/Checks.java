@@ -260,7 +260,29 @@ final class Checks {
                 sweep.referenced(), List.of("keys", "cutoff"), "keys", "the reference query must take the page's keys as :keys"
                         + " (e.g. SELECT public_id FROM photos WHERE public_id = ANY(:keys))");
         return new SweepConfig.Assets(name, store, prefix, match, olderThan, cap, pages, referenced,
-                brake(path + ".brake", sweep.brake()));
+                brake(path + ".brake", sweep.brake()), assetsFanOut(path, sweep, declared.get(store)));
+    }
+
+    /**
+     * An S3 sweep's fan-out ({@code auto} unless set); a Cloudinary sweep's is refused: the account's hourly quota is
+     * the limit, so more workers would only share it.
+     */
+    private SweepConfig.FanOut assetsFanOut(String path, ConfigFile.Assets sweep, ConfigFile.Store store) {
+        if (store instanceof ConfigFile.Cloudinary) {
+            for (String[] field : new String[][] {{"fanOut", sweep.fanOut()}, {"shardSize", sweep.shardSize()}}) {
+                if (!blank(field[1]) && !(field[0].equals("fanOut") && "never".equals(field[1].trim()))) {
+                    problems.error(path + "." + field[0], "a Cloudinary sweep is not fanned out: the account's hourly"
+                            + " Admin API quota is the limit, and more workers would only share it (remove "
+                            + field[0] + ", or set fanOut: never)");
+                }
+            }
+            return SweepConfig.FanOut.NEVER_FOR_ASSETS;
+        }
+        SweepConfig.FanOut d = SweepConfig.FanOut.ASSETS_DEFAULT;
+        SweepConfig.FanOut.Mode mode = value(path + ".fanOut", sweep.fanOut(), false, d.mode(), Checks::fanOutMode);
+        // Entries of the prefix's first level (a folder or a key) a shard takes.
+        long shardSize = value(path + ".shardSize", sweep.shardSize(), false, d.shardSize(), between(1, 1_000_000));
+        return new SweepConfig.FanOut(mode, shardSize);
     }
 
     /** {@code off}, {@code on}, or {@code {minItems, factor, firstRunLimit}} (each optional); absent: on. */

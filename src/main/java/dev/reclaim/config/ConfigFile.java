@@ -46,7 +46,8 @@ record ConfigFile(LinkedHashMap<String, Store> stores, LinkedHashMap<String, Swe
     }
 
     record Assets(String store, String prefix, String match, String olderThan, String maxDeletesPerRun,
-                  String maxListPagesPerRun, String referenced, Object brake) implements Sweep {
+                  String maxListPagesPerRun, String referenced, Object brake, String fanOut, String shardSize)
+            implements Sweep {
     }
 
     record Step(String name, String sql, String collect, String count, String keep) {

@@ -43,6 +43,10 @@ public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Ass
      */
     record FanOut(Mode mode, long shardSize) {
         public static final FanOut DEFAULT = new FanOut(Mode.AUTO, 10_000);
+        /** An S3 assets sweep's default: shards of 1,000 folders (or keys) one level under its prefix. */
+        public static final FanOut ASSETS_DEFAULT = new FanOut(Mode.AUTO, 1_000);
+        /** Cloudinary: the account's hourly Admin API quota binds, and more workers would only share it. */
+        public static final FanOut NEVER_FOR_ASSETS = new FanOut(Mode.NEVER, 1_000);
 
         public enum Mode { NEVER, AUTO, ALWAYS }
     }
@@ -52,10 +56,12 @@ public sealed interface SweepConfig permits SweepConfig.Records, SweepConfig.Ass
      * glob and is older than the retention is checked against the database ({@code referenced} gets the page's keys
      * as {@code :keys} and returns those still referenced; optional when the store declares its own, null when
      * unset); the rest is deleted in batches at the store's limit. At most {@code maxListPagesPerRun} pages are listed
-     * a run; the next run carries on where it stopped ({@code dev.reclaim.sweep.ListingPosition}).
+     * a run; the next run carries on where it stopped ({@code dev.reclaim.sweep.ListingPosition}). On an S3 store
+     * {@code fanOut} splits the prefix into key ranges of {@code shardSize} entries of its first level (a folder or a
+     * key) on the work queue; a Cloudinary sweep stays on one worker ({@link FanOut#NEVER_FOR_ASSETS}).
      */
     record Assets(String name, String store, String prefix, String match, Duration olderThan, long maxDeletesPerRun,
-                  long maxListPagesPerRun, SqlTemplate referenced, Brake brake) implements SweepConfig {
+                  long maxListPagesPerRun, SqlTemplate referenced, Brake brake, FanOut fanOut) implements SweepConfig {
     }
 
     /**

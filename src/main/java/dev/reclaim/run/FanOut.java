@@ -4,8 +4,10 @@ import dev.reclaim.config.ConfigInForce;
 import dev.reclaim.config.SweepConfig;
 import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.report.RunEvent;
+import dev.reclaim.sweep.AssetSweep;
 import dev.reclaim.sweep.Brake;
 import dev.reclaim.sweep.RecordSweep;
+import dev.reclaim.sweep.Sweep;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,10 +23,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A scheduled run's decision to spread a records sweep over workers, and the spreading: its eligible ids split into
- * shards of {@code shardSize}, one row each in {@code reclaim.shards} and one message each on the work queue, and the
- * run's limit (the per-run cap and the brake, counted once across the shards) in {@code reclaim.fanouts}. When the
- * queue refuses shards, this run purges the sweep itself: one worker, as without a work queue.
+ * A scheduled run's decision to spread a records sweep or an S3 assets sweep over workers, and the spreading: a
+ * records sweep's eligible ids split into shards of {@code shardSize}, an assets sweep's prefix into key ranges of
+ * {@code shardSize} names one level under it; one row each in {@code reclaim.shards} and one message each on the work
+ * queue, and the run's limit (the per-run cap and the brake, counted once across the shards) in
+ * {@code reclaim.fanouts}. When the queue refuses shards, this run purges the sweep itself: one worker, as without a
+ * work queue.
  */
 final class FanOut {
     /** Items a second a sweep is assumed to purge before its history says (conservative: it fans out sooner). */
@@ -54,26 +58,94 @@ final class FanOut {
     }
 
     /** Spreads {@code sweep} over the workers when its backlog calls for it; on a connection of its own, released. */
-    Spread spread(RecordSweep sweep, Run.Context ctx) throws SQLException {
-        SweepConfig.Records config = sweep.config();
-        if (queue == null || config.fanOut().mode() == SweepConfig.FanOut.Mode.NEVER) {
+    Spread spread(Sweep sweep, Run.Context ctx) throws SQLException {
+        if (sweep instanceof RecordSweep records && queue != null
+                && records.config().fanOut().mode() != SweepConfig.FanOut.Mode.NEVER) {
+            try (Connection c = ctx.dataSource().getConnection()) {
+                return spread(records, records.config(), ctx, c);
+            }
+        }
+        if (sweep instanceof AssetSweep assets && queue != null
+                && assets.config().fanOut().mode() != SweepConfig.FanOut.Mode.NEVER) {
+            try (Connection c = ctx.dataSource().getConnection()) {
+                return spread(assets, ctx, c);
+            }
+        }
+        return Spread.HERE;
+    }
+
+    /**
+     * An S3 assets sweep: {@code always}, or {@code auto} when its last run could not list its prefix to the end in
+     * its time (or was itself fanned out); then cut at the names one level under the prefix, and fanned out when that
+     * makes more than one shard ({@code always}: any).
+     */
+    private Spread spread(AssetSweep sweep, Run.Context ctx, Connection c) throws SQLException {
+        SweepConfig.Assets config = sweep.config();
+        Instant cutoff = ctx.now().minus(config.olderThan());
+        if (shardsOpen(c, config.name(), "assets", cutoff, ctx)) {
+            return Spread.TO_WORKERS;
+        }
+        boolean always = config.fanOut().mode() == SweepConfig.FanOut.Mode.ALWAYS;
+        String history = always ? "fanOut: always" : listingOutran(c, config.name());
+        if (history == null) {
             return Spread.HERE;
         }
-        try (Connection c = ctx.dataSource().getConnection()) {
-            return spread(sweep, config, ctx, c);
+        AssetSweep.ShardCut cut;
+        try {
+            cut = sweep.shardEnds(ctx, config.fanOut().shardSize());
+        } catch (RuntimeException e) { // the store could not list its folders: one worker, as before
+            log.warn("sweep {} not fanned out: listing the folders under its prefix failed ({})", config.name(),
+                    e.toString());
+            return Spread.HERE;
         }
+        if (cut.ends().isEmpty() && !always) {
+            return Spread.HERE; // one shard's worth of folders: no point in a worker
+        }
+        String why = history + "; " + cut.names() + (cut.whole() ? "" : "+") + " names one level under "
+                + config.prefix();
+        String fingerprint = sweep.shardFingerprint(ctx.stores().get(config.store()));
+        return send(ctx, c, config, "assets", cutoff, cut.ends(), fingerprint, why);
+    }
+
+    /** Why an assets sweep in {@code auto} fans out, from its last run: null when that run listed to its end. */
+    static String listingOutran(Connection c, String sweep) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT s ->> 'stoppedBy', s -> 'fannedOut' IS NOT NULL AND s -> 'fannedOut' <> 'null'::jsonb
+                  FROM reclaim.runs r CROSS JOIN LATERAL jsonb_array_elements(r.report -> 'sweeps') s
+                 WHERE r.outcome IN ('completed', 'incomplete', 'held') AND NOT (r.report ->> 'dryRun')::boolean
+                   AND s ->> 'name' = ?
+                 ORDER BY r.started_at DESC LIMIT 1""")) {
+            ps.setString(1, sweep);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                if ("timeBudget".equals(rs.getString(1))) {
+                    return "its last run ran out of time before the end of its listing";
+                }
+                return rs.getBoolean(2) ? "its last run was fanned out" : null;
+            }
+        }
+    }
+
+    /** Whether an earlier run's shards of the sweep are still open: then this run leaves the sweep to them. */
+    private static boolean shardsOpen(Connection c, String sweep, String kind, Instant cutoff, Run.Context ctx)
+            throws SQLException {
+        long open = Shards.open(c, sweep, OPEN_HOURS);
+        if (open > 0) {
+            ctx.events().emit(new RunEvent.SweepStarted(sweep, kind, cutoff));
+            ctx.events().emit(new RunEvent.SweepStopped(sweep, "shardsInProgress", open + " shards of an "
+                    + "earlier run are still waiting or running (reclaim status)", null));
+            ctx.events().emit(new RunEvent.SweepFinished(sweep));
+        }
+        return open > 0;
     }
 
     private Spread spread(RecordSweep sweep, SweepConfig.Records config, Run.Context ctx, Connection c)
             throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
         OffsetDateTime at = cutoff.atOffset(ZoneOffset.UTC);
-        long open = Shards.open(c, config.name(), OPEN_HOURS);
-        if (open > 0) {
-            ctx.events().emit(new RunEvent.SweepStarted(config.name(), "records", cutoff));
-            ctx.events().emit(new RunEvent.SweepStopped(config.name(), "shardsInProgress", open + " shards of an "
-                    + "earlier run are still waiting or running (reclaim status)", null));
-            ctx.events().emit(new RunEvent.SweepFinished(config.name()));
+        if (shardsOpen(c, config.name(), "records", cutoff, ctx)) {
             return Spread.TO_WORKERS;
         }
         long backlog = sweep.backlog(c, at, BACKLOG_BOUND);
@@ -81,16 +153,27 @@ final class FanOut {
         if (why == null) {
             return Spread.HERE;
         }
+        List<String> ends = sweep.shardEnds(c, at, config.fanOut().shardSize());
+        ctx.events().emit(new RunEvent.SweepStarted(config.name(), "records", cutoff));
+        ctx.events().emit(new RunEvent.ItemsEligible(config.name(), backlog));
+        return send(ctx, c, config, null, cutoff, ends, ConfigInForce.hash(config), why);
+    }
+
+    /**
+     * Writes the shards ending at {@code ends} (the last open) and the run's limit across them, and sends one message
+     * a shard; {@code kind} non-null: the sweep's start is told here too.
+     */
+    private Spread send(Run.Context ctx, Connection c, SweepConfig config, String kind, Instant cutoff,
+                        List<String> ends, String fingerprint, String why) throws SQLException {
         Brake brake = ctx.brake(config);
         long limit = Math.min(config.maxDeletesPerRun(), brake.limit());
         boolean capped = config.maxDeletesPerRun() <= brake.limit();
         String rule = capped ? "cap" : brake.rule() == null ? "off" : brake.rule();
         String basis = capped ? "maxDeletesPerRun " + config.maxDeletesPerRun() : brake.basis();
-        List<String> ends = sweep.shardEnds(c, at, config.fanOut().shardSize());
-        List<Shards.Shard> shards = Shards.create(c, ctx.runId(), config.name(), ConfigInForce.hash(config), ends,
-                limit, rule, basis);
-        ctx.events().emit(new RunEvent.SweepStarted(config.name(), "records", cutoff));
-        ctx.events().emit(new RunEvent.ItemsEligible(config.name(), backlog));
+        List<Shards.Shard> shards = Shards.create(c, ctx.runId(), config.name(), fingerprint, ends, limit, rule, basis);
+        if (kind != null) {
+            ctx.events().emit(new RunEvent.SweepStarted(config.name(), kind, cutoff));
+        }
         List<RetryQueue.OutgoingMessage> messages = new ArrayList<>();
         for (Shards.Shard s : shards) {
             messages.add(new RetryQueue.OutgoingMessage(Integer.toString(s.shard()),
@@ -113,8 +196,8 @@ final class FanOut {
                 limit, why, unsent.isEmpty() ? null : "the work queue refused " + unsent.size() + " of "
                 + shards.size() + " shards (" + refusal + "): this run purges the sweep itself"
                 + (none ? "" : ", beside the workers, within the run's limit")));
-        log.info("sweep {} fanned out: {} shards of up to {} ids ({}), {} sent to the work queue", config.name(),
-                shards.size(), config.fanOut().shardSize(), why, shards.size() - unsent.size());
+        log.info("sweep {} fanned out: {} shards ({}), {} sent to the work queue", config.name(), shards.size(), why,
+                shards.size() - unsent.size());
         if (unsent.isEmpty()) {
             ctx.events().emit(new RunEvent.SweepFinished(config.name()));
             return Spread.TO_WORKERS;

@@ -74,7 +74,7 @@ public final class Run {
 
     /** Scheduled runs fan records sweeps out onto {@code workQueue} (the shards' messages), which workers take. */
     public void workQueue(dev.reclaim.failure.RetryQueue workQueue) {
-        this.shardWork = new ShardWork(sweeps, dataSource, workQueue, this::shardContext);
+        this.shardWork = new ShardWork(sweeps, dataSource, workQueue, this::shardContext, stores);
         this.fanOut = workQueue == null ? null : new FanOut(workQueue);
     }
 
@@ -262,8 +262,7 @@ public final class Run {
                         continue;
                     }
                     FanOut.Spread spread = fanOut != null && !request.dryRun() && !applying && outboxReady
-                            && sweep instanceof dev.reclaim.sweep.RecordSweep records
-                            ? fanOut.spread(records, ctx) : FanOut.Spread.HERE;
+                            ? fanOut.spread(sweep, ctx) : FanOut.Spread.HERE;
                     if (spread == FanOut.Spread.TO_WORKERS) {
                         continue;
                     }
@@ -425,6 +424,13 @@ public final class Run {
          */
         @Override
         public Brake brake(SweepConfig sweep) throws SQLException {
+            if (shared != null && sweep instanceof SweepConfig.Assets && sweep.brake().on()) {
+                // A shard's assets pages keep the collapse rule (read, not the approval: the run took that).
+                try (Connection c = dataSource.getConnection()) {
+                    return Brake.shared(sweep.name(), shared,
+                            BrakeHistory.referencedShare(BrakeHistory.past(c, sweep.name())));
+                }
+            }
             if (shared != null) {
                 return Brake.shared(sweep.name(), shared);
             }

@@ -8,6 +8,9 @@ import dev.reclaim.failure.RetryQueue;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.report.RunTally;
 import dev.reclaim.report.SweepReport;
+import dev.reclaim.config.SweepConfig;
+import dev.reclaim.store.Stores;
+import dev.reclaim.sweep.AssetSweep;
 import dev.reclaim.sweep.Brake;
 import dev.reclaim.sweep.RecordSweep;
 import dev.reclaim.sweep.Sweep;
@@ -65,8 +68,10 @@ public final class ShardWork {
     private final DataSource dataSource;
     private final RetryQueue queue;
     private final Contexts contexts;
+    private final Stores stores;
 
-    ShardWork(Map<String, Sweep> sweeps, DataSource dataSource, RetryQueue queue, Contexts contexts) {
+    ShardWork(Map<String, Sweep> sweeps, DataSource dataSource, RetryQueue queue, Contexts contexts, Stores stores) {
+        this.stores = stores;
         this.sweeps = sweeps;
         this.dataSource = dataSource;
         this.queue = queue;
@@ -105,14 +110,16 @@ public final class ShardWork {
             }
             Shards.Shard shard = found.get();
             Sweep sweep = sweeps.get(shard.sweep());
-            if (!(sweep instanceof RecordSweep records)) {
-                return park(body, shard, "sweep " + shard.sweep() + " is no longer a configured records sweep");
+            String fingerprint = fingerprint(sweep, stores);
+            if (fingerprint == null) {
+                return park(body, shard, "sweep " + shard.sweep() + " is no longer a configured records sweep or S3"
+                        + " assets sweep that fans out");
             }
-            if (!ConfigInForce.hash(records.config()).equals(shard.fingerprint())) {
+            if (!fingerprint.equals(shard.fingerprint())) {
                 return park(body, shard, "sweep " + shard.sweep() + " was configured otherwise when run " + shard.runId()
                         + " made this shard; the next run makes new shards under today's configuration");
             }
-            return purge(shard, records, receiveCount, deadline, stillWorking);
+            return purge(shard, sweep, receiveCount, deadline, stillWorking);
         } catch (SQLException | RuntimeException e) {
             log.warn("shard message failed ({}); SQS redelivers it", e.toString());
             return Result.FAILED_AGAIN;
@@ -123,8 +130,22 @@ public final class ShardWork {
         }
     }
 
+    /**
+     * What a shard of {@code sweep} is cut under: a records sweep's configuration; an assets sweep's, with its store's
+     * bucket and prefix. Null for a sweep that is not fanned out (absent, or a Cloudinary assets sweep).
+     */
+    static String fingerprint(Sweep sweep, Stores stores) {
+        if (sweep instanceof RecordSweep records) {
+            return ConfigInForce.hash(records.config());
+        }
+        if (sweep instanceof AssetSweep assets && assets.config().fanOut().mode() != SweepConfig.FanOut.Mode.NEVER) {
+            return assets.shardFingerprint(stores.get(assets.config().store()));
+        }
+        return null;
+    }
+
     /** Purges the shard under its lock; out of time, it goes on in a new message from where it stopped. */
-    Result purge(Shards.Shard claimed, RecordSweep sweep, int receiveCount, Deadline deadline, Runnable stillWorking)
+    Result purge(Shards.Shard claimed, Sweep sweep, int receiveCount, Deadline deadline, Runnable stillWorking)
             throws SQLException {
         try (Connection lock = dataSource.getConnection()) {
             lock.setAutoCommit(true);
@@ -147,19 +168,29 @@ public final class ShardWork {
         }
     }
 
-    private Result purgeLocked(Connection lock, Shards.Shard shard, RecordSweep sweep, int receiveCount,
+    private Result purgeLocked(Connection lock, Shards.Shard shard, Sweep sweep, int receiveCount,
                                Deadline deadline, Runnable stillWorking) throws SQLException {
         RunTally tally = new RunTally(false);
         SweepContext ctx = contexts.shard(shard.runId(), deadline, Shards.budget(dataSource, shard.runId(),
                 shard.sweep()), tally);
         long[] done = {shard.purged(), shard.failed()};
-        log.info("purging {} from {} to {}", shard.label(), Objects.requireNonNullElse(shard.after(), "the first id"),
-                Objects.requireNonNullElse(shard.upTo(), "the last id"));
+        log.info("purging {} from {} to {}", shard.label(), Objects.requireNonNullElse(shard.after(), "the start"),
+                Objects.requireNonNullElse(shard.upTo(), "the end"));
+        RecordSweep.Range range = new RecordSweep.Range(shard.after(), shard.upTo(), last -> {
+            Shards.progress(lock, shard, last, done[0] + tally.purged(), done[1] + tally.failed());
+            stillWorking.run();
+        });
         try {
-            sweep.run(ctx, new RecordSweep.Range(shard.after(), shard.upTo(), lastId -> {
-                Shards.progress(lock, shard, lastId, done[0] + tally.purged(), done[1] + tally.failed());
-                stillWorking.run();
-            }));
+            if (sweep instanceof RecordSweep records) {
+                records.run(ctx, range);
+            } else {
+                ((AssetSweep) sweep).run(ctx, range);
+            }
+            SweepReport stopped = tally.sweepReports(false).stream().findFirst().orElse(null);
+            if (stopped != null && "referenceCheckFailed".equals(stopped.stoppedBy())) {
+                // The sweep stopped deleting (nothing unchecked went); the shard fails like one that threw.
+                throw new IllegalStateException(Objects.requireNonNullElse(stopped.error(), "the reference check failed"));
+            }
         } catch (SQLException | RuntimeException e) {
             boolean last = receiveCount >= MAX_RECEIVES;
             Shards.ended(lock, shard, last ? "failed" : "waiting", done[0] + tally.purged(), done[1] + tally.failed(),
@@ -172,8 +203,9 @@ public final class ShardWork {
         long failed = done[1] + tally.failed();
         SweepReport report = tally.sweepReports(deadline.stopRequested()).stream().findFirst().orElse(null);
         String stoppedBy = report == null ? null : report.stoppedBy();
-        if ("timeBudget".equals(stoppedBy) || "stopRequested".equals(stoppedBy)) {
-            Shards.ended(lock, shard, "waiting", purged, failed, "out of time: goes on in a new message");
+        if ("timeBudget".equals(stoppedBy) || "stopRequested".equals(stoppedBy) || "listPages".equals(stoppedBy)) {
+            Shards.ended(lock, shard, "waiting", purged, failed, ("listPages".equals(stoppedBy)
+                    ? "maxListPagesPerRun listed" : "out of time") + ": goes on in a new message");
             List<RetryQueue.Outcome> sent = queue.send(List.of(new RetryQueue.OutgoingMessage("0",
                     new Message(shard.runId(), shard.sweep(), shard.shard()).body(), 0, shard.sweep())));
             return sent.get(0).accepted() ? Result.DONE : Result.FAILED_AGAIN;

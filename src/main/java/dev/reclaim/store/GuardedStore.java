@@ -165,6 +165,11 @@ public final class GuardedStore implements Store {
     }
 
     @Override
+    public Folders folders(String prefix, String token, Instant deadline) {
+        return store.folders(prefix, token, deadline);
+    }
+
+    @Override
     public String listingScope() {
         return store.listingScope();
     }

@@ -272,6 +272,22 @@ final class S3Store implements Store {
         return new Listing(assets, more ? assets.get(assets.size() - 1).key() : null);
     }
 
+    /**
+     * One level under {@code prefix}: the common prefixes (each a folder of any size, one name) and the keys beside
+     * them, 1000 names a call; the continuation token, unlike {@code StartAfter}, does not list a folder again.
+     */
+    @Override
+    public Folders folders(String prefix, String token, Instant deadline) {
+        ListObjectsV2Response page = call("ListObjectsV2 (folders)", deadline, capped -> s3.listObjectsV2(b -> b
+                .bucket(bucket).prefix(prefix).delimiter("/").maxKeys(MAX_LIST_PAGE).continuationToken(token)
+                .overrideConfiguration(capped)));
+        List<String> names = new ArrayList<>();
+        page.commonPrefixes().forEach(p -> names.add(p.prefix()));
+        page.contents().forEach(o -> names.add(o.key()));
+        names.sort(Store::compareKeys);
+        return new Folders(names, Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null);
+    }
+
     @Override
     public String listingScope() {
         return "s3 bucket " + bucket;

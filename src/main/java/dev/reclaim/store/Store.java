@@ -62,6 +62,31 @@ public interface Store {
     Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline);
 
     /**
+     * One page of the folders and keys one level under {@code prefix} (S3: ListObjectsV2 with {@code Delimiter /}),
+     * in listing order: what a fanned-out sweep cuts its key ranges at. Stores without folders in their listing
+     * cannot: Cloudinary sweeps are never fanned out.
+     */
+    default Folders folders(String prefix, String token, Instant deadline) {
+        throw new UnsupportedOperationException("store " + name() + " cannot list one level under a prefix");
+    }
+
+    /** Orders keys as S3 lists them: by UTF-8 bytes, which is the order of their code points (not of Java's chars). */
+    static int compareKeys(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int ca = a.codePointAt(i);
+            int cb = b.codePointAt(j);
+            if (ca != cb) {
+                return Integer.compare(ca, cb);
+            }
+            i += Character.charCount(ca);
+            j += Character.charCount(cb);
+        }
+        return Integer.compare(a.length() - i, b.length() - j);
+    }
+
+    /**
      * What a listing's cursor belongs to besides the prefix (the bucket, the account and its folder mode): a cursor
      * kept for a resumption is used again only under the same scope.
      */

@@ -8,6 +8,7 @@ import dev.reclaim.failure.Failure;
 import dev.reclaim.report.RunEvent;
 import dev.reclaim.report.RunEvents;
 import dev.reclaim.store.BatchResult;
+import dev.reclaim.store.Folders;
 import dev.reclaim.store.GuardedStore;
 import dev.reclaim.store.Listing;
 import dev.reclaim.store.ListingCursorRefused;
@@ -55,6 +56,10 @@ public final class AssetSweep implements Sweep {
         return config.name();
     }
 
+    public SweepConfig.Assets config() {
+        return config;
+    }
+
     /** Listing more than this many assets per eligible one is worth a warning ... */
     static final long LISTING_WARNING_RATIO = 10;
     /**
@@ -87,6 +92,16 @@ public final class AssetSweep implements Sweep {
 
     @Override
     public void run(SweepContext ctx) throws SQLException {
+        run(ctx, null);
+    }
+
+    /**
+     * The keys of {@code range} only (a shard of a fanned-out run: after {@code after}, up to and with {@code upTo},
+     * null for open), with the same retention, glob, prefix guard, reference checks, brake and journal; each page is
+     * settled before the next, and its last key told to {@code range.pageDone()}, so a redelivered shard resumes there.
+     * A shard keeps no listing position of the sweep's: its row is its position.
+     */
+    public void run(SweepContext ctx, RecordSweep.Range range) throws SQLException {
         Instant cutoff = ctx.now().minus(config.olderThan());
         RunEvents events = ctx.events();
         events.emit(new RunEvent.SweepStarted(config.name(), "assets", cutoff));
@@ -94,9 +109,12 @@ public final class AssetSweep implements Sweep {
         long callsBefore = store.apiCalls();
         Progress progress = new Progress();
         progress.brake = ctx.brake(config);
-        ListingPosition from = resumeFrom(ctx, store, progress);
+        ListingPosition from = range == null ? resumeFrom(ctx, store, progress) : null;
+        if (range != null) {
+            progress.resume = range.after();
+        }
         try {
-            sweep(ctx, store, cutoff, progress);
+            sweep(ctx, store, cutoff, progress, range);
             try (Connection c = ctx.dataSource().getConnection()) {
                 ctx.flushFailures(c);
             }
@@ -117,7 +135,10 @@ public final class AssetSweep implements Sweep {
         } finally {
             store.reportCalls(events, config.name(), callsBefore);
         }
-        keepPosition(ctx, from, progress);
+        progress.brake.giveBack(progress.deleted); // a shard's unused share of its run's limit
+        if (from != null) {
+            keepPosition(ctx, from, progress);
+        }
         String listingWarning = listingWarning(store.name(), progress);
         if (listingWarning != null) {
             log.warn("sweep {}: {}", config.name(), listingWarning);
@@ -188,7 +209,8 @@ public final class AssetSweep implements Sweep {
                 + "Cloudinary, a search expression on the temp folder";
     }
 
-    private void sweep(SweepContext ctx, GuardedStore store, Instant cutoff, Progress progress) throws SQLException {
+    private void sweep(SweepContext ctx, GuardedStore store, Instant cutoff, Progress progress, RecordSweep.Range range)
+            throws SQLException {
         RunEvents events = ctx.events();
         String cursor = progress.resume;
         // Orphans short of a full delete batch wait for the next page, so every delete call but the last is full.
@@ -220,6 +242,7 @@ public final class AssetSweep implements Sweep {
                 cursor = null;
                 continue;
             }
+            page = within(page, range);
             progress.pages++;
             progress.listed += page.assets().size();
             events.emit(new RunEvent.PageListed(config.name(), store.name(), page.assets().size()));
@@ -245,8 +268,9 @@ public final class AssetSweep implements Sweep {
             }
             List<StoredAsset> pending = Stream.concat(carry.stream(), candidates.stream()).toList();
             // The run's last page (or, after a run that stopped holding orphans, its first) settles what it holds.
+            // A shard settles every page: its row keeps only a position whose orphans are all settled.
             boolean settle = page.nextCursor() == null || capped || progress.pages >= config.maxListPagesPerRun()
-                    || (progress.pages == 1 && progress.settleFirstPage);
+                    || (progress.pages == 1 && progress.settleFirstPage) || range != null;
             carry = pending.isEmpty() ? new ArrayList<>() : deleteOrphans(ctx, store, cutoff, pending, settle, progress);
             if (carry == null) {
                 return;
@@ -257,6 +281,9 @@ public final class AssetSweep implements Sweep {
             if (capped) {
                 stop(events, "cap"); // the page's other candidates are listed again by the next run
                 return;
+            }
+            if (range != null && !page.assets().isEmpty()) {
+                range.pageDone().done(progress.lastSeen);
             }
             if (carry.isEmpty()) {
                 progress.resume = page.nextCursor();
@@ -273,6 +300,63 @@ public final class AssetSweep implements Sweep {
                 return;
             }
         }
+    }
+
+    /** Where a fan-out cut the sweep's prefix: the shards' ends, the names listed, and whether that was all of them. */
+    public record ShardCut(List<String> ends, long names, boolean whole) {
+    }
+
+    /**
+     * Where a fanned-out run cuts the sweep's prefix into key ranges: at every {@code shardSize}-th name one level
+     * under it (a folder, whatever it holds, or a key), listed {@value #CUT_PAGE_BOUND} pages at most so the run stays
+     * cheap however many keys lie below; the last range is open-ended, so what lies past the names listed, or arrives
+     * after the cut, is still some shard's. Any ends partition the keys: a shard takes those after its start up to and
+     * with its end, in S3's order. Throws {@link UnsupportedOperationException} for a store without folders.
+     */
+    public ShardCut shardEnds(SweepContext ctx, long shardSize) {
+        GuardedStore store = ctx.stores().get(config.store());
+        List<String> ends = new ArrayList<>();
+        long names = 0;
+        String token = null;
+        for (int page = 0; page < CUT_PAGE_BOUND; page++) {
+            Folders folders = store.folders(config.prefix(), token, ctx.deadlineAt());
+            for (String name : folders.names()) {
+                if (names > 0 && names % shardSize == 0) {
+                    ends.add(name); // the first name of the next shard ends this one: its folder's keys sort after it
+                }
+                names++;
+            }
+            token = folders.nextToken();
+            if (token == null) {
+                return new ShardCut(ends, names, true);
+            }
+        }
+        return new ShardCut(ends, names, false);
+    }
+
+    /** Pages of names a fan-out lists at most to cut its shards (1,000 names a page). */
+    static final int CUT_PAGE_BOUND = 100;
+
+    /**
+     * What a shard of this sweep was cut under: the sweep's configuration and its store, bucket and prefix. A shard
+     * cut under another is not purged under this one.
+     */
+    public String shardFingerprint(GuardedStore store) {
+        return dev.reclaim.config.ConfigInForce.hash(config) + " "
+                + ListingPosition.fingerprint(store.name(), store.listingScope(), config.prefix());
+    }
+
+    /** A shard's page: the keys up to its range's end; past it, the listing ends. */
+    private static Listing within(Listing page, RecordSweep.Range range) {
+        if (range == null || range.upTo() == null) {
+            return page;
+        }
+        List<StoredAsset> assets = page.assets();
+        int in = 0;
+        while (in < assets.size() && Store.compareKeys(assets.get(in).key(), range.upTo()) <= 0) {
+            in++;
+        }
+        return in == assets.size() ? page : new Listing(assets.subList(0, in), null);
     }
 
     /** Applying a plan: only the listed assets it holds (one query a page); otherwise all of them. */
@@ -333,11 +417,18 @@ public final class AssetSweep implements Sweep {
                 stop(events, "timeBudget");
                 return null;
             }
+            // A shard deletes up to what its run's limit, counted across the shards, still allows, then stops.
+            int allowed = (int) progress.brake.take(progress.deleted, batch.size());
+            List<String> over = batch.subList(allowed > 0 ? allowed : batch.size(), batch.size());
+            batch = batch.subList(0, batch.size() - over.size());
             if (progress.brake.holdsVolume(ctx, progress.deleted, batch.size())) {
                 return null;
             }
             GuardedStore.Call call = store.deleteBatch(batch, listed, ctx.deadlineAt());
             settle(ctx, store, call.result(), listed, call.errorClass(), progress);
+            if (!over.isEmpty() && progress.brake.holdsVolume(ctx, progress.deleted, over.size())) {
+                return null;
+            }
         }
         return later;
     }

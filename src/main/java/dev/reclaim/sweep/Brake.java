@@ -63,14 +63,26 @@ public final class Brake {
 
     /** A shard's brake: every deletion is first taken from {@code shared}. */
     public static Brake shared(String sweep, Shared shared) {
-        return new Brake(sweep, 0, shared.rule(), shared.basis(), null, shared);
+        return shared(sweep, shared, null);
     }
 
-    /** Before a page of {@code next} items with {@code done} made: a shard takes its share of the run's limit. */
-    public void take(long done, long next) throws SQLException {
-        if (shared != null && done + next > limit && next > 0) {
+    /** The same, with the collapse rule of an assets sweep's history ({@code referencedShare}, null: unknown). */
+    public static Brake shared(String sweep, Shared shared, Double referencedShare) {
+        return new Brake(sweep, 0, shared.rule(), shared.basis(), referencedShare, shared);
+    }
+
+    /**
+     * Before a page (or delete batch) of {@code next} items with {@code done} made: a shard takes its share of the
+     * run's limit. Returns how many of the {@code next} it may make: all of them but for a shard near its run's limit.
+     */
+    public long take(long done, long next) throws SQLException {
+        if (shared == null) {
+            return next;
+        }
+        if (done + next > limit && next > 0) {
             limit += shared.take(done + next - limit);
         }
+        return Math.max(0, Math.min(next, limit - done));
     }
 
     /** At a shard's end, with {@code done} made: what it took and did not use goes back. */

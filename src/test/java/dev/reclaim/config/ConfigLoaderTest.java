@@ -233,6 +233,49 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldFanOutAnS3AssetsSweepOnAutoByDefault_andReadItsShardSize() {
+        SweepConfig.Assets unset = (SweepConfig.Assets) ConfigLoader.parse("test.yaml", ASSETS, Map.of()).sweeps().get("temp");
+        SweepConfig.Assets set = (SweepConfig.Assets) ConfigLoader.parse("test.yaml",
+                ASSETS.replace("olderThan: 7d", "olderThan: 7d\n    fanOut: always\n    shardSize: 50"), Map.of())
+                .sweeps().get("temp");
+
+        assertThat(unset.fanOut()).isEqualTo(new SweepConfig.FanOut(SweepConfig.FanOut.Mode.AUTO, 1_000));
+        assertThat(set.fanOut()).isEqualTo(new SweepConfig.FanOut(SweepConfig.FanOut.Mode.ALWAYS, 50));
+    }
+
+    private static final String CLOUDINARY_SWEEP = """
+            stores:
+              photos:
+                type: cloudinary
+                allowedPrefixes: [users/]
+            sweeps:
+              temp-photos:
+                kind: assets
+                store: photos
+                prefix: users/
+                match: users/*/temp/**
+                olderThan: 24h
+                referenced: SELECT public_id FROM bobblehead_photos WHERE public_id = ANY(:keys)
+            """;
+
+    @Test
+    void shouldRefuseFanOutOnACloudinarySweep_sayingTheHourlyQuotaIsTheLimit() {
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml",
+                CLOUDINARY_SWEEP.replace("olderThan: 24h", "olderThan: 24h\n    fanOut: auto\n    shardSize: 100"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("test.yaml: sweeps.temp-photos.fanOut: a Cloudinary sweep is not fanned out: the"
+                        + " account's hourly Admin API quota is the limit")
+                .hasMessageContaining("sweeps.temp-photos.shardSize: a Cloudinary sweep is not fanned out");
+        SweepConfig.Assets never = (SweepConfig.Assets) ConfigLoader.parse("test.yaml",
+                CLOUDINARY_SWEEP.replace("olderThan: 24h", "olderThan: 24h\n    fanOut: never"), Map.of()).sweeps().get("temp-photos");
+        SweepConfig.Assets unset = (SweepConfig.Assets) ConfigLoader.parse("test.yaml", CLOUDINARY_SWEEP, Map.of())
+                .sweeps().get("temp-photos");
+
+        assertThat(never.fanOut().mode()).isEqualTo(SweepConfig.FanOut.Mode.NEVER);
+        assertThat(unset.fanOut().mode()).isEqualTo(SweepConfig.FanOut.Mode.NEVER);
+    }
+
+    @Test
     void shouldRejectMaxListPagesPerRunBelowOne_namingTheSweepAndTheField() {
         assertThatThrownBy(() -> ConfigLoader.parse("test.yaml",
                 ASSETS.replace("olderThan: 7d", "olderThan: 7d\n    maxListPagesPerRun: 0"), Map.of()))
