@@ -212,12 +212,31 @@ final class Checks {
             steps.add(new SweepConfig.Step(stepName, sql, collect,
                     value(sp + ".count", step.count(), false, null, Checks::identifier), keep));
         }
+        unusedKeeps(path, steps);
         SweepConfig.FanOut.Mode fanOut = value(path + ".fanOut", sweep.fanOut(), false, SweepConfig.FanOut.Mode.AUTO,
                 Checks::fanOutMode);
         long shardSize = value(path + ".shardSize", sweep.shardSize(), false, SweepConfig.FanOut.DEFAULT.shardSize(),
                 between(pageSize, 10_000_000));
         return new SweepConfig.Records(name, olderThan, (int) pageSize, cap, eligible, claim, List.copyOf(steps),
                 brake(path + ".brake", sweep.brake()), new SweepConfig.FanOut(fanOut, shardSize));
+    }
+
+    /** A value kept for no later step is a mistake: most likely the step meant to use it names something else. */
+    private void unusedKeeps(String path, List<SweepConfig.Step> steps) {
+        for (int i = 0; i < steps.size(); i++) {
+            String keep = steps.get(i).keep();
+            if (keep == null) {
+                continue;
+            }
+            boolean used = steps.subList(i + 1, steps.size()).stream()
+                    .anyMatch(later -> later.sql() != null && later.sql().parameters().contains(keep));
+            if (!used) {
+                String name = steps.get(i).name();
+                problems.error(path + ".steps[" + i + "].keep", path + ".steps[" + i + "]"
+                        + (name == null ? "" : " (" + name + ")") + ".keep", "'" + keep + "' is used by no later step"
+                        + " (a later step's sql would name it :" + keep + "); remove the keep, or use it");
+            }
+        }
     }
 
     private SweepConfig assets(String path, String name, ConfigFile.Assets sweep, Map<String, ConfigFile.Store> declared,

@@ -293,7 +293,17 @@ class ConfigLoaderTest {
 
         assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageStartingWith("test.yaml: sweeps.purge.steps[1] (delete).sql: uses neither :id nor a value an earlier step keeps");
+                .hasMessageContaining("test.yaml: sweeps.purge.steps[1] (delete).sql: uses neither :id nor a value an earlier step keeps");
+    }
+
+    @Test
+    void shouldRejectAKeptValueNoLaterStepUses_namingSweepStepAndValue() {
+        String yaml = VALID.replace("sql: DELETE FROM t WHERE id = :id AND :fileIds IS NOT NULL",
+                "sql: DELETE FROM t WHERE id = :id");
+
+        assertThatThrownBy(() -> ConfigLoader.parse("test.yaml", yaml, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("test.yaml: sweeps.purge.steps[0] (keys).keep: 'fileIds' is used by no later step");
     }
 
     @Test
