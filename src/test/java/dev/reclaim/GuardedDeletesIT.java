@@ -111,7 +111,7 @@ class GuardedDeletesIT {
         GuardedStore store = Stores.build(config, TestSettings.of(fx.env()), aws).referenceChecked(config, fx.db)
                 .get("moc-files");
 
-        assertThatThrownBy(() -> store.again(List.of(INSIDE, OUTSIDE), null, false))
+        assertThatThrownBy(() -> store.again(List.of(INSIDE, OUTSIDE), null, false, dev.reclaim.report.RunEvents.none(), "test"))
                 .isInstanceOf(GuardedStore.OutsidePrefixes.class)
                 .hasMessage("key " + OUTSIDE + " is outside the allowed prefixes of store moc-files");
         assertThat(TestS3.exists(fx.mocBucket, OUTSIDE)).isTrue();

@@ -65,6 +65,11 @@ public final class Retries {
         return new Retries(records, assets, contexts, failures);
     }
 
+    /** The same retries, each in a context {@code contexts} opens (a run's own, so its report counts them). */
+    Retries within(Contexts contexts) {
+        return new Retries(records, assets, contexts, failures);
+    }
+
     /**
      * Returns null on success (including an item that is no longer eligible), else why it failed again. Throws
      * {@link InvalidFailure} for a message that can never succeed, and {@link dev.reclaim.store.StoreThrottled}
@@ -94,7 +99,7 @@ public final class Retries {
                 }
                 List<String> keys = requireKeys(failure);
                 try {
-                    yield store.again(keys, null, dryRun);
+                    yield store.again(keys, null, dryRun, ctx.events(), failure.sweep());
                 } catch (GuardedStore.OutsidePrefixes e) {
                     throw new InvalidFailure(e.getMessage());
                 }

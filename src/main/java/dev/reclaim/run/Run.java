@@ -245,7 +245,8 @@ public final class Run {
         try {
             if (!request.dryRun() && outboxReady && !failures.queueConfigured() && !applying) {
                 // No retry queue: the failures earlier runs stored are retried here, or nothing would ever retry them.
-                retried = retries.retryStored(failures, dataSource, request.deadline().at(), Long.MAX_VALUE);
+                retried = retries.within(dry -> ctx.retrying())
+                        .retryStored(failures, dataSource, request.deadline().at(), Long.MAX_VALUE);
             }
             try (Connection c = dataSource.getConnection()) {
                 ctx.flushFailures(c); // failures an earlier run could not hand to SQS
@@ -440,6 +441,12 @@ public final class Run {
             try (Connection c = dataSource.getConnection()) {
                 return BrakeHistory.of(c, sweep, runId, dryRun);
             }
+        }
+
+        /** This run's context for the failures it retries itself: what their retries delete counts in its report. */
+        Context retrying() {
+            return new Context(runId, now, dryRun, deadline, dataSource, stores, outbox, new DrainState(), beside,
+                    outboxReady, failures, events, control, null, false, null);
         }
 
         /** This context, its sweep's brake a share of the limit the run's shards count against. */

@@ -256,9 +256,10 @@ public final class GuardedStore implements Store {
      * Deletes keys of a failure once more, stopping at the first batch with failed keys: null when every key was
      * deleted (or kept as still in use), else why they failed again. A failed reference check is such a reason; a
      * call that failed whole throws, and so does a key outside the store's prefixes ({@link OutsidePrefixes}, before
-     * any call). A dry run only checks the prefixes.
+     * any call). A dry run only checks the prefixes. What is deleted is told to {@code events} as {@code sweep}'s, from
+     * the failure pipeline ({@link RunEvent.Source#OUTBOX}): a run that retries failures counts them in its report.
      */
-    public String again(List<String> keys, Instant deadline, boolean dryRun) {
+    public String again(List<String> keys, Instant deadline, boolean dryRun, RunEvents events, String sweep) {
         for (String k : keys) {
             if (!guard().allows(k)) {
                 throw new OutsidePrefixes("key " + k + " is outside the allowed prefixes of store " + name());
@@ -270,6 +271,9 @@ public final class GuardedStore implements Store {
         try {
             for (List<String> batch : batches(keys)) {
                 BatchResult r = delete(batch, deadline);
+                if (!r.deleted().isEmpty()) {
+                    events.emit(new RunEvent.KeysDeleted(sweep, name(), r.deleted(), 0, RunEvent.Source.OUTBOX));
+                }
                 if (!r.failed().isEmpty()) {
                     return r.failed().size() + " of " + keys.size() + " keys failed again: "
                             + r.failed().values().iterator().next();

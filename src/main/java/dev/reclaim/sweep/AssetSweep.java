@@ -486,7 +486,7 @@ public final class AssetSweep implements Sweep {
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }
-        return store.again(orphans, ctx.deadlineAt(), false);
+        return store.again(orphans, ctx.deadlineAt(), false, ctx.events(), config.name());
     }
 
     /**

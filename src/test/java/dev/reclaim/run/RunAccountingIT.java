@@ -91,6 +91,43 @@ class RunAccountingIT {
     }
 
     @Test
+    void aRunRetryingTheFailuresItFindsStored_shouldCountTheFilesThoseRetriesDelete() throws Exception {
+        // Found by RandomWorldsIT (seed 3535195788): with no retry queue a run first retries the stored failures, and a
+        // record's retry drains the outbox; those deletes went to no report.
+        fx.refuseToDeletePoisonMocs();
+        fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = (SELECT id FROM moc_instructions WHERE "
+                + EXPIRED + " ORDER BY id LIMIT 1)");
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
+        Map<String, Store> crashing = new LinkedHashMap<>(real.all());
+        crashing.put("moc-files", new ForwardingStore(real.get("moc-files")) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                throw new OutOfMemoryError("simulated crash: the process dies before any file is deleted");
+            }
+        });
+        try (Reclaim reclaim = fx.reclaim(new Stores(crashing, real))) {
+            reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        } catch (OutOfMemoryError expected) {
+            // rows committed, their keys left in the outbox, the poison MOC's failure stored
+        }
+        assertThat(fx.count("SELECT count(*) FROM reclaim.failures WHERE kind = 'record'")).isEqualTo(1);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isPositive();
+        fx.execute("DROP TRIGGER refuse_poison ON moc_instructions");
+        int objectsBefore = TestS3.keys(fx.mocBucket).size();
+
+        RunReport next;
+        try (Reclaim reclaim = fx.reclaim()) {
+            next = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+
+        int deleted = objectsBefore - TestS3.keys(fx.mocBucket).size();
+        assertThat(next.failures().retried()).isEqualTo(1);
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+        assertThat(next.outbox().deleted().getOrDefault("moc-files", 0L)).isEqualTo(deleted);
+    }
+
+    @Test
     void aRunningLedgerRowLeftByAKilledRun_shouldBecomeInterrupted_whenTheNextRunTakesTheLock() throws Exception {
         try (Reclaim reclaim = fx.reclaim()) {
             reclaim.run(new RunRequest("test", false, List.of("render-outputs"), null)); // creates Reclaim's schema
