@@ -97,6 +97,22 @@ public final class RunTally implements RunEvents {
         // run, phase, quota and retry events are for other listeners
     }
 
+    /**
+     * What hears the failures a run retries before its sweeps: the files they deal with, counted with the outbox's
+     * (a record's retry drains the outbox); their items are the failure pipeline's figures, not a sweep's.
+     */
+    public RunEvents filesOnly() {
+        return e -> {
+            if (e instanceof RunEvent.KeysDeleted k && k.source() == Source.OUTBOX
+                    || e instanceof RunEvent.KeysFailed f && f.source() == Source.OUTBOX
+                    || e instanceof RunEvent.KeysKept k && k.source() == Source.OUTBOX
+                    || e instanceof RunEvent.KeysRefused r && r.source() == Source.OUTBOX
+                    || e instanceof RunEvent.DrainStopped) {
+                emit(e);
+            }
+        };
+    }
+
     /** The sweeps' reports, in the order they started; {@code stopRequested}: the run was asked to stop (SIGTERM). */
     public synchronized List<SweepReport> sweepReports(boolean stopRequested) {
         return sweeps.values().stream().map(s -> s.report(stopRequested, outbox(s.name), dryRun)).toList();

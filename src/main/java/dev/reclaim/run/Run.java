@@ -245,7 +245,8 @@ public final class Run {
         try {
             if (!request.dryRun() && outboxReady && !failures.queueConfigured() && !applying) {
                 // No retry queue: the failures earlier runs stored are retried here, or nothing would ever retry them.
-                retried = retries.within(dry -> ctx.retrying())
+                RunEvents filesOnly = RunEvents.of(List.of(tally.filesOnly(), listeners));
+                retried = retries.within(dry -> ctx.retrying(filesOnly))
                         .retryStored(failures, dataSource, request.deadline().at(), Long.MAX_VALUE);
             }
             try (Connection c = dataSource.getConnection()) {
@@ -443,10 +444,10 @@ public final class Run {
             }
         }
 
-        /** This run's context for the failures it retries itself: what their retries delete counts in its report. */
-        Context retrying() {
+        /** This run's context for the failures it retries itself, its events to {@code heard}. */
+        Context retrying(RunEvents heard) {
             return new Context(runId, now, dryRun, deadline, dataSource, stores, outbox, new DrainState(), beside,
-                    outboxReady, failures, events, control, null, false, null);
+                    outboxReady, failures, heard, control, null, false, null);
         }
 
         /** This context, its sweep's brake a share of the limit the run's shards count against. */
