@@ -69,9 +69,13 @@ public final class Outbox {
         this.policy = policy;
     }
 
-    /** Records the keys an item's rows owned; call inside the item's transaction. */
-    public void add(Connection c, String sweep, String itemId, UUID runId, Map<String, List<String>> keysByStore)
-            throws SQLException {
+    /**
+     * Records the keys an item's rows owned and commits the item's transaction ({@code c}, not in auto-commit), both in
+     * one round trip: the INSERT and the COMMIT go to the server together, so the keys exist exactly when the rows are
+     * gone. When either fails, nothing of the item is committed and the error is thrown (the caller rolls back).
+     */
+    public void addAndCommit(Connection c, String sweep, String itemId, UUID runId,
+                             Map<String, List<String>> keysByStore) throws SQLException {
         List<String> storeCol = new ArrayList<>();
         List<String> keyCol = new ArrayList<>();
         keysByStore.forEach((store, keys) -> keys.forEach(k -> {
@@ -79,19 +83,24 @@ public final class Outbox {
             keyCol.add(k);
         }));
         if (keyCol.isEmpty()) {
+            c.commit();
             return;
         }
+        // Two statements, one Sync: the server skips the COMMIT if the INSERT fails; the driver then knows the
+        // transaction ended, and the caller's commit() has nothing left to do.
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO reclaim.pending_deletions (store, key, sweep, item_id, run_id)
                 SELECT s, k, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS t(s, k)
-                ON CONFLICT (store, key) DO NOTHING""")) {
+                ON CONFLICT (store, key) DO NOTHING;
+                COMMIT""")) {
             ps.setString(1, sweep);
             ps.setString(2, itemId);
             ps.setObject(3, runId);
             ps.setArray(4, c.createArrayOf("text", storeCol.toArray()));
             ps.setArray(5, c.createArrayOf("text", keyCol.toArray()));
-            ps.executeUpdate();
+            ps.execute();
         }
+        c.commit();
     }
 
     /**

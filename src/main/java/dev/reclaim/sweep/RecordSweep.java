@@ -311,8 +311,7 @@ public final class RecordSweep implements Sweep {
             if (ctx.dryRun()) {
                 c.rollback();
             } else {
-                ctx.outbox().add(c, config.name(), item, ctx.runId(), keys);
-                c.commit();
+                ctx.outbox().addAndCommit(c, config.name(), item, ctx.runId(), keys);
             }
             ctx.events().emit(new RunEvent.ItemPurged(config.name(), item, figures, keys));
             return null;

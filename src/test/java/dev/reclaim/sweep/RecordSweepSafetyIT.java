@@ -137,6 +137,41 @@ class RecordSweepSafetyIT {
     }
 
     @Test
+    void shouldKeepTheWholeItem_andNoKeyInTheOutbox_whenItsCommitFails() throws Exception {
+        // A deferred constraint fails at COMMIT, after every step and the outbox insert ran: nothing of it may stay.
+        String poison = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
+        fx.execute("UPDATE moc_instructions SET title = 'poison at commit' WHERE id = '" + poison + "'");
+        fx.execute("""
+                CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.title = 'poison at commit' THEN RAISE EXCEPTION 'refused at commit'; END IF;
+                  RETURN OLD;
+                END $$;
+                CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER DELETE ON moc_instructions
+                  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit();
+                """);
+        List<String> poisonFiles = fx.strings("SELECT s3_key FROM moc_files WHERE moc_id = '" + poison + "'");
+
+        RunReport report = run(fx.reclaim());
+
+        SweepReport sweep = report.sweeps().get(0);
+        assertThat(sweep.purged()).isEqualTo(5);
+        assertThat(sweep.failed()).isEqualTo(1);
+        assertThat(sweep.failures()).singleElement().satisfies(f -> {
+            assertThat(f.item()).isEqualTo(poison);
+            assertThat(f.error()).contains("refused at commit");
+        });
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE id = '" + poison + "'")).isEqualTo(1);
+        assertThat(fx.count("SELECT count(*) FROM moc_files WHERE moc_id = '" + poison + "'")).isEqualTo(2);
+        assertThat(fx.count("""
+                SELECT count(*) FROM moc_parts p JOIN moc_parts_lists l ON l.id = p.parts_list_id
+                WHERE p.status = 'allocated' AND l.moc_id = '""" + poison + "'")).isEqualTo(5);
+        assertThat(TestS3.keys(fx.mocBucket)).containsAll(poisonFiles);
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).doesNotContainAnyElementsOf(poisonFiles);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+    }
+
+    @Test
     void shouldSkipAnItemRestoredBetweenPagingAndPurge() throws Exception {
         String restored = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id DESC LIMIT 1").get(0);
         fx.execute("UPDATE moc_instructions SET title = 'restore-me' WHERE id = '" + restored + "'");
