@@ -387,7 +387,7 @@ public final class LoadBenchmark {
             AssetEmulatorProcess.Verify v = t.verify();
             while (runs < bound + 5 && (v.orphansPresent() > 0 || !wrapped)) {
                 runs++;
-                Ran r = run(env, jdbcUrl, List.of(t.sweep()), t.store(), Deadline.none(), false);
+                Ran r = run(env, jdbcUrl, List.of(t.sweep()), t.store(), Deadline.none(), false, 0);
                 SweepReport sr = r.report.sweeps().get(0);
                 wrapped |= sr.listing() != null && sr.listing().wrapped();
                 lists += r.probe.lists();
@@ -414,7 +414,8 @@ public final class LoadBenchmark {
             if (config != null) {
                 env.put("RECLAIM_CONFIG", config.toString());
             }
-            Ran r = run(env, jdbcUrl, List.of(t.sweep()), t.store(), Deadline.none(), heap);
+            Ran r = run(env, jdbcUrl, List.of(t.sweep()), t.store(), Deadline.none(), heap,
+                    (int) Math.max(1, ceil(n, t.pageSize()) / 25));
             long[] wire = t.wireCalls();
             AssetEmulatorProcess.Verify v = t.verify();
             SweepReport sr = r.report.sweeps().get(0);
@@ -436,11 +437,12 @@ public final class LoadBenchmark {
 
     /**
      * One real run of {@code sweeps} on the engine wired like a deployment's, the store {@code storeName} wrapped by
-     * the probe; with {@code heap}, forced full GCs every 25th listed page (and on the delete after it) and every 2 s
-     * from a timer, the peak of what stays live after them being the run's retained heap.
+     * the probe; with {@code heap}, forced full GCs every {@code samplePages}-th listed page and on the delete after it
+     * (as AssetSweepBenchmark: pages/25, so small and large runs get as many samples), or with {@code samplePages} 0
+     * every 2 s from a timer (records sweeps list nothing); the peak of what stays live is the run's retained heap.
      */
     static Ran run(Map<String, String> env, String jdbcUrl, List<String> sweeps, String storeName, Deadline deadline,
-                   boolean heap) throws Exception {
+                   boolean heap, int samplePages) throws Exception {
         ReclaimConfig config = ConfigLoader.load(Path.of(env.get("RECLAIM_CONFIG")), env);
         Stores real = ReclaimFixture.stores(config, env);
         AssetProbeStore probe = new AssetProbeStore(real.get(storeName));
@@ -454,8 +456,9 @@ public final class LoadBenchmark {
             try (Reclaim reclaim = new Reclaim(config, pool, stores, null, Outbox.Policy.DEFAULT, stores)) {
                 HeapMeter meter = HeapMeter.start();
                 java.util.concurrent.ScheduledExecutorService timer = null;
-                if (heap) {
-                    probe.sampleHeap(meter, 25);
+                if (heap && samplePages > 0) {
+                    probe.sampleHeap(meter, samplePages);
+                } else if (heap) {
                     timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
                         Thread th = new Thread(r, "heap-timer");
                         th.setDaemon(true);
@@ -490,7 +493,7 @@ public final class LoadBenchmark {
 
         long smallHeap;
         try (Both b = Both.make(pg, smallMocs, small)) {
-            Ran r = run(b.env, b.db, List.of("moc-purge", "upload-temp"), "moc-files", Deadline.none(), true);
+            Ran r = run(b.env, b.db, List.of("moc-purge", "upload-temp"), "moc-files", Deadline.none(), true, 0);
             smallHeap = r.heap.forcedPeak();
             log("budget: small run (%,d MOCs, %,d keys, no budget): %.1f s, retained heap peak %,d KB (%d samples);"
                     + " clean: %s", smallMocs, small, r.seconds, smallHeap >> 10, r.heap.forcedGcs(), b.clean());
@@ -504,7 +507,7 @@ public final class LoadBenchmark {
             String clean = b.clean();
             while (runs < 30 && !clean.startsWith("true")) {
                 runs++;
-                Ran r = run(b.env, b.db, List.of("moc-purge", "upload-temp"), "moc-files", Deadline.after(budget), true);
+                Ran r = run(b.env, b.db, List.of("moc-purge", "upload-temp"), "moc-files", Deadline.after(budget), true, 0);
                 double over = r.seconds - budget.toMillis() / 1000.0;
                 boolean stopped = r.report.sweeps().stream().anyMatch(s -> "timeBudget".equals(s.stoppedBy()));
                 if (stopped) {
