@@ -167,6 +167,7 @@ public final class LoadBenchmark {
             List<Process> ps = new ArrayList<>();
             Path logs = Files.createTempDirectory("load-workers");
             cpu.start();
+            PgCpu pgCpu = new PgCpu(d.pgPort);
             long w0 = System.nanoTime();
             for (int i = 0; i < workers; i++) {
                 List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
@@ -188,9 +189,11 @@ public final class LoadBenchmark {
             }
             long nanos = System.nanoTime() - w0;
             cpu.stop(nanos);
+            pgCpu.close();
+            double pgCores = pgCpu.cores(nanos);
             double workerCores = (ProcCpu.childrenNanos() - children0) / (double) nanos;
             double s3Cores = (ProcCpu.pidNanos(s3.pid()) - s30) / (double) nanos;
-            double other = Math.max(0, cpu.machineBusyCores - cpu.jvmCores - cpu.pgCores - workerCores - s3Cores);
+            double other = Math.max(0, cpu.machineBusyCores - cpu.jvmCores - pgCores - workerCores - s3Cores);
             S3StandInProcess.Stats st = s3.stats();
 
             long purged;
@@ -215,13 +218,13 @@ public final class LoadBenchmark {
                             + " pending deletions %d; expired left %d; bucket = owned keys: %s", workers, purged, secs,
                     purged / secs, statuses, st.deletes(), st.keysDeleted(), st.largestDelete(), pending, left, same);
             log("mocs: CPU cores used (of 2): machine %.2f = workers %.2f + PostgreSQL %.2f + S3 stand-in %.2f + this JVM"
-                            + " (ElasticMQ) %.2f + other %.2f", cpu.machineBusyCores, workerCores, cpu.pgCores, s3Cores,
+                            + " (ElasticMQ) %.2f + other %.2f", cpu.machineBusyCores, workerCores, pgCores, s3Cores,
                     cpu.jvmCores, other);
             boolean ok = purged == n && left == 0 && pending == 0 && failed == 0 && same.startsWith("true");
             row(String.format(Locale.ROOT, "%,d MOCs, %d worker(s), shards of %,d", n, workers, shard),
                     String.format(Locale.ROOT, "%,.0f MOCs/s (%.1f s); CPU machine %.2f: workers %.2f, PostgreSQL %.2f,"
                                     + " stand-in %.2f, ElasticMQ JVM %.2f, other %.2f", purged / secs, secs,
-                            cpu.machineBusyCores, workerCores, cpu.pgCores, s3Cores, cpu.jvmCores, other),
+                            cpu.machineBusyCores, workerCores, pgCores, s3Cores, cpu.jvmCores, other),
                     "every MOC once, no file lost", ok);
             d.dropCopy(pg, db);
         }
@@ -629,6 +632,87 @@ public final class LoadBenchmark {
             idle = dev.reclaim.testing.cloudinary.CloudinaryEmulator.start();
         }
         return idle;
+    }
+
+    /**
+     * PostgreSQL's CPU over a window, backends that exit during it included (CpuMeter reads it once at the end, so it
+     * misses the backends of workers that have exited): the postmaster on {@code port} and its children, read every
+     * 250 ms, each process's last reading kept.
+     */
+    static final class PgCpu implements AutoCloseable {
+        private final Map<Long, Long> first = new HashMap<>();
+        private final Map<Long, Long> last = new HashMap<>();
+        private final Thread thread;
+        private volatile boolean running = true;
+        private final long postmaster;
+
+        PgCpu(int port) throws Exception {
+            long pm = -1;
+            try (var procs = Files.newDirectoryStream(Path.of("/proc"), q -> q.getFileName().toString().matches("\\d+"))) {
+                for (Path q : procs) {
+                    try {
+                        String cmd = Files.readString(q.resolve("cmdline"));
+                        if (cmd.contains("postgres") && cmd.contains("\0-p\0" + port + "\0")) {
+                            pm = Long.parseLong(q.getFileName().toString());
+                        }
+                    } catch (Exception ignored) {
+                        // gone
+                    }
+                }
+            }
+            postmaster = pm;
+            read(true);
+            thread = new Thread(() -> {
+                while (running) {
+                    read(false);
+                    try {
+                        Thread.sleep(250);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "pg-cpu");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private synchronized void read(boolean initial) {
+            try (var procs = Files.newDirectoryStream(Path.of("/proc"), q -> q.getFileName().toString().matches("\\d+"))) {
+                for (Path q : procs) {
+                    try {
+                        String st = Files.readString(q.resolve("stat"));
+                        String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+                        long pid = Long.parseLong(q.getFileName().toString());
+                        if (pid == postmaster || Long.parseLong(f[1]) == postmaster) {
+                            long ns = (long) ((Long.parseLong(f[11]) + Long.parseLong(f[12])) * ProcCpu.TICK);
+                            if (initial) {
+                                first.put(pid, ns);
+                            }
+                            last.put(pid, ns);
+                        }
+                    } catch (Exception ignored) {
+                        // gone
+                    }
+                }
+            } catch (Exception ignored) {
+                // no /proc
+            }
+        }
+
+        /** Cores used since the start, over {@code nanos}. */
+        synchronized double cores(long nanos) {
+            long sum = 0;
+            for (Map.Entry<Long, Long> e : last.entrySet()) {
+                sum += e.getValue() - first.getOrDefault(e.getKey(), 0L);
+            }
+            return sum / (double) nanos;
+        }
+
+        @Override
+        public void close() {
+            running = false;
+            read(false);
+        }
     }
 
     /** CPU time of processes from /proc (Linux), in nanoseconds. */
