@@ -37,16 +37,17 @@ final class AssetDataset {
     }
 
     /** The same public id as SQL over an integer column {@code i}. */
-    private static final String PUBLIC_ID_SQL =
-            "'users/u' || lpad((i / 5)::text, 7, '0') || '/temp/p' || lpad(i::text, 8, '0')";
+    private static final String PUBLIC_ID_SQL = "'users/u' || lpad((i / 5)::text, greatest(7, length((i / 5)::text)), '0')"
+            + " || '/temp/p' || lpad(i::text, greatest(8, length(i::text)), '0')";
 
     /** S3 key of the upload-temp data set: {@code uploads/tmp/u00012/f000061.pdf}. */
     static String s3Key(long i) {
         return String.format("uploads/tmp/u%05d/f%06d.pdf", i / 5, i);
     }
 
-    private static final String S3_KEY_SQL =
-            "'uploads/tmp/u' || lpad((i / 5)::text, 5, '0') || '/f' || lpad(i::text, 6, '0') || '.pdf'";
+    // PostgreSQL's lpad truncates a longer string (lpad('100000', 5, '0') = '10000'); %05d does not: pad to at least.
+    private static final String S3_KEY_SQL = "'uploads/tmp/u' || lpad((i / 5)::text, greatest(5, length((i / 5)::text)), '0')"
+            + " || '/f' || lpad(i::text, greatest(6, length(i::text)), '0') || '.pdf'";
 
     static long referencedCount(long n, int referencedPercent) {
         long c = 0;
