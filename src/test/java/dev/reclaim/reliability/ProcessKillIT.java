@@ -146,7 +146,7 @@ class ProcessKillIT {
                     record.add(point.stop() == Stop.KILL ? "processes killed (SIGKILL)" : "processes stopped (SIGTERM)", 1);
                 }
                 awaitItsBackends(fx);
-                boolean outlived = ended.reached() && point.stop() == Stop.TERM_HELD && ended.err().contains("did not stop within");
+                boolean outlived = !strict && ended.reached() && point.stop() == Stop.TERM_HELD && ended.err().contains("did not stop within");
                 if (outlived) {
                     // Known defect (docs/RELIABILITY.md, "Found by the suite"): a drain call in flight at SIGTERM is not
                     // cut at the grace period; the CLI exits after its 20 s wait, its row left running like a SIGKILL's.
