@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * can answer chosen operations with 501 {@code NotImplemented}, as a service that lacks them does; the rest it
  * forwards unchanged. It records the key id each request was signed with (the {@code Credential=<keyId>/...} of its
  * SigV4 {@code Authorization} header). It checks the key id only, not the signature itself. It can also stop
- * answering a kind of request, as a service that hangs.
+ * answering a kind of request, as a service that hangs, or hold one chosen request until the test decides whether it
+ * reaches the server ({@link #hold}: a process killed while its call is in flight).
  */
 public final class S3Front implements AutoCloseable {
     private static final Pattern KEY_ID = Pattern.compile("Credential=([^/,\\s]+)/");
@@ -48,6 +49,61 @@ public final class S3Front implements AutoCloseable {
     private final java.util.concurrent.CountDownLatch closing = new java.util.concurrent.CountDownLatch(1);
     private volatile String hangingMethod;
     private final java.util.concurrent.atomic.AtomicInteger answeredBeforeHanging = new java.util.concurrent.atomic.AtomicInteger();
+    private final List<Hold> holds = new CopyOnWriteArrayList<>();
+
+    /**
+     * One request held at the front: the {@code nth} request {@code which} matches, counted from when the hold was
+     * made, waits there (the requests before it pass) until {@link #release()} forwards it or {@link #drop()} answers
+     * it with a 503 without forwarding, so the server behind never sees it.
+     */
+    public static final class Hold {
+        private final java.util.function.Predicate<Seen> which;
+        private final java.util.concurrent.atomic.AtomicInteger left;
+        private final java.util.concurrent.CountDownLatch arrived = new java.util.concurrent.CountDownLatch(1);
+        private final java.util.concurrent.CompletableFuture<Boolean> forward = new java.util.concurrent.CompletableFuture<>();
+
+        private Hold(java.util.function.Predicate<Seen> which, int nth) {
+            this.which = which;
+            this.left = new java.util.concurrent.atomic.AtomicInteger(nth);
+        }
+
+        /** Whether the held request arrived within {@code timeout}. */
+        public boolean arrived(java.time.Duration timeout) throws InterruptedException {
+            return arrived.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        public boolean isHolding() {
+            return arrived.getCount() == 0 && !forward.isDone();
+        }
+
+        public void release() {
+            forward.complete(true);
+        }
+
+        public void drop() {
+            forward.complete(false);
+        }
+
+        /** True when {@code request} is the one to hold (counts it among the matching ones). */
+        private boolean takes(Seen request) {
+            if (!which.test(request) || left.get() <= 0 || left.decrementAndGet() != 0) {
+                return false;
+            }
+            arrived.countDown();
+            return true;
+        }
+
+        private boolean awaitDecision() {
+            try {
+                return forward.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            } catch (java.util.concurrent.ExecutionException e) {
+                return false;
+            }
+        }
+    }
 
     private S3Front(URI backend, String keyId) throws IOException {
         this.backend = backend;
@@ -88,6 +144,13 @@ public final class S3Front implements AutoCloseable {
         return this;
     }
 
+    /** Holds the {@code nth} request {@code which} matches from now on (see {@link Hold}). */
+    public Hold hold(java.util.function.Predicate<Seen> which, int nth) {
+        Hold h = new Hold(which, nth);
+        holds.add(h);
+        return h;
+    }
+
     public List<Seen> seen() {
         return List.copyOf(seen);
     }
@@ -108,8 +171,10 @@ public final class S3Front implements AutoCloseable {
             } else if (notImplemented.stream().anyMatch(n -> request.is(n.substring(0, n.indexOf(' ')),
                     n.substring(n.indexOf('?') + 1)))) {
                 error(exchange, 501, "NotImplemented", "A header you provided implies functionality that is not implemented");
-            } else {
+            } else if (holds.stream().filter(h -> h.takes(request)).toList().stream().allMatch(Hold::awaitDecision)) {
                 forward(exchange, body);
+            } else {
+                error(exchange, 503, "ServiceUnavailable", "The request was held and dropped by the test's S3 front.");
             }
         }
     }
@@ -162,6 +227,7 @@ public final class S3Front implements AutoCloseable {
     @Override
     public void close() {
         closing.countDown();
+        holds.forEach(Hold::drop);
         server.stop(0);
     }
 }
