@@ -18,6 +18,13 @@ import java.util.UUID;
  * Each method returns the violations it found, each naming the promise, the thing and what is wrong.
  */
 final class Promises {
+    /**
+     * The switch for the lead: false while a run that ends {@code failed} after a SQLException escaped its sweeps
+     * may report no sweeps (docs/RELIABILITY.md, "Found by the suite"); promise 5 is then compared only in trials
+     * where no run failed. Set it to true once that fix is on main, so every trial compares its reports.
+     */
+    static final boolean COMPARE_REPORTS_OF_FAILED_RUNS = Boolean.getBoolean("reliability.compareFailedRuns");
+
     private final Trial t;
     private final ReclaimFixture fx;
     private final World w;
@@ -49,13 +56,17 @@ final class Promises {
     /** Everything promised 1 to 3 (and 5 when {@code reports} is true), as it stands now. */
     static List<String> check(Trial t, boolean converged) throws Exception {
         Promises p = new Promises(t);
+        synchronized (t.faultViolations) {
+            p.violations.addAll(t.faultViolations);
+            t.faultViolations.clear();
+        }
         p.nothingInUseDeleted();
         p.noItemHalfPurged();
         p.nothingLost(converged);
         if (converged) {
             p.converged();
             boolean aRunFailed = t.reports.stream().anyMatch(r -> r.outcome() == dev.reclaim.report.Outcome.FAILED);
-            if (aRunFailed) {
+            if (aRunFailed && !COMPARE_REPORTS_OF_FAILED_RUNS) {
                 // Suspected defect (docs/RELIABILITY.md, "Found by the suite"): a run failed by a killed connection
                 // may report less than it did (seed 3535195788); promise 5 is checked on the other trials only.
                 t.record.add("trials with a failed run (promise 5 not compared)", 1);
@@ -317,6 +328,7 @@ final class Promises {
                 }
             }
         }
+        t.retried.forEach((what, n) -> reported.merge(what, n, Long::sum)); // the retry passes, from their events
         compare("MOCs purged", reported.getOrDefault("moc-purge", 0L), mocsGone);
         compare("render jobs deleted", reported.getOrDefault("render-outputs", 0L), jobsGone);
         compare("temp photos deleted", reported.getOrDefault("bobblehead-temp-photos", 0L), photosGone);
