@@ -2,11 +2,15 @@ package dev.reclaim.reliability;
 
 import dev.reclaim.Reclaim;
 import dev.reclaim.cli.ReclaimCli;
+import com.amazonaws.services.lambda.runtime.events.SQSBatchResponse;
+import com.amazonaws.services.lambda.runtime.events.SQSEvent;
+import dev.reclaim.handler.RetryHandler;
 import dev.reclaim.handler.ScheduledRunHandler;
 import dev.reclaim.testing.FakeLambdaContext;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.TestSqs;
 import dev.reclaim.testing.TestSettings;
 import dev.reclaim.testing.cloudinary.Asset;
 import org.junit.jupiter.api.AfterAll;
@@ -168,6 +172,194 @@ class BadInputIT {
         }
         ReliabilityRecord.SHARED.add("violations", wrong.size());
         assertThat(wrong).isEmpty();
+    }
+
+    /**
+     * A retry-queue message that is wrong: {@code body}, and what must become of it: parked on the dead-letter queue
+     * with a reason naming {@code says}, or ({@code says} null) failed alone, left for SQS to redeliver and, after 3
+     * receives, park; or done without deleting anything (a message naming something still in use).
+     */
+    record BadMessage(String name, String body, Outcome outcome, String says) {
+    }
+
+    enum Outcome { PARKED, FAILED_ALONE, DONE_DELETING_NOTHING }
+
+    private List<BadMessage> badMessages() throws Exception {
+        String alive = fx.strings("SELECT id::text FROM moc_instructions WHERE deleted_at IS NULL ORDER BY id LIMIT 1").get(0);
+        String liveKey = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id "
+                + "WHERE m.deleted_at IS NULL ORDER BY 1 LIMIT 1").get(0);
+        String tail = "\"errorClass\":\"x\",\"errorMessage\":\"x\",\"runId\":\"r\",\"correlationId\":\"c\","
+                + "\"firstFailedAt\":\"2026-01-01T00:00:00Z\",\"retryCount\":0}";
+        return List.of(
+                new BadMessage("not JSON", "this is not json", Outcome.PARKED, "not a Reclaim failure message"),
+                new BadMessage("the JSON null", "null", Outcome.PARKED, "not a Reclaim failure message"),
+                new BadMessage("a JSON array", "[{\"kind\":\"record\"}]", Outcome.PARKED, "not a Reclaim failure message"),
+                new BadMessage("an unknown field", "{\"sweep\":\"moc-purge\",\"kind\":\"record\",\"itemId\":\"" + alive
+                        + "\",\"colour\":\"red\"," + tail, Outcome.PARKED, "colour"),
+                new BadMessage("a retry count that is no number", "{\"sweep\":\"moc-purge\",\"kind\":\"record\",\"itemId\":\""
+                        + alive + "\",\"retryCount\":\"three\"}", Outcome.PARKED, "three"),
+                new BadMessage("a date that is no date", "{\"sweep\":\"moc-purge\",\"kind\":\"record\",\"itemId\":\""
+                        + alive + "\",\"firstFailedAt\":\"yesterday\",\"retryCount\":0}", Outcome.PARKED, "yesterday"),
+                new BadMessage("no kind", "{\"sweep\":\"moc-purge\",\"itemId\":\"" + alive + "\"," + tail,
+                        Outcome.PARKED, "unknown kind 'null'"),
+                new BadMessage("a record of no sweep", "{\"sweep\":\"moc-prune\",\"kind\":\"record\",\"itemId\":\"" + alive
+                        + "\"," + tail, Outcome.PARKED, "no records sweep named 'moc-prune'"),
+                new BadMessage("a record of an assets sweep", "{\"sweep\":\"upload-temp\",\"kind\":\"record\",\"itemId\":\""
+                        + alive + "\"," + tail, Outcome.PARKED, "no records sweep named 'upload-temp'"),
+                new BadMessage("a record without itemId", "{\"sweep\":\"moc-purge\",\"kind\":\"record\"," + tail,
+                        Outcome.PARKED, "needs itemId"),
+                new BadMessage("a record whose id is no id", "{\"sweep\":\"moc-purge\",\"kind\":\"record\",\"itemId\":"
+                        + "\"1; DELETE FROM moc_instructions\"," + tail, Outcome.FAILED_ALONE, null),
+                new BadMessage("a record of a live MOC", "{\"sweep\":\"moc-purge\",\"kind\":\"record\",\"itemId\":\"" + alive
+                        + "\"," + tail, Outcome.DONE_DELETING_NOTHING, null),
+                new BadMessage("assets without keys", "{\"sweep\":\"upload-temp\",\"kind\":\"asset\",\"store\":\"moc-files\","
+                        + "\"keys\":[]," + tail, Outcome.PARKED, "needs store and keys"),
+                new BadMessage("an asset outside the sweep's glob (a live MOC's file)", "{\"sweep\":\"upload-temp\",\"kind\":"
+                        + "\"asset\",\"store\":\"moc-files\",\"keys\":[\"" + liveKey + "\"]," + tail, Outcome.FAILED_ALONE, null),
+                new BadMessage("a deletion from no store", "{\"kind\":\"deletion\",\"store\":\"moc-filez\",\"keys\":[\""
+                        + liveKey + "\"]," + tail, Outcome.PARKED, "no store named 'moc-filez'"),
+                new BadMessage("a deletion outside the store's prefixes", "{\"kind\":\"deletion\",\"store\":\"moc-files\","
+                        + "\"keys\":[\"elsewhere/x.pdf\"]," + tail, Outcome.PARKED, "elsewhere/x.pdf"),
+                new BadMessage("a deletion with a blank key", "{\"kind\":\"deletion\",\"store\":\"moc-files\",\"keys\":[\" \"],"
+                        + tail, Outcome.PARKED, "needs store and keys"),
+                new BadMessage("a deletion of a file a live MOC holds", "{\"kind\":\"deletion\",\"store\":\"moc-files\","
+                        + "\"keys\":[\"" + liveKey + "\"]," + tail, Outcome.DONE_DELETING_NOTHING, null));
+    }
+
+    /** A message that must go through whatever its neighbours are: a deletion of an orphan file. */
+    private static String neighbour(String key) {
+        return "{\"kind\":\"deletion\",\"store\":\"moc-files\",\"keys\":[\"" + key + "\"],\"errorClass\":\"x\","
+                + "\"errorMessage\":\"x\",\"runId\":\"r\",\"correlationId\":\"c\",\"firstFailedAt\":\"2026-01-01T00:00:00Z\","
+                + "\"retryCount\":1}";
+    }
+
+    @Test
+    void everyMalformedRetryMessage_shouldBeParkedWithItsReasonOrFailAlone_neverFailItsNeighbour_andDeleteNothing()
+            throws Exception {
+        TestSqs.QueuePair queues = TestSqs.retryQueues(fx.env(), "bad-retry", 3);
+        List<BadMessage> bad = badMessages();
+        Map<String, String> wrong = new LinkedHashMap<>();
+
+        // The retry function: the bad messages in batches of up to 10 (SQS's), each with a good one in the middle.
+        try (Reclaim reclaim = fx.reclaim()) {
+            RetryHandler handler = new RetryHandler(reclaim.retryWorker(), false);
+            for (int from = 0; from < bad.size(); from += 9) {
+                List<BadMessage> part = bad.subList(from, Math.min(bad.size(), from + 9));
+                String orphan = "mocs/orphans/handler-" + from + ".pdf";
+                TestS3.put(fx.mocBucket, orphan);
+                Map<String, Object> expected = snapshot();
+                List<String> bodies = new ArrayList<>(part.stream().map(BadMessage::body).toList());
+                bodies.add(part.size() / 2, neighbour(orphan));
+                SQSBatchResponse response = handler.handleRequest(event(bodies), new FakeLambdaContext("bad-retry", 60_000));
+                Set<String> failedAgain = new java.util.HashSet<>();
+                response.getBatchItemFailures().forEach(f -> failedAgain.add(bodies.get(Integer.parseInt(f.getItemIdentifier()))));
+                Map<String, String> parked = parked(queues, part.stream().filter(m -> m.outcome() == Outcome.PARKED).count());
+                judge("retry function", part, failedAgain, parked, wrong);
+                if (failedAgain.contains(neighbour(orphan)) || TestS3.exists(fx.mocBucket, orphan)) {
+                    wrong.put("retry function: the good neighbour of " + part.get(0).name(), "failed with its batch");
+                }
+                expected.put("moc-files objects", withoutKey(expected.get("moc-files objects"), orphan));
+                if (!snapshot().equals(expected)) {
+                    wrong.put("retry function (data)", "changed: " + changes(expected, snapshot()));
+                }
+            }
+        }
+
+        // reclaim retry: the same messages on the queue, a good one among them; what fails again stays hidden while
+        // the command runs, so it takes each message once.
+        TestSqs.client().setQueueAttributes(b -> b.queueUrl(queues.queueUrl()).attributes(Map.of(
+                software.amazon.awssdk.services.sqs.model.QueueAttributeName.VISIBILITY_TIMEOUT, "30")));
+        String orphan = "mocs/orphans/cli.pdf";
+        TestS3.put(fx.mocBucket, orphan);
+        Map<String, Object> expected = snapshot();
+        for (int i = 0; i < bad.size(); i++) {
+            String body = i == bad.size() / 2 ? neighbour(orphan) : null;
+            if (body != null) {
+                TestSqs.client().sendMessage(b -> b.queueUrl(queues.queueUrl()).messageBody(neighbour(orphan)));
+            }
+            String b2 = bad.get(i).body();
+            TestSqs.client().sendMessage(b -> b.queueUrl(queues.queueUrl()).messageBody(b2));
+        }
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = ReclaimCli.execute(new String[] {"retry"}, fx.env(), new PrintWriter(out, true), new PrintWriter(err, true));
+        long parkedCount = bad.stream().filter(m -> m.outcome() == Outcome.PARKED).count();
+        long failedCount = bad.stream().filter(m -> m.outcome() == Outcome.FAILED_ALONE).count();
+        String says = "Retried " + (bad.size() + 1) + " messages: done " + (bad.size() + 1 - parkedCount - failedCount)
+                + ", failed again " + failedCount + " (left on the queue), dead-lettered " + parkedCount;
+        if (code != 0 || !out.toString().contains(says)) {
+            wrong.put("reclaim retry", "exit " + code + ", expected '" + says + "', said: " + out.toString().strip()
+                    + " " + err.toString().strip());
+        }
+        // What failed again is hidden on the queue (30 s, set below), not parked: SQS redelivers it.
+        int hidden = Integer.parseInt(TestSqs.client().getQueueAttributes(b -> b.queueUrl(queues.queueUrl())
+                .attributeNamesWithStrings("ApproximateNumberOfMessagesNotVisible")).attributesAsStrings()
+                .get("ApproximateNumberOfMessagesNotVisible"));
+        if (hidden != failedCount) {
+            wrong.put("reclaim retry: failed alone", hidden + " messages wait on the queue, expected " + failedCount);
+        }
+        Set<String> left = new java.util.HashSet<>(bad.stream().filter(m -> m.outcome() == Outcome.FAILED_ALONE)
+                .map(BadMessage::body).toList()); // by the count above
+        judge("reclaim retry", bad, left, parked(queues, parkedCount), wrong);
+        if (TestS3.exists(fx.mocBucket, orphan)) {
+            wrong.put("reclaim retry: the good neighbour", "its file is still there");
+        }
+        expected.put("moc-files objects", withoutKey(expected.get("moc-files objects"), orphan));
+        if (!snapshot().equals(expected)) {
+            wrong.put("reclaim retry (data)", "changed: " + changes(expected, snapshot()));
+        }
+        ReliabilityRecord.SHARED.add("bad inputs tried", 2L * bad.size());
+        ReliabilityRecord.SHARED.add("violations", wrong.size());
+        assertThat(wrong).isEmpty();
+    }
+
+    /** Compares what became of each message with what must. */
+    private static void judge(String path, List<BadMessage> messages, Set<String> failedAgain, Map<String, String> parked,
+                              Map<String, String> wrong) {
+        for (BadMessage m : messages) {
+            String reason = parked.get(m.body());
+            boolean failed = failedAgain.contains(m.body());
+            String got = reason != null ? "parked (" + reason + ")" : failed ? "failed again" : "done";
+            boolean right = switch (m.outcome()) {
+                case PARKED -> reason != null && reason.contains(m.says()) && !failed;
+                case FAILED_ALONE -> failed && reason == null;
+                case DONE_DELETING_NOTHING -> !failed && reason == null;
+            };
+            if (!right) {
+                wrong.put(path + ": " + m.name(), "expected " + m.outcome() + (m.says() == null ? "" : " naming '" + m.says() + "'")
+                        + ", got " + got);
+            }
+        }
+    }
+
+    /** The dead-letter queue's messages, body to reason, received and deleted. */
+    private static Map<String, String> parked(TestSqs.QueuePair queues, long expected) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (var m : TestSqs.drain(queues.deadLetterQueueUrl(), (int) expected, Duration.ofSeconds(5))) {
+            var reason = m.messageAttributes().get("reason");
+            out.put(m.body(), reason == null ? "(no reason)" : reason.stringValue());
+        }
+        return out;
+    }
+
+    private static Set<Object> withoutKey(Object keys, String key) {
+        Set<Object> out = new java.util.HashSet<>((Set<?>) keys);
+        out.remove(key);
+        return Set.copyOf(out);
+    }
+
+    private static SQSEvent event(List<String> bodies) {
+        List<SQSEvent.SQSMessage> records = new ArrayList<>();
+        for (int i = 0; i < bodies.size(); i++) {
+            SQSEvent.SQSMessage m = new SQSEvent.SQSMessage();
+            m.setMessageId(Integer.toString(i));
+            m.setBody(bodies.get(i));
+            m.setAttributes(Map.of("ApproximateReceiveCount", "1"));
+            records.add(m);
+        }
+        SQSEvent e = new SQSEvent();
+        e.setRecords(records);
+        return e;
     }
 
     private static Map<String, String> changes(Map<String, Object> before, Map<String, Object> now) {

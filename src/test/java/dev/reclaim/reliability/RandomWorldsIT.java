@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RandomWorldsIT {
     private static final int SCALE = Integer.getInteger("reliability.scale", 1);
 
-    @Property(shrinking = ShrinkingMode.OFF)
+    @Property(shrinking = ShrinkingMode.OFF, seed = "20261207") // the same tries each run: the test command stays deterministic; the soak draws more of them, at a larger scale
     void everyPromiseHolds_underRandomDataAndFaults(@ForAll("faultSets") Set<Fault> faults,
                                                     @ForAll @IntRange(min = 3, max = 14) int mocs,
                                                     @ForAll @IntRange(min = 0, max = 8) int renderJobs,
@@ -40,14 +40,18 @@ class RandomWorldsIT {
 
     @Provide
     Arbitrary<Set<Fault>> faultSets() {
+        String only = System.getProperty("reliability.faults"); // e.g. S3_HANGS,LOCK_CONNECTION_KILLED: always these
+        if (only != null && !only.isBlank()) {
+            return Arbitraries.just(java.util.Arrays.stream(only.split(",")).map(String::strip).map(Fault::valueOf)
+                    .collect(java.util.stream.Collectors.toCollection(() -> java.util.EnumSet.noneOf(Fault.class))));
+        }
         return Arbitraries.of(Fault.class).set().ofMinSize(1).ofMaxSize(5);
     }
 
     static List<String> trial(Set<Fault> faults, int mocs, int renderJobs, int photos, long seed) throws Exception {
         ReliabilityRecord record = ReliabilityRecord.SHARED;
-        try (ReclaimFixture fx = ReclaimFixture.create()) {
-            World world = World.generate(seed, mocs, renderJobs, photos, SCALE);
-            Trial trial = new Trial(fx, world, faults, seed, record);
+        World world = World.generate(seed, mocs, renderJobs, photos, SCALE);
+        try (ReclaimFixture fx = ReclaimFixture.create(); Trial trial = new Trial(fx, world, faults, seed, record)) {
             long t0 = System.nanoTime();
             trial.setUp();
             long t1 = System.nanoTime();
@@ -61,8 +65,8 @@ class RandomWorldsIT {
             });
             long t2 = System.nanoTime();
             violations.addAll(Promises.check(trial, true));
-            System.out.printf("TRIAL set-up %d ms, runs %d ms, checks %d ms%n", (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000,
-                    (System.nanoTime() - t2) / 1_000_000);
+            System.out.printf("TRIAL %s: set-up %d ms, runs %d ms, checks %d ms%n", faults, (t1 - t0) / 1_000_000,
+                    (t2 - t1) / 1_000_000, (System.nanoTime() - t2) / 1_000_000);
             record.add("trials", 1);
             record.add("items written", world.items());
             record.add("keys with a control character", world.undeletable.size());

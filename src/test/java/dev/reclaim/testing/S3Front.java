@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,8 +24,10 @@ import java.util.regex.Pattern;
  * can answer chosen operations with 501 {@code NotImplemented}, as a service that lacks them does; the rest it
  * forwards unchanged. It records the key id each request was signed with (the {@code Credential=<keyId>/...} of its
  * SigV4 {@code Authorization} header). It checks the key id only, not the signature itself. It can also stop
- * answering a kind of request, as a service that hangs, or hold one chosen request until the test decides whether it
- * reaches the server ({@link #hold}: a process killed while its call is in flight).
+ * answering a kind of request, as a service that hangs, answer chosen requests with an error of S3's own (503
+ * {@code SlowDown}, 400 {@code MalformedXML}) so the SDK's own retries and the store's reading of the answer run, or
+ * hold one chosen request until the test decides whether it reaches the server ({@link #hold}: a process killed while
+ * its call is in flight).
  */
 public final class S3Front implements AutoCloseable {
     private static final Pattern KEY_ID = Pattern.compile("Credential=([^/,\\s]+)/");
@@ -47,7 +50,10 @@ public final class S3Front implements AutoCloseable {
     private final List<Seen> seen = new CopyOnWriteArrayList<>();
     private final List<String> notImplemented = new CopyOnWriteArrayList<>(); // "METHOD ?subresource"
     private final java.util.concurrent.CountDownLatch closing = new java.util.concurrent.CountDownLatch(1);
+    private final List<Refusal> refusals = new CopyOnWriteArrayList<>();
+    private final java.util.Map<String, AtomicInteger> served = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile String hangingMethod;
+    private volatile String hangingSubresource;
     private final java.util.concurrent.atomic.AtomicInteger answeredBeforeHanging = new java.util.concurrent.atomic.AtomicInteger();
     private final List<Hold> holds = new CopyOnWriteArrayList<>();
 
@@ -139,7 +145,13 @@ public final class S3Front implements AutoCloseable {
 
     /** From now on, {@code method} requests after the next {@code answered} are never answered (a service that hangs). */
     public S3Front hangingAfter(String method, int answered) {
+        return hangingAfter(method, null, answered);
+    }
+
+    /** The same, for {@code method} requests with {@code ?subresource} only (null: all of them). */
+    public S3Front hangingAfter(String method, String subresource, int answered) {
         answeredBeforeHanging.set(answered);
+        hangingSubresource = subresource;
         hangingMethod = method;
         return this;
     }
@@ -149,6 +161,39 @@ public final class S3Front implements AutoCloseable {
         Hold h = new Hold(which, nth);
         holds.add(h);
         return h;
+    }
+
+    /**
+     * After the next {@code after} matching requests, the {@code times} following {@code method} requests (null: any)
+     * with {@code ?subresource} (null: any) get S3's error document with {@code status} and {@code code}.
+     */
+    public S3Front refusing(int after, int times, String method, String subresource, int status, String code,
+                            String message) {
+        refusals.add(new Refusal(method, subresource, new AtomicInteger(after), new AtomicInteger(times), status, code,
+                message));
+        return this;
+    }
+
+    /** From now on every request is forwarded: no refusal left, no hanging (requests already held stay held). */
+    public S3Front answering() {
+        refusals.clear();
+        hangingMethod = null;
+        return this;
+    }
+
+    /** Requests answered with the error {@code code} (or held, {@code "hang"}) so far, not forwarded. */
+    public int served(String code) {
+        AtomicInteger n = served.get(code);
+        return n == null ? 0 : n.get();
+    }
+
+    private record Refusal(String method, String subresource, AtomicInteger skip, AtomicInteger left, int status,
+                           String code, String message) {
+        synchronized boolean takes(Seen r) {
+            boolean matches = subresource == null ? method == null || r.method().equals(method)
+                    : r.is(method == null ? r.method() : method, subresource);
+            return matches && skip.getAndDecrement() <= 0 && left.getAndDecrement() > 0;
+        }
     }
 
     public List<Seen> seen() {
@@ -164,8 +209,16 @@ public final class S3Front implements AutoCloseable {
             Seen request = new Seen(method, uri.getPath(), uri.getRawQuery(), m.find() ? m.group(1) : null);
             seen.add(request);
             byte[] body = exchange.getRequestBody().readAllBytes();
-            if (method.equals(hangingMethod) && answeredBeforeHanging.getAndDecrement() <= 0) {
+            String hangingOn = hangingSubresource;
+            boolean hanging = method.equals(hangingMethod) && (hangingOn == null || request.is(method, hangingOn))
+                    && answeredBeforeHanging.getAndDecrement() <= 0;
+            Refusal refusal = hanging ? null : refusals.stream().filter(r -> r.takes(request)).findFirst().orElse(null);
+            if (hanging) {
+                served.computeIfAbsent("hang", k -> new AtomicInteger()).incrementAndGet();
                 awaitClosing(); // the client gives up at its deadline; nothing reaches the server behind
+            } else if (refusal != null) {
+                served.computeIfAbsent(refusal.code(), k -> new AtomicInteger()).incrementAndGet();
+                error(exchange, refusal.status(), refusal.code(), refusal.message());
             } else if (!keyId.equals(request.keyId())) {
                 error(exchange, 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
             } else if (notImplemented.stream().anyMatch(n -> request.is(n.substring(0, n.indexOf(' ')),
