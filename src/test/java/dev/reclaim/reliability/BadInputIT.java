@@ -62,8 +62,9 @@ class BadInputIT {
                         "SELECT id FROM moc_instruction\n      WHERE deleted_at IS NOT NULL AND deleted_at < :cutoff\n    # Locks", "moc_instruction"),
                 new Mistake("reference SQL that does not prepare", "SELECT output_key FROM render_jobs WHERE output_key = ANY(:keys)",
                         "SELECT output_key FROM render_job WHERE output_key = ANY(:keys)", "render_job"),
-                // "A keep never used" is left out: the configuration check accepts it and the run goes on (exit 0);
-                // issue 21 asks for an error. Reported, not fixed here (docs/RELIABILITY.md, "Found by the suite").
+                new Mistake("a keep never used", "    steps:\n      - name: delete-job\n",
+                        "    steps:\n      - name: look-up\n        sql: SELECT id FROM render_jobs WHERE id = :id\n        keep: neverUsed\n      - name: delete-job\n",
+                        "'neverUsed' is used by no later step"),
                 new Mistake("a kept name no step keeps", "WHERE gallery_image_id = ANY(:linkedImages)", "WHERE gallery_image_id = ANY(:linkedImagez)", "linkedImagez"),
                 new Mistake("a step limited to neither :id nor a kept value", "sql: DELETE FROM render_jobs WHERE id = :id RETURNING output_key",
                         "sql: DELETE FROM render_jobs WHERE completed_at < :cutoff RETURNING output_key", "neither :id"),
