@@ -375,67 +375,56 @@ final class Trial implements AutoCloseable {
 
     private Store s3(Store real) {
         boolean unreachable = faults.contains(Fault.S3_UNREACHABLE);
-        return new ForwardingStore(real) {
-            @Override
-            public BatchResult delete(List<String> keys, Instant deadline) {
-                strike();
-                return super.delete(keys, deadline);
+        return striking(real, () -> {
+            int call = s3Calls.getAndIncrement();
+            if (!faulty.get() || !s3FaultCalls.contains(call)) {
+                return;
             }
-
-            @Override
-            public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
-                strike();
-                return super.list(prefix, createdBefore, cursor, deadline);
+            if (unreachable) {
+                record.fault(Fault.S3_UNREACHABLE);
+                throw SdkClientException.create("Unable to execute HTTP request: Connection refused (injected)");
             }
-
-            private void strike() {
-                int call = s3Calls.getAndIncrement();
-                if (!faulty.get() || !s3FaultCalls.contains(call)) {
-                    return;
-                }
-                if (unreachable) {
-                    record.fault(Fault.S3_UNREACHABLE);
-                    throw SdkClientException.create("Unable to execute HTTP request: Connection refused (injected)");
-                }
-            }
-        };
+        });
     }
 
     private Store cloudinary(Store real) {
+        return striking(real, () -> {
+            int call = cloudinaryCalls.getAndIncrement();
+            if (!faulty.get() || !cloudinaryFaultCalls.contains(call)) {
+                return;
+            }
+            List<Fault> kinds = new ArrayList<>();
+            for (Fault f : List.of(Fault.CLOUDINARY_5XX, Fault.CLOUDINARY_420, Fault.CLOUDINARY_TIMEOUT)) {
+                if (faults.contains(f)) {
+                    kinds.add(f);
+                }
+            }
+            if (kinds.isEmpty()) {
+                return;
+            }
+            Fault kind = kinds.get(call % kinds.size());
+            record.fault(kind);
+            switch (kind) {
+                case CLOUDINARY_5XX -> fx.cloudinary.failNext(1 + random.nextInt(4), List.of(500, 502, 503).get(call % 3));
+                case CLOUDINARY_420 -> fx.cloudinary.failNext(1 + random.nextInt(2), 420);
+                default -> fx.cloudinary.timeoutNext(1);
+            }
+        });
+    }
+
+    /** The real store, {@code strike} (a fault, maybe) called before each of its delete and list calls. */
+    private static Store striking(Store real, Runnable strike) {
         return new ForwardingStore(real) {
             @Override
             public BatchResult delete(List<String> keys, Instant deadline) {
-                strike();
+                strike.run();
                 return super.delete(keys, deadline);
             }
 
             @Override
             public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
-                strike();
+                strike.run();
                 return super.list(prefix, createdBefore, cursor, deadline);
-            }
-
-            private void strike() {
-                int call = cloudinaryCalls.getAndIncrement();
-                if (!faulty.get() || !cloudinaryFaultCalls.contains(call)) {
-                    return;
-                }
-                List<Fault> kinds = new ArrayList<>();
-                for (Fault f : List.of(Fault.CLOUDINARY_5XX, Fault.CLOUDINARY_420, Fault.CLOUDINARY_TIMEOUT)) {
-                    if (faults.contains(f)) {
-                        kinds.add(f);
-                    }
-                }
-                if (kinds.isEmpty()) {
-                    return;
-                }
-                Fault kind = kinds.get(call % kinds.size());
-                record.fault(kind);
-                switch (kind) {
-                    case CLOUDINARY_5XX -> fx.cloudinary.failNext(1 + random.nextInt(4), List.of(500, 502, 503).get(call % 3));
-                    case CLOUDINARY_420 -> fx.cloudinary.failNext(1 + random.nextInt(2), 420);
-                    default -> fx.cloudinary.timeoutNext(1);
-                }
             }
         };
     }
