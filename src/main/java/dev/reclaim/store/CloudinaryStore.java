@@ -357,6 +357,30 @@ final class CloudinaryStore implements Store {
         return new Restored(restored, present, notRestorable);
     }
 
+    /**
+     * One lookup by public id a hundred keys (the Admin API's limit): each asset's {@code created_at}, which an upload
+     * under the same public id renews. A deleted asset shown from its backup is a placeholder, left out as gone.
+     */
+    @Override
+    public Map<String, StoredAsset> lookUp(List<String> keys, Instant deadline) {
+        if (accountMode == null) {
+            prepare(deadline); // a dynamic-mode asset's path is its folder, which only a confirmed mode says to read
+        }
+        Map<String, StoredAsset> found = new LinkedHashMap<>();
+        List<String> distinct = List.copyOf(new java.util.LinkedHashSet<>(keys));
+        for (int from = 0; from < distinct.size(); from += MAX_BATCH) {
+            List<String> ids = distinct.subList(from, Math.min(distinct.size(), from + MAX_BATCH));
+            for (Map<?, ?> r : resources(call("lookup", deadline, options -> api.resourcesByIds(ids, options)))) {
+                String publicId = String.valueOf(r.get("public_id"));
+                if (ids.contains(publicId) && !placeholder(r)) {
+                    found.put(publicId, new StoredAsset(publicId, createdAt(r), bytes(r),
+                            keysArePaths() ? publicId : pathOf(r)));
+                }
+            }
+        }
+        return found;
+    }
+
     /** A lookup's resource that stands for a deleted asset with a backup (bytes 0), not for an asset that is there. */
     static boolean placeholder(Map<?, ?> resource) {
         return Boolean.TRUE.equals(resource.get("placeholder")) || "true".equals(String.valueOf(resource.get("placeholder")))

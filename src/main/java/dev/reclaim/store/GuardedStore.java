@@ -165,6 +165,11 @@ public final class GuardedStore implements Store {
     }
 
     @Override
+    public Map<String, StoredAsset> lookUp(List<String> keys, Instant deadline) {
+        return store.lookUp(keys, deadline);
+    }
+
+    @Override
     public Folders folders(String prefix, String token, Instant deadline) {
         return store.folders(prefix, token, deadline);
     }

@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.BucketVersioningStatus;
 import software.amazon.awssdk.services.s3.model.DeleteMarkerEntry;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectVersionsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
@@ -270,6 +271,28 @@ final class S3Store implements Store {
                 .map(o -> new StoredAsset(o.key(), o.lastModified(), o.size() == null ? 0 : o.size())).toList();
         boolean more = Boolean.TRUE.equals(page.isTruncated()) && !assets.isEmpty();
         return new Listing(assets, more ? assets.get(assets.size() - 1).key() : null);
+    }
+
+    /**
+     * One HeadObject a key (S3 has no batch lookup): its LastModified, which an upload under the same key renews. A key
+     * whose current version is a delete marker, or that does not exist, answers 404 and is left out.
+     */
+    @Override
+    public Map<String, StoredAsset> lookUp(List<String> keys, Instant deadline) {
+        Map<String, StoredAsset> found = new LinkedHashMap<>();
+        for (String k : keys) {
+            try {
+                HeadObjectResponse head = call("HeadObject", deadline, capped -> s3.headObject(b -> b.bucket(bucket)
+                        .key(k).overrideConfiguration(capped)));
+                found.put(k, new StoredAsset(k, head.lastModified(), head.contentLength() == null ? 0
+                        : head.contentLength()));
+            } catch (S3Exception e) {
+                if (e.statusCode() != 404) {
+                    throw withCode(e);
+                }
+            }
+        }
+        return found;
     }
 
     /**

@@ -62,6 +62,15 @@ public interface Store {
     Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline);
 
     /**
+     * What the store holds now under each of {@code keys} (when it was created, its size and path, as a listing says):
+     * a key it does not hold is left out. A key back from the failure pipeline is judged on this, not on the listing
+     * that found it: it may have been uploaded again since. Throws like {@link #list}.
+     */
+    default Map<String, StoredAsset> lookUp(List<String> keys, Instant deadline) {
+        throw new UnsupportedOperationException("store " + name() + " cannot look keys up");
+    }
+
+    /**
      * One page of the folders and keys one level under {@code prefix} (S3: ListObjectsV2 with {@code Delimiter /}),
      * in listing order: what a fanned-out sweep cuts its key ranges at. Stores without folders in their listing
      * cannot: Cloudinary sweeps are never fanned out.

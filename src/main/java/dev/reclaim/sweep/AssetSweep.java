@@ -459,8 +459,10 @@ public final class AssetSweep implements Sweep {
     }
 
     /**
-     * Retries a failed batch: re-checks the keys against the reference query and deletes those still unreferenced.
-     * Returns null on success (deleted, already gone, or now referenced and so kept), else the error.
+     * Retries a failed batch: looks each key up in its store and keeps what is gone or younger than the retention now
+     * (the same key uploaded again since the failed delete is a new file), re-checks the rest against the reference
+     * query and deletes those still unreferenced. Returns null on success (deleted, already gone, young or now
+     * referenced and so kept: a kept key is judged again by a later listing), else the error.
      */
     public String retry(SweepContext ctx, List<String> keys) throws SQLException {
         GuardedStore store = ctx.stores().get(config.store());
@@ -476,13 +478,22 @@ public final class AssetSweep implements Sweep {
                 return "key " + k + " is outside the sweep's glob or the store's allowed prefixes";
             }
         }
+        Instant cutoff = ctx.now().minus(config.olderThan());
+        Map<String, StoredAsset> held = store.lookUp(keys, ctx.deadlineAt());
+        List<String> old = keys.stream().filter(k -> held.containsKey(k) && held.get(k).createdAt().isBefore(cutoff))
+                .toList();
+        long young = keys.stream().filter(held::containsKey).count() - old.size();
+        if (young > 0) {
+            log.info("retry of sweep {} keeps {} keys uploaded again since their delete failed (younger than {})",
+                    config.name(), young, config.olderThan());
+        }
         Set<String> referenced;
         try {
-            referenced = referenced(ctx, ctx.now().minus(config.olderThan()), keys);
+            referenced = old.isEmpty() ? Set.of() : referenced(ctx, cutoff, old);
         } catch (ReferenceCheckFailed e) {
             return e.getMessage();
         }
-        List<String> orphans = keys.stream().filter(k -> !referenced.contains(k)).toList();
+        List<String> orphans = old.stream().filter(k -> !referenced.contains(k)).toList();
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }

@@ -316,6 +316,63 @@ class FailurePipelineIT {
                 .get("ApproximateNumberOfMessagesDelayed"))).isEqualTo(1);
     }
 
+    /** An asset retry message as a sweep's failed batch leaves it, an hour ago. */
+    private static String assetFailure(String sweep, String store, List<String> keys) {
+        return Failures.body(Failure.keys(Failure.ASSET, sweep, store, keys, "S3Exception", "503 SlowDown",
+                "00000000-0000-0000-0000-0000000000aa", Instant.now().minus(Duration.ofHours(1))));
+    }
+
+    @Test
+    void anS3AssetRetry_shouldKeepAKeyUploadedAgainSinceItsDeleteFailed_asYoungerThanItsRetention() throws Exception {
+        String key = "uploads/tmp/again.pdf";
+        TestS3.put(fx.mocBucket, key); // the same key uploaded again after the failed delete: minutes old, not 7 days
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = handle(reclaim, event(List.of(assetFailure("upload-temp", "moc-files", List.of(key)))));
+        }
+
+        assertThat(response.getBatchItemFailures()).isEmpty(); // settled: the next listing judges it when it is old
+        assertThat(TestS3.exists(fx.mocBucket, key)).isTrue();
+        assertThat(fx.count("SELECT count(*) FROM reclaim.deleted_keys")).isZero();
+    }
+
+    @Test
+    void anS3AssetRetry_shouldDeleteAKeyOlderThanItsRetention_andSettleOneAlreadyGone() throws Exception {
+        fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms"); // S3 sets LastModified itself: this makes it old
+        String old = "uploads/tmp/old.pdf";
+        String gone = "uploads/tmp/gone.pdf";
+        TestS3.put(fx.mocBucket, old);
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = handle(reclaim, event(List.of(assetFailure("upload-temp", "moc-files", List.of(old, gone)))));
+        }
+
+        assertThat(response.getBatchItemFailures()).isEmpty();
+        assertThat(TestS3.exists(fx.mocBucket, old)).isFalse();
+        assertThat(fx.strings("SELECT key FROM reclaim.deleted_keys")).containsExactly(old);
+    }
+
+    @Test
+    void aCloudinaryAssetRetry_shouldKeepAnAssetUploadedAgainSinceItsDeleteFailed_asYoungerThanItsRetention()
+            throws Exception {
+        fx.cloudinary.seed(dev.reclaim.testing.cloudinary.Asset.image("users/u1/temp/again",
+                Instant.now().minus(Duration.ofMinutes(5)), 10)); // re-uploaded; the retention is 24 hours
+        fx.cloudinary.seed(dev.reclaim.testing.cloudinary.Asset.image("users/u1/temp/old",
+                Instant.now().minus(Duration.ofDays(2)), 10));
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            response = handle(reclaim, event(List.of(assetFailure("bobblehead-temp-photos", "bobblehead-photos",
+                    List.of("users/u1/temp/again", "users/u1/temp/old")))));
+        }
+
+        assertThat(response.getBatchItemFailures()).isEmpty();
+        assertThat(fx.cloudinary.exists("users/u1/temp/again")).isTrue();
+        assertThat(fx.cloudinary.exists("users/u1/temp/old")).isFalse();
+    }
+
     @Test
     void aRetryShouldKeepTheCloudinaryReserve_andPutTheMessageBackUnchanged() throws Exception {
         fx.cloudinary.seed(dev.reclaim.testing.cloudinary.Asset.image("users/u1/temp/p1", Instant.now().minus(Duration.ofDays(2)), 10));
@@ -323,14 +380,14 @@ class FailurePipelineIT {
                 "bobblehead-photos", List.of("users/u1/temp/p1"), "GeneralError", "503", "00000000-0000-0000-0000-0000000000aa",
                 Instant.now()));
         fx.cloudinary.setBudgetLimit(100);
-        fx.cloudinary.setRemainingBudget(22); // 1 for the account's folder mode, asked once per process
+        fx.cloudinary.setRemainingBudget(23); // 1 for the account's folder mode, asked once per process
 
         SQSBatchResponse response;
         try (Reclaim reclaim = fx.reclaim()) {
             response = handle(reclaim, event(List.of(body, body)));
         }
 
-        // The first retry's reference check and delete leave 20 calls: the reserve. The second must not spend any.
+        // The first retry's lookup (its age) and delete leave 20 calls: the reserve. The second must not spend any.
         assertThat(response.getBatchItemFailures()).isEmpty();
         assertThat(fx.cloudinary.exists("users/u1/temp/p1")).isFalse();
         assertThat(fx.cloudinary.remainingBudget()).isEqualTo(20);

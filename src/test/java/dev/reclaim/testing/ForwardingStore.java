@@ -37,6 +37,11 @@ public class ForwardingStore implements Store {
     }
 
     @Override
+    public java.util.Map<String, dev.reclaim.store.StoredAsset> lookUp(List<String> keys, Instant deadline) {
+        return delegate.lookUp(keys, deadline);
+    }
+
+    @Override
     public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
         return delegate.list(prefix, createdBefore, cursor, deadline);
     }
