@@ -50,6 +50,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * answered and settled, the second (the drain after the first MOC, its batch locked in an open transaction) held;</li>
  * <li>SIGTERM at the same point, then the held call let through: the run finishes the item and the drain in hand,
  * records {@code interrupted}, prints its summary and exits 143; its report equals what it changed;</li>
+ * <li>SIGTERM at the same point, the held call never answered: the drain's call is cut when the grace period ends,
+ * its keys stay pending, and the run records {@code interrupted} and prints its summary all the same;</li>
  * </ol>
  * then runs in process until nothing is left: promises 1 to 5, the fresh runs' reports equal to what they changed. A
  * worker killed mid-shard is {@code WorkerKillIT}'s. With {@code -Dreliability.scale=S} (the soak), S - 1 more chains
@@ -82,7 +84,8 @@ class ProcessKillIT {
     @Test
     void everyPromiseHolds_whenTheCliIsKilledAtChosenPoints_andFreshRunsFollow() throws Exception {
         List<String> violations = chain(SEED, List.of(
-                new KillPoint(2, Stop.KILL), new KillPoint(2, Stop.KILL), new KillPoint(2, Stop.TERM_RELEASED)), true);
+                new KillPoint(2, Stop.KILL), new KillPoint(2, Stop.KILL), new KillPoint(2, Stop.TERM_RELEASED),
+                new KillPoint(2, Stop.TERM_HELD)), true);
         Random random = new Random();
         for (int round = 1; round < SCALE; round++) {
             long seed = random.nextLong();
