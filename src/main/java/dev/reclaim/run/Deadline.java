@@ -3,6 +3,9 @@ package dev.reclaim.run;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * When a run must stop taking new items: the Lambda's remaining time less a margin, or the CLI's --max-duration,
@@ -13,6 +16,7 @@ public final class Deadline {
     private final Instant onSystemClock;
     private final Clock clock;
     private volatile Stop stop; // set once, from another thread (a shutdown hook)
+    private final List<Consumer<Instant>> onStop = new CopyOnWriteArrayList<>();
 
     private record Stop(String reason, Duration grace, Instant onSystemClock, Instant at) {
     }
@@ -41,9 +45,30 @@ public final class Deadline {
      * current item, the outbox drain) gets at most {@code grace} ({@link #grace()}).
      */
     public void stop(String reason, Duration grace) {
-        if (stop == null) {
+        synchronized (onStop) {
+            if (stop != null) {
+                return;
+            }
             stop = new Stop(reason, grace, Instant.now(), clock.instant());
         }
+        onStop.forEach(cut -> cut.accept(grace().at()));
+    }
+
+    /**
+     * Tells {@code cut} the end of the grace period (on the system clock) when a stop is requested, at once when one
+     * already was: for what was started before the stop and cannot see it (a store call in flight). Running the
+     * returned task stops telling.
+     */
+    public Runnable whenStopped(Consumer<Instant> cut) {
+        boolean stopped;
+        synchronized (onStop) {
+            onStop.add(cut);
+            stopped = stop != null;
+        }
+        if (stopped) {
+            cut.accept(grace().at());
+        }
+        return () -> onStop.remove(cut);
     }
 
     public boolean stopRequested() {

@@ -150,6 +150,8 @@ public final class Run {
         events.emit(new RunEvent.RunStarted(runId, request.trigger(), request.dryRun(),
                 sweeps.stream().map(Sweep::name).toList()));
         events.emit(new RunEvent.TimeBudget(request.deadline().at()));
+        // A stop (SIGTERM) cuts the store calls still waiting when its grace ends: they were made before it.
+        Runnable forget = request.deadline().whenStopped(stores::cutCallsAt);
         try {
             RunReport report = execute(runId, request, sweeps, tally, events);
             events.emit(new RunEvent.RunFinished(report));
@@ -158,6 +160,8 @@ public final class Run {
             events.emit(new RunEvent.RunFailed(e.toString(), e)); // e.g. a configured statement that no longer prepares
             throw e;
         } finally {
+            forget.run();
+            stores.cutCallsAt(null); // the next run in this process starts uncut
             if (outer == null) {
                 MDC.remove("runId");
             } else {

@@ -46,6 +46,7 @@ public final class GuardedStore implements Store {
      */
     private final DataSource dataSource;
     private final boolean needsDatabase;
+    private final InFlightCalls inFlight = new InFlightCalls();
 
     GuardedStore(Store store, SqlTemplate referenced, DataSource dataSource) {
         this(store, referenced, dataSource, false);
@@ -106,7 +107,15 @@ public final class GuardedStore implements Store {
 
     /** One call to the store's API, split until only the keys it refuses alone fail ({@link Bisection}). */
     private BatchResult call(List<String> keys, Instant deadline) {
-        return Bisection.delete(keys, store.maxRefusedKeys(), part -> store.delete(part, deadline));
+        return Bisection.delete(keys, store.maxRefusedKeys(), part -> inFlight.call(() -> store.delete(part, deadline)));
+    }
+
+    /**
+     * From {@code at} on, a call of this store still waiting for its answer is cut ({@link StoreDeadlinePassed}) and no
+     * new one is made: a stop's grace end, which no call made before the stop knew of. Null lifts it.
+     */
+    public void cutCallsAt(Instant at) {
+        inFlight.cutAt(at);
     }
 
     @Override
@@ -141,7 +150,7 @@ public final class GuardedStore implements Store {
 
     @Override
     public Restored restore(List<String> keys, Map<String, String> versions, Instant deadline) {
-        return store.restore(keys, versions, deadline);
+        return inFlight.call(() -> store.restore(keys, versions, deadline));
     }
 
     @Override
@@ -161,17 +170,17 @@ public final class GuardedStore implements Store {
 
     @Override
     public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
-        return store.list(prefix, createdBefore, cursor, deadline);
+        return inFlight.call(() -> store.list(prefix, createdBefore, cursor, deadline));
     }
 
     @Override
     public Map<String, StoredAsset> lookUp(List<String> keys, Instant deadline) {
-        return store.lookUp(keys, deadline);
+        return inFlight.call(() -> store.lookUp(keys, deadline));
     }
 
     @Override
     public Folders folders(String prefix, String token, Instant deadline) {
-        return store.folders(prefix, token, deadline);
+        return inFlight.call(() -> store.folders(prefix, token, deadline));
     }
 
     @Override
@@ -191,7 +200,10 @@ public final class GuardedStore implements Store {
 
     @Override
     public void prepare(Instant deadline) {
-        store.prepare(deadline);
+        inFlight.call(() -> {
+            store.prepare(deadline);
+            return null;
+        });
     }
 
     @Override

@@ -82,6 +82,11 @@ public final class Stores implements AutoCloseable {
         return new Stores(checked);
     }
 
+    /** {@link GuardedStore#cutCallsAt} for every store: a stop's grace end, or null when the run is over. */
+    public void cutCallsAt(java.time.Instant at) {
+        byName.values().forEach(s -> s.cutCallsAt(at));
+    }
+
     public GuardedStore get(String name) {
         return byName.get(name);
     }

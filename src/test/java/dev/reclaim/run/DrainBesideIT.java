@@ -63,7 +63,7 @@ class DrainBesideIT {
         Store observing = new ForwardingStore(files) {
             @Override
             public BatchResult delete(List<String> keys, Instant deadline) {
-                threads.add(Thread.currentThread() == sweeping ? "sweep" : Thread.currentThread().getName());
+                threads.add(caller().equals(sweeping.getName()) ? "sweep" : caller());
                 if (threads.size() == 1) {
                     // Held until the sweep has purged the next page: only a drain beside the sweep lets it.
                     long deadlineNanos = System.nanoTime() + 10_000_000_000L;
@@ -98,7 +98,7 @@ class DrainBesideIT {
         Store observing = new ForwardingStore(files) {
             @Override
             public BatchResult delete(List<String> keys, Instant deadline) {
-                onSweep.add(Thread.currentThread() == sweeping);
+                onSweep.add(caller().equals(sweeping.getName()));
                 return super.delete(keys, deadline);
             }
         };
@@ -161,5 +161,12 @@ class DrainBesideIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The thread that made the store call: store calls wait on a call thread named after it ("caller > store call"). */
+    private static String caller() {
+        String name = Thread.currentThread().getName();
+        int call = name.lastIndexOf(" > store call");
+        return call < 0 ? name : name.substring(0, call);
     }
 }
