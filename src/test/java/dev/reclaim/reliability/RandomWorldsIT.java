@@ -49,8 +49,13 @@ class RandomWorldsIT {
     }
 
     static List<String> trial(Set<Fault> faults, int mocs, int renderJobs, int photos, long seed) throws Exception {
+        return trial(faults, mocs, renderJobs, photos, seed, SCALE);
+    }
+
+    /** The same, at {@code scale}: a seed kept from the soak is replayed at the scale it was drawn at. */
+    static List<String> trial(Set<Fault> faults, int mocs, int renderJobs, int photos, long seed, int scale) throws Exception {
         ReliabilityRecord record = ReliabilityRecord.SHARED;
-        World world = World.generate(seed, mocs, renderJobs, photos, SCALE);
+        World world = World.generate(seed, mocs, renderJobs, photos, scale);
         try (ReclaimFixture fx = ReclaimFixture.create(); Trial trial = new Trial(fx, world, faults, seed, record)) {
             long t0 = System.nanoTime();
             trial.setUp();

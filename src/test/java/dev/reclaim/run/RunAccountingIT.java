@@ -4,7 +4,10 @@ import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.report.SweepReport;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
+import dev.reclaim.db.Database;
+import dev.reclaim.outbox.Outbox;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
@@ -12,6 +15,7 @@ import dev.reclaim.testing.ForwardingStore;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.TestS3;
+import dev.reclaim.testing.TestSettings;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -125,6 +129,41 @@ class RunAccountingIT {
         assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
         assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
         assertThat(next.outbox().deleted().getOrDefault("moc-files", 0L)).isEqualTo(deleted);
+    }
+
+    @Test
+    void aStoredFailureThatFailsAgain_shouldStillCountTheFilesItsRetrysDrainDeletes() throws Exception {
+        // Found by RandomWorldsIT (seed -68): a record's retry drains the outbox even when its own item fails again, and
+        // that drain deleted a key another item's purge had left after S3 refused it; no report counted that key.
+        fx.refuseToDeletePoisonMocs();
+        fx.execute("UPDATE moc_instructions SET title = 'poison' WHERE id = (SELECT id FROM moc_instructions WHERE "
+                + EXPIRED + " ORDER BY id LIMIT 1)");
+        String refused = fx.strings("SELECT f.s3_key FROM moc_files f JOIN moc_instructions m ON m.id = f.moc_id WHERE m."
+                + EXPIRED + " AND m.title <> 'poison' AND NOT EXISTS (SELECT 1 FROM moc_files g WHERE g.s3_key = f.s3_key "
+                + "AND g.moc_id <> f.moc_id) ORDER BY f.s3_key LIMIT 1").get(0);
+        try (AutoCloseable refusal = TestS3.blockDeletion(fx.mocBucket, refused); Reclaim reclaim = retryingAtOnce()) {
+            reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(refused);
+        assertThat(fx.count("SELECT count(*) FROM reclaim.failures WHERE kind = 'record'")).isEqualTo(1);
+
+        RunReport next;
+        try (Reclaim reclaim = retryingAtOnce()) {
+            next = reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+
+        assertThat(TestS3.exists(fx.mocBucket, refused)).isFalse();
+        assertThat(next.failures().retried()).isEqualTo(1);
+        assertThat(next.failures().retriedOk()).isZero(); // the poison MOC failed again
+        assertThat(next.outbox().deleted().getOrDefault("moc-files", 0L)).isEqualTo(1);
+    }
+
+    /** Reclaim as shipped, but a key that failed is tried again by the next run (no 15-minute backoff). */
+    private Reclaim retryingAtOnce() {
+        HikariDataSource pool = Database.pool(TestSettings.of(fx.env()).database());
+        Stores stores = ReclaimFixture.stores(fx.config(), fx.env());
+        return new Reclaim(fx.config(), pool, stores, null,
+                new Outbox.Policy(Duration.ZERO, Duration.ZERO, Duration.ofHours(24)), pool, stores);
     }
 
     @Test
