@@ -102,7 +102,7 @@ public final class Run {
      */
     public Failures.Retried retryStored(long max) throws SQLException {
         synchronized (this) {
-            prepare(false, listeners); // Reclaim's schema up to date
+            prepare(false, listeners, null); // Reclaim's schema up to date
         }
         return retries.retryStored(failures, dataSource, null, max);
     }
@@ -111,7 +111,7 @@ public final class Run {
      * Once per process: every configured statement must prepare against the database (else a ConfigException, and
      * nothing runs), and Reclaim's schema is brought up to date (not by a dry run, which writes nothing).
      */
-    private void prepare(boolean dryRun, RunEvents events) throws SQLException {
+    private void prepare(boolean dryRun, RunEvents events, Instant deadline) throws SQLException {
         if (!sqlChecked) {
             SqlCheck.check(config, dataSource);
             // Each store checks how it is set up (a Cloudinary account's folder mode): once per process. A store that
@@ -120,7 +120,9 @@ public final class Run {
             for (var store : stores.all().values()) {
                 long callsBefore = store.apiCalls();
                 try {
-                    store.prepare(Instant.now().plusSeconds(60));
+                    // A minute at most, and never past the run's own deadline: a hanging store must not eat the run.
+                    Instant by = Instant.now().plusSeconds(60);
+                    store.prepare(deadline != null && deadline.isBefore(by) ? deadline : by);
                 } catch (dev.reclaim.config.ConfigException e) {
                     throw e;
                 } catch (RuntimeException e) {
@@ -173,7 +175,7 @@ public final class Run {
     private RunReport execute(UUID runId, RunRequest request, List<Sweep> sweeps, RunTally tally, RunEvents events) {
         Instant started = Instant.now();
         try {
-            prepare(request.dryRun(), events);
+            prepare(request.dryRun(), events, request.deadline().at());
             events.emit(new RunEvent.Phase("lock", null));
             Optional<RunLock> lock = RunLock.tryAcquire(dataSource);
             if (lock.isEmpty()) {
@@ -205,7 +207,7 @@ public final class Run {
      * Reclaim's schema must exist unless this is a dry run.
      */
     synchronized SweepContext retryContext(boolean dryRun) throws SQLException {
-        prepare(dryRun, listeners);
+        prepare(dryRun, listeners, null);
         try (Connection c = dataSource.getConnection()) {
             boolean ready = !dryRun || Database.schemaExists(c);
             return new Context(UUID.randomUUID(), databaseNow(c), dryRun, Deadline.none(), dataSource, stores,
@@ -220,7 +222,7 @@ public final class Run {
      */
     synchronized SweepContext shardContext(UUID runId, Deadline deadline, Brake.Shared shared, RunEvents tally)
             throws SQLException {
-        prepare(false, listeners);
+        prepare(false, listeners, deadline.at());
         try (Connection c = dataSource.getConnection()) {
             return new Context(runId, databaseNow(c), false, deadline, dataSource, stores, outbox, new DrainState(),
                     drainBeside(), true, failures, RunEvents.of(List.of(tally, listeners)), RunControl.none(), null, true, shared);

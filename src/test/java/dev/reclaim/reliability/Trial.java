@@ -159,8 +159,8 @@ final class Trial implements AutoCloseable {
                         "The XML you provided was not well-formed or did not validate against our published schema");
             }
             if (faults.contains(Fault.S3_HANGS)) {
-                // Deletes or listings, not the set-up's GetBucketVersioning: a run bounds that by 60 s, not by its budget
-                // (docs/RELIABILITY.md, "Found by the suite"), which would make a trial last minutes.
+                // Deletes or listings, not the set-up's GetBucketVersioning: a run without a budget gives that a minute
+                // (one with a budget, its budget: RunControlIT), which would make a trial last minutes.
                 boolean deletes = random.nextBoolean();
                 front.hangingAfter(deletes ? "POST" : "GET", deletes ? "delete" : "list-type", random.nextInt(4));
             }

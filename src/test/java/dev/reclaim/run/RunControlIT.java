@@ -7,6 +7,7 @@ import dev.reclaim.report.SweepReport;
 import dev.reclaim.Reclaim;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
+import dev.reclaim.testing.S3Front;
 import dev.reclaim.testing.TestS3;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -121,6 +122,19 @@ class RunControlIT {
         assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
         assertThat(next.sweeps().get(0).purged()).isEqualTo(12 - moc.purged());
         assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isZero();
+    }
+
+    @Test
+    void shouldEndWithinFiveSecondsOfItsBudget_whenS3HangsFromItsFirstCall() throws Exception {
+        try (S3Front front = S3Front.before(TestS3.endpoint(), "test").hangingAfter("GET", "versioning", 0)) {
+            fx.env().put("AWS_ENDPOINT_URL_S3", front.endpoint().toString()); // every S3 store asks its versioning first
+            long t0 = System.nanoTime();
+
+            RunReport report = run(new RunRequest("test", false, List.of(), Deadline.after(Duration.ofSeconds(3))));
+
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(8));
+            assertThat(report.outcome()).isEqualTo(Outcome.INCOMPLETE);
+        }
     }
 
     @Test
