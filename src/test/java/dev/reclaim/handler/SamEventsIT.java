@@ -7,6 +7,10 @@ import com.amazonaws.services.lambda.runtime.events.SQSEvent;
 import com.amazonaws.services.lambda.runtime.tests.EventLoader;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.reclaim.Reclaim;
+import dev.reclaim.config.SweepConfig;
+import dev.reclaim.run.ShardWork;
+import dev.reclaim.store.Stores;
+import dev.reclaim.sweep.AssetSweep;
 import dev.reclaim.run.RetryWorker;
 import dev.reclaim.report.Reports;
 import dev.reclaim.report.RunEvents;
@@ -119,39 +123,102 @@ class SamEventsIT {
         }
     }
 
-    /** The shard the message names is made as a fanned-out run makes it, over 10 expired MOCs; the worker purges it. */
+    /**
+     * The shard the message names is made as a fanned-out run makes it (its row, its run's limit) over data of its own;
+     * the worker purges it. The body is exactly what a run sends ({@link ShardWork.Message}).
+     */
     private void work(String name, SQSEvent event) throws Exception {
-        JsonNode body = Reports.JSON.readTree(event.getRecords().get(0).getBody());
-        fx.sampleData(31, 0); // 10 expired MOCs
-        TestSqs.QueuePair work = TestSqs.createQueuePair("reclaim-work", dev.reclaim.run.ShardWork.MAX_RECEIVES);
+        String body = event.getRecords().get(0).getBody();
+        ShardWork.Message message = Reports.JSON.readValue(body, ShardWork.Message.class);
+        assertThat(body).isEqualTo(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(message));
+        TestSqs.QueuePair work = TestSqs.createQueuePair("reclaim-work", ShardWork.MAX_RECEIVES);
         fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
         fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
-        String fingerprint = dev.reclaim.config.ConfigInForce.hash(fx.config().sweeps().get("moc-purge"));
         dev.reclaim.db.Database.migrate(fx.db); // Reclaim's schema, as the run that made the shard left it
         fx.execute("INSERT INTO reclaim.runs (id, trigger, started_at, finished_at, outcome) VALUES ('"
-                + body.path("runId").asText() + "', 'schedule:test', now(), now(), 'completed')");
+                + message.runId() + "', 'schedule:test', now(), now(), 'completed')");
+        switch (name) {
+            case "work-shard.json" -> recordsShard(event, message);
+            case "work-asset-shard.json" -> assetShard(event, message);
+            default -> fail("events/" + name + " has no expected outcome in " + getClass().getSimpleName() + ": add one");
+        }
+    }
+
+    /** Shard 0 of 1 of moc-purge over 10 expired MOCs: all purged, their files with them. */
+    private void recordsShard(SQSEvent event, ShardWork.Message message) throws Exception {
+        fx.sampleData(31, 0); // 10 expired MOCs
+        String fingerprint = dev.reclaim.config.ConfigInForce.hash(fx.config().sweeps().get("moc-purge"));
         fx.execute("INSERT INTO reclaim.shards (run_id, sweep, shard, shards, fingerprint) VALUES ('"
-                + body.path("runId").asText() + "', 'moc-purge', 0, 1, '" + fingerprint + "')");
+                + message.runId() + "', 'moc-purge', 0, 1, '" + fingerprint + "')");
         fx.execute("INSERT INTO reclaim.fanouts (run_id, sweep, budget, rule, basis) VALUES ('"
-                + body.path("runId").asText() + "', 'moc-purge', 1000, 'firstRuns', 'first runs')");
+                + message.runId() + "', 'moc-purge', 1000, 'firstRuns', 'first runs')");
 
         SQSBatchResponse response;
         try (Reclaim reclaim = fx.reclaim()) {
             response = new WorkerHandler(reclaim.shardWork(), Duration.ofSeconds(60)).handleRequest(event, null);
         }
 
-        switch (name) {
-            case "work-shard.json" -> {
-                assertThat(response.getBatchItemFailures()).isEmpty();
-                assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE deleted_at < now() - interval '30 days'"))
-                        .isZero();
-                assertThat(fx.strings("SELECT status FROM reclaim.shards")).containsExactly("done");
-                assertThat(fx.count("SELECT purged FROM reclaim.shards")).isEqualTo(10);
-                assertThat(TestS3.keys(fx.mocBucket))
-                        .isEqualTo(new java.util.HashSet<>(ReferenceData.ownedKeys(fx.db).get("moc-files")));
-            }
-            default -> fail("events/" + name + " has no expected outcome in " + getClass().getSimpleName() + ": add one");
+        assertThat(response.getBatchItemFailures()).isEmpty();
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE deleted_at < now() - interval '30 days'"))
+                .isZero();
+        assertThat(fx.strings("SELECT status FROM reclaim.shards")).containsExactly("done");
+        assertThat(fx.count("SELECT purged FROM reclaim.shards")).isEqualTo(10);
+        assertThat(TestS3.keys(fx.mocBucket))
+                .isEqualTo(new java.util.HashSet<>(ReferenceData.ownedKeys(fx.db).get("moc-files")));
+    }
+
+    /**
+     * Shard 2 of 3 ({@code "shard":1}) of upload-temp, the user folders after {@code uploads/tmp/u3/} up to {@code uploads/tmp/u5/} (the
+     * ends a fan-out cuts at names one level under the prefix): its orphans deleted and journaled; what is referenced,
+     * younger than the retention, in the other shards' ranges or outside the prefix kept; the other shards untouched.
+     */
+    private void assetShard(SQSEvent event, ShardWork.Message message) throws Exception {
+        fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "2s"); // S3 dates uploads itself: old is 2 s ago
+        List<String> orphans = List.of("uploads/tmp/u3/a.pdf", "uploads/tmp/u3/b.pdf", "uploads/tmp/u4/a.pdf");
+        List<String> kept = List.of("uploads/tmp/u1/a.pdf", "uploads/tmp/u2/a.pdf", // shard 0's range
+                "uploads/tmp/u4/ref.pdf",                                               // a MOC's file
+                "uploads/tmp/u5/a.pdf", "uploads/tmp/u6/a.pdf",                         // shard 2's range
+                "uploads/final/f.pdf", "mocs/m1/instructions.pdf");                     // outside the prefix
+        String young = "uploads/tmp/u4/young.pdf";
+        long oldBy = System.nanoTime() + Duration.ofMillis(2_300).toNanos();
+        TestS3.putAll(fx.mocBucket, java.util.stream.Stream.concat(orphans.stream(), kept.stream()).toList());
+        fx.execute("INSERT INTO moc_instructions (id, user_id, title) VALUES"
+                + " ('00000000-0000-0000-0000-000000000001', gen_random_uuid(), 'M')");
+        fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES"
+                + " ('00000000-0000-0000-0000-000000000001', 'instructions', 'uploads/tmp/u4/ref.pdf')");
+        String fingerprint;
+        try (Stores stores = ReclaimFixture.stores(fx.config(), fx.env())) {
+            fingerprint = new AssetSweep((SweepConfig.Assets) fx.config().sweeps().get("upload-temp"))
+                    .shardFingerprint(stores.get("moc-files"));
         }
+        String[][] ranges = {{null, "uploads/tmp/u3/"}, {"uploads/tmp/u3/", "uploads/tmp/u5/"}, {"uploads/tmp/u5/", null}};
+        for (int shard = 0; shard < ranges.length; shard++) {
+            fx.execute("INSERT INTO reclaim.shards (run_id, sweep, shard, shards, after_id, up_to_id, fingerprint)"
+                    + " VALUES ('" + message.runId() + "', 'upload-temp', " + shard + ", 3, " + literal(ranges[shard][0])
+                    + ", " + literal(ranges[shard][1]) + ", '" + fingerprint + "')");
+        }
+        fx.execute("INSERT INTO reclaim.fanouts (run_id, sweep, budget, rule, basis) VALUES ('"
+                + message.runId() + "', 'upload-temp', 1000, 'firstRuns', 'first runs')");
+
+        SQSBatchResponse response;
+        try (Reclaim reclaim = fx.reclaim()) {
+            Thread.sleep(Math.max(0, (oldBy - System.nanoTime()) / 1_000_000)); // the others are older than 2 s now
+            TestS3.put(fx.mocBucket, young); // uploaded just before the worker starts: younger than the retention
+            response = new WorkerHandler(reclaim.shardWork(), Duration.ofSeconds(60)).handleRequest(event, null);
+        }
+
+        assertThat(response.getBatchItemFailures()).isEmpty();
+        java.util.Set<String> left = new java.util.TreeSet<>(kept);
+        left.add(young);
+        assertThat(TestS3.keys(fx.mocBucket)).isEqualTo(left);
+        assertThat(fx.strings("SELECT key FROM reclaim.deleted_keys WHERE sweep = 'upload-temp'"))
+                .containsExactlyInAnyOrderElementsOf(orphans);
+        assertThat(fx.strings("SELECT shard || ' ' || status || ' ' || purged FROM reclaim.shards ORDER BY shard"))
+                .containsExactly("0 waiting 0", "1 done 3", "2 waiting 0");
+    }
+
+    private static String literal(String text) {
+        return text == null ? "NULL" : "'" + text + "'";
     }
 
     private void retry(String name, SQSEvent event) throws Exception {
