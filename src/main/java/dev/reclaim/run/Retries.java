@@ -91,7 +91,14 @@ public final class Retries {
                 }
                 yield error;
             }
-            case Failure.ASSET -> sweep(assets, "assets", failure.sweep()).retry(ctx, requireKeys(failure));
+            case Failure.ASSET -> {
+                Retry<List<String>> assets = sweep(this.assets, "assets", failure.sweep());
+                try {
+                    yield assets.retry(ctx, requireKeys(failure));
+                } catch (AssetSweep.OutsideTheSweep e) {
+                    throw new InvalidFailure(e.getMessage());
+                }
+            }
             case Failure.DELETION -> {
                 GuardedStore store = failure.store() == null ? null : ctx.stores().get(failure.store());
                 if (store == null) {

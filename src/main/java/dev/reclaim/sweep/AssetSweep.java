@@ -475,7 +475,8 @@ public final class AssetSweep implements Sweep {
         }
         for (String k : keys) {
             if (!store.guard().allows(k) || !match.matches(k)) {
-                return "key " + k + " is outside the sweep's glob or the store's allowed prefixes";
+                throw new OutsideTheSweep("key " + k + " is outside the glob of sweep " + config.name()
+                        + " or the allowed prefixes of store " + store.name() + ": no retry can delete it");
             }
         }
         Instant cutoff = ctx.now().minus(config.olderThan());
@@ -498,6 +499,13 @@ public final class AssetSweep implements Sweep {
             return null;
         }
         return store.again(orphans, ctx.deadlineAt(), false, ctx.events(), config.name());
+    }
+
+    /** A retried key this sweep may never delete (outside its glob or its store's prefixes): the message is wrong. */
+    public static final class OutsideTheSweep extends RuntimeException {
+        public OutsideTheSweep(String message) {
+            super(message);
+        }
     }
 
     /**

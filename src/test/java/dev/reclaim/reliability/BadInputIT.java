@@ -216,7 +216,8 @@ class BadInputIT {
                 new BadMessage("assets without keys", "{\"sweep\":\"upload-temp\",\"kind\":\"asset\",\"store\":\"moc-files\","
                         + "\"keys\":[]," + tail, Outcome.PARKED, "needs store and keys"),
                 new BadMessage("an asset outside the sweep's glob (a live MOC's file)", "{\"sweep\":\"upload-temp\",\"kind\":"
-                        + "\"asset\",\"store\":\"moc-files\",\"keys\":[\"" + liveKey + "\"]," + tail, Outcome.FAILED_ALONE, null),
+                        + "\"asset\",\"store\":\"moc-files\",\"keys\":[\"" + liveKey + "\"]," + tail, Outcome.PARKED,
+                        "outside the glob of sweep upload-temp"),
                 new BadMessage("a deletion from no store", "{\"kind\":\"deletion\",\"store\":\"moc-filez\",\"keys\":[\""
                         + liveKey + "\"]," + tail, Outcome.PARKED, "no store named 'moc-filez'"),
                 new BadMessage("a deletion outside the store's prefixes", "{\"kind\":\"deletion\",\"store\":\"moc-files\","

@@ -71,6 +71,17 @@ class RetriesTest {
     }
 
     @Test
+    void shouldRefuseAnAssetFailure_whenItsSweepSaysAKeyIsOutsideIt() {
+        Retries retries = new Retries(Map.of(), Map.of("temp", (ctx, keys) -> {
+            throw new dev.reclaim.sweep.AssetSweep.OutsideTheSweep("key avatars/b is outside the glob of sweep temp");
+        }), dry -> context(dry, stores()));
+        Failure failure = Failure.keys(Failure.ASSET, "temp", "photos", List.of("avatars/b"), "X", "e", "run-1", AT);
+
+        assertThatThrownBy(() -> retries.retry(failure, false)).isInstanceOf(InvalidFailure.class)
+                .hasMessage("key avatars/b is outside the glob of sweep temp");
+    }
+
+    @Test
     void shouldDeleteDeletionKeysInStoreSizedBatches() throws Exception {
         List<String> keys = IntStream.range(0, 5).mapToObj(i -> "tmp/" + i).toList();
 
