@@ -104,8 +104,7 @@ class BadInputIT {
 
     @AfterAll
     static void writeRecord() {
-        ReliabilityRecord.SHARED.write(System.getProperty("reliability.command",
-                "mvn -B -ntp verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dit.test='RandomWorldsIT,BadInputIT'"));
+        ReliabilityRecord.SHARED.write();
     }
 
     @Test

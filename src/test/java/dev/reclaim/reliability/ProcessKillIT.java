@@ -326,8 +326,7 @@ class ProcessKillIT {
 
     @AfterAll
     static void writeRecord() {
-        ReliabilityRecord.SHARED.write(System.getProperty("reliability.command",
-                "mvn -B -ntp verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=ProcessKillIT"));
+        ReliabilityRecord.SHARED.write();
     }
 
     /** {@code reclaim run} of the packaged jar in a JVM of its own, its S3 calls through the front. */

@@ -82,7 +82,6 @@ class RandomWorldsIT {
 
     @AfterContainer
     static void writeRecord() {
-        ReliabilityRecord.SHARED.write(System.getProperty("reliability.command",
-                "mvn -B -ntp verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dit.test='RandomWorldsIT,BadInputIT'"));
+        ReliabilityRecord.SHARED.write();
     }
 }

@@ -49,8 +49,18 @@ final class ReliabilityRecord {
         return b.toString();
     }
 
-    synchronized void write(String command) {
-        String text = text(command);
+    /**
+     * The soak: every suite class in one JVM (so one record), more tries, larger worlds, random kill chains. The fast
+     * part runs in the test command, in whichever of its JVMs (each writes its own classes' record).
+     */
+    static final String SOAK = "mvn -B -ntp verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false"
+            + " -Dit.test='RandomWorldsIT,ProcessKillIT,BadInputIT,WorkQueueFaultsIT,RegressionSeedsIT' -Dit.forks=1"
+            + " -Djqwik.tries.default=100 -Dreliability.scale=3";
+
+    /** Writes the record, naming the command that made it ({@code -Dreliability.command}; default the soak's). */
+    synchronized void write() {
+        String text = text(System.getProperty("reliability.command", Integer.getInteger("reliability.scale", 1) > 1
+                ? SOAK : "the test command (README), its reliability classes in one of its JVMs"));
         System.out.println(text);
         try {
             Files.createDirectories(FILE.getParent());
