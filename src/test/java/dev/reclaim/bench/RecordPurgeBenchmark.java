@@ -68,6 +68,12 @@ public final class RecordPurgeBenchmark {
     private static final double HEAP_TARGET = 1.2;
     private static final String S3 = "s3-delete";
     private static CloudinaryEmulator cloudinary;
+    /**
+     * {@code --s3=standin}: S3 is the listing-faithful stand-in (a sorted map behind an HTTP server) rather than S3Mock,
+     * whose work per DeleteObjects (it keeps a bucket index on disk) takes the engine's cores where S3's would not.
+     */
+    private static dev.reclaim.testing.S3StandIn standIn;
+    private static final java.util.concurrent.atomic.AtomicInteger BUCKETS = new java.util.concurrent.atomic.AtomicInteger();
     /** Categories whose time is followed through each tenth of a run. */
     private static final List<String> PROFILED = List.of("outbox-drain", S3, "outbox-add", "page");
     /** A run during which other processes used more than this many cores is marked as disturbed. */
@@ -137,11 +143,15 @@ public final class RecordPurgeBenchmark {
                 floorFirst = true;
             } else if (a.equals("--stub-s3")) {
                 stubS3 = true;
+            } else if (a.equals("--s3=standin")) {
+                standIn = dev.reclaim.testing.S3StandIn.start();
+            } else if (a.equals("--s3=s3mock")) {
+                standIn = null;
             } else if (a.matches("[0-9_]+")) {
                 sizes.add(Integer.parseInt(a.replace("_", "")));
             } else {
                 throw new IllegalArgumentException("unknown argument '" + a + "'; expected sizes (10000,100000),"
-                        + " --warmup=N, --audit=N, --rounds=R, --floor-first, --stub-s3");
+                        + " --warmup=N, --audit=N, --rounds=R, --floor-first, --stub-s3, --s3=s3mock|standin");
             }
         }
         if (sizes.isEmpty()) {
@@ -266,18 +276,28 @@ public final class RecordPurgeBenchmark {
         return engine(d, jdbcUrl, round, false);
     }
 
+    /** A fresh bucket on the S3 the engine is given. */
+    private static String bucket(String prefix) {
+        if (standIn == null) {
+            return TestS3.freshBucket(prefix);
+        }
+        String name = prefix + "-" + BUCKETS.incrementAndGet();
+        standIn.createBucket(name);
+        return name;
+    }
+
     /** The engine; with {@code stubS3} its stores answer "deleted" without calling S3 (a diagnostic). */
     private static Measured engine(Dataset d, String jdbcUrl, int round, boolean stubS3) throws Exception {
         Map<String, String> env = new HashMap<>();
         env.put("RECLAIM_DB_URL", jdbcUrl);
         env.put("RECLAIM_CONFIG", CONFIG);
         env.put("AWS_REGION", "us-east-1");
-        env.put("AWS_ENDPOINT_URL_S3", TestS3.endpoint().toString());
+        env.put("AWS_ENDPOINT_URL_S3", (standIn == null ? TestS3.endpoint() : standIn.endpoint()).toString());
         env.put("AWS_ACCESS_KEY_ID", "test");
         env.put("AWS_SECRET_ACCESS_KEY", "test");
         env.put("RECLAIM_S3_PATH_STYLE", "true");
-        env.put("RECLAIM_MOC_BUCKET", TestS3.freshBucket("bench-moc"));
-        env.put("RECLAIM_RENDER_BUCKET", TestS3.freshBucket("bench-render"));
+        env.put("RECLAIM_MOC_BUCKET", bucket("bench-moc"));
+        env.put("RECLAIM_RENDER_BUCKET", bucket("bench-render"));
         env.put("RECLAIM_MOC_MAX_DELETES", "1000000000");
         // The shipped configuration also declares a Cloudinary store; moc-purge never calls it.
         env.put("CLOUDINARY_URL", cloudinary().cloudinaryUrl());
