@@ -176,6 +176,28 @@ public final class Outbox {
         }
     }
 
+    /**
+     * Which of {@code keys} wait in the outbox for {@code store}: an assets sweep leaves those to the drain, which
+     * deletes and counts them once (S3 answers a second delete of a gone key as deleted, and it would count twice).
+     */
+    public static Set<String> pendingAmong(Connection c, String store, List<String> keys) throws SQLException {
+        Set<String> out = new HashSet<>();
+        if (keys.isEmpty()) {
+            return out;
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT key FROM reclaim.pending_deletions WHERE store = ? AND key = ANY(?)")) {
+            ps.setString(1, store);
+            ps.setArray(2, c.createArrayOf("text", keys.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
     /** Keys pending per store, for reports and dry runs. */
     public Map<String, Long> pending(Connection c) throws SQLException {
         Map<String, Long> out = new TreeMap<>();

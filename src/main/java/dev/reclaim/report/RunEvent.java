@@ -74,7 +74,10 @@ public sealed interface RunEvent {
     record SweepHeld(String sweep, String rule, String detail, boolean wouldHold) implements RunEvent {
     }
 
-    /** Listed assets an assets sweep leaves alone, once per page and reason: {@code tooYoung}, {@code outsideGlob}. */
+    /**
+     * Listed assets an assets sweep leaves alone, once per page and reason: {@code tooYoung}, {@code outsideGlob},
+     * {@code pendingInOutbox} (a record's file waiting in the outbox: the drain deletes and counts it).
+     */
     record AssetsPassedOver(String sweep, String store, String reason, List<String> keys) implements RunEvent {
     }
 

@@ -32,6 +32,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 
@@ -507,6 +508,11 @@ public final class Run {
         @Override
         public void awaitDrain(Throwable failing) throws SQLException {
             beside.await(failing);
+        }
+
+        @Override
+        public Set<String> pendingInOutbox(Connection c, String store, List<String> keys) throws SQLException {
+            return outboxReady ? Outbox.pendingAmong(c, store, keys) : Set.of();
         }
 
         /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */

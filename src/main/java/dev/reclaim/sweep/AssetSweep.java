@@ -392,6 +392,11 @@ public final class AssetSweep implements Sweep {
         if (progress.brake.holdsCollapse(ctx, pending.size(), referenced.size())) {
             return null; // the sweep deletes nothing more; the next run (approved, or with the query fixed) lists again
         }
+        Set<String> inOutbox = inOutbox(ctx, store, orphans.stream().map(StoredAsset::key).toList());
+        if (!inOutbox.isEmpty()) {
+            passedOver(events, store, "pendingInOutbox", orphans.stream().filter(a -> inOutbox.contains(a.key())));
+            orphans = orphans.stream().filter(a -> !inOutbox.contains(a.key())).toList();
+        }
         int now = flush ? orphans.size() : orphans.size() / store.maxBatch() * store.maxBatch();
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
         if (ctx.dryRun()) {
@@ -494,7 +499,8 @@ public final class AssetSweep implements Sweep {
         } catch (ReferenceCheckFailed e) {
             return e.getMessage();
         }
-        List<String> orphans = old.stream().filter(k -> !referenced.contains(k)).toList();
+        Set<String> inOutbox = inOutbox(ctx, store, old);
+        List<String> orphans = old.stream().filter(k -> !referenced.contains(k) && !inOutbox.contains(k)).toList();
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }
@@ -505,6 +511,20 @@ public final class AssetSweep implements Sweep {
     public static final class OutsideTheSweep extends RuntimeException {
         public OutsideTheSweep(String message) {
             super(message);
+        }
+    }
+
+    /**
+     * Which of these orphans wait in the outbox (a record's file under this sweep's prefix, its delete failed): the
+     * drain deletes and counts them; deleted here too, the drain's second delete would count them again (S3 answers a
+     * delete of a gone key as deleted). Asked after the references: a key enters the outbox as its rows go.
+     */
+    private static Set<String> inOutbox(SweepContext ctx, GuardedStore store, List<String> keys) throws SQLException {
+        if (keys.isEmpty()) {
+            return Set.of();
+        }
+        try (Connection c = ctx.dataSource().getConnection()) {
+            return ctx.pendingInOutbox(c, store.name(), keys);
         }
     }
 

@@ -10,6 +10,8 @@ import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /** What a sweep needs from the run it works in; the run implements it, so sweeps do not depend on the run. */
@@ -58,6 +60,12 @@ public interface SweepContext {
 
     /** Waits for the drain {@link #drainBeside} started; its error is thrown, or added to {@code failing} if not null. */
     void awaitDrain(Throwable failing) throws SQLException;
+
+    /**
+     * Which of {@code keys} wait in the outbox for {@code store} (none before Reclaim's schema exists): an assets sweep
+     * leaves them to the drain, so one deletion is deleted and counted once.
+     */
+    Set<String> pendingInOutbox(Connection c, String store, List<String> keys) throws SQLException;
 
     /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */
     void recordFailure(Connection c, Failure failure) throws SQLException;

@@ -19,6 +19,7 @@ import dev.reclaim.testing.TestSettings;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import software.amazon.awssdk.core.exception.SdkClientException;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -158,10 +159,63 @@ class RunAccountingIT {
         assertThat(next.outbox().deleted().getOrDefault("moc-files", 0L)).isEqualTo(1);
     }
 
+    @Test
+    void aKeyPendingInTheOutbox_shouldBeDeletedAndCountedOnce_whenAnAssetsSweepListsItToo() throws Exception {
+        // Found by RandomWorldsIT (seed -786721703479183241): a MOC file saved from a temp upload stays under uploads/tmp/;
+        // its purge left it pending (S3 refused it), upload-temp then deleted it and the next drain deleted it again,
+        // which S3 answers as deleted: two reports counted one object.
+        String saved = "uploads/tmp/u1/saved from a temp upload.pdf";
+        String moc = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
+        fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES ('" + moc + "', 'instructions', '" + saved + "')");
+        TestS3.put(fx.mocBucket, saved);
+        fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms");
+        try (AutoCloseable refusal = TestS3.blockDeletion(fx.mocBucket, saved); Reclaim reclaim = retryingAtOnce()) {
+            reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(saved);
+        Set<String> before = TestS3.keys(fx.mocBucket);
+
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
+        Map<String, Store> drainFails = new LinkedHashMap<>(real.all());
+        AtomicInteger calls = new AtomicInteger();
+        drainFails.put("moc-files", new ForwardingStore(real.get("moc-files")) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                if (calls.getAndIncrement() == 0) { // the run's first drain: S3 unreachable for that one call
+                    throw SdkClientException.create("Unable to execute HTTP request: Connection refused (injected)");
+                }
+                return super.delete(keys, deadline);
+            }
+        });
+        List<RunReport> reports = new ArrayList<>();
+        try (Reclaim reclaim = retryingAtOnce(new Stores(drainFails, real))) {
+            reports.add(reclaim.run(new RunRequest("test", false, List.of("upload-temp"), null)));
+        }
+        assertThat(calls.get()).isPositive(); // the drain's call failed: the key stayed pending while upload-temp listed it
+        try (Reclaim reclaim = retryingAtOnce()) {
+            reports.add(reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null)));
+        }
+
+        Set<String> gone = new HashSet<>(before);
+        gone.removeAll(TestS3.keys(fx.mocBucket));
+        assertThat(gone).contains(saved);
+        long reported = 0;
+        for (RunReport r : reports) {
+            reported += r.sweeps().stream().filter(s -> s.name().equals("upload-temp")).mapToLong(SweepReport::purged).sum()
+                    + r.outbox().deleted().getOrDefault("moc-files", 0L);
+        }
+        assertThat(reported).as("moc-files objects the two runs report deleted").isEqualTo(gone.size());
+        assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+    }
+
     /** Reclaim as shipped, but a key that failed is tried again by the next run (no 15-minute backoff). */
     private Reclaim retryingAtOnce() {
+        return retryingAtOnce(ReclaimFixture.stores(fx.config(), fx.env()));
+    }
+
+    /** The same, on {@code stores}. */
+    private Reclaim retryingAtOnce(Stores stores) {
         HikariDataSource pool = Database.pool(TestSettings.of(fx.env()).database());
-        Stores stores = ReclaimFixture.stores(fx.config(), fx.env());
         return new Reclaim(fx.config(), pool, stores, null,
                 new Outbox.Policy(Duration.ZERO, Duration.ZERO, Duration.ofHours(24)), pool, stores);
     }
