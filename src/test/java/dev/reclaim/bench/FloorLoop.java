@@ -31,6 +31,15 @@ final class FloorLoop {
     }
 
     static Result run(SweepConfig.Records sweep, DataSource ds) throws SQLException {
+        return run(sweep, ds, false);
+    }
+
+    /**
+     * With {@code outbox}, each item's transaction also writes its keys to {@code reclaim.pending_deletions} with the
+     * engine's own statement (INSERT and COMMIT in one text), which durability requires of any purge that deletes files
+     * after its commit: the floor of such a purge. Its rows are left for no one: there is no drain.
+     */
+    static Result run(SweepConfig.Records sweep, DataSource ds, boolean outbox) throws SQLException {
         SqlTemplate claimSql = sweep.claim();
         SqlTemplate returnBricks = step(sweep, "return-bricks");
         SqlTemplate collectFiles = step(sweep, "collect-files");
@@ -55,7 +64,9 @@ final class FloorLoop {
                  PreparedStatement lockPs = c.prepareStatement(lockImages.jdbcSql());
                  PreparedStatement orphanPs = c.prepareStatement(findOrphaned.jdbcSql());
                  PreparedStatement deleteMocPs = c.prepareStatement(deleteMoc.jdbcSql());
-                 PreparedStatement deleteImagesPs = c.prepareStatement(deleteImages.jdbcSql())) {
+                 PreparedStatement deleteImagesPs = c.prepareStatement(deleteImages.jdbcSql());
+                 PreparedStatement outboxPs = c.prepareStatement(OUTBOX_AND_COMMIT)) {
+                java.util.UUID runId = java.util.UUID.randomUUID();
                 Object after = null;
                 while (true) {
                     PreparedStatement page = after == null ? first : next;
@@ -88,7 +99,8 @@ final class FloorLoop {
                             bricks += bricksPs.executeUpdate();
 
                             set(filesPs, collectFiles, "id", id);
-                            keys += readKeys(filesPs);
+                            List<String> itemKeys = new ArrayList<>();
+                            keys += readKeys(filesPs, itemKeys);
 
                             set(lockPs, lockImages, "id", id);
                             Array linked = c.createArrayOf("uuid", firstColumn(lockPs).toArray());
@@ -104,7 +116,18 @@ final class FloorLoop {
                                 while (rs.next()) {
                                     images++;
                                     keys += nonEmpty(rs.getString(1)) + nonEmpty(rs.getString(2));
+                                    addKey(itemKeys, rs.getString(1));
+                                    addKey(itemKeys, rs.getString(2));
                                 }
+                            }
+                            if (outbox && !itemKeys.isEmpty()) {
+                                outboxPs.setString(1, sweep.name());
+                                outboxPs.setString(2, String.valueOf(id));
+                                outboxPs.setObject(3, runId);
+                                outboxPs.setArray(4, c.createArrayOf("text", java.util.Collections.nCopies(itemKeys.size(),
+                                        "moc-files").toArray()));
+                                outboxPs.setArray(5, c.createArrayOf("text", itemKeys.toArray()));
+                                outboxPs.execute();
                             }
                             c.commit();
                             purged++;
@@ -147,15 +170,29 @@ final class FloorLoop {
         return params.size();
     }
 
-    private static long readKeys(PreparedStatement ps) throws SQLException {
+    private static long readKeys(PreparedStatement ps, List<String> into) throws SQLException {
         long n = 0;
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 n += nonEmpty(rs.getString(1));
+                addKey(into, rs.getString(1));
             }
         }
         return n;
     }
+
+    private static void addKey(List<String> into, String key) {
+        if (key != null && !key.isEmpty()) {
+            into.add(key);
+        }
+    }
+
+    /** The engine's outbox statement ({@code Outbox.addAndCommit}), the same text. */
+    private static final String OUTBOX_AND_COMMIT = """
+            INSERT INTO reclaim.pending_deletions (store, key, sweep, item_id, run_id)
+            SELECT s, k, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS t(s, k)
+            ON CONFLICT (store, key) DO NOTHING;
+            COMMIT""";
 
     private static List<Object> firstColumn(PreparedStatement ps) throws SQLException {
         List<Object> out = new ArrayList<>();

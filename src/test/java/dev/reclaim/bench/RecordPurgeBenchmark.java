@@ -73,6 +73,8 @@ public final class RecordPurgeBenchmark {
      * whose work per DeleteObjects (it keeps a bucket index on disk) takes the engine's cores where S3's would not.
      */
     private static dev.reclaim.testing.S3StandIn standIn;
+    /** {@code --floor-outbox}: the floor also writes each item's keys to the outbox in its transaction (FloorLoop). */
+    private static boolean floorOutbox;
     private static final java.util.concurrent.atomic.AtomicInteger BUCKETS = new java.util.concurrent.atomic.AtomicInteger();
     /** Categories whose time is followed through each tenth of a run. */
     private static final List<String> PROFILED = List.of("outbox-drain", S3, "outbox-add", "page");
@@ -143,6 +145,8 @@ public final class RecordPurgeBenchmark {
                 floorFirst = true;
             } else if (a.equals("--stub-s3")) {
                 stubS3 = true;
+            } else if (a.equals("--floor-outbox")) {
+                floorOutbox = true;
             } else if (a.equals("--s3=standin")) {
                 standIn = dev.reclaim.testing.S3StandIn.start();
             } else if (a.equals("--s3=s3mock")) {
@@ -151,7 +155,7 @@ public final class RecordPurgeBenchmark {
                 sizes.add(Integer.parseInt(a.replace("_", "")));
             } else {
                 throw new IllegalArgumentException("unknown argument '" + a + "'; expected sizes (10000,100000),"
-                        + " --warmup=N, --audit=N, --rounds=R, --floor-first, --stub-s3, --s3=s3mock|standin");
+                        + " --warmup=N, --audit=N, --rounds=R, --floor-first, --stub-s3, --s3=s3mock|standin, --floor-outbox");
             }
         }
         if (sizes.isEmpty()) {
@@ -355,11 +359,14 @@ public final class RecordPurgeBenchmark {
         CpuMeter cpu = new CpuMeter(d.pgPort);
         try (HikariDataSource pool = Database.pool(TestSettings.of(env).database())) {
             DataSource ds = JdbcMeter.wrap(pool, tally, classifier(sweep));
+            if (floorOutbox) {
+                Database.migrate(pool); // the outbox table as the engine has it, indexes included
+            }
             heap = HeapMeter.start();
             cpu.start();
             tally.markEvery(Math.max(1, d.expired / 10), PROFILED);
             long t0 = System.nanoTime();
-            r = FloorLoop.run(sweep, ds);
+            r = FloorLoop.run(sweep, ds, floorOutbox);
             nanos = System.nanoTime() - t0;
             cpu.stop(nanos);
             heap.close();
