@@ -46,7 +46,7 @@ class GuardedDeletesIT {
     private ReclaimConfig config;
 
     @BeforeEach
-    void setUp() {
+    void setUp() throws Exception {
         aws = new AwsClients(TestSettings.of(fx.env()).aws());
         config = fx.config();
         TestS3.putAll(fx.mocBucket, List.of(OUTSIDE, INSIDE));

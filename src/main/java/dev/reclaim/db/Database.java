@@ -54,16 +54,22 @@ public final class Database {
     }
 
     /** Creates or upgrades schema {@code reclaim} (run ledger, outbox). Never touches the application's tables. */
-    public static void migrate(DataSource ds) {
-        Flyway.configure()
-                .dataSource(ds)
-                .schemas("reclaim")
-                .createSchemas(true)
-                .table("schema_history")
-                .locations("classpath:db/reclaim")
-                .loggers("slf4j")
-                .load()
-                .migrate();
+    public static void migrate(DataSource ds) throws SQLException {
+        try {
+            Flyway.configure()
+                    .dataSource(ds)
+                    .schemas("reclaim")
+                    .createSchemas(true)
+                    .table("schema_history")
+                    .locations("classpath:db/reclaim")
+                    .loggers("slf4j")
+                    .load()
+                    .migrate();
+        } catch (org.flywaydb.core.internal.exception.FlywaySqlException e) {
+            // The database's own error (a connection killed, a statement refused): a run fails naming it, as any other.
+            throw new SQLException("migrating Reclaim's schema failed: " + e.getMessage().lines().findFirst().orElse("")
+                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"), e.getSqlState(), e);
+        }
     }
 
     /** Whether Reclaim's tables exist yet (a dry run never creates them). */

@@ -138,6 +138,20 @@ class RunControlIT {
     }
 
     @Test
+    void shouldEndFailedNamingTheDatabase_andDeleteNothing_whenMigratingReclaimsSchemaFailsThere() throws Exception {
+        // A schema history Flyway cannot read fails its SQL, as a connection killed mid-migration does (soak seed
+        // -27429: "Unable to acquire PostgreSQL advisory lock", SQL state 08006): the run must end failed, not throw.
+        fx.execute("CREATE SCHEMA reclaim; CREATE TABLE reclaim.schema_history (unexpected int)");
+        long expired = fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED);
+
+        RunReport report = run(new RunRequest("test", false, List.of(), null));
+
+        assertThat(report.outcome()).isEqualTo(Outcome.FAILED);
+        assertThat(report.reason()).startsWith("database error: ").contains("installed_rank");
+        assertThat(fx.count("SELECT count(*) FROM moc_instructions WHERE " + EXPIRED)).isEqualTo(expired);
+    }
+
+    @Test
     void aSecondConcurrentRunShouldBeSkipped_deleteNothing_andNotBeAnError() throws Exception {
         run(new RunRequest("test", false, List.of("render-outputs"), null)); // creates Reclaim's schema
         Map<String, Long> rows = ReferenceData.rowCounts(fx.db);
