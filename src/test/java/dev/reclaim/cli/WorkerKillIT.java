@@ -4,7 +4,6 @@ import dev.reclaim.Reclaim;
 import dev.reclaim.report.RunReport;
 import dev.reclaim.run.Deadline;
 import dev.reclaim.run.RunRequest;
-import dev.reclaim.run.ShardWork;
 import dev.reclaim.testing.ReclaimFixture;
 import dev.reclaim.testing.ReferenceData;
 import dev.reclaim.testing.S3StandIn;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -27,7 +25,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
@@ -51,12 +48,7 @@ class WorkerKillIT {
 
     @BeforeEach
     void workQueue() {
-        work = TestSqs.createQueuePair("reclaim-work", ShardWork.MAX_RECEIVES);
-        TestSqs.client().setQueueAttributes(b -> b.queueUrl(work.queueUrl())
-                .attributes(Map.of(QueueAttributeName.VISIBILITY_TIMEOUT, "60")));
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
-        fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+        work = TestSqs.workQueues(fx.env(), "reclaim-work");
     }
 
     /** {@code reclaim work} of the packaged jar with the fixture's environment only. */

@@ -72,17 +72,7 @@ class FailurePipelineIT {
     }
 
     private static SQSEvent event(List<String> bodies) {
-        List<SQSEvent.SQSMessage> records = new ArrayList<>();
-        for (int i = 0; i < bodies.size(); i++) {
-            SQSEvent.SQSMessage m = new SQSEvent.SQSMessage();
-            m.setMessageId("m" + i);
-            m.setBody(bodies.get(i));
-            m.setAttributes(Map.of("ApproximateReceiveCount", "1"));
-            records.add(m);
-        }
-        SQSEvent e = new SQSEvent();
-        e.setRecords(records);
-        return e;
+        return TestSqs.event("m", bodies);
     }
 
     private String recordFailure(String itemId) {

@@ -350,17 +350,7 @@ class BadInputIT {
     }
 
     private static SQSEvent event(List<String> bodies) {
-        List<SQSEvent.SQSMessage> records = new ArrayList<>();
-        for (int i = 0; i < bodies.size(); i++) {
-            SQSEvent.SQSMessage m = new SQSEvent.SQSMessage();
-            m.setMessageId(Integer.toString(i));
-            m.setBody(bodies.get(i));
-            m.setAttributes(Map.of("ApproximateReceiveCount", "1"));
-            records.add(m);
-        }
-        SQSEvent e = new SQSEvent();
-        e.setRecords(records);
-        return e;
+        return TestSqs.event("", bodies);
     }
 
     private static Map<String, String> changes(Map<String, Object> before, Map<String, Object> now) {

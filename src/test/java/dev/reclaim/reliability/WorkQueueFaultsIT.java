@@ -14,13 +14,11 @@ import dev.reclaim.testing.TestS3;
 import dev.reclaim.testing.TestSqs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -39,12 +37,7 @@ class WorkQueueFaultsIT {
 
     @Test
     void shouldPurgeTheShardsSqsAnsweredFailed_itself_andLeaveTheOthersToWorkers_eachItemOnce() throws Exception {
-        TestSqs.QueuePair work = TestSqs.createQueuePair("reclaim-work-failed", 3);
-        TestSqs.client().setQueueAttributes(b -> b.queueUrl(work.queueUrl())
-                .attributes(Map.of(QueueAttributeName.VISIBILITY_TIMEOUT, "60")));
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
-        fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+        TestSqs.QueuePair work = TestSqs.workQueues(fx.env(), "reclaim-work-failed");
         fx.env().put("RECLAIM_MOC_FAN_OUT", "always");
         fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
         fx.env().put("RECLAIM_MOC_SHARD_SIZE", "5");

@@ -23,7 +23,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.services.sqs.model.Message;
 import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -81,12 +80,7 @@ class AssetFanOutIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        work = TestSqs.createQueuePair("reclaim-asset-work", ShardWork.MAX_RECEIVES);
-        TestSqs.client().setQueueAttributes(b -> b.queueUrl(work.queueUrl())
-                .attributes(Map.of(QueueAttributeName.VISIBILITY_TIMEOUT, "60")));
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
-        fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+        work = TestSqs.workQueues(fx.env(), "reclaim-asset-work");
         Path config = Files.createTempFile("reclaim-assets", ".yaml");
         Files.writeString(config, CONFIG);
         fx.env().put("RECLAIM_CONFIG", config.toString());

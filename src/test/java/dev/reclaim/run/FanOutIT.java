@@ -15,7 +15,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import software.amazon.awssdk.services.sqs.model.Message;
-import software.amazon.awssdk.services.sqs.model.QueueAttributeName;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -43,21 +42,10 @@ class FanOutIT {
 
     @BeforeEach
     void setUp() {
-        work = workQueues("reclaim-work");
-        fx.env().putAll(TestSqs.environment());
-        fx.env().put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
-        fx.env().put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+        work = TestSqs.workQueues(fx.env(), "reclaim-work");
         fx.env().put("RECLAIM_MOC_FAN_OUT", "always");
         fx.env().put("RECLAIM_MOC_PAGE_SIZE", "2");
         fx.env().put("RECLAIM_MOC_SHARD_SIZE", "5");
-    }
-
-    /** A work queue as the template makes it: hidden longer than a worker takes, parked after 3 receives. */
-    private static TestSqs.QueuePair workQueues(String name) {
-        TestSqs.QueuePair pair = TestSqs.createQueuePair(name, ShardWork.MAX_RECEIVES);
-        TestSqs.client().setQueueAttributes(b -> b.queueUrl(pair.queueUrl())
-                .attributes(Map.of(QueueAttributeName.VISIBILITY_TIMEOUT, "60")));
-        return pair;
     }
 
     private RunReport run() {

@@ -120,6 +120,38 @@ public final class TestSqs {
     }
 
     /**
+     * The SQS event Lambda hands a function polling a queue: one record a body, ids {@code idPrefix} and its index,
+     * each received once.
+     */
+    public static com.amazonaws.services.lambda.runtime.events.SQSEvent event(String idPrefix, List<String> bodies) {
+        List<com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage> records = new ArrayList<>();
+        for (int i = 0; i < bodies.size(); i++) {
+            var m = new com.amazonaws.services.lambda.runtime.events.SQSEvent.SQSMessage();
+            m.setMessageId(idPrefix + i);
+            m.setBody(bodies.get(i));
+            m.setAttributes(Map.of("ApproximateReceiveCount", "1"));
+            records.add(m);
+        }
+        var e = new com.amazonaws.services.lambda.runtime.events.SQSEvent();
+        e.setRecords(records);
+        return e;
+    }
+
+    /**
+     * A new work queue pair as the template makes it (hidden longer than a worker takes, parked after
+     * {@link dev.reclaim.run.ShardWork#MAX_RECEIVES} receives) that {@code env} now points Reclaim at.
+     */
+    public static QueuePair workQueues(Map<String, String> env, String name) {
+        QueuePair work = createQueuePair(name, dev.reclaim.run.ShardWork.MAX_RECEIVES);
+        client().setQueueAttributes(b -> b.queueUrl(work.queueUrl())
+                .attributes(Map.of(QueueAttributeName.VISIBILITY_TIMEOUT, "60")));
+        env.putAll(environment());
+        env.put("RECLAIM_WORK_QUEUE_URL", work.queueUrl());
+        env.put("RECLAIM_WORK_DLQ_URL", work.deadLetterQueueUrl());
+        return work;
+    }
+
+    /**
      * Receives and deletes messages until {@code expected} have arrived and the queue answers empty (so extra copies
      * show), or until {@code timeout} passes; with their receive count and all message attributes.
      */
