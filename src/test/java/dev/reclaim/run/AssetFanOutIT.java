@@ -215,8 +215,11 @@ class AssetFanOutIT {
         assertThat(fx.count("SELECT sum(purged) FROM reclaim.shards")).isEqualTo(10);
         assertThat(fx.count("SELECT used FROM reclaim.fanouts")).isEqualTo(10);
         assertThat(fx.count("SELECT count(*) FROM reclaim.shards WHERE status = 'held'")).isPositive();
+        // The CLI's worker sees S3's own LastModified, so to it the young/ keys are orphans like the others; which
+        // 10 keys go depends on the order the queue hands out the shards.
+        List<String> keptByAnyWorker = kept.stream().filter(k -> !k.contains("/young/")).toList();
         Set<String> left = TestS3.keys(fx.mocBucket);
-        assertThat(left).containsAll(kept).hasSize(orphans.size() + kept.size() - 10);
+        assertThat(left).containsAll(keptByAnyWorker).hasSize(orphans.size() + kept.size() - 10);
         StringWriter status = new StringWriter();
         assertThat(ReclaimCli.execute(new String[] {"status"}, fx.env(), new PrintWriter(status, true),
                 new PrintWriter(new StringWriter(), true))).isZero();
