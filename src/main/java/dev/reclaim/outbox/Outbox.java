@@ -129,6 +129,7 @@ public final class Outbox {
                     // (workers, the retry function) skip them, and a drain that dies leaves them to the next.
                     c.setAutoCommit(false);
                     try {
+                        keyedLookupsOnly(c);
                         List<PendingDeletion> batch = nextBatch(c, storeName, cursor.after(), upTo,
                                 store == null ? 1000 : store.maxBatch(), runId, state.runOnly());
                         if (batch.isEmpty()) {
@@ -185,10 +186,12 @@ public final class Outbox {
         if (keys.isEmpty()) {
             return out;
         }
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT key FROM reclaim.pending_deletions WHERE store = ? AND key = ANY(?)")) {
-            ps.setString(1, store);
-            ps.setArray(2, c.createArrayOf("text", keys.toArray()));
+        // One lookup by (store, key) per key: a plan that reads the table would read every page it ever filled.
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT t.k FROM unnest(?::text[]) AS t(k)
+                CROSS JOIN LATERAL (SELECT 1 FROM reclaim.pending_deletions p WHERE p.store = ? AND p.key = t.k LIMIT 1) p""")) {
+            ps.setArray(1, c.createArrayOf("text", keys.toArray()));
+            ps.setString(2, store);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(rs.getString(1));
@@ -448,6 +451,17 @@ public final class Outbox {
             }
         }
         return out;
+    }
+
+    /**
+     * For the rest of {@code c}'s transaction, the outbox is read by its indexes: once it has held a large backlog, its
+     * heap keeps that size while it holds few rows, and the planner, costing pages as reads from disk, would read all
+     * of it for every batch. Every statement of a batch looks rows up by store and id or key.
+     */
+    private static void keyedLookupsOnly(Connection c) throws SQLException {
+        try (java.sql.Statement s = c.createStatement()) {
+            s.execute("SET LOCAL enable_seqscan = off");
+        }
     }
 
     /** Undoes the batch's transaction: its rows are as they were, for the next drain. */

@@ -326,7 +326,8 @@ public final class GuardedStore implements Store {
                 INSERT INTO reclaim.deleted_keys (run_id, sweep, item_id, store, key, version_id, bytes)
                 SELECT ?::uuid, coalesce(?, p.sweep), coalesce(?, p.item_id), ?, t.k, t.v, t.b
                 FROM unnest(?::text[], ?::text[], ?::bigint[]) AS t(k, v, b)
-                LEFT JOIN reclaim.pending_deletions p ON p.store = ? AND p.key = t.k""")) {
+                LEFT JOIN LATERAL (SELECT sweep, item_id FROM reclaim.pending_deletions p
+                                    WHERE p.store = ? AND p.key = t.k LIMIT 1) p ON true""")) {
             ps.setString(1, run == null ? null : UUID.fromString(run).toString());
             ps.setString(2, MDC.get("sweep"));
             ps.setString(3, MDC.get("item"));

@@ -399,6 +399,15 @@ public final class RecordPurgeBenchmark {
             if (sql.contains("reclaim.pending_deletions")) {
                 return "outbox-drain";
             }
+            if (sql.contains("NOT EXISTS (SELECT 1 FROM reclaim.failures f")) {
+                return "page"; // the page query that leaves out items waiting in the failure pipeline
+            }
+            if (sql.contains("reclaim.deleted_keys") || sql.contains("reclaim.protected_keys")) {
+                return "journal";
+            }
+            if (!sql.contains("reclaim.")) {
+                return "reference-check"; // the only application query outside the sweep's own: the store's check
+            }
             return "run-bookkeeping";
         };
     }
