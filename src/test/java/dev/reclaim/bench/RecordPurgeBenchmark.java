@@ -64,7 +64,8 @@ public final class RecordPurgeBenchmark {
     /** The configuration the engine and the floor read ({@code --config=PATH}; default the shipped one). */
     private static String CONFIG = "config/reclaim.yaml";
     private static final int PARTS_PER_MOC = 5;
-    private static final double RATE_TARGET = 0.5;
+    /** Issue 20's target (the first records issue asked for 50%). */
+    private static final double RATE_TARGET = 0.9;
     private static final double HEAP_TARGET = 1.2;
     private static final String S3 = "s3-delete";
     private static CloudinaryEmulator cloudinary;
