@@ -20,6 +20,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.ArrayList;
@@ -178,23 +179,36 @@ public final class Outbox {
     }
 
     /**
-     * Which of {@code keys} wait in the outbox for {@code store}: an assets sweep leaves those to the drain, which
-     * deletes and counts them once (S3 answers a second delete of a gone key as deleted, and it would count twice).
+     * Which of the {@code listed} keys of {@code store} (key: when the listed object was made) an assets sweep must
+     * leave alone, and why: {@code pendingInOutbox}, the drain deletes and counts it; {@code deletedMeanwhile}, a drain
+     * or retry elsewhere deleted that very object after it was listed (journaled since it was made, not restored).
+     * Deleting either again would count one object twice: S3 answers a delete of a gone key as deleted.
      */
-    public static Set<String> pendingAmong(Connection c, String store, List<String> keys) throws SQLException {
-        Set<String> out = new HashSet<>();
-        if (keys.isEmpty()) {
+    public static Map<String, String> leftToOthers(Connection c, String store, Map<String, Instant> listed)
+            throws SQLException {
+        Map<String, String> out = new HashMap<>();
+        if (listed.isEmpty()) {
             return out;
         }
-        // One lookup by (store, key) per key: a plan that reads the table would read every page it ever filled.
+        List<String> keys = new ArrayList<>(listed.keySet());
+        List<java.sql.Timestamp> made = keys.stream().map(k -> java.sql.Timestamp.from(listed.get(k))).toList();
+        // One lookup by (store, key) per key in each table: a plan that reads a table would read every page it filled.
+        // A drain journals a key before its outbox row goes, so a key no longer pending is journaled by then.
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT t.k FROM unnest(?::text[]) AS t(k)
-                CROSS JOIN LATERAL (SELECT 1 FROM reclaim.pending_deletions p WHERE p.store = ? AND p.key = t.k LIMIT 1) p""")) {
+                SELECT t.k, p.k IS NOT NULL FROM unnest(?::text[], ?::timestamptz[]) AS t(k, made)
+                LEFT JOIN LATERAL (SELECT p.key AS k FROM reclaim.pending_deletions p
+                                    WHERE p.store = ? AND p.key = t.k LIMIT 1) p ON true
+                LEFT JOIN LATERAL (SELECT d.key AS k FROM reclaim.deleted_keys d
+                                    WHERE d.store = ? AND d.key = t.k AND d.deleted_at >= t.made
+                                      AND d.restored_at IS NULL LIMIT 1) d ON true
+                WHERE p.k IS NOT NULL OR d.k IS NOT NULL""")) {
             ps.setArray(1, c.createArrayOf("text", keys.toArray()));
-            ps.setString(2, store);
+            ps.setArray(2, c.createArrayOf("timestamptz", made.toArray()));
+            ps.setString(3, store);
+            ps.setString(4, store);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1));
+                    out.put(rs.getString(1), rs.getBoolean(2) ? "pendingInOutbox" : "deletedMeanwhile");
                 }
             }
         }

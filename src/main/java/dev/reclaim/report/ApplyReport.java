@@ -10,7 +10,7 @@ import java.util.TreeMap;
  * why. Reasons: {@code restoredSince} (no longer eligible when claimed), {@code noLongerEligible} (the eligibility
  * query no longer returns it: restored or gone since the plan), {@code changedSince} (its rows now own a file the plan
  * does not hold), {@code referencedSince}, {@code tooYoung}, {@code outsideGlob}, {@code outsidePrefixes},
- * {@code pendingInOutbox} (a record's file the outbox deletes),
+ * {@code pendingInOutbox} (a record's file the outbox deletes), {@code deletedMeanwhile} (deleted elsewhere since listed),
  * {@code goneAlready} (a listing that went to its end no longer holds it), {@code recordNotPurged} (a key whose record
  * was not purged), {@code failed} (in the failure pipeline or the outbox), {@code notReached} (the sweep stopped early:
  * apply the plan again, or make a new one).

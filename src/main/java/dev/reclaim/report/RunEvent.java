@@ -76,7 +76,8 @@ public sealed interface RunEvent {
 
     /**
      * Listed assets an assets sweep leaves alone, once per page and reason: {@code tooYoung}, {@code outsideGlob},
-     * {@code pendingInOutbox} (a record's file waiting in the outbox: the drain deletes and counts it).
+     * {@code pendingInOutbox} (a record's file waiting in the outbox: the drain deletes and counts it),
+     * {@code deletedMeanwhile} (a drain or retry elsewhere deleted it after it was listed, and counted it).
      */
     record AssetsPassedOver(String sweep, String store, String reason, List<String> keys) implements RunEvent {
     }

@@ -32,7 +32,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 
@@ -511,8 +510,9 @@ public final class Run {
         }
 
         @Override
-        public Set<String> pendingInOutbox(Connection c, String store, List<String> keys) throws SQLException {
-            return outboxReady ? Outbox.pendingAmong(c, store, keys) : Set.of();
+        public Map<String, String> leftToOthers(Connection c, String store, Map<String, Instant> listed)
+                throws SQLException {
+            return outboxReady ? Outbox.leftToOthers(c, store, listed) : Map.of();
         }
 
         /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */

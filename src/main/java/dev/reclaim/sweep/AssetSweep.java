@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -392,10 +393,12 @@ public final class AssetSweep implements Sweep {
         if (progress.brake.holdsCollapse(ctx, pending.size(), referenced.size())) {
             return null; // the sweep deletes nothing more; the next run (approved, or with the query fixed) lists again
         }
-        Set<String> inOutbox = inOutbox(ctx, store, orphans.stream().map(StoredAsset::key).toList());
-        if (!inOutbox.isEmpty()) {
-            passedOver(events, store, "pendingInOutbox", orphans.stream().filter(a -> inOutbox.contains(a.key())));
-            orphans = orphans.stream().filter(a -> !inOutbox.contains(a.key())).toList();
+        Map<String, String> leftToOthers = leftToOthers(ctx, store, orphans);
+        if (!leftToOthers.isEmpty()) {
+            for (String reason : new TreeSet<>(leftToOthers.values())) {
+                passedOver(events, store, reason, orphans.stream().filter(a -> reason.equals(leftToOthers.get(a.key()))));
+            }
+            orphans = orphans.stream().filter(a -> !leftToOthers.containsKey(a.key())).toList();
         }
         int now = flush ? orphans.size() : orphans.size() / store.maxBatch() * store.maxBatch();
         List<StoredAsset> later = new ArrayList<>(orphans.subList(now, orphans.size()));
@@ -499,8 +502,8 @@ public final class AssetSweep implements Sweep {
         } catch (ReferenceCheckFailed e) {
             return e.getMessage();
         }
-        Set<String> inOutbox = inOutbox(ctx, store, old);
-        List<String> orphans = old.stream().filter(k -> !referenced.contains(k) && !inOutbox.contains(k)).toList();
+        Map<String, String> leftToOthers = leftToOthers(ctx, store, old.stream().map(held::get).toList());
+        List<String> orphans = old.stream().filter(k -> !referenced.contains(k) && !leftToOthers.containsKey(k)).toList();
         if (ctx.dryRun() || orphans.isEmpty()) {
             return null;
         }
@@ -515,16 +518,20 @@ public final class AssetSweep implements Sweep {
     }
 
     /**
-     * Which of these orphans wait in the outbox (a record's file under this sweep's prefix, its delete failed): the
-     * drain deletes and counts them; deleted here too, the drain's second delete would count them again (S3 answers a
-     * delete of a gone key as deleted). Asked after the references: a key enters the outbox as its rows go.
+     * Which of these orphans others delete, and why: pending in the outbox (a record's file under this sweep's prefix,
+     * its delete failed), or deleted meanwhile by a drain or retry elsewhere. Deleted here too, they would be counted
+     * twice (S3 answers a delete of a gone key as deleted). Asked after the references: a key enters the outbox as its
+     * rows go.
      */
-    private static Set<String> inOutbox(SweepContext ctx, GuardedStore store, List<String> keys) throws SQLException {
-        if (keys.isEmpty()) {
-            return Set.of();
+    private static Map<String, String> leftToOthers(SweepContext ctx, GuardedStore store, List<StoredAsset> orphans)
+            throws SQLException {
+        if (orphans.isEmpty()) {
+            return Map.of();
         }
+        Map<String, Instant> listed = new LinkedHashMap<>();
+        orphans.forEach(a -> listed.put(a.key(), a.createdAt()));
         try (Connection c = ctx.dataSource().getConnection()) {
-            return ctx.pendingInOutbox(c, store.name(), keys);
+            return ctx.leftToOthers(c, store.name(), listed);
         }
     }
 

@@ -10,8 +10,7 @@ import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.UUID;
 
 /** What a sweep needs from the run it works in; the run implements it, so sweeps do not depend on the run. */
@@ -62,10 +61,11 @@ public interface SweepContext {
     void awaitDrain(Throwable failing) throws SQLException;
 
     /**
-     * Which of {@code keys} wait in the outbox for {@code store} (none before Reclaim's schema exists): an assets sweep
-     * leaves them to the drain, so one deletion is deleted and counted once.
+     * Which of the {@code listed} keys of {@code store} (key: when its object was made) an assets sweep leaves to
+     * others, with the reason: pending in the outbox, or deleted meanwhile by a drain or retry elsewhere (none before
+     * Reclaim's schema exists). So one deletion is deleted and counted once.
      */
-    Set<String> pendingInOutbox(Connection c, String store, List<String> keys) throws SQLException;
+    Map<String, String> leftToOthers(Connection c, String store, Map<String, Instant> listed) throws SQLException;
 
     /** Records a failed item durably ({@code c} in auto-commit); a dry run records nothing. */
     void recordFailure(Connection c, Failure failure) throws SQLException;

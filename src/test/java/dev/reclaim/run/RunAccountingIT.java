@@ -7,7 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.reclaim.Reclaim;
 import dev.reclaim.db.Database;
+import dev.reclaim.outbox.DrainState;
 import dev.reclaim.outbox.Outbox;
+import dev.reclaim.report.RunEvent;
+import dev.reclaim.report.RunEvents;
+import dev.reclaim.store.Listing;
 import dev.reclaim.store.BatchResult;
 import dev.reclaim.store.Store;
 import dev.reclaim.store.Stores;
@@ -206,6 +210,71 @@ class RunAccountingIT {
         }
         assertThat(reported).as("moc-files objects the two runs report deleted").isEqualTo(gone.size());
         assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
+    }
+
+    @Test
+    void aKeyAnotherDrainDeletesWhileAnAssetsSweepPages_shouldBeCountedOnce() throws Exception {
+        // The window left open by the fix above: a drain elsewhere (the retry function's, or a run's beside asset
+        // workers) deletes a pending key and commits between the sweep's listing and its outbox check. The key is no
+        // longer pending, the sweep deletes it again and S3 answers "deleted": two counts for one object.
+        String saved = "uploads/tmp/u1/saved from a temp upload.pdf";
+        String moc = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
+        fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES ('" + moc + "', 'instructions', '" + saved + "')");
+        TestS3.put(fx.mocBucket, saved);
+        fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms");
+        try (AutoCloseable refusal = TestS3.blockDeletion(fx.mocBucket, saved); Reclaim reclaim = retryingAtOnce()) {
+            reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(saved);
+        Set<String> before = TestS3.keys(fx.mocBucket);
+
+        Stores real = ReclaimFixture.stores(fx.config(), fx.env());
+        Outbox elsewhere = new Outbox(ReclaimFixture.stores(fx.config(), fx.env()).referenceChecked(fx.config(), fx.db),
+                new dev.reclaim.failure.Failures(null), new Outbox.Policy(Duration.ZERO, Duration.ZERO, Duration.ofHours(24)));
+        AtomicInteger drainedElsewhere = new AtomicInteger();
+        Map<String, Store> racing = new LinkedHashMap<>(real.all());
+        AtomicInteger deletes = new AtomicInteger();
+        racing.put("moc-files", new ForwardingStore(real.get("moc-files")) {
+            @Override
+            public BatchResult delete(List<String> keys, Instant deadline) {
+                if (deletes.getAndIncrement() == 0) { // the run's first drain: the key stays pending while the sweep lists
+                    throw SdkClientException.create("Unable to execute HTTP request: Connection refused (injected)");
+                }
+                return super.delete(keys, deadline);
+            }
+
+            @Override
+            public Listing list(String prefix, Instant createdBefore, String cursor, Instant deadline) {
+                Listing page = super.list(prefix, createdBefore, cursor, deadline);
+                if (page.assets().stream().anyMatch(a -> a.key().equals(saved)) && drainedElsewhere.get() == 0) {
+                    try (java.sql.Connection c = fx.db.getConnection()) { // the other drain, right after the listing
+                        RunEvents counted = event -> {
+                            if (event instanceof RunEvent.KeysDeleted d) {
+                                drainedElsewhere.addAndGet(d.keys().size());
+                            }
+                        };
+                        elsewhere.drain(c, new DrainState(), java.util.UUID.randomUUID(), counted, null);
+                    } catch (java.sql.SQLException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return page;
+            }
+        });
+        RunReport report;
+        try (Reclaim reclaim = retryingAtOnce(new Stores(racing, real))) {
+            report = reclaim.run(new RunRequest("test", false, List.of("upload-temp"), null));
+        }
+
+        assertThat(drainedElsewhere.get()).as("the other drain deleted the pending key").isEqualTo(1);
+        Set<String> gone = new HashSet<>(before);
+        gone.removeAll(TestS3.keys(fx.mocBucket));
+        assertThat(gone).contains(saved);
+        long reported = report.sweeps().stream().filter(s -> s.name().equals("upload-temp"))
+                .mapToLong(SweepReport::purged).sum() + report.outbox().deleted().getOrDefault("moc-files", 0L);
+        assertThat(reported + drainedElsewhere.get()).as("moc-files objects the run and the other drain report deleted")
+                .isEqualTo(gone.size());
+        assertThat(fx.count("SELECT count(*) FROM reclaim.deleted_keys WHERE key = '" + saved + "'")).isEqualTo(1);
     }
 
     /** Reclaim as shipped, but a key that failed is tried again by the next run (no 15-minute backoff). */
