@@ -168,15 +168,7 @@ class RunAccountingIT {
         // Found by RandomWorldsIT (seed -786721703479183241): a MOC file saved from a temp upload stays under uploads/tmp/;
         // its purge left it pending (S3 refused it), upload-temp then deleted it and the next drain deleted it again,
         // which S3 answers as deleted: two reports counted one object.
-        String saved = "uploads/tmp/u1/saved from a temp upload.pdf";
-        String moc = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
-        fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES ('" + moc + "', 'instructions', '" + saved + "')");
-        TestS3.put(fx.mocBucket, saved);
-        fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms");
-        try (AutoCloseable refusal = TestS3.blockDeletion(fx.mocBucket, saved); Reclaim reclaim = retryingAtOnce()) {
-            reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
-        }
-        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(saved);
+        String saved = aSavedTempUploadPendingInTheOutbox();
         Set<String> before = TestS3.keys(fx.mocBucket);
 
         Stores real = ReclaimFixture.stores(fx.config(), fx.env());
@@ -217,15 +209,7 @@ class RunAccountingIT {
         // The window left open by the fix above: a drain elsewhere (the retry function's, or a run's beside asset
         // workers) deletes a pending key and commits between the sweep's listing and its outbox check. The key is no
         // longer pending, the sweep deletes it again and S3 answers "deleted": two counts for one object.
-        String saved = "uploads/tmp/u1/saved from a temp upload.pdf";
-        String moc = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
-        fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES ('" + moc + "', 'instructions', '" + saved + "')");
-        TestS3.put(fx.mocBucket, saved);
-        fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms");
-        try (AutoCloseable refusal = TestS3.blockDeletion(fx.mocBucket, saved); Reclaim reclaim = retryingAtOnce()) {
-            reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
-        }
-        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(saved);
+        String saved = aSavedTempUploadPendingInTheOutbox();
         Set<String> before = TestS3.keys(fx.mocBucket);
 
         Stores real = ReclaimFixture.stores(fx.config(), fx.env());
@@ -275,6 +259,23 @@ class RunAccountingIT {
         assertThat(reported + drainedElsewhere.get()).as("moc-files objects the run and the other drain report deleted")
                 .isEqualTo(gone.size());
         assertThat(fx.count("SELECT count(*) FROM reclaim.deleted_keys WHERE key = '" + saved + "'")).isEqualTo(1);
+    }
+
+    /**
+     * A MOC file saved from a temp upload (its key under upload-temp's prefix, unreferenced once the MOC is purged) that
+     * the MOC's purge left pending in the outbox (S3 refused its delete); upload-temp's retention 1 ms.
+     */
+    private String aSavedTempUploadPendingInTheOutbox() throws Exception {
+        String saved = "uploads/tmp/u1/saved from a temp upload.pdf";
+        String moc = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 1").get(0);
+        fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES ('" + moc + "', 'instructions', '" + saved + "')");
+        TestS3.put(fx.mocBucket, saved);
+        fx.env().put("RECLAIM_UPLOAD_TEMP_RETENTION", "1ms");
+        try (AutoCloseable refusal = TestS3.blockDeletion(fx.mocBucket, saved); Reclaim reclaim = retryingAtOnce()) {
+            reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+        }
+        assertThat(fx.strings("SELECT key FROM reclaim.pending_deletions")).containsExactly(saved);
+        return saved;
     }
 
     /** Reclaim as shipped, but a key that failed is tried again by the next run (no 15-minute backoff). */
