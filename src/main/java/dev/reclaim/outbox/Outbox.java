@@ -79,7 +79,8 @@ public final class Outbox {
                              Map<String, List<String>> keysByStore) throws SQLException {
         List<String> storeCol = new ArrayList<>();
         List<String> keyCol = new ArrayList<>();
-        keysByStore.forEach((store, keys) -> keys.forEach(k -> {
+        // Each key once: one statement may not update one row twice.
+        keysByStore.forEach((store, keys) -> new java.util.LinkedHashSet<>(keys).forEach(k -> {
             storeCol.add(store);
             keyCol.add(k);
         }));
@@ -88,11 +89,14 @@ public final class Outbox {
             return;
         }
         // Two statements, one Sync: the server skips the COMMIT if the INSERT fails; the driver then knows the
-        // transaction ended, and the caller's commit() has nothing left to do.
+        // transaction ended, and the caller's commit() has nothing left to do. A key already pending is taken over
+        // (DO UPDATE, not DO NOTHING): if a drain holds its row, having found this item's row still holding the key,
+        // and is about to remove it as kept, the INSERT waits for that drain and then adds the key anew.
         try (PreparedStatement ps = c.prepareStatement("""
                 INSERT INTO reclaim.pending_deletions (store, key, sweep, item_id, run_id)
                 SELECT s, k, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS t(s, k)
-                ON CONFLICT (store, key) DO NOTHING;
+                ON CONFLICT (store, key) DO UPDATE
+                   SET sweep = EXCLUDED.sweep, item_id = EXCLUDED.item_id, run_id = EXCLUDED.run_id;
                 COMMIT""")) {
             ps.setString(1, sweep);
             ps.setString(2, itemId);

@@ -121,6 +121,7 @@ final class FloorLoop {
                                 }
                             }
                             if (outbox && !itemKeys.isEmpty()) {
+                                itemKeys = new ArrayList<>(new java.util.LinkedHashSet<>(itemKeys));
                                 outboxPs.setString(1, sweep.name());
                                 outboxPs.setString(2, String.valueOf(id));
                                 outboxPs.setObject(3, runId);
@@ -191,7 +192,8 @@ final class FloorLoop {
     private static final String OUTBOX_AND_COMMIT = """
             INSERT INTO reclaim.pending_deletions (store, key, sweep, item_id, run_id)
             SELECT s, k, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS t(s, k)
-            ON CONFLICT (store, key) DO NOTHING;
+            ON CONFLICT (store, key) DO UPDATE
+               SET sweep = EXCLUDED.sweep, item_id = EXCLUDED.item_id, run_id = EXCLUDED.run_id;
             COMMIT""";
 
     private static List<Object> firstColumn(PreparedStatement ps) throws SQLException {

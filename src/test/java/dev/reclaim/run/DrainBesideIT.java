@@ -147,6 +147,64 @@ class DrainBesideIT {
         assertThat(fx.count("SELECT count(*) FROM reclaim.pending_deletions")).isZero();
     }
 
+    @Test
+    void aFileTwoMocsShare_shouldBeDeleted_whenTheSecondIsPurgedWhileTheDrainBesideKeepsItForTheFirst() throws Exception {
+        // Found by ProcessKillIT (seed -2691973391430188090): the drain of the first MOC's page checked the shared key,
+        // found the second MOC's row still holding it and kept it; the second MOC's purge, beside it, found the key
+        // still in the outbox (ON CONFLICT DO NOTHING) and committed; the drain then removed the key as kept. No row
+        // held it, the outbox had forgotten it, and it stayed in S3.
+        fx.env().put("RECLAIM_MOC_PAGE_SIZE", "1");
+        fx.env().put("RECLAIM_DB_POOL_SIZE", "4");
+        List<String> mocs = fx.strings("SELECT id::text FROM moc_instructions WHERE " + EXPIRED + " ORDER BY id LIMIT 2");
+        String second = mocs.get(1);
+        String shared = fx.strings("SELECT s3_key FROM moc_files WHERE moc_id = '" + mocs.get(0) + "' ORDER BY s3_key LIMIT 1").get(0);
+        fx.execute("INSERT INTO moc_files (moc_id, file_type, s3_key) VALUES ('" + second + "', 'instructions', '" + shared + "')");
+        // The second MOC's delete waits for an advisory lock the test holds until the first drain has checked its keys.
+        fx.execute("""
+                CREATE FUNCTION hold_second() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF OLD.id = '%s' THEN PERFORM pg_advisory_lock(7770001); PERFORM pg_advisory_unlock(7770001); END IF;
+                  RETURN OLD;
+                END $$""".formatted(second));
+        fx.execute("CREATE TRIGGER hold_second BEFORE DELETE ON moc_instructions FOR EACH ROW EXECUTE FUNCTION hold_second()");
+        try (java.sql.Connection holder = java.sql.DriverManager.getConnection(fx.jdbcUrl + "&ApplicationName=holder");
+             java.sql.Statement hold = holder.createStatement()) {
+            hold.execute("SELECT pg_advisory_lock(7770001)");
+            Store files = ReclaimFixture.stores(fx.config(), fx.env()).get("moc-files");
+            Store racing = new ForwardingStore(files) {
+                private boolean first = true;
+
+                @Override
+                public synchronized BatchResult delete(List<String> keys, Instant deadline) {
+                    if (first) {
+                        // The first MOC's drain, its reference check done (the second MOC's row held the shared key):
+                        // the second MOC's purge, beside it, goes on and gets up to 5 s to commit.
+                        first = false;
+                        try {
+                            hold.execute("SELECT pg_advisory_unlock(7770001)");
+                        } catch (java.sql.SQLException e) {
+                            throw new IllegalStateException(e);
+                        }
+                        long until = System.nanoTime() + 5_000_000_000L;
+                        while (count("SELECT count(*) FROM moc_instructions WHERE id = '" + second + "'") > 0
+                                && System.nanoTime() < until) {
+                            sleep();
+                        }
+                    }
+                    return super.delete(keys, deadline);
+                }
+            };
+            try (Reclaim reclaim = fx.reclaim(with(racing))) {
+                reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null));
+                reclaim.run(new RunRequest("test", false, List.of("moc-purge"), null)); // what the first left pending
+            }
+        }
+
+        assertThat(count("SELECT count(*) FROM moc_instructions WHERE id = '" + second + "'")).isZero();
+        assertThat(count("SELECT count(*) FROM moc_files WHERE s3_key = '" + shared + "'")).isZero();
+        assertThat(TestS3.exists(fx.mocBucket, shared)).as("the shared file, once no row holds it").isFalse();
+    }
+
     private long count(String sql) {
         try {
             return fx.count(sql);
