@@ -18,10 +18,13 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -80,7 +83,7 @@ public final class Outbox {
         List<String> storeCol = new ArrayList<>();
         List<String> keyCol = new ArrayList<>();
         // Each key once: one statement may not update one row twice.
-        keysByStore.forEach((store, keys) -> new java.util.LinkedHashSet<>(keys).forEach(k -> {
+        keysByStore.forEach((store, keys) -> new LinkedHashSet<>(keys).forEach(k -> {
             storeCol.add(store);
             keyCol.add(k);
         }));
@@ -195,7 +198,7 @@ public final class Outbox {
             return out;
         }
         List<String> keys = new ArrayList<>(listed.keySet());
-        List<java.sql.Timestamp> made = keys.stream().map(k -> java.sql.Timestamp.from(listed.get(k))).toList();
+        List<Timestamp> made = keys.stream().map(k -> Timestamp.from(listed.get(k))).toList();
         // One lookup by (store, key) per key in each table: a plan that reads a table would read every page it filled.
         // A drain journals a key before its outbox row goes, so a key no longer pending is journaled by then.
         try (PreparedStatement ps = c.prepareStatement("""
@@ -280,7 +283,7 @@ public final class Outbox {
                   FROM reclaim.pending_deletions GROUP BY store ORDER BY store""");
              ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
-                java.sql.Timestamp next = rs.getTimestamp(4);
+                Timestamp next = rs.getTimestamp(4);
                 out.add(new StoreBacklog(rs.getString(1), rs.getLong(2), rs.getTimestamp(3).toInstant(),
                         next == null ? null : next.toInstant(), rs.getLong(5),
                         topErrors.getOrDefault(rs.getString(1), List.of())));
@@ -477,7 +480,7 @@ public final class Outbox {
      * of it for every batch. Every statement of a batch looks rows up by store and id or key.
      */
     private static void keyedLookupsOnly(Connection c) throws SQLException {
-        try (java.sql.Statement s = c.createStatement()) {
+        try (Statement s = c.createStatement()) {
             s.execute("SET LOCAL enable_seqscan = off");
         }
     }
